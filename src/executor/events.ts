@@ -1,0 +1,45 @@
+/**
+ * Events the executor and the plan runner emit. Renderers and the run log subscribe; nothing
+ * that subscribes can change what runs.
+ */
+import type { Stream } from '../transport/transport.js';
+import type { Action, Result } from './result.js';
+
+/** Everything a renderer may want to show. */
+export type RunEvent =
+  | { type: 'action-start'; action: Action; object: string; targets: string[] }
+  | { type: 'action-finish'; action: Action; object: string; ok: boolean; elapsedMs: number }
+  | { type: 'target-start'; action: Action; object: string; target: string }
+  | { type: 'target-finish'; result: Result<unknown> }
+  | { type: 'output'; target: string; stream: Stream; chunk: string }
+  | { type: 'message'; target?: string; text: string }
+  | { type: 'noop-command'; target: string; command: string }
+  | { type: 'step-start'; plan: string; step: string; index: number; total: number }
+  | { type: 'step-skip'; plan: string; step: string; reason: string }
+  | { type: 'step-finish'; plan: string; step: string; ok: boolean; elapsedMs: number };
+
+/** A subscriber. */
+export type RunEventListener = (event: RunEvent) => void;
+
+/** A tiny synchronous event bus; listener errors are swallowed so rendering never breaks a run. */
+export class EventBus {
+  readonly #listeners: RunEventListener[] = [];
+
+  subscribe(listener: RunEventListener): () => void {
+    this.#listeners.push(listener);
+    return () => {
+      const i = this.#listeners.indexOf(listener);
+      if (i >= 0) this.#listeners.splice(i, 1);
+    };
+  }
+
+  emit(event: RunEvent): void {
+    for (const listener of this.#listeners) {
+      try {
+        listener(event);
+      } catch {
+        // A broken renderer must not fail the operation it is drawing.
+      }
+    }
+  }
+}
