@@ -1,0 +1,8 @@
+/**
+ * Every plan pef ships, in the order `pef plan list` shows them.
+ */
+import type { PlanDefinition } from '../src/plan/plan.js';
+import { preflight } from './preflight.js';
+
+/** The bundled plans. */
+export const PLANS: readonly PlanDefinition[] = [preflight];

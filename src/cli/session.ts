@@ -1,0 +1,130 @@
+/**
+ * Builds what a running command needs from its flags and the project config: the inventory,
+ * the runtime (pool, executor, log, prompter) and the renderer, and tears them down again.
+ */
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { Command } from 'commander';
+import { PefError } from '../errors/pef-error.js';
+import { EventBus } from '../executor/events.js';
+import { DEFAULT_CONCURRENCY } from '../executor/executor.js';
+import { defaultPrompter } from '../interaction/prompter.js';
+import { DEFAULT_LOG_DIR, defaultLogFile, RunLog } from '../log/run-log.js';
+import { attachRenderer, type Renderer } from '../render/renderer.js';
+import { Runtime } from '../runtime/runtime.js';
+import { loadConfig, type PefConfig } from '../config/load-config.js';
+import type { Inventory } from '../inventory/inventory.js';
+
+/** Flags shared by the commands that run things. */
+export interface RunFlags {
+  inventory?: string;
+  targets?: string;
+  params?: string;
+  noop?: boolean;
+  format?: 'human' | 'json';
+  concurrency?: string;
+  verbose?: boolean;
+  logFile?: string;
+}
+
+/** Adds the shared run flags to a command. */
+export function withRunFlags(command: Command): Command {
+  return command
+    .option('-i, --inventory <file>', 'inventory file (Bolt inventory v2); default from the pef config, else inventory.yaml')
+    .option('-t, --targets <names>', 'targets: names, groups, aliases, globs or "all", comma-separated')
+    .option('--params <json>', 'parameters as JSON, @file.json, or - for stdin')
+    .option('--noop', 'show what would change, and every command that would run, without changing anything')
+    .option('--format <format>', 'human or json (json prints one JSON document on stdout and nothing else)')
+    .option('--concurrency <n>', `targets worked on at once (default ${DEFAULT_CONCURRENCY})`)
+    .option('-v, --verbose', 'show command output as it arrives')
+    .option('--log-file <file>', 'debug log of this run (default .pef/logs/pef-<time>-<pid>.log)');
+}
+
+/** A live session: close it in `finally`. */
+export interface Session {
+  config: PefConfig;
+  inventory: Inventory;
+  runtime: Runtime;
+  format: 'human' | 'json';
+  renderer: Renderer;
+  close(): Promise<void>;
+}
+
+/** Loads the config, inventory and runtime for a run. */
+export async function openSession(flags: RunFlags): Promise<Session> {
+  const config = await loadConfig(process.cwd());
+  const format = parseFormat(flags.format ?? config.format ?? 'human');
+  const concurrency = parseConcurrency(flags.concurrency ?? config.concurrency);
+  const prompter = defaultPrompter();
+  const inventory = await openInventory(flags.inventory ?? config.inventory, prompter);
+  const logFile = flags.logFile ?? defaultLogFile(config.logDir ?? DEFAULT_LOG_DIR);
+  const log = new RunLog(resolve(logFile));
+  const events = new EventBus();
+  const { ConnectionPool } = await import('../transport/connection-pool.js');
+  const { transportFor } = await import('../transport/transports.js');
+  const connections = new ConnectionPool(transportFor, {
+    onCommand: (e) => log.write(e.error ? 'warn' : 'debug', `ran \`${e.command}\` exit=${e.exitCode ?? 'null'} in ${e.durationMs.toFixed(0)}ms${e.error ? ` error=${e.error}` : ''}`, e.target),
+  });
+  const runtime = new Runtime({ targets: inventory, connections, events, log, prompter, noop: flags.noop === true, concurrency });
+  const renderer = await attachRenderer(events, { format, verbose: flags.verbose ?? config.verbose ?? false, tty: process.stdout.isTTY === true }, (t) =>
+    process.stderr.write(t),
+  );
+  log.write('info', `pef ${process.argv.slice(2).join(' ')}`);
+  return {
+    config,
+    inventory,
+    runtime,
+    format,
+    renderer,
+    close: async () => {
+      await renderer.stop();
+      await runtime.close();
+    },
+  };
+}
+
+/** Loads the inventory named by the flag or config, else ./inventory.yaml. */
+export async function openInventory(file: string | undefined, prompter = defaultPrompter()): Promise<Inventory> {
+  const { loadInventory } = await import('../inventory/load-inventory.js');
+  return loadInventory(resolve(file ?? 'inventory.yaml'), { prompter });
+}
+
+/** Reads `--params`: inline JSON, `@file`, or `-` for stdin. */
+export function readParamsFlag(value: string | undefined): Record<string, unknown> {
+  if (value === undefined) return {};
+  let text = value;
+  let source = '--params';
+  if (value === '-') {
+    text = readFileSync(0, 'utf8');
+    source = '--params - (stdin)';
+  } else if (value.startsWith('@')) {
+    source = value.slice(1);
+    try {
+      text = readFileSync(source, 'utf8');
+    } catch (error) {
+      throw new PefError('pef/file-error', `Cannot read the params file ${source}: ${(error as Error).message}`, { file: source });
+    }
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    throw new PefError('pef/param-error', `${source} is not valid JSON: ${(error as Error).message}. Pass an object, e.g. --params '{"name":"value"}'.`, { source });
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new PefError('pef/param-error', `${source} must be a JSON object of parameter names to values.`, { source });
+  }
+  return parsed as Record<string, unknown>;
+}
+
+function parseFormat(value: string): 'human' | 'json' {
+  if (value === 'human' || value === 'json') return value;
+  throw new PefError('pef/usage-error', `--format must be human or json, not "${value}".`, { format: value });
+}
+
+function parseConcurrency(value: string | number | undefined): number {
+  if (value === undefined) return DEFAULT_CONCURRENCY;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new PefError('pef/usage-error', `--concurrency must be a whole number of at least 1, not "${value}".`, { concurrency: value });
+  return n;
+}

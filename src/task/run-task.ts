@@ -1,0 +1,91 @@
+/**
+ * Runs one task over many targets: validates params once, then for each target builds a
+ * TaskContext on the target's pooled connection and calls `run`. Noop is honoured here:
+ * `change` and `upload` are recorded, not sent, and the result lists them as `would_run`.
+ */
+import { PefError } from '../errors/pef-error.js';
+import type { ResultSet } from '../executor/result.js';
+import type { Target } from '../inventory/target.js';
+import type { Runtime } from '../runtime/runtime.js';
+import type { CommandOutput, Connection } from '../transport/transport.js';
+import { validateParams } from './params.js';
+import type { TaskCommandOptions, TaskContext, TaskDefinition } from './task.js';
+
+/** Runs `task` with raw `params` on `targets`; exactly one Result per target. */
+export async function runTask(runtime: Runtime, task: TaskDefinition, targets: readonly Target[], rawParams: Record<string, unknown>): Promise<ResultSet> {
+  if (runtime.noop && !task.supportsNoop) {
+    throw new PefError('pef/param-error', `Task ${task.name} does not support --noop: its changes cannot be previewed safely. Run it without --noop, or not at all.`, {
+      task: task.name,
+    });
+  }
+  const params = validateParams(task.params, rawParams, { kind: 'task', name: task.name });
+  return runtime.executor.run('task', task.name, targets, async (target) => {
+    const connection = await runtime.connections.get(target);
+    const wouldRun: string[] = [];
+    const ctx = taskContext(runtime, task, target, connection, params, wouldRun);
+    runtime.log.write('info', `task ${task.name} start${runtime.noop ? ' (noop)' : ''}`, target.name);
+    const outcome = await task.run(ctx);
+    runtime.log.write('info', `task ${task.name} done changed=${outcome.changed}`, target.name);
+    const value: Record<string, unknown> = { ...outcome.value };
+    if (runtime.noop) {
+      value['noop'] = true;
+      value['would_run'] = wouldRun;
+    }
+    return { value, changed: outcome.changed };
+  });
+}
+
+function taskContext<P>(runtime: Runtime, task: TaskDefinition, target: Target, connection: Connection, params: P, wouldRun: string[]): TaskContext<P> {
+  const exec = async (command: string, options: TaskCommandOptions = {}): Promise<CommandOutput> => {
+    const { okExitCodes = [0], ...commandOptions } = options;
+    const output = await connection.run(command, {
+      ...commandOptions,
+      onOutput: (stream, chunk) => {
+        runtime.events.emit({ type: 'output', target: target.name, stream, chunk });
+        options.onOutput?.(stream, chunk);
+      },
+    });
+    if (output.exitCode === null || !okExitCodes.includes(output.exitCode)) throw commandFailed(task.name, target, command, output);
+    return output;
+  };
+  const record = (command: string): void => {
+    wouldRun.push(command);
+    runtime.events.emit({ type: 'noop-command', target: target.name, command });
+    runtime.log.write('info', `noop: would run: ${command}`, target.name);
+  };
+  return {
+    target,
+    params,
+    noop: runtime.noop,
+    connection,
+    read: exec,
+    change: async (command, options) => {
+      if (runtime.noop) {
+        record(command);
+        return undefined;
+      }
+      return exec(command, options);
+    },
+    upload: async (localPath, remotePath, options) => {
+      if (runtime.noop) {
+        record(`upload ${localPath} -> ${remotePath}${options?.mode === undefined ? '' : ` (mode ${options.mode.toString(8)})`}`);
+        return;
+      }
+      await connection.upload(localPath, remotePath, options);
+    },
+    log: (text) => {
+      runtime.events.emit({ type: 'message', target: target.name, text });
+      runtime.log.write('info', text, target.name);
+    },
+  };
+}
+
+function commandFailed(task: string, target: Target, command: string, output: CommandOutput): PefError {
+  const tail = (output.stderr.trim() || output.stdout.trim()).split('\n').slice(-5).join('\n');
+  const how = output.exitCode === null ? 'was killed by a signal' : `exited with ${output.exitCode}`;
+  return new PefError('pef/command-failed', `${task} on ${target.name}: \`${command}\` ${how}${tail ? `:\n${tail}` : ''}`, {
+    command,
+    exitCode: output.exitCode,
+    stderr: output.stderr.slice(-4000),
+  });
+}

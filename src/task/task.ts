@@ -1,0 +1,63 @@
+/**
+ * The task authoring API. A task is a small idempotent unit that runs on one target at a time:
+ * typed params (a zod object; `.describe()` documents each one, `sensitive()` marks secrets),
+ * `supportsNoop`, and `run(ctx)` returning `{ changed, value }`. A second run on an unchanged
+ * host must return `changed: false`. Commands that only read go through `ctx.read` and run in
+ * noop mode too; commands that change the host go through `ctx.change` and, in noop mode, are
+ * recorded (and shown) instead of run.
+ */
+import type { z } from 'zod';
+import type { Target } from '../inventory/target.js';
+import type { CommandOptions, CommandOutput, Connection } from '../transport/transport.js';
+
+/** A zod object describing a task's or plan's parameters. */
+export type ParamsSchema = z.ZodObject;
+
+/** Options for a command run from a task. */
+export interface TaskCommandOptions extends CommandOptions {
+  /** Exit codes that count as success (default [0]). Others throw `pef/command-failed`. */
+  okExitCodes?: readonly number[];
+}
+
+/** What a task's `run` sees. */
+export interface TaskContext<P> {
+  readonly target: Target;
+  readonly params: P;
+  /** True when asked to report what would change without changing anything. */
+  readonly noop: boolean;
+  /** Runs a command that only reads the host; it runs in noop mode too. */
+  read(command: string, options?: TaskCommandOptions): Promise<CommandOutput>;
+  /** Runs a command that changes the host; in noop mode it is recorded and returns undefined. */
+  change(command: string, options?: TaskCommandOptions): Promise<CommandOutput | undefined>;
+  /** Copies a controller file to the host; in noop mode it is recorded instead. */
+  upload(localPath: string, remotePath: string, options?: { mode?: number }): Promise<void>;
+  /** A progress line for the operator (and the run log). */
+  log(text: string): void;
+  /** The live connection, for what `read`/`change` do not cover. Prefer those two. */
+  readonly connection: Connection;
+}
+
+/** What a task reports for one target. */
+export interface TaskOutcome {
+  /** Whether the host was changed (in noop: would be changed). */
+  changed: boolean;
+  /** Data for scripts and for later plan steps; JSON-serialisable, no secrets. */
+  value?: Record<string, unknown>;
+}
+
+/** A task; see the file comment. */
+export interface TaskDefinition<S extends ParamsSchema = ParamsSchema> {
+  /** snake_case, unique; what `pef task run NAME` takes. */
+  readonly name: string;
+  /** One line for `pef task list`; `details` for `pef task show`. */
+  readonly description: string;
+  readonly details?: string;
+  readonly params: S;
+  readonly supportsNoop: boolean;
+  run(ctx: TaskContext<z.output<S>>): Promise<TaskOutcome>;
+}
+
+/** Identity helper that gives `run` typed params. */
+export function defineTask<S extends ParamsSchema>(definition: TaskDefinition<S>): TaskDefinition<S> {
+  return definition;
+}

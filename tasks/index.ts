@@ -1,0 +1,8 @@
+/**
+ * Every task pef ships, in the order `pef task list` shows them.
+ */
+import type { TaskDefinition } from '../src/task/task.js';
+import { checkConnection } from './check-connection.js';
+
+/** The bundled tasks. */
+export const TASKS: readonly TaskDefinition[] = [checkConnection];
