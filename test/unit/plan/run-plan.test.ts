@@ -1,0 +1,113 @@
+import { describe, expect, it } from '@jest/globals';
+import { z } from 'zod';
+import { PefError } from '../../../src/errors/pef-error.js';
+import { definePlan } from '../../../src/plan/plan.js';
+import { runPlan } from '../../../src/plan/run-plan.js';
+import { defineTask } from '../../../src/task/task.js';
+import { fakeRuntime, fakeTarget } from '../../helpers/fake-runtime.js';
+
+const touch = defineTask({
+  name: 'touch',
+  description: '',
+  params: z.object({ file: z.string() }),
+  supportsNoop: true,
+  async run(ctx) {
+    await ctx.change(`touch ${ctx.params.file}`);
+    return { changed: true };
+  },
+});
+
+const rawTask = defineTask({ name: 'raw', description: '', params: z.object({}), supportsNoop: false, run: async () => ({ changed: true }) });
+
+const targets = [fakeTarget('p', { role: 'primary' }), fakeTarget('r', { role: 'replica' })];
+
+const plan = definePlan({
+  name: 'demo',
+  description: '',
+  params: z.object({ fail_at: z.string().optional() }),
+  steps: ['one', 'two', 'three'].map((name) => ({
+    name,
+    description: name,
+    async run(ctx) {
+      if (ctx.params.fail_at === name) throw new PefError('pef/task-failed', `${name} broke`);
+      await ctx.runTask(touch, await ctx.targets(name === 'two' ? 'replica' : 'primary'), { file: `/tmp/${name}` });
+    },
+  })),
+});
+
+describe('runPlan', () => {
+  it('runs every step in order on the targets chosen by role', async () => {
+    const { runtime, sent } = fakeRuntime(targets);
+    const result = await runPlan(runtime, plan, {});
+    expect(result.status).toBe('success');
+    expect(result.steps.map((s) => [s.name, s.status])).toEqual([
+      ['one', 'success'],
+      ['two', 'success'],
+      ['three', 'success'],
+    ]);
+    expect(sent).toEqual([
+      { target: 'p', command: 'touch /tmp/one' },
+      { target: 'r', command: 'touch /tmp/two' },
+      { target: 'p', command: 'touch /tmp/three' },
+    ]);
+  });
+
+  it('stops at the failing step, marks the rest not run, and says how to resume', async () => {
+    const { runtime, sent } = fakeRuntime(targets);
+    const result = await runPlan(runtime, plan, { fail_at: 'two' });
+    expect(result.status).toBe('failure');
+    expect(result.steps.map((s) => s.status)).toEqual(['success', 'failure', 'not-run']);
+    expect(result.error?.msg).toContain('pef plan run demo --from two');
+    expect(sent.map((s) => s.command)).toEqual(['touch /tmp/one']);
+  });
+
+  it('resumes with --from, skipping earlier steps', async () => {
+    const { runtime, sent } = fakeRuntime(targets);
+    const result = await runPlan(runtime, plan, {}, { from: 'two' });
+    expect(result.steps.map((s) => s.status)).toEqual(['skipped', 'success', 'success']);
+    expect(sent.map((s) => s.command)).toEqual(['touch /tmp/two', 'touch /tmp/three']);
+  });
+
+  it('refuses an unknown --from step, listing the steps', async () => {
+    const { runtime } = fakeRuntime(targets);
+    await expect(runPlan(runtime, plan, {}, { from: 'nine' })).rejects.toMatchObject({ kind: 'pef/unknown-step', message: expect.stringContaining('one, two, three') });
+  });
+
+  it('in noop sends no change and lists, per step and host, the commands it would run', async () => {
+    const { runtime, sent } = fakeRuntime(targets, () => ({}), { noop: true });
+    const result = await runPlan(runtime, plan, {});
+    expect(sent).toEqual([]);
+    expect(result.noop).toBe(true);
+    const wouldRun = result.steps.map((s) => s.results.flatMap((set) => set.items.map((i) => [i.target, (i.value as { would_run: string[] }).would_run])));
+    expect(wouldRun).toEqual([[['p', ['touch /tmp/one']]], [['r', ['touch /tmp/two']]], [['p', ['touch /tmp/three']]]]);
+  });
+
+  it('in noop does not run a task that cannot preview, and says so', async () => {
+    const withRaw = definePlan({
+      name: 'raw-plan',
+      description: '',
+      params: z.object({}),
+      steps: [{ name: 'raw', description: '', run: async (ctx) => void (await ctx.runTask(rawTask, await ctx.targets('primary'))) }],
+    });
+    const { runtime, events } = fakeRuntime(targets, () => ({}), { noop: true });
+    const result = await runPlan(runtime, withRaw, {});
+    expect(result.status).toBe('success');
+    expect(result.steps[0]?.results[0]?.items[0]?.value).toMatchObject({ preview: 'unsupported' });
+    expect(events.some((e) => e.type === 'noop-command' && e.command.includes('cannot preview'))).toBe(true);
+  });
+
+  it('fails the step when a task fails on a target', async () => {
+    const { runtime } = fakeRuntime(targets, () => ({ exitCode: 1, stderr: 'disk full' }));
+    const result = await runPlan(runtime, plan, {});
+    expect(result.steps[0]?.status).toBe('failure');
+    expect(result.steps[0]?.error?.kind).toBe('pef/run-failure');
+    expect(result.steps[0]?.error?.msg).toContain('disk full');
+  });
+
+  it('rejects a plan with two steps of one name', () => {
+    expect(() => definePlan({ name: 'x', description: '', params: z.object({}), steps: [
+      { name: 'a', description: '', run: async () => {} },
+      { name: 'a', description: '', run: async () => {} },
+    ] })).toThrow('defined twice');
+  });
+});
