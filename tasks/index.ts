@@ -3,6 +3,8 @@
  */
 import type { TaskDefinition } from '../src/task/task.js';
 import { checkConnection } from './check-connection.js';
+import { discover } from './discover.js';
+import { service } from './service.js';
 
 /** The bundled tasks. */
-export const TASKS: readonly TaskDefinition[] = [checkConnection];
+export const TASKS: readonly TaskDefinition[] = [checkConnection, discover, service];
