@@ -47,6 +47,8 @@ export interface Target {
   readonly config: TargetConfig;
   readonly vars: Readonly<Record<string, unknown>>;
   readonly facts: Readonly<Record<string, unknown>>;
+  /** Bolt features (e.g. `puppet-agent`) from the inventory; absent on targets built by hand. */
+  readonly features?: readonly string[];
 }
 
 /** The target's role from `vars.role`, if it names one. */
