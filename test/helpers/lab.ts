@@ -1,0 +1,52 @@
+/**
+ * The lab for jest suites: one lab per `npm test`, shared by every suite that calls `ensureLab()`
+ * (in TEST_LAB_DIR, default /tmp/pef-test-lab), torn down at the end by the global teardown
+ * (test/helpers/lab-global-teardown.ts) when this test run was the one that started it.
+ * A lab that was already up before the run is reused and left up.
+ */
+import { access, rm, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { labUp } from '../../src/lab/lab-up.js';
+import type { LabInfo, LabUpOptions } from '../../src/lab/lab-up.js';
+import { labDown } from '../../src/lab/lab-down.js';
+import { labStatus } from '../../src/lab/lab-status.js';
+
+/** Where test runs keep their shared lab. */
+export const TEST_LAB_DIR = process.env['PEF_TEST_LAB_DIR'] ?? '/tmp/pef-test-lab';
+
+// Next to the state dir, not in it: `lab down` refuses to delete a dir with foreign files.
+const STARTED_MARKER = `${TEST_LAB_DIR}.started-by-tests`;
+
+export type { LabInfo };
+
+/** True when this machine can run a lab (root on Linux with the Debian packages installed). */
+export function labSupported(): boolean {
+  return (
+    process.platform === 'linux' &&
+    process.getuid?.() === 0 &&
+    ['/usr/bin/unshare', '/usr/bin/nsenter', '/usr/sbin/sshd', '/usr/share/puppetserver/puppetserver.jar', '/usr/share/puppetdb/puppetdb.jar'].every(
+      (p) => existsSync(p),
+    )
+  );
+}
+
+/** The shared test lab, brought up (about 2.5 minutes) unless it is already up and healthy. */
+export async function ensureLab(options: Pick<LabUpOptions, 'onProgress'> = {}): Promise<LabInfo> {
+  const before = await labStatus({ dir: TEST_LAB_DIR });
+  const info = await labUp({ dir: TEST_LAB_DIR, agents: 1, ...options });
+  if (!before.healthy && !info.reused) await writeFile(STARTED_MARKER, `${process.pid}\n`);
+  return info;
+}
+
+/** Tears the shared lab down if this test run started it (or `force`); PEF_TEST_KEEP_LAB=1 keeps it. */
+export async function releaseTestLab(options: { force?: boolean } = {}): Promise<boolean> {
+  if (process.env['PEF_TEST_KEEP_LAB'] === '1' && options.force !== true) return false;
+  const started = await access(STARTED_MARKER).then(
+    () => true,
+    () => false,
+  );
+  if (!started && options.force !== true) return false;
+  await labDown({ dir: TEST_LAB_DIR });
+  await rm(STARTED_MARKER, { force: true });
+  return true;
+}
