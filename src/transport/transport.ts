@@ -33,6 +33,8 @@ export interface CommandOutput {
 /** One live link to one target; see the file comment. */
 export interface Connection {
   readonly target: Target;
+  /** False once the link is gone for good (the pool then opens a new one); absent means alive. */
+  readonly alive?: boolean;
   /** Run a shell command (POSIX sh syntax), as the run-as user when the target has one. */
   run(command: string, options?: CommandOptions): Promise<CommandOutput>;
   /** Copy a local file to the target. */

@@ -1,0 +1,330 @@
+/**
+ * The persistent command channel: one exec channel running a POSIX shell (already escalated
+ * through sudo when the target has a run-as user) that is fed command after command.
+ *
+ * Protocol, per command: the controller writes one call of the shell function `pef_run`
+ * (defined once after start), with the command single-quoted and stdin, when given, as a
+ * base64 heredoc. `pef_run` runs the command in a subshell (`cd` to home or /, its env
+ * exported, stdin from /dev/null or the decoded heredoc, `sh -c` under coreutils `timeout`
+ * when a limit is set), then prints `PEF-END:<nonce>:<status>` to stdout *and* stderr; once
+ * both markers are in, both streams are complete. The nonce is random per command, so
+ * command output cannot fake it. The caller runs one command at a time (see ssh-connection).
+ */
+import { randomBytes } from 'node:crypto';
+import { PefError } from '../../errors/pef-error.js';
+import type { Target } from '../../inventory/target.js';
+import { redact } from '../../util/sensitive.js';
+import { commandTimeoutError, connectionLostError, describeTarget } from '../command-errors.js';
+import { OutputCollector } from '../output-collector.js';
+import type { CommandOptions, CommandOutput } from '../transport.js';
+import { escalationErrors, isPasswordRejected, parseProbeLine, PROBE_PREFIX, sudoPrefix, sudoProbeScript, type Escalation } from './escalation.js';
+import { MarkerScanner } from './marker-scanner.js';
+import { envExports, KILL_AFTER_SECONDS, shQuote, timeoutSeconds } from './shell.js';
+import type { Ssh2Channel, Ssh2Client } from './ssh2-types.js';
+
+/** How to start a command channel. */
+export interface CommandChannelOptions {
+  client: Ssh2Client;
+  target: Target;
+  /** The remote shell to run (default `sh`). */
+  shell: string;
+  escalation?: Escalation;
+  /** How long the shell (and sudo) may take to be ready. */
+  startTimeoutMs: number;
+}
+
+// Past the `timeout -k` grace, the controller stops waiting and drops the channel.
+const BACKSTOP_GRACE_MS = 3000;
+// Exit statuses of coreutils timeout when it had to stop the command (TERM, KILL, signal).
+const TIMEOUT_STATUSES: ReadonlySet<number> = new Set([124, 137, 143]);
+
+interface Running {
+  stdout(chunk: Buffer): void;
+  stderr(chunk: Buffer): void;
+  fail(error: PefError): void;
+}
+
+/** One persistent remote shell; see the file comment. */
+export class CommandChannel {
+  readonly #channel: Ssh2Channel;
+  readonly #options: CommandChannelOptions;
+  readonly #canTimeout: boolean;
+  readonly #canBase64: boolean;
+  #running: Running | undefined;
+  #alive = true;
+
+  private constructor(channel: Ssh2Channel, options: CommandChannelOptions, capabilities: string) {
+    this.#channel = channel;
+    this.#options = options;
+    this.#canTimeout = capabilities.includes('t');
+    this.#canBase64 = capabilities.includes('b');
+    channel.on('data', (chunk: Buffer) => this.#running?.stdout(chunk));
+    channel.stderr.on('data', (chunk: Buffer) => this.#running?.stderr(chunk));
+    channel.on('close', () => {
+      this.#alive = false;
+      this.#running?.fail(
+        new PefError('pef/command-failed', `The command shell on ${describeTarget(options.target)} ended while a command was running; the next command starts a new one.`, {
+          host: options.target.config.ssh.host,
+        }),
+      );
+    });
+    channel.write(preamble(options.shell));
+  }
+
+  /** Starts the shell (and sudo), waits until it is ready. */
+  static async open(options: CommandChannelOptions): Promise<CommandChannel> {
+    const channel = await openExec(options.client, options.shell, options.target);
+    const capabilities = await bootstrap(channel, options);
+    return new CommandChannel(channel, options, capabilities);
+  }
+
+  /** False once the channel has ended or was dropped; it is never reused then. */
+  get alive(): boolean {
+    return this.#alive;
+  }
+
+  /** Runs one command; the caller must not start another until this one settles. */
+  run(command: string, options: CommandOptions = {}): Promise<CommandOutput> {
+    if (!this.#alive) return Promise.reject(new PefError('pef/internal', 'run() on a closed command channel'));
+    if (this.#running) return Promise.reject(new PefError('pef/internal', 'run() while another command is running on this channel'));
+    const { target } = this.#options;
+    if (options.stdin !== undefined && !this.#canBase64) {
+      return Promise.reject(
+        new PefError('pef/command-failed', `Cannot pass stdin to a command on ${describeTarget(target)}: the host has no base64 command (coreutils).`, { host: target.config.ssh.host }),
+      );
+    }
+    const nonce = randomBytes(NONCE_BYTES).toString('hex');
+    let line: string;
+    try {
+      line = commandLine(nonce, command, options, this.#canTimeout);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const started = performance.now();
+    return new Promise<CommandOutput>((resolve, reject) => {
+      const out = new OutputCollector('stdout', options.onOutput);
+      const err = new OutputCollector('stderr', options.onOutput);
+      const stdout = new MarkerScanner(`PEF-END:${nonce}:`, out.push);
+      const stderr = new MarkerScanner(`PEF-END:${nonce}:`, err.push);
+      const timers: NodeJS.Timeout[] = [];
+      let timedOut = false;
+      const settle = (): void => {
+        for (const t of timers) clearTimeout(t);
+        this.#running = undefined;
+      };
+      const check = (): void => {
+        if (stdout.status === undefined || stderr.status === undefined) return;
+        settle();
+        const status = Number.parseInt(stdout.status, 10);
+        if (timedOut && TIMEOUT_STATUSES.has(status)) {
+          reject(commandTimeoutError(target, command, options.timeoutMs ?? 0));
+        } else {
+          resolve({ stdout: out.text(), stderr: err.text(), exitCode: Number.isNaN(status) ? null : status, durationMs: performance.now() - started });
+        }
+      };
+      this.#running = {
+        stdout: (chunk) => {
+          if (stdout.push(chunk)) check();
+        },
+        stderr: (chunk) => {
+          if (stderr.push(chunk)) check();
+        },
+        fail: (error) => {
+          settle();
+          reject(error);
+        },
+      };
+      if (options.timeoutMs !== undefined) {
+        const limit = options.timeoutMs;
+        timers.push(
+          setTimeout(() => {
+            timedOut = true;
+            // Without coreutils timeout on the host, dropping the channel is the only way to stop it.
+            if (!this.#canTimeout) this.#drop(commandTimeoutError(target, command, limit));
+          }, limit),
+          setTimeout(() => this.#drop(commandTimeoutError(target, command, limit)), limit + KILL_AFTER_SECONDS * 1000 + BACKSTOP_GRACE_MS),
+        );
+      }
+      this.#channel.write(line);
+    });
+  }
+
+  /** Fails the running command with `error` (e.g. connection lost) and drops the channel. */
+  abort(error: PefError): void {
+    this.#drop(error);
+  }
+
+  /** Ends the shell; a running command fails with `pef/connection-lost`. */
+  close(): void {
+    this.#drop(connectionLostError(this.#options.target, 'closed by pef'));
+  }
+
+  #drop(error: PefError): void {
+    const running = this.#running;
+    this.#alive = false;
+    running?.fail(error);
+    try {
+      // Not every server honours signals; closing is what counts.
+      this.#channel.signal('KILL');
+      this.#channel.close();
+    } catch {
+      // Already closed.
+    }
+  }
+}
+
+const NONCE_BYTES = 8;
+
+// The one call the shell reads for a command (plus the stdin heredoc, when there is stdin).
+function commandLine(nonce: string, command: string, options: CommandOptions, canTimeout: boolean): string {
+  const timeout = options.timeoutMs !== undefined && canTimeout ? timeoutSeconds(options.timeoutMs) : '';
+  const call = `pef_run ${nonce} ${options.stdin === undefined ? 'n' : 'b'} ${shQuote(timeout)} ${shQuote(envExports(options.env))} ${shQuote(command)}`;
+  if (options.stdin === undefined) return `${call}\n`;
+  // base64 keeps any bytes intact and can never contain the heredoc's end word.
+  const base64 = Buffer.from(options.stdin, 'utf8').toString('base64');
+  const lines = base64.replace(/(.{76})/g, '$1\n').replace(/\n$/, '');
+  const end = `PEF_IN_${nonce}`;
+  return `${call} <<'${end}'\n${lines}${lines === '' ? '' : '\n'}${end}\n`;
+}
+
+// pef_run NONCE STDIN(n|b) TIMEOUT ENV COMMAND; see the file comment.
+function preamble(shell: string): string {
+  const sh = shQuote(shell);
+  return [
+    'pef_run() {',
+    '  (',
+    '    cd "$HOME" 2>/dev/null || cd /',
+    '    eval "$4"',
+    `    if [ -n "$3" ]; then set -- "$2" timeout -k ${KILL_AFTER_SECONDS} "$3" ${sh} -c "$5"; else set -- "$2" ${sh} -c "$5"; fi`,
+    '    if [ "$1" = b ]; then shift; base64 -d | "$@"; else shift; "$@" </dev/null; fi',
+    '  )',
+    '  pef_st=$?',
+    `  printf 'PEF-END:%s:%s\\n' "$1" "$pef_st"`,
+    `  printf 'PEF-END:%s:%s\\n' "$1" "$pef_st" >&2`,
+    '}',
+    '',
+  ].join('\n');
+}
+
+function openExec(client: Ssh2Client, command: string, target: Target): Promise<Ssh2Channel> {
+  return new Promise((resolve, reject) => {
+    client.exec(command, {}, (error, channel) => {
+      if (error) {
+        reject(
+          new PefError('pef/command-failed', `Cannot open a session channel on ${describeTarget(target)}: ${error.message}`, { host: target.config.ssh.host }, { cause: error }),
+        );
+      } else {
+        // Errors surface as 'close' or through the connection; an unhandled 'error' would crash pef.
+        channel.on('error', () => undefined);
+        resolve(channel);
+      }
+    });
+  });
+}
+
+// Starts the shell: writes the ready probe (behind sudo when escalating), answers sudo's
+// password request, and resolves with the host's capabilities once both streams are ready.
+function bootstrap(channel: Ssh2Channel, options: CommandChannelOptions): Promise<string> {
+  const { target, escalation, shell } = options;
+  const nonce = randomBytes(8).toString('hex');
+  const ready = readyScript(nonce);
+  return new Promise<string>((resolve, reject) => {
+    let stdoutText = '';
+    let stderrText = '';
+    let passwordSent = false;
+    let settled = false;
+    const finish = (error?: PefError, capabilities?: string): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      channel.removeListener('data', onStdout);
+      channel.stderr.removeListener('data', onStderr);
+      channel.removeListener('close', onClose);
+      if (error) {
+        channel.close();
+        reject(error);
+      } else {
+        resolve(capabilities ?? '');
+      }
+    };
+    let probed = false;
+    const out = new MarkerScanner(`PEF-READY:${nonce}:`, (chunk) => {
+      stdoutText += chunk.toString('utf8');
+      if (escalation === undefined || probed) return;
+      const probe = stdoutText
+        .split('\n')
+        .slice(0, -1)
+        .map(parseProbeLine)
+        .find((p) => p !== undefined);
+      if (probe === undefined) return;
+      probed = true;
+      if (probe.kind === 'nosudo') return finish(escalationErrors.noSudo(target, escalation.runAs));
+      if (probe.kind === 'password') {
+        if (escalation.password === undefined) return finish(escalationErrors.passwordMissing(target, escalation.runAs, probe.message));
+        passwordSent = true;
+        channel.write(`${escalation.password.unwrap()}\n`);
+      }
+    });
+    const err = new MarkerScanner(`PEF-READY:${nonce}:`, (chunk) => {
+      stderrText += chunk.toString('utf8');
+      if (passwordSent && escalation !== undefined && isPasswordRejected(stderrText)) finish(escalationErrors.passwordRejected(target, escalation.runAs));
+    });
+    const check = (): void => {
+      if (out.status !== undefined && err.status !== undefined) finish(undefined, out.status);
+    };
+    const onStdout = (chunk: Buffer): void => {
+      out.push(chunk);
+      check();
+    };
+    const onStderr = (chunk: Buffer): void => {
+      err.push(chunk);
+      check();
+    };
+    const onClose = (): void => {
+      if (escalation !== undefined && stdoutText.includes(PROBE_PREFIX)) {
+        finish(escalationErrors.sudoFailed(target, escalation.runAs, stderrText));
+      } else {
+        finish(
+          new PefError(
+            'pef/command-failed',
+            `Cannot start the command shell \`${shell}\` on ${describeTarget(target)}${stderrText.trim() === '' ? '' : `: ${redact(stderrText.trim()).slice(0, 300)}`}`,
+            { host: target.config.ssh.host, fallback: true },
+          ),
+        );
+      }
+    };
+    const timer = setTimeout(() => {
+      finish(
+        escalation !== undefined && stdoutText.includes(PROBE_PREFIX)
+          ? escalationErrors.sudoFailed(target, escalation.runAs, stderrText || `no shell within ${options.startTimeoutMs} ms`)
+          : new PefError('pef/timeout', `The command shell on ${describeTarget(target)} did not start within ${options.startTimeoutMs} ms.`, {
+              host: target.config.ssh.host,
+              fallback: true,
+            }),
+      );
+    }, options.startTimeoutMs);
+    channel.on('data', onStdout);
+    channel.stderr.on('data', onStderr);
+    channel.on('close', onClose);
+    if (escalation === undefined) {
+      channel.write(`${ready}\n`);
+    } else {
+      // One line: the shell parses all of it before sudo starts, so the password we write
+      // after the probe line can only be read by sudo, never by this shell.
+      const inner = `${shQuote(shell)} -c ${shQuote(`${ready}; exec ${shQuote(shell)}`)}`;
+      const onOk = `exec ${sudoPrefix(escalation.runAs, false)} ${inner}`;
+      const onPassword = `exec ${sudoPrefix(escalation.runAs, true)} ${inner}`;
+      channel.write(`${sudoProbeScript(escalation.runAs, onOk, onPassword)}\n`);
+    }
+  });
+}
+
+function readyScript(nonce: string): string {
+  return [
+    'pef_c=',
+    'command -v timeout >/dev/null 2>&1 && pef_c=t',
+    'command -v base64 >/dev/null 2>&1 && pef_c="${pef_c}b"',
+    `printf 'PEF-READY:%s:%s\\n' ${nonce} "$pef_c"`,
+    `printf 'PEF-READY:%s:\\n' ${nonce} >&2`,
+  ].join('; ');
+}

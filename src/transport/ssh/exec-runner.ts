@@ -1,0 +1,133 @@
+/**
+ * The fallback: one fresh exec channel per command (node-ssh `execCommand`), with the same
+ * semantics as the persistent channel (home or / as cwd, per-command env, `timeout`, run-as
+ * through sudo). Slower (a channel open per command) but needs nothing from the host's shell.
+ * The caller bounds how many run at once, below sshd's MaxSessions.
+ */
+import type { NodeSSH } from 'node-ssh';
+import { PefError } from '../../errors/pef-error.js';
+import type { Target } from '../../inventory/target.js';
+import { commandTimeoutError, describeTarget } from '../command-errors.js';
+import { OutputCollector } from '../output-collector.js';
+import type { CommandOptions, CommandOutput } from '../transport.js';
+import { escalationErrors, isPasswordRejected, parseProbeLine, sudoPrefix, sudoProbeScript, type Escalation } from './escalation.js';
+import { commandScript, KILL_AFTER_SECONDS, shQuote } from './shell.js';
+import type { Ssh2Channel } from './ssh2-types.js';
+
+/** What an ExecRunner needs. */
+export interface ExecRunnerOptions {
+  ssh: NodeSSH;
+  target: Target;
+  shell: string;
+  escalation?: Escalation;
+  /** The error to report when the connection itself has gone, if it has. */
+  connectionError(): PefError | undefined;
+}
+
+const BACKSTOP_GRACE_MS = 3000;
+const TIMEOUT_STATUSES: ReadonlySet<number> = new Set([124, 137, 143]);
+
+/** Runs commands on fresh exec channels; see the file comment. */
+export class ExecRunner {
+  readonly #options: ExecRunnerOptions;
+  readonly #active = new Set<{ fail(error: PefError): void }>();
+  #sudo: Promise<boolean> | undefined;
+
+  constructor(options: ExecRunnerOptions) {
+    this.#options = options;
+  }
+
+  /** Runs one command on its own channel. */
+  async run(command: string, options: CommandOptions = {}): Promise<CommandOutput> {
+    const { target, escalation, shell } = this.#options;
+    let script = commandScript(command, options.env, options.timeoutMs, shell);
+    let stdin = options.stdin;
+    if (escalation !== undefined) {
+      this.#sudo ??= this.#probeSudo(escalation);
+      const withPassword = await this.#sudo;
+      script = `${sudoPrefix(escalation.runAs, withPassword)} ${shQuote(shell)} -c ${shQuote(script)}`;
+      // sudo -S reads exactly one line, so the command's own stdin follows the password.
+      if (withPassword && escalation.password !== undefined) stdin = `${escalation.password.unwrap()}\n${stdin ?? ''}`;
+    }
+    const started = performance.now();
+    const out = new OutputCollector('stdout', options.onOutput);
+    const err = new OutputCollector('stderr', options.onOutput);
+    return new Promise<CommandOutput>((resolve, reject) => {
+      let channel: Ssh2Channel | undefined;
+      let timedOut = false;
+      let settled = false;
+      const timers: NodeJS.Timeout[] = [];
+      const entry = {
+        fail: (error: PefError): void => {
+          if (settled) return;
+          settle();
+          reject(error);
+          channel?.close();
+        },
+      };
+      const settle = (): void => {
+        settled = true;
+        for (const t of timers) clearTimeout(t);
+        this.#active.delete(entry);
+      };
+      this.#active.add(entry);
+      if (options.timeoutMs !== undefined) {
+        const limit = options.timeoutMs;
+        timers.push(
+          setTimeout(() => (timedOut = true), limit),
+          setTimeout(() => entry.fail(commandTimeoutError(target, command, limit)), limit + KILL_AFTER_SECONDS * 1000 + BACKSTOP_GRACE_MS),
+        );
+      }
+      this.#options.ssh
+        .execCommand(script, {
+          ...(stdin === undefined ? {} : { stdin }),
+          noTrim: true,
+          onChannel: (c) => {
+            channel = c as Ssh2Channel;
+            channel.on('error', () => undefined);
+          },
+          onStdout: out.push,
+          onStderr: err.push,
+        })
+        .then(
+          (response) => {
+            if (settled) return;
+            const lost = this.#options.connectionError();
+            if (lost !== undefined) return entry.fail(lost);
+            settle();
+            if (timedOut && response.code !== null && TIMEOUT_STATUSES.has(response.code)) {
+              reject(commandTimeoutError(target, command, options.timeoutMs ?? 0));
+            } else {
+              resolve({ stdout: out.text(), stderr: err.text(), exitCode: response.code, durationMs: performance.now() - started });
+            }
+          },
+          (error: unknown) => {
+            entry.fail(
+              this.#options.connectionError() ??
+                new PefError('pef/command-failed', `Cannot open an exec channel on ${describeTarget(target)}: ${(error as Error).message}`, { target: target.name }, { cause: error }),
+            );
+          },
+        );
+    });
+  }
+
+  /** Fails every running command with `error`. */
+  abort(error: PefError): void {
+    for (const entry of [...this.#active]) entry.fail(error);
+  }
+
+  // Whether sudo needs the password; checked once per connection, failures are cached too.
+  async #probeSudo(escalation: Escalation): Promise<boolean> {
+    const { ssh, target } = this.#options;
+    const probe = await ssh.execCommand(sudoProbeScript(escalation.runAs), { noTrim: true });
+    const result = probe.stdout.split('\n').map(parseProbeLine).find((p) => p !== undefined);
+    if (result === undefined) throw escalationErrors.sudoFailed(target, escalation.runAs, probe.stderr);
+    if (result.kind === 'nosudo') throw escalationErrors.noSudo(target, escalation.runAs);
+    if (result.kind === 'ok') return false;
+    if (escalation.password === undefined) throw escalationErrors.passwordMissing(target, escalation.runAs, result.message);
+    const check = await ssh.execCommand(`${sudoPrefix(escalation.runAs, true)} true`, { stdin: `${escalation.password.unwrap()}\n`, noTrim: true });
+    if (check.code === 0) return true;
+    if (isPasswordRejected(check.stderr)) throw escalationErrors.passwordRejected(target, escalation.runAs);
+    throw escalationErrors.sudoFailed(target, escalation.runAs, check.stderr);
+  }
+}
