@@ -35,3 +35,8 @@ export function connectionLostError(target: Target, cause?: string): PefError {
     { target: target.name, ...(target.config.transport === 'ssh' ? { host: target.config.ssh.host, port: target.config.ssh.port } : {}) },
   );
 }
+
+/** `pef/connection-lost` for a connection pef itself closed (a bug in the caller if it was still used). */
+export function connectionClosedError(target: Target): PefError {
+  return new PefError('pef/connection-lost', `The connection to ${describeTarget(target)} was already closed by pef; nothing more can run on it.`, { target: target.name });
+}

@@ -19,7 +19,7 @@
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, openSync, closeSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -92,6 +92,8 @@ export async function generateSshdKeys(dir: string, types: readonly HostKeyType[
     }),
     run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'pef-test', '-f', privateKeyPath]),
   ]);
+  // sshd reads authorized_keys as the logging-in user, who must be able to reach it.
+  await chmod(dir, 0o711);
   const authorizedKeysFile = join(dir, 'authorized_keys');
   await writeFile(authorizedKeysFile, await readFile(`${privateKeyPath}.pub`, 'utf8'), { mode: 0o644 });
   return { dir, hostKeys, hostKeyPaths: hostKeyPaths.sort(), privateKeyPath, authorizedKeysFile };

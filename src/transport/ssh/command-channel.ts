@@ -14,7 +14,7 @@ import { randomBytes } from 'node:crypto';
 import { PefError } from '../../errors/pef-error.js';
 import type { Target } from '../../inventory/target.js';
 import { redact } from '../../util/sensitive.js';
-import { commandTimeoutError, connectionLostError, describeTarget } from '../command-errors.js';
+import { commandTimeoutError, connectionClosedError, describeTarget } from '../command-errors.js';
 import { OutputCollector } from '../output-collector.js';
 import type { CommandOptions, CommandOutput } from '../transport.js';
 import { escalationErrors, isPasswordRejected, parseProbeLine, PROBE_PREFIX, sudoPrefix, sudoProbeScript, type Escalation } from './escalation.js';
@@ -156,7 +156,7 @@ export class CommandChannel {
 
   /** Ends the shell; a running command fails with `pef/connection-lost`. */
   close(): void {
-    this.#drop(connectionLostError(this.#options.target, 'closed by pef'));
+    this.#drop(connectionClosedError(this.#options.target));
   }
 
   #drop(error: PefError): void {

@@ -10,7 +10,7 @@ import { writeFile } from 'node:fs/promises';
 import type { NodeSSH } from 'node-ssh';
 import { PefError } from '../../errors/pef-error.js';
 import type { Target } from '../../inventory/target.js';
-import { connectionLostError, describeTarget } from '../command-errors.js';
+import { connectionClosedError, connectionLostError, describeTarget } from '../command-errors.js';
 import type { CommandOptions, CommandOutput, Connection } from '../transport.js';
 import { CommandChannel } from './command-channel.js';
 import { escalationFor, type Escalation } from './escalation.js';
@@ -158,7 +158,7 @@ export class SshConnection implements Connection {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    const error = this.#lost ?? connectionLostError(this.target, 'closed by pef');
+    const error = this.#lost ?? connectionClosedError(this.target);
     for (const channel of [...this.#idle, ...this.#busy]) channel.abort(error);
     this.#idle.length = 0;
     this.#exec?.abort(error);
@@ -176,7 +176,7 @@ export class SshConnection implements Connection {
 
   #assertAlive(): void {
     if (this.#lost) throw this.#lost;
-    if (this.#closed) throw connectionLostError(this.target, 'closed by pef');
+    if (this.#closed) throw connectionClosedError(this.target);
   }
 
   #onClose(): void {
