@@ -67,8 +67,13 @@ export function describeValue(value: unknown, secret = false): string {
   return String(value);
 }
 
-/** True when a path ends at (or inside) a secret key. */
+// A plugin reference's own keys are not secret, even under a secret key; its `default` is.
+const PLUGIN_META_KEYS = new Set(['_plugin', 'var', 'optional', 'json', 'message']);
+
+/** True when a path ends at (or inside) the value of a secret key. */
 export function isSecretPath(path: DataPath): boolean {
+  const last = path[path.length - 1];
+  if (typeof last === 'string' && PLUGIN_META_KEYS.has(last)) return false;
   return path.some((s) => typeof s === 'string' && SECRET_KEYS.has(s));
 }
 
@@ -111,6 +116,14 @@ function flatten(issue: z.core.$ZodIssue, base: Path, data: unknown, out: Flat[]
   }
 
   const value = valueAt(data, path);
+  const key = path[path.length - 1];
+  const parent = valueAt(data, path.slice(0, -1));
+  if (value === undefined && key !== undefined && typeof parent === 'object' && parent !== null && !(String(key) in parent)) {
+    if (issue.code === 'invalid_type' || issue.code === 'invalid_union') {
+      out.push({ path, message: `missing required key "${String(key)}" (${issue.message})`, where: 'parent' });
+      return;
+    }
+  }
   switch (issue.code) {
     case 'invalid_union': {
       if (isPluginRef(value)) {
@@ -136,12 +149,6 @@ function flatten(issue: z.core.$ZodIssue, base: Path, data: unknown, out: Flat[]
       return;
     }
     case 'invalid_type': {
-      const parent = valueAt(data, path.slice(0, -1));
-      const key = path[path.length - 1];
-      if (value === undefined && key !== undefined && typeof parent === 'object' && parent !== null && !(String(key) in parent)) {
-        out.push({ path, message: `missing required key "${String(key)}" (${issue.message})`, where: 'parent' });
-        return;
-      }
       if (path.length === 0) {
         out.push({ path, message: `the inventory must be a mapping (keys: version, config, vars, facts, features, groups, targets), found ${describeValue(value)}`, where: 'value' });
         return;

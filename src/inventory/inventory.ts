@@ -77,7 +77,7 @@ export class Inventory {
     this.#defaults = init.defaults;
     this.#resolver = new PluginResolver(init.env, init.prompter);
     this.groups = init.tree.groups;
-    this.warnings = init.tree.warnings.map((w) => formatProblem(init.file, w));
+    this.warnings = [...init.tree.warnings].sort((a, b) => a.line - b.line || a.column - b.column).map((w) => formatProblem(init.file, w));
   }
 
   /** Every target name in the file, in file order. */
