@@ -32,7 +32,7 @@ export function globMatcher(pattern: string): (name: string) => boolean {
   return (name) => re.test(name);
 }
 
-/** Up to `limit` of `candidates` close to `wanted`: a small edit distance, or one containing the other. */
+/** Up to `limit` of `candidates` close to `wanted`, best first: a small edit distance, containing it, or a prefix of it. */
 export function nearNames(wanted: string, candidates: Iterable<string>, limit = 3): string[] {
   const w = normalize(wanted);
   const scored: { name: string; score: number }[] = [];
@@ -41,7 +41,8 @@ export function nearNames(wanted: string, candidates: Iterable<string>, limit = 
     const distance = editDistance(w, n);
     const budget = w.length <= 3 ? 1 : 2;
     if (distance <= budget) scored.push({ name, score: distance });
-    else if (w.length >= 3 && (n.includes(w) || w.includes(n))) scored.push({ name, score: budget + 1 });
+    else if (w.length >= 3 && n.includes(w)) scored.push({ name, score: budget + 1 });
+    else if (n.length >= 3 && w.startsWith(n)) scored.push({ name, score: budget + 2 });
   }
   return scored.sort((a, b) => a.score - b.score || a.name.localeCompare(b.name)).slice(0, limit).map((s) => s.name);
 }
