@@ -316,3 +316,28 @@ describe('describe()', () => {
     expect(JSON.stringify(d)).not.toMatch(/fallback-secret|plain-secret/);
   });
 });
+
+describe('inventory.example.yaml', () => {
+  const example = join(process.cwd(), 'inventory.example.yaml');
+
+  it('loads without warnings and gives primary, replica and agents', async () => {
+    const inv = await loadInventory(example, { env: { HOME: '/home/op', PEF_SUDO_PASSWORD: 'example-sudo' }, prompter: new NonInteractivePrompter() });
+    expect(inv.warnings).toEqual([]);
+    const [primary] = await inv.targetsWithRole('primary');
+    const [replica] = await inv.targetsWithRole('replica');
+    expect(primary?.name).toBe('puppet1.example.com');
+    expect(replica?.config.ssh).toMatchObject({ host: '10.20.0.12', user: 'ops', runAs: 'root', privateKey: { path: '/home/op/.ssh/id_ed25519' } });
+    expect(replica?.config.ssh.sudoPassword?.unwrap()).toBe('example-sudo');
+    expect((await inv.targetsWithRole('agent')).map((t) => [t.name, t.config.ssh.port])).toEqual([
+      ['web1.example.com', 22],
+      ['web2.example.com', 22],
+      ['db1.example.com', 2222],
+    ]);
+  });
+
+  it('names the sudo password variable when it is not set', async () => {
+    const inv = await loadInventory(example, { env: { HOME: '/home/op' }, prompter: new NonInteractivePrompter() });
+    const error = await rejection(inv.resolve('primary'));
+    expect(error.message).toContain('config.ssh.sudo-password: environment variable PEF_SUDO_PASSWORD is not set');
+  });
+});
