@@ -9,7 +9,7 @@ const targets = ['a', 'b', 'c', 'd', 'e'].map((n) => fakeTarget(n));
 describe('Executor', () => {
   it('gives exactly one result per target, in target order, whatever the action throws', async () => {
     const executor = new Executor(new EventBus(), 2);
-    const set = await executor.run('task', 't', targets, async (t) => {
+    const set = await executor.run<{ name?: string }>('task', 't', targets, async (t) => {
       if (t.name === 'b') throw new PefError('pef/connect-failed', 'b is down');
       if (t.name === 'c') throw new TypeError('boom');
       if (t.name === 'd') return { value: {}, failed: new PefError('pef/task-failed', 'd reported failure') };
@@ -52,7 +52,7 @@ describe('Executor', () => {
   });
 
   it('serialises to Bolt\'s JSON shape', async () => {
-    const set = await new Executor(new EventBus()).run('task', 'demo', targets.slice(0, 2), async (t) =>
+    const set = await new Executor(new EventBus()).run<{ x?: number }>('task', 'demo', targets.slice(0, 2), async (t) =>
       t.name === 'a' ? { value: { x: 1 }, changed: false } : { value: {}, failed: new PefError('pef/task-failed', 'nope', { why: 1 }) },
     );
     const json = set.toJSON();
