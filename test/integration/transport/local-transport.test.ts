@@ -1,7 +1,7 @@
 /**
  * The local transport with real processes: the same run() semantics as ssh targets.
  */
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { homedir, tmpdir } from 'node:os';
@@ -11,6 +11,9 @@ import { PefError } from '../../../src/errors/pef-error.js';
 import type { Target } from '../../../src/inventory/target.js';
 import { LocalTransport, type LocalConnection } from '../../../src/transport/local-transport.js';
 import type { Stream } from '../../../src/transport/transport.js';
+
+// Real processes on a shared 2-core machine: allow for load.
+jest.setTimeout(60_000);
 
 const run = promisify(execFile);
 const target: Target = {

@@ -2,13 +2,16 @@
  * The ssh transport against a real sshd: what run() promises, in both command modes (the
  * persistent shell and one exec channel per command), plus the automatic fallback.
  */
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { homedir } from 'node:os';
 import { PefError } from '../../../src/errors/pef-error.js';
 import type { SshConnection } from '../../../src/transport/ssh/ssh-connection.js';
 import { SshTransport } from '../../../src/transport/ssh-transport.js';
 import type { Stream } from '../../../src/transport/transport.js';
 import { startSshd, type Sshd } from '../../helpers/sshd.js';
+
+// Real processes on a shared 2-core machine: allow for load.
+jest.setTimeout(60_000);
 
 let sshd: Sshd;
 

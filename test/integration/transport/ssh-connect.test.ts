@@ -2,7 +2,7 @@
  * Connecting with the ssh transport against a real sshd: host key checking, authentication,
  * and targets that are down or never speak SSH.
  */
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
@@ -12,6 +12,9 @@ import { promisify } from 'node:util';
 import { PefError } from '../../../src/errors/pef-error.js';
 import { SshTransport } from '../../../src/transport/ssh-transport.js';
 import { startSshd, type Sshd } from '../../helpers/sshd.js';
+
+// Real processes on a shared 2-core machine: allow for load.
+jest.setTimeout(60_000);
 
 const run = promisify(execFile);
 let sshd: Sshd;

@@ -3,7 +3,7 @@
  * the pool never opens two for one target, files go over the same connection, and a
  * connection that dies mid-command fails with `pef/connection-lost` (and is replaced).
  */
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
@@ -16,6 +16,9 @@ import { SshTransport } from '../../../src/transport/ssh-transport.js';
 import { transportFor } from '../../../src/transport/transports.js';
 import { Sensitive } from '../../../src/util/sensitive.js';
 import { startSshd, type Sshd } from '../../helpers/sshd.js';
+
+// Real processes on a shared 2-core machine: allow for load.
+jest.setTimeout(60_000);
 
 const run = promisify(execFile);
 let sshd: Sshd;
@@ -92,6 +95,23 @@ describe('connection reuse', () => {
     expect(events[0]).toMatchObject({ target: 'logged', kind: 'command', command: 'echo [sensitive] >/dev/null; exit 2', exitCode: 2 });
     expect(events[1]).toMatchObject({ command: 'sleep 5', exitCode: null });
     expect(events[1]?.error).toMatch(/^pef\/timeout: /);
+  });
+});
+
+describe('command channels', () => {
+  it('with two persistent shells, a command can run while another waits', async () => {
+    const conn = await new SshTransport({ commandChannels: 2 }).connect(sshd.target());
+    const flag = join(dir, `flag-${randomBytes(4).toString('hex')}`);
+    try {
+      // With one shell the waiter would block the toucher until its timeout.
+      const waiter = conn.run(`while [ ! -e ${flag} ]; do sleep 0.05; done; echo seen`, { timeoutMs: 10_000 });
+      const toucher = conn.run(`sleep 0.2; touch ${flag}; echo touched`);
+      expect((await toucher).stdout).toBe('touched\n');
+      expect((await waiter).stdout).toBe('seen\n');
+      expect(conn.mode).toBe('persistent');
+    } finally {
+      await conn.close();
+    }
   });
 });
 

@@ -6,7 +6,7 @@
  * The test user `pef-sudo-test` and its sudoers drop-in are created only if missing and
  * removed afterwards when this file created them. Needs sudo (scripts/install.sh installs it).
  */
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
@@ -19,6 +19,9 @@ import type { SshConnection } from '../../../src/transport/ssh/ssh-connection.js
 import { SshTransport } from '../../../src/transport/ssh-transport.js';
 import { Sensitive } from '../../../src/util/sensitive.js';
 import { startSshd, type Sshd } from '../../helpers/sshd.js';
+
+// Real processes on a shared 2-core machine: allow for load.
+jest.setTimeout(60_000);
 
 const run = promisify(execFile);
 const USER = 'pef-sudo-test';
@@ -85,6 +88,24 @@ describe.each(['persistent', 'exec'] as const)('run-as in %s mode', (commandMode
       }
       expect(outputs.join('')).not.toContain(password);
     } finally {
+      await conn.close();
+    }
+  });
+
+  it('transfers files the login user may not touch, through the run-as user', async () => {
+    const conn = await transport().connect(sshd.target({ user: USER, runAs: 'root', sudoPassword: new Sensitive(password) }));
+    const secretFile = `/root/pef-run-as-${commandMode}-${randomBytes(4).toString('hex')}`;
+    const local = join(dir, `root-only-${commandMode}`);
+    try {
+      await writeFile(local, Buffer.from([0, 200, 10, 65]));
+      await conn.upload(local, secretFile, { mode: 0o600 });
+      const st = await stat(secretFile);
+      expect([st.uid, st.mode & 0o777]).toEqual([0, 0o600]);
+      const back = join(dir, `root-only-back-${commandMode}`);
+      await conn.download(secretFile, back);
+      expect(await readFile(back)).toEqual(Buffer.from([0, 200, 10, 65]));
+    } finally {
+      await rm(secretFile, { force: true });
       await conn.close();
     }
   });
