@@ -4,7 +4,8 @@
 import type { TaskDefinition } from '../src/task/task.js';
 import { checkConnection } from './check-connection.js';
 import { discover } from './discover.js';
+import { padSerial } from './pad-serial.js';
 import { service } from './service.js';
 
 /** The bundled tasks. */
-export const TASKS: readonly TaskDefinition[] = [checkConnection, discover, service];
+export const TASKS: readonly TaskDefinition[] = [checkConnection, discover, service, padSerial];

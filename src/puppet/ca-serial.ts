@@ -1,0 +1,44 @@
+/**
+ * The CA serial file holds the next serial to issue, in hex, in whichever format the tool that
+ * last wrote it uses (lab-feasibility.md §5): the Ruby CLI writes `002\n` (lowercase, newline),
+ * the server writes `0004` (zero-padded to 4, no newline). Both read it as hex. Padding must keep
+ * the format, so that either tool reads it back as before.
+ */
+import { PefError } from '../errors/pef-error.js';
+
+/** A parsed serial file. */
+export interface SerialFile {
+  value: bigint;
+  width: number;
+  newline: boolean;
+  upper: boolean;
+}
+
+/** Reads the text of a serial file. */
+export function parseSerial(text: string, file: string): SerialFile {
+  const newline = text.endsWith('\n');
+  const digits = text.trim();
+  if (!/^[0-9a-fA-F]+$/.test(digits)) {
+    throw new PefError('pef/task-failed', `${file} does not hold a hex serial (found ${JSON.stringify(text.slice(0, 40))}); it is left as it was.`, { file });
+  }
+  return { value: BigInt(`0x${digits}`), width: digits.length, newline, upper: /[A-F]/.test(digits) || (!/[a-f]/.test(digits) && !newline) };
+}
+
+/** Writes `value` in the same format as `like`. */
+export function formatSerial(value: bigint, like: SerialFile): string {
+  const hex = value.toString(16);
+  const cased = like.upper ? hex.toUpperCase() : hex;
+  return `${cased.padStart(like.width, '0')}${like.newline ? '\n' : ''}`;
+}
+
+/** Reads a serial given as a number, `0x…` hex or plain hex digits. */
+export function parseSerialParam(value: string | number, name: string): bigint {
+  if (typeof value === 'number') {
+    if (!Number.isSafeInteger(value) || value < 1) throw new PefError('pef/param-error', `${name} must be a positive integer, not ${value}.`, { [name]: value });
+    return BigInt(value);
+  }
+  const text = value.trim();
+  if (/^0x[0-9a-f]+$/i.test(text)) return BigInt(text);
+  if (/^[0-9a-f]+$/i.test(text)) return BigInt(`0x${text}`);
+  throw new PefError('pef/param-error', `${name} must be hex like 0x186A0 (or a number), not "${value}".`, { [name]: value });
+}
