@@ -135,14 +135,15 @@ export function buildInventoryTree(file: InventoryFile, source: YamlSource): Inv
   };
   const root = build(file, 'all', []);
 
-  const members = new Map<GroupNode, string[]>();
-  const membersOf = (node: GroupNode): string[] => {
-    let list = members.get(node);
-    if (!list) {
-      list = [...new Set([...node.own.keys(), ...node.children.flatMap(membersOf)])];
-      members.set(node, list);
+  const members = new Map<GroupNode, Set<string>>();
+  const membersOf = (node: GroupNode): Set<string> => {
+    let set = members.get(node);
+    if (!set) {
+      set = new Set(node.own.keys());
+      for (const child of node.children) for (const name of membersOf(child)) set.add(name);
+      members.set(node, set);
     }
-    return list;
+    return set;
   };
   const nodes: GroupNode[] = [];
   const walk = (node: GroupNode): void => {
@@ -151,14 +152,24 @@ export function buildInventoryTree(file: InventoryFile, source: YamlSource): Inv
   };
   walk(root);
 
+  // Indexes built once: definitions and group names per target, in file (pre-)order.
+  const defsOf = new Map<string, TargetDef[]>();
+  const groupsOf = new Map<string, string[]>();
+  for (const node of nodes) {
+    for (const [name, def] of node.own) defsOf.set(name, [...(defsOf.get(name) ?? []), def]);
+    if (node === root) continue;
+    for (const name of membersOf(node)) {
+      const list = groupsOf.get(name);
+      if (list) list.push(node.name);
+      else groupsOf.set(name, [node.name]);
+    }
+  }
+
   const targets = new Map<string, MergedTarget>();
   for (const name of membersOf(root)) {
     const groupData = groupCollect(root, name, membersOf) ?? EMPTY;
-    const targetData = targetCollect(root, name) ?? EMPTY;
-    const defs = nodes.flatMap((n) => {
-      const def = n.own.get(name);
-      return def ? [def] : [];
-    });
+    const targetData = targetCollect(root, name, membersOf) ?? EMPTY;
+    const defs = defsOf.get(name) ?? [];
     const withUri = defs.filter((d) => d.uri !== undefined);
     for (const d of withUri.slice(1)) {
       if (d.uri !== withUri[0]!.uri) warnings.push(problemAt(source, [...d.path, 'uri'], `target "${name}" already has uri "${withUri[0]!.uri}"; this uri is ignored`));
@@ -166,7 +177,7 @@ export function buildInventoryTree(file: InventoryFile, source: YamlSource): Inv
     const merged: MergedTarget = {
       name,
       aliases: [...new Set(defs.flatMap((d) => d.aliases))],
-      groups: nodes.filter((n) => n !== root && membersOf(n).includes(name)).map((n) => n.name),
+      groups: groupsOf.get(name) ?? [],
       config: deepMerge(groupData.config, targetData.config),
       vars: { ...groupData.vars, ...targetData.vars },
       facts: deepMerge(groupData.facts, targetData.facts),
@@ -177,7 +188,7 @@ export function buildInventoryTree(file: InventoryFile, source: YamlSource): Inv
     targets.set(name, merged);
   }
 
-  const groups = nodes.map((n) => ({ name: n.name, targets: membersOf(n), groups: n.children.map((c) => c.name) }));
+  const groups = nodes.map((n) => ({ name: n.name, targets: [...membersOf(n)], groups: n.children.map((c) => c.name) }));
   return { groups, targets, aliases, allData: root.data, pluginPaths, warnings };
 }
 
@@ -206,13 +217,16 @@ function foldSiblings(results: (DataBlock | undefined)[]): DataBlock | undefined
   return results.reduce<DataBlock | undefined>((acc, next) => mergeBlocks(next, acc), undefined);
 }
 
-function groupCollect(node: GroupNode, target: string, membersOf: (n: GroupNode) => string[]): DataBlock | undefined {
-  if (!membersOf(node).includes(target)) return undefined;
-  return mergeBlocks(node.data, foldSiblings(node.children.map((c) => groupCollect(c, target, membersOf))));
+function groupCollect(node: GroupNode, target: string, membersOf: (n: GroupNode) => ReadonlySet<string>): DataBlock | undefined {
+  if (!membersOf(node).has(target)) return undefined;
+  const children = node.children.filter((c) => membersOf(c).has(target));
+  return mergeBlocks(node.data, foldSiblings(children.map((c) => groupCollect(c, target, membersOf))));
 }
 
-function targetCollect(node: GroupNode, target: string): DataBlock | undefined {
-  return mergeBlocks(node.own.get(target)?.data, foldSiblings(node.children.map((c) => targetCollect(c, target))));
+function targetCollect(node: GroupNode, target: string, membersOf: (n: GroupNode) => ReadonlySet<string>): DataBlock | undefined {
+  if (!membersOf(node).has(target)) return undefined;
+  const children = node.children.filter((c) => membersOf(c).has(target));
+  return mergeBlocks(node.own.get(target)?.data, foldSiblings(children.map((c) => targetCollect(c, target, membersOf))));
 }
 
 const isMergeable = (v: unknown): v is Rec => typeof v === 'object' && v !== null && !Array.isArray(v) && !isPluginRef(v);

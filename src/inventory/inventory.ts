@@ -163,7 +163,7 @@ export class Inventory {
   }
 
   async #materialize(names: readonly string[], adHoc: ReadonlySet<string>): Promise<Target[]> {
-    const problems: InventoryProblem[] = [];
+    const problems: TargetProblem[] = [];
     const refusals: Refusal[] = [];
     const targets: Target[] = [];
     // One after the other: prompts must not interleave.
@@ -181,7 +181,7 @@ export class Inventory {
         targets.push(this.#built.get(name)!);
       }
     }
-    if (problems.length > 0) throw inventoryError(this.file, [...problems, ...refusals.map((r) => r.problem)]);
+    if (problems.length > 0) throw inventoryError(this.file, [...byTarget(problems), ...refusals.map((r) => r.problem)]);
     if (refusals.length === 1) throw refusals[0]!.error;
     if (refusals.length > 1) {
       throw new PefError('pef/non-interactive', refusals.map((r) => r.error.message).join('\n'), { questions: refusals.map((r) => r.error.details) });
@@ -194,7 +194,7 @@ export class Inventory {
     return { name, uri: name, aliases: [], groups: [], config: all.config, vars: all.vars, facts: all.facts, features: all.features, path: [] };
   }
 
-  async #build(merged: MergedTarget, problems: InventoryProblem[], refusals: Refusal[]): Promise<Target | undefined> {
+  async #build(merged: MergedTarget, problems: TargetProblem[], refusals: Refusal[]): Promise<Target | undefined> {
     let failed = false;
     const resolveValue = async (value: unknown, path: DataPath): Promise<unknown> => {
       if (isPluginRef(value)) {
@@ -205,7 +205,7 @@ export class Inventory {
         if (outcome.ok) return outcome.value;
         failed = true;
         if ('refusal' in outcome) refusals.push({ error: outcome.refusal, problem: { ...position, path: formatPath(written), message: outcome.refusal.message } });
-        else problems.push({ ...position, path: formatPath(written), message: outcome.message });
+        else problems.push({ ...position, path: formatPath(written), message: outcome.message, target: merged.name });
         return undefined;
       }
       if (Array.isArray(value)) {
@@ -230,7 +230,7 @@ export class Inventory {
     if (failed) return undefined;
     const transport = transportOf({ name: merged.name, config, ...(merged.uri === undefined ? {} : { uri: merged.uri }) });
     if (transport !== 'ssh' && transport !== 'local') {
-      problems.push(problemAt(this.#source, merged.path, `target "${merged.name}" uses Bolt's ${transport} transport, which pef does not speak; pef reaches hosts over ssh or local`));
+      problems.push({ ...problemAt(this.#source, merged.path, `uses Bolt's ${transport} transport, which pef does not speak; pef reaches hosts over ssh or local`), target: merged.name });
       return undefined;
     }
     return buildTarget({ ...merged, config, vars, facts }, this.#defaults);
@@ -248,6 +248,25 @@ export class Inventory {
     lines.push(`known groups: ${list(groups)}`, `known targets: ${list(targets)}`);
     return new PefError('pef/unknown-target', lines.join('\n'), { names, file: this.file, groups, targets });
   }
+}
+
+// A problem met while resolving one target; the same reference failing for several targets is one line.
+interface TargetProblem extends InventoryProblem {
+  target: string;
+}
+
+function byTarget(problems: readonly TargetProblem[]): InventoryProblem[] {
+  const merged = new Map<string, { problem: InventoryProblem; targets: string[] }>();
+  for (const { target, ...problem } of problems) {
+    const key = `${problem.line}:${problem.column}:${problem.path}:${problem.message}`;
+    const entry = merged.get(key);
+    if (entry) entry.targets.push(target);
+    else merged.set(key, { problem, targets: [target] });
+  }
+  return [...merged.values()].map(({ problem, targets }) => ({
+    ...problem,
+    message: `${problem.message} (${targets.length === 1 ? 'target' : 'targets'} ${targets.join(', ')})`,
+  }));
 }
 
 // A prompt refused for want of a TTY: its own error, and the same as a positioned problem.

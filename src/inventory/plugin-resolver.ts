@@ -48,7 +48,7 @@ export class PluginResolver {
       if (raw === undefined) {
         if (ref.default !== undefined) value = ref.default;
         else if (ref.optional === true) return { ok: true, value: undefined };
-        else return { ok: false, message: `environment variable ${ref.var} is not set (target ${site.target} needs it); export it, or give the plugin a default or optional: true` };
+        else return { ok: false, message: `environment variable ${ref.var} is not set; export it, or give the plugin a default or optional: true` };
       } else if (ref.json === true) {
         try {
           value = JSON.parse(raw);

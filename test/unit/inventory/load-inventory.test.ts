@@ -223,7 +223,7 @@ describe('Bolt documentation examples', () => {
     expect(inv.warnings.some((w) => w.includes("config.transport: pef does not speak Bolt's winrm transport"))).toBe(true);
     expect(inv.warnings.some((w) => w.includes('config.winrm: pef does not speak'))).toBe(true);
     const error = await rejection(inv.resolve('win1'));
-    expect(problemsOf(error)[0]?.message).toContain(`target "win1" uses Bolt's winrm transport, which pef does not speak`);
+    expect(problemsOf(error)[0]?.message).toBe(`uses Bolt's winrm transport, which pef does not speak; pef reaches hosts over ssh or local (target win1)`);
   });
 
   it('the detailed example loads with nested groups and ~ expanded', async () => {
