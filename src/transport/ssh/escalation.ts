@@ -1,6 +1,6 @@
 /**
- * Run-as through sudo. A probe (`sudo -n true`) first tells whether sudo needs a password, so
- * the password is only ever written when sudo is about to read it (`-S`, empty prompt), never
+ * Run-as through sudo. A probe (`sudo -k -n true`: ignoring cached credentials) first tells
+ * whether sudo needs a password, so the password is only ever written when sudo is about to read it (`-S`, empty prompt), never
  * into a shell that would execute it. The password comes from the inventory's
  * `sudo-password`; it is written to the channel's stdin and never appears in a message.
  */
@@ -36,7 +36,7 @@ export function sudoProbeScript(runAs: string, onOk = '', onPassword = ''): stri
   const then = (action: string): string => (action === '' ? '' : `; ${action}`);
   return [
     `if ! command -v sudo >/dev/null 2>&1; then echo '${PROBE_PREFIX}nosudo'`,
-    `elif pef_err=$(sudo -n -H -u ${shQuote(runAs)} -- true 2>&1 </dev/null); then echo '${PROBE_PREFIX}ok'${then(onOk)}`,
+    `elif pef_err=$(sudo -k -n -H -u ${shQuote(runAs)} -- true 2>&1 </dev/null); then echo '${PROBE_PREFIX}ok'${then(onOk)}`,
     `else printf '${PROBE_PREFIX}password:%s\\n' "$(printf '%s' "$pef_err" | tr '\\n' ' ')"${then(onPassword)}; fi`,
   ].join('; ');
 }
@@ -51,9 +51,13 @@ export function parseProbeLine(line: string): ProbeResult | undefined {
   return undefined;
 }
 
-/** The sudo words before a command: non-interactive, or reading the password from stdin. */
+/**
+ * The sudo words before a command: non-interactive, or reading the password from stdin.
+ * `-k` ignores cached credentials, so sudo asks for the password exactly when the probe said it
+ * would: a cached credential must never leave the password line unread, for the command to read.
+ */
 export function sudoPrefix(runAs: string, withPassword: boolean): string {
-  return withPassword ? `sudo -S -p '' -H -u ${shQuote(runAs)} --` : `sudo -n -H -u ${shQuote(runAs)} --`;
+  return withPassword ? `sudo -k -S -p '' -H -u ${shQuote(runAs)} --` : `sudo -n -H -u ${shQuote(runAs)} --`;
 }
 
 /** Whether sudo's stderr says the password was wrong. */

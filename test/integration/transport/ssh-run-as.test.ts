@@ -48,7 +48,8 @@ beforeAll(async () => {
     child.stdin?.end(`${USER}:${password}\n`);
   });
   if (!existsSync(SUDOERS)) {
-    await writeFile(SUDOERS, `Defaults:${USER} timestamp_timeout=0\n${USER} ALL=(ALL:ALL) ALL\n`, { mode: 0o440 });
+    // Credentials cached across sessions on purpose: a cached sudo must not leave the password unread.
+    await writeFile(SUDOERS, `Defaults:${USER} timestamp_type=global\n${USER} ALL=(ALL:ALL) ALL\n`, { mode: 0o440 });
     createdSudoers = true;
   }
   sshd = await startSshd();
@@ -60,6 +61,8 @@ afterAll(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
   if (createdSudoers) await rm(SUDOERS, { force: true });
   if (createdUser) await run('userdel', ['-r', USER]).catch(() => undefined);
+  // The cached credentials of the user that is gone.
+  if (createdUser) await rm(`/run/sudo/ts/${USER}`, { force: true });
 });
 
 describe.each(['persistent', 'exec'] as const)('run-as in %s mode', (commandMode) => {
