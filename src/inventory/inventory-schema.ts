@@ -245,13 +245,15 @@ export const TargetEntrySchema = z.union([TargetUriSchema, TargetObjectSchema], 
 
 const TARGET_LIST = 'expected a list of targets';
 const GROUP_LIST = 'expected a list of groups (each a mapping with a name)';
+// An empty `targets:` or `groups:` is an empty list, as in Bolt (Array(nil)).
+const targetList = () => z.array(TargetEntrySchema, { error: TARGET_LIST }).nullable().optional();
 
 /** A group: a name, data shared by its targets, its targets and its subgroups. */
 export const GroupSchema = z.strictObject({
   name: groupName.describe('Group name, unique across groups, targets and aliases'),
-  targets: z.array(TargetEntrySchema, { error: TARGET_LIST }).optional(),
-  get groups(): z.ZodOptional<z.ZodArray<typeof GroupSchema>> {
-    return z.array(GroupSchema, { error: GROUP_LIST }).optional();
+  targets: targetList(),
+  get groups(): z.ZodOptional<z.ZodNullable<z.ZodArray<typeof GroupSchema>>> {
+    return z.array(GroupSchema, { error: GROUP_LIST }).nullable().optional();
   },
   // Spelled out: spreading dataShape next to the recursive getter defeats TypeScript's inference.
   config: dataShape.config,
@@ -267,8 +269,8 @@ z.globalRegistry.add(GroupSchema, { id: 'Group', description: 'A named group of 
 export const InventoryFileSchema = z
   .strictObject({
     version: z.literal(2, { error: 'expected version 2 (pef reads Bolt inventory v2; v1 files with `nodes` must be migrated, e.g. with `bolt project migrate`)' }).optional(),
-    targets: z.array(TargetEntrySchema, { error: TARGET_LIST }).optional(),
-    groups: z.array(GroupSchema, { error: GROUP_LIST }).optional(),
+    targets: targetList(),
+    groups: z.array(GroupSchema, { error: GROUP_LIST }).nullable().optional(),
     ...dataShape,
   })
   .meta({ title: 'pef inventory', description: 'A pef inventory (Bolt inventory v2). See docs/inventory.md' });

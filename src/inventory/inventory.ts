@@ -18,6 +18,7 @@ import { roleOf, type Role, type Target } from './target.js';
 import { parseTargetUri } from './target-uri.js';
 import type { DataPath, YamlSource } from './yaml-source.js';
 
+/** Re-exported so callers need only this module. */
 export type { InventoryGroup } from './inventory-tree.js';
 
 /** Options for `Inventory.resolve`. */

@@ -242,9 +242,14 @@ const CASES: Case[] = [
     line: 3, column: 12, path: 'targets[0].alias', says: ['expected an alias or a list of aliases', 'found a mapping'],
   },
   {
-    name: 'empty value where a list is expected',
-    yaml: 'groups:\n  - name: web\n    targets:\n',
-    line: 3, column: 5, path: 'groups[0].targets', says: ['expected a list of targets', 'found an empty value'],
+    name: 'empty value where a mapping is expected',
+    yaml: 'groups:\n  - name: web\n    targets: [a]\n    vars:\n',
+    line: 4, column: 5, path: 'groups[0].vars', says: ['expected a mapping', 'found an empty value'],
+  },
+  {
+    name: 'features that are not a list',
+    yaml: 'features: puppet-agent\n',
+    line: 1, column: 11, path: 'features', says: ['expected a list of feature names', 'found "puppet-agent"'],
   },
 ];
 

@@ -98,6 +98,15 @@ describe('target shapes', () => {
     expect(targets.map((t) => t.config.transport)).toEqual(['local', 'local']);
   });
 
+  it('an empty targets: or groups: is an empty list, as in Bolt', async () => {
+    const inv = await loadText(dir, 'groups:\n  - name: later\n    targets:\n    groups:\n  - name: web\n    targets: [a]\n');
+    expect(inv.groups.map((g) => [g.name, g.targets])).toEqual([
+      ['all', ['a']],
+      ['later', []],
+      ['web', ['a']],
+    ]);
+  });
+
   it('features are kept and merged', async () => {
     const inv = await loadText(dir, 'features: [puppet-agent]\ntargets:\n  - name: a\n    features: [pe]\n');
     const [a] = await inv.resolve('a');
