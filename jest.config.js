@@ -12,6 +12,10 @@ export default {
   projects: [
     { ...common, displayName: 'unit', testMatch: ['<rootDir>/test/unit/**/*.test.ts'] },
     { ...common, displayName: 'integration', testMatch: ['<rootDir>/test/integration/**/*.test.ts'] },
-    { ...common, displayName: 'e2e', testMatch: ['<rootDir>/test/e2e/**/*.test.ts'] },
+    // The e2e suites share one lab, brought up once before them (test/helpers/lab.ts).
+    { ...common, displayName: 'e2e', testMatch: ['<rootDir>/test/e2e/**/*.test.ts'], globalSetup: '<rootDir>/test/helpers/lab-global-setup.mjs' },
   ],
+  // Tears the shared lab down at the end of any run that started it; lab.test.ts runs last.
+  globalTeardown: '<rootDir>/test/helpers/lab-global-teardown.mjs',
+  testSequencer: '<rootDir>/test/helpers/lab-test-sequencer.mjs',
 };

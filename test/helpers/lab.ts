@@ -1,10 +1,10 @@
 /**
  * The lab for jest suites: one lab per `npm test`, shared by every suite that calls `ensureLab()`
  * (in TEST_LAB_DIR, default /tmp/pef-test-lab), torn down at the end by the global teardown
- * (test/helpers/lab-global-teardown.ts) when this test run was the one that started it.
+ * (test/helpers/lab-global-teardown.mjs) when this test run was the one that started it.
  * A lab that was already up before the run is reused and left up.
  */
-import { access, rm, writeFile } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { labUp } from '../../src/lab/lab-up.js';
 import type { LabInfo, LabUpOptions } from '../../src/lab/lab-up.js';
@@ -15,6 +15,9 @@ import { labStatus } from '../../src/lab/lab-status.js';
 export const TEST_LAB_DIR = process.env['PEF_TEST_LAB_DIR'] ?? '/tmp/pef-test-lab';
 
 // Next to the state dir, not in it: `lab down` refuses to delete a dir with foreign files.
+// It holds the pid of the process that started the lab and that process's parent: the jest
+// run that owns the lab is the one whose main process is either (runInBand, or a worker's parent).
+// Other jest runs on the same machine (other people's) must leave the lab alone.
 const STARTED_MARKER = `${TEST_LAB_DIR}.started-by-tests`;
 
 export type { LabInfo };
@@ -34,18 +37,20 @@ export function labSupported(): boolean {
 export async function ensureLab(options: Pick<LabUpOptions, 'onProgress'> = {}): Promise<LabInfo> {
   const before = await labStatus({ dir: TEST_LAB_DIR });
   const info = await labUp({ dir: TEST_LAB_DIR, agents: 1, ...options });
-  if (!before.healthy && !info.reused) await writeFile(STARTED_MARKER, `${process.pid}\n`);
+  if (!before.healthy && !info.reused) await writeFile(STARTED_MARKER, `${process.pid} ${process.ppid}\n`);
   return info;
 }
 
-/** Tears the shared lab down if this test run started it (or `force`); PEF_TEST_KEEP_LAB=1 keeps it. */
+/**
+ * Tears the shared lab down if the calling jest run started it (or `force`);
+ * PEF_TEST_KEEP_LAB=1 keeps it.
+ */
 export async function releaseTestLab(options: { force?: boolean } = {}): Promise<boolean> {
-  if (process.env['PEF_TEST_KEEP_LAB'] === '1' && options.force !== true) return false;
-  const started = await access(STARTED_MARKER).then(
-    () => true,
-    () => false,
-  );
-  if (!started && options.force !== true) return false;
+  if (options.force !== true) {
+    if (process.env['PEF_TEST_KEEP_LAB'] === '1') return false;
+    const owners = (await readFile(STARTED_MARKER, 'utf8').catch(() => '')).trim().split(/\s+/).map(Number);
+    if (!owners.includes(process.pid)) return false;
+  }
   await labDown({ dir: TEST_LAB_DIR });
   await rm(STARTED_MARKER, { force: true });
   return true;

@@ -34,8 +34,17 @@ export function labCommand(): Command {
     .addOption(new Option('--format <format>', 'human or json').default('human'))
     // For tests: stop after the hosts (`hosts`) or after sshd and the inventory (`ssh`).
     .addOption(new Option('--stop-after <step>').choices(['hosts', 'ssh', 'full']).default('full').hideHelp())
+    // For tests that need a second lab next to the shared one: another 127.x.y.0/24.
+    .addOption(new Option('--address-prefix <a.b.c>').hideHelp())
     .addHelpText('after', '\nExample:\n  $ sudo pef lab up --agents 2\n  $ pef inventory show -i .pef-lab/inventory.yaml')
-    .action(async (flags: { profile: 'oss' | 'pe'; agents: number; dir: string; format?: string; stopAfter: 'hosts' | 'ssh' | 'full' }) => {
+    .action(async (flags: {
+      profile: 'oss' | 'pe';
+      agents: number;
+      dir: string;
+      format?: string;
+      stopAfter: 'hosts' | 'ssh' | 'full';
+      addressPrefix?: string;
+    }) => {
       const fmt = format(flags.format);
       const { labUp } = await import('../../lab/lab-up.js');
       const info = await labUp({
@@ -43,6 +52,7 @@ export function labCommand(): Command {
         profile: flags.profile,
         agents: flags.agents,
         stopAfter: flags.stopAfter,
+        ...(flags.addressPrefix === undefined ? {} : { addressPrefix: flags.addressPrefix }),
         onProgress: (line) => process.stderr.write(`lab: ${line}\n`),
       });
       if (fmt === 'json') {
