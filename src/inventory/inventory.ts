@@ -101,7 +101,8 @@ export class Inventory {
     for (const name of names) {
       const found = this.#match(name);
       if (found) selected.push(...found);
-      else if (!isGlob(name) && options.allowAdHoc === true && parseTargetUri(name).ok) {
+      // A valid uri is never a glob (host names cannot hold * ? [), though [::1] looks like one.
+      else if (options.allowAdHoc === true && parseTargetUri(name).ok) {
         selected.push(name);
         adHoc.add(name);
       } else unknown.push(name);
@@ -242,9 +243,10 @@ export class Inventory {
     const targets = this.allTargetNames();
     const everything = [...groups, ...targets, ...this.#tree.aliases.keys()];
     const lines = names.map((n) => {
-      const near = nearNames(n, everything);
+      const glob = isGlob(n) && !parseTargetUri(n).ok;
+      const near = nearNames(glob ? n.replace(/[*?[\]!]/g, '') : n, everything);
       const hint = near.length > 0 ? `; did you mean ${near.map((x) => `"${x}"`).join(' or ')}?` : '';
-      return isGlob(n) ? `no group, target or alias in ${this.file} matches "${n}"${hint}` : `unknown target "${n}": not a group, target or alias in ${this.file}${hint}`;
+      return glob ? `no group, target or alias in ${this.file} matches "${n}"${hint}` : `unknown target "${n}": not a group, target or alias in ${this.file}${hint}`;
     });
     lines.push(`known groups: ${list(groups)}`, `known targets: ${list(targets)}`);
     return new PefError('pef/unknown-target', lines.join('\n'), { names, file: this.file, groups, targets });

@@ -107,10 +107,10 @@ describe('globs', () => {
   });
 
   it('a glob that matches nothing is an error naming near names', async () => {
-    const error = await rejection(inv.resolve('wbe*'));
+    const error = await rejection(inv.resolve('replca*'));
     expect(error.kind).toBe('pef/unknown-target');
     expect(error.message).toContain('no group, target or alias in');
-    expect(error.message).toContain('matches "wbe*"');
+    expect(error.message).toContain('matches "replca*"; did you mean "replica"');
     expect(error.message).toContain('known groups: all, infra, agents, web, db, compilers');
   });
 });
@@ -135,6 +135,10 @@ describe('unknown names and ad-hoc targets', () => {
     });
     expect((await inv.resolve('other.example.com', { allowAdHoc: true }))[0]?.config.ssh).toMatchObject({ user: 'admin', port: 2200 });
     expect(inv.allTargetNames()).not.toContain('other.example.com');
+  });
+
+  it('an IPv6 ad-hoc target is not mistaken for a glob', async () => {
+    expect((await inv.resolve('[::1]:2222', { allowAdHoc: true }))[0]?.config.ssh).toMatchObject({ host: '::1', port: 2222 });
   });
 
   it('an ad-hoc localhost uses the local transport', async () => {
