@@ -278,9 +278,8 @@ async function launch(dir: string, addresses: readonly string[], port: number, k
         clearTimeout(timer);
       }
       if (exited === undefined) child.kill('SIGKILL');
-      // The fleet owns shared keys; a lone sshd owns its whole dir.
-      if (keys.dir === dir) await rm(dir, { recursive: true, force: true });
-      else await Promise.all([config, logFile, pidFile, knownHostsFile].map((f) => rm(f, { force: true })));
+      // Shared keys live in the fleet's dir, which the fleet removes.
+      await rm(dir, { recursive: true, force: true });
     },
   };
 }
