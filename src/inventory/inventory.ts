@@ -202,12 +202,15 @@ export class Inventory {
       if (isPluginRef(value)) {
         const written = this.#tree.pluginPaths.get(value) ?? merged.path;
         const position = this.#source.position(written);
-        const location = formatProblem(this.file, { ...position, path: formatPath(written), message: '' }).replace(/: $/, '');
+        const yamlPath = formatPath(written);
+        const location = `${this.file}:${position.line}:${position.column} ${yamlPath}`;
         const outcome = await this.#resolver.resolve(value as PluginRef, { path, target: merged.name, location });
         if (outcome.ok) return outcome.value;
         failed = true;
-        if ('refusal' in outcome) refusals.push({ error: outcome.refusal, problem: { ...position, path: formatPath(written), message: outcome.refusal.message } });
-        else problems.push({ ...position, path: formatPath(written), message: outcome.message, target: merged.name });
+        // A refused prompt is cached, so every target sharing it refuses the same way: keep one.
+        if ('refusal' in outcome) {
+          if (!refusals.some((r) => r.error === outcome.refusal)) refusals.push({ error: outcome.refusal, problem: { ...position, path: yamlPath, message: outcome.refusal.message } });
+        } else problems.push({ ...position, path: yamlPath, message: outcome.message, target: merged.name });
         return undefined;
       }
       if (Array.isArray(value)) {

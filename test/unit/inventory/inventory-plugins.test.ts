@@ -129,6 +129,13 @@ targets:
     expect(error.message).toContain('set that environment variable');
   });
 
+  it('a refused question shared by several targets is reported once', async () => {
+    const inv = await loadText(dir, INVENTORY, { prompter: new NonInteractivePrompter() });
+    const error = await rejection(inv.resolve('a,b'));
+    expect(error.kind).toBe('pef/non-interactive');
+    expect(error.message.match(/Sudo password/g)).toHaveLength(1);
+  });
+
   it('a refusal next to other problems is listed with them', async () => {
     const inv = await loadText(dir, `${INVENTORY}  - name: c\n    vars: {x: {_plugin: env_var, var: PEF_UNSET}}\n`, { prompter: new NonInteractivePrompter() });
     const error = await rejection(inv.resolve('c'));
