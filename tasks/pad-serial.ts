@@ -7,7 +7,7 @@
 import { z } from 'zod';
 import { PefError } from '../src/errors/pef-error.js';
 import { discoverHost } from '../src/host/discover.js';
-import { sh } from '../src/host/shell.js';
+import { shQuote } from '../src/util/shell-quote.js';
 import { formatSerial, parseSerial, parseSerialParam } from '../src/puppet/ca-serial.js';
 import { defineTask } from '../src/task/task.js';
 
@@ -34,7 +34,7 @@ owner and mode. A serial already at or above the floor is left alone (changed: f
       });
     }
     const file = `${facts.paths.cadir}/serial`;
-    const text = (await ctx.read(`cat ${sh(file)}`)).stdout;
+    const text = (await ctx.read(`cat ${shQuote(file)}`)).stdout;
     const current = parseSerial(text, file);
     const before = `0x${current.value.toString(16).toUpperCase()}`;
     if (current.value >= floor) return { changed: false, value: { file, serial: before } };
@@ -42,7 +42,7 @@ owner and mode. A serial already at or above the floor is left alone (changed: f
     const next = formatSerial(floor, current);
     const tmp = `${file}.pef-tmp`;
     await ctx.change(
-      `printf '%s' ${sh(next)} > ${sh(tmp)} && chown --reference=${sh(file)} ${sh(tmp)} && chmod --reference=${sh(file)} ${sh(tmp)} && mv -f ${sh(tmp)} ${sh(file)}`,
+      `printf '%s' ${shQuote(next)} > ${shQuote(tmp)} && chown --reference=${shQuote(file)} ${shQuote(tmp)} && chmod --reference=${shQuote(file)} ${shQuote(tmp)} && mv -f ${shQuote(tmp)} ${shQuote(file)}`,
     );
     return { changed: true, value: { file, serial: `0x${floor.toString(16).toUpperCase()}`, previous: before } };
   },

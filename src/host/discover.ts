@@ -5,7 +5,7 @@
  * /etc/puppetlabs/puppetserver/ca), services, PostgreSQL, and free disk. One round trip of
  * read-only commands; every other task builds on these facts.
  */
-import { sh } from './shell.js';
+import { shQuote } from '../util/shell-quote.js';
 import { SERVICE_MANAGER_PROBE, parseServiceManager, type ServiceManager } from './services.js';
 
 /** Services pef looks for, per flavor. */
@@ -131,8 +131,8 @@ export function parseDiscovery(stdout: string): HostFacts {
 export function followUpScript(facts: HostFacts): string {
   const dirs = [facts.paths.cadir, facts.paths.ssldir, '/var/lib', '/tmp'].filter(Boolean);
   return [
-    facts.paths.cadir ? `[ -f ${sh(facts.paths.cadir)}/ca_crt.pem ] && echo has_ca=true || echo has_ca=false` : 'echo has_ca=false',
-    ...dirs.map((d) => `df -Pk ${sh(d)} 2>/dev/null | awk 'NR==2 {print "disk.${d}=" $4}'`),
+    facts.paths.cadir ? `[ -f ${shQuote(facts.paths.cadir)}/ca_crt.pem ] && echo has_ca=true || echo has_ca=false` : 'echo has_ca=false',
+    ...dirs.map((d) => `df -Pk ${shQuote(d)} 2>/dev/null | awk 'NR==2 {print "disk.${d}=" $4}'`),
   ].join('\n');
 }
 

@@ -4,7 +4,7 @@
  * `puppet resource service` on anything else. Order matters: the agent stops first and the
  * database last; starting runs the other way round (GUIDE.md, "Services on hosts").
  */
-import { sh } from './shell.js';
+import { shQuote } from '../util/shell-quote.js';
 
 /** How a host manages services. */
 export type ServiceManager = 'systemd' | 'lab' | 'puppet-resource';
@@ -57,7 +57,7 @@ export type ServiceAction = 'start' | 'stop' | 'restart' | 'status';
  * not, on every manager; `start` returns once the service is up where the manager can tell.
  */
 export function serviceCommand(manager: ServiceManager, action: ServiceAction, service: string): string {
-  const name = sh(service);
+  const name = shQuote(service);
   switch (manager) {
     case 'systemd':
       return action === 'status' ? `systemctl is-active --quiet ${name}` : `systemctl ${action} ${name}`;

@@ -19,7 +19,8 @@ import { OutputCollector } from '../output-collector.js';
 import type { CommandOptions, CommandOutput } from '../transport.js';
 import { escalationErrors, isPasswordRejected, parseProbeLine, PROBE_PREFIX, sudoPrefix, sudoProbeScript, type Escalation } from './escalation.js';
 import { MarkerScanner } from './marker-scanner.js';
-import { envExports, KILL_AFTER_SECONDS, shQuote, timeoutSeconds } from './shell.js';
+import { envExports, KILL_AFTER_SECONDS, timeoutSeconds } from './shell.js';
+import { shQuote } from '../../util/shell-quote.js';
 import type { Ssh2Channel, Ssh2Client } from './ssh2-types.js';
 
 /** How to start a command channel. */

@@ -7,7 +7,7 @@
 import { PefError } from '../../errors/pef-error.js';
 import type { Target } from '../../inventory/target.js';
 import { redact, type Sensitive } from '../../util/sensitive.js';
-import { shQuote } from './shell.js';
+import { shQuote } from '../../util/shell-quote.js';
 
 /** Who to become on a target, when that differs from the login user. */
 export interface Escalation {

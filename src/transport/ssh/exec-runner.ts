@@ -11,7 +11,8 @@ import { commandTimeoutError, describeTarget } from '../command-errors.js';
 import { OutputCollector } from '../output-collector.js';
 import type { CommandOptions, CommandOutput } from '../transport.js';
 import { escalationErrors, isPasswordRejected, parseProbeLine, sudoPrefix, sudoProbeScript, type Escalation } from './escalation.js';
-import { commandScript, KILL_AFTER_SECONDS, shQuote } from './shell.js';
+import { commandScript, KILL_AFTER_SECONDS } from './shell.js';
+import { shQuote } from '../../util/shell-quote.js';
 import type { Ssh2Channel } from './ssh2-types.js';
 
 /** What an ExecRunner needs. */

@@ -3,11 +3,7 @@
  * through `shQuote`, so no value (command, env value, path) is ever parsed by the outer shell.
  */
 import { PefError } from '../../errors/pef-error.js';
-
-/** Single-quotes a value for POSIX sh; safe for any text, including newlines. */
-export function shQuote(value: string): string {
-  return `'${value.replace(/'/g, `'\\''`)}'`;
-}
+import { shQuote } from '../../util/shell-quote.js';
 
 /** `export NAME='value'` statements for per-command env; names are checked, values quoted. */
 export function envExports(env: Readonly<Record<string, string>> | undefined): string {

@@ -16,7 +16,7 @@ import { CommandChannel } from './command-channel.js';
 import { escalationFor, type Escalation } from './escalation.js';
 import { ExecRunner } from './exec-runner.js';
 import { Limiter } from './limiter.js';
-import { shQuote } from './shell.js';
+import { shQuote } from '../../util/shell-quote.js';
 import type { Ssh2Client, Ssh2Error, Ssh2Sftp } from './ssh2-types.js';
 
 /** How commands reach the host: the persistent shell, or one exec channel each. */

@@ -1,6 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
 import { parseServiceManager, serviceCommand, startOrder, stopOrder } from '../../../src/host/services.js';
-import { sh } from '../../../src/host/shell.js';
 
 describe('service order', () => {
   it('stops the agent first and the database last, whatever order it was given', () => {
@@ -36,15 +35,5 @@ describe('serviceCommand', () => {
     expect(parseServiceManager('systemd\n')).toBe('systemd');
     expect(parseServiceManager('lab')).toBe('lab');
     expect(parseServiceManager('')).toBe('puppet-resource');
-  });
-});
-
-describe('sh', () => {
-  it('leaves safe words bare and single-quotes the rest', () => {
-    expect(sh('/etc/puppet/ssl')).toBe('/etc/puppet/ssl');
-    expect(sh("it's")).toBe(`'it'\\''s'`);
-    expect(sh('a b')).toBe("'a b'");
-    expect(sh('')).toBe("''");
-    expect(sh('$(reboot)')).toBe("'$(reboot)'");
   });
 });

@@ -1,14 +1,8 @@
 import { describe, expect, it } from '@jest/globals';
 import { execFileSync } from 'node:child_process';
-import { commandScript, envExports, shQuote } from '../../../../src/transport/ssh/shell.js';
+import { commandScript, envExports } from '../../../../src/transport/ssh/shell.js';
 
 const sh = (script: string, env: Record<string, string> = {}): string => execFileSync('/bin/sh', ['-c', script], { encoding: 'utf8', env: { PATH: process.env['PATH'] ?? '', HOME: '/', ...env } });
-
-describe('shQuote', () => {
-  it.each(["plain", "it's", "'", "''", "$HOME `x` $(y) \\ \"q\"", "multi\nline\n", ""])('round-trips %j through sh', (value) => {
-    expect(sh(`printf %s ${shQuote(value)}`)).toBe(value);
-  });
-});
 
 describe('envExports', () => {
   it('exports quoted values', () => {
