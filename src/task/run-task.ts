@@ -9,7 +9,7 @@ import type { Target } from '../inventory/target.js';
 import type { Runtime } from '../runtime/runtime.js';
 import type { CommandOutput, Connection } from '../transport/transport.js';
 import { validateParams } from './params.js';
-import type { TaskCommandOptions, TaskContext, TaskDefinition } from './task.js';
+import type { HostCommands, TaskCommandOptions, TaskContext, TaskDefinition } from './task.js';
 
 /** Runs `task` with raw `params` on `targets`; exactly one Result per target. */
 export async function runTask(runtime: Runtime, task: TaskDefinition, targets: readonly Target[], rawParams: Record<string, unknown>): Promise<ResultSet> {
@@ -36,6 +36,27 @@ export async function runTask(runtime: Runtime, task: TaskDefinition, targets: r
 }
 
 function taskContext<P>(runtime: Runtime, task: TaskDefinition, target: Target, connection: Connection, params: P, wouldRun: string[]): TaskContext<P> {
+  const own = hostCommands(runtime, task.name, target, connection, wouldRun, '');
+  return {
+    ...own,
+    params,
+    noop: runtime.noop,
+    connection,
+    log: (text) => {
+      runtime.events.emit({ type: 'message', target: target.name, text });
+      runtime.log.write('info', text, target.name);
+    },
+    peer: async (name) => {
+      const [peer] = await runtime.targets.resolve(name);
+      if (!peer) throw new PefError('pef/unknown-target', `${task.name}: no target named ${name} in the inventory.`, { target: name });
+      return hostCommands(runtime, task.name, peer, await runtime.connections.get(peer), wouldRun, `${peer.name}: `);
+    },
+  };
+}
+
+// read/change/upload for one host. Noop records go to the task's own would_run list, prefixed
+// with the peer's name when the command is meant for another host.
+function hostCommands(runtime: Runtime, task: string, target: Target, connection: Connection, wouldRun: string[], prefix: string): HostCommands {
   const exec = async (command: string, options: TaskCommandOptions = {}): Promise<CommandOutput> => {
     const { okExitCodes = [0], ...commandOptions } = options;
     const output = await connection.run(command, {
@@ -45,19 +66,16 @@ function taskContext<P>(runtime: Runtime, task: TaskDefinition, target: Target, 
         options.onOutput?.(stream, chunk);
       },
     });
-    if (output.exitCode === null || !okExitCodes.includes(output.exitCode)) throw commandFailed(task.name, target, command, output);
+    if (output.exitCode === null || !okExitCodes.includes(output.exitCode)) throw commandFailed(task, target, command, output);
     return output;
   };
   const record = (command: string): void => {
-    wouldRun.push(command);
+    wouldRun.push(prefix + command);
     runtime.events.emit({ type: 'noop-command', target: target.name, command });
     runtime.log.write('info', `noop: would run: ${command}`, target.name);
   };
   return {
     target,
-    params,
-    noop: runtime.noop,
-    connection,
     read: exec,
     change: async (command, options) => {
       if (runtime.noop) {
@@ -72,10 +90,6 @@ function taskContext<P>(runtime: Runtime, task: TaskDefinition, target: Target, 
         return;
       }
       await connection.upload(localPath, remotePath, options);
-    },
-    log: (text) => {
-      runtime.events.emit({ type: 'message', target: target.name, text });
-      runtime.log.write('info', text, target.name);
     },
   };
 }

@@ -19,20 +19,30 @@ export interface TaskCommandOptions extends CommandOptions {
   okExitCodes?: readonly number[];
 }
 
-/** What a task's `run` sees. */
-export interface TaskContext<P> {
+/** Commands on one host, noop-aware: the target's own, or a peer's (see `TaskContext.peer`). */
+export interface HostCommands {
   readonly target: Target;
-  readonly params: P;
-  /** True when asked to report what would change without changing anything. */
-  readonly noop: boolean;
   /** Runs a command that only reads the host; it runs in noop mode too. */
   read(command: string, options?: TaskCommandOptions): Promise<CommandOutput>;
   /** Runs a command that changes the host; in noop mode it is recorded and returns undefined. */
   change(command: string, options?: TaskCommandOptions): Promise<CommandOutput | undefined>;
   /** Copies a controller file to the host; in noop mode it is recorded instead. */
   upload(localPath: string, remotePath: string, options?: { mode?: number }): Promise<void>;
+}
+
+/** What a task's `run` sees. */
+export interface TaskContext<P> extends HostCommands {
+  readonly params: P;
+  /** True when asked to report what would change without changing anything. */
+  readonly noop: boolean;
   /** A progress line for the operator (and the run log). */
   log(text: string): void;
+  /**
+   * Commands on another inventory target, over that target's pooled connection: for the tasks
+   * that move data between two hosts (sync_ca runs on the primary and writes to the replica).
+   * Its changes are recorded under that target's name in noop mode.
+   */
+  peer(name: string): Promise<HostCommands>;
   /** The live connection, for what `read`/`change` do not cover. Prefer those two. */
   readonly connection: Connection;
 }

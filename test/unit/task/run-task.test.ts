@@ -100,4 +100,32 @@ describe('runTask', () => {
     await expect(runTask(runtime, ensureLine, [fakeTarget('a')], { line: 5 })).rejects.toMatchObject({ kind: 'pef/param-error' });
     expect(sent).toEqual([]);
   });
+
+  it('runs commands on a peer target over its own connection, and records them under its name in noop', async () => {
+    const copy = defineTask({
+      name: 'copy_to_peer',
+      description: '',
+      params: z.object({ to: z.string() }),
+      supportsNoop: true,
+      async run(ctx) {
+        const data = await ctx.read('cat /data');
+        const peer = await ctx.peer(ctx.params.to);
+        await peer.change(`write ${data.stdout.trim()}`);
+        return { changed: true, value: { peer: peer.target.name } };
+      },
+    });
+    const targets = [fakeTarget('p'), fakeTarget('r')];
+    const live = fakeRuntime(targets, (_t, command) => (command === 'cat /data' ? { stdout: 'x\n' } : {}));
+    const set = await runTask(live.runtime, copy, [targets[0]!], { to: 'r' });
+    expect(set.ok).toBe(true);
+    expect(live.sent).toEqual([
+      { target: 'p', command: 'cat /data' },
+      { target: 'r', command: 'write x' },
+    ]);
+    const dry = fakeRuntime(targets, (_t, command) => (command === 'cat /data' ? { stdout: 'x\n' } : {}), { noop: true });
+    const preview = await runTask(dry.runtime, copy, [targets[0]!], { to: 'r' });
+    expect(dry.sent).toEqual([{ target: 'p', command: 'cat /data' }]);
+    expect(preview.find('p')?.value['would_run']).toEqual(['r: write x']);
+    await expect(runTask(live.runtime, copy, [targets[0]!], { to: 'nowhere' }).then((s) => s.find('p')?.error?.kind)).resolves.toBe('pef/unknown-target');
+  });
 });
