@@ -207,8 +207,9 @@ export async function labUp(options: LabUpOptions = {}): Promise<LabInfo> {
   const progress = options.onProgress ?? ((): void => undefined);
   const paths = labPaths(options.dir);
   await preflight({ profile, agents, addressPrefix }, paths);
-  await mkdir(paths.dir, { recursive: true });
+  const createdDir = (await mkdir(paths.dir, { recursive: true })) !== undefined;
   const release = await acquireLabLock(paths, options.lockWaitMs ?? 15 * 60_000);
+  let failed = false;
   try {
     const existing = await readLabState(paths);
     if (existing !== undefined) {
@@ -241,12 +242,18 @@ export async function labUp(options: LabUpOptions = {}): Promise<LabInfo> {
     try {
       return await build(paths, { profile, agents, addressPrefix, stopAfter }, progress, started);
     } catch (error) {
-      progress('lab up failed; tearing down what it started');
+      failed = true;
+      try {
+        progress('lab up failed; tearing down what it started');
+      } catch {
+        // the teardown matters more than the message
+      }
       await clearStale(paths).catch(() => undefined);
       throw error;
     }
   } finally {
     await release();
+    if (failed && createdDir) await rm(paths.dir, { recursive: true, force: true }).catch(() => undefined);
   }
 }
 

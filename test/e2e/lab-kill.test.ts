@@ -8,6 +8,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
+import { dirname } from 'node:path';
 import { labSupported } from '../helpers/lab.js';
 import { labUp } from '../../src/lab/lab-up.js';
 import { labDown } from '../../src/lab/lab-down.js';
@@ -61,7 +62,7 @@ async function expectNothingLeft(dir: string, namespaces: string[]): Promise<voi
   expect(existsSync(dir)).toBe(false);
 }
 
-maybe('pef lab after a killed up', () => {
+maybe('pef lab after a killed or failed up', () => {
   let dir = '';
 
   afterEach(async () => {
@@ -97,5 +98,26 @@ maybe('pef lab after a killed up', () => {
     expect(ss.stdout.split('\n').filter((l) => l.includes(`${PREFIX}.`)).length).toBe(3);
     await labDown({ dir });
     await expectNothingLeft(dir, fresh);
+  }, 120_000);
+
+  it('a failing up tears down the hosts it started and the dir it created', async () => {
+    dir = `${await mkdtemp('/tmp/pef-lab-fail-')}/lab`;
+    let started: number[] = [];
+    const failure = labUp({
+      dir,
+      stopAfter: 'ssh',
+      addressPrefix: PREFIX,
+      onProgress: (line) => {
+        // Fail half-way, once every holder is running.
+        if (!line.startsWith('starting sshd')) return;
+        started = findHolders(dir).filter((h) => h.isInit).map((h) => h.pid);
+        throw new Error('injected failure');
+      },
+    });
+    await expect(failure).rejects.toThrow('injected failure');
+    expect(started).toHaveLength(3);
+    for (const pid of started) expect(isAlive(pid)).toBe(false);
+    await expectNothingLeft(dir, []);
+    await rm(dirname(dir), { recursive: true, force: true });
   }, 120_000);
 });
