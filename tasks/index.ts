@@ -6,6 +6,8 @@ import { checkConnection } from './check-connection.js';
 import { discover } from './discover.js';
 import { padSerial } from './pad-serial.js';
 import { service } from './service.js';
+import { setupTransfer } from './setup-transfer.js';
+import { syncCa } from './sync-ca.js';
 
 /** The bundled tasks. */
-export const TASKS: readonly TaskDefinition[] = [checkConnection, discover, service, padSerial];
+export const TASKS: readonly TaskDefinition[] = [checkConnection, discover, service, setupTransfer, padSerial, syncCa];

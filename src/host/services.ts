@@ -50,7 +50,7 @@ function rank(name: string): number {
 }
 
 /** An action on a service. */
-export type ServiceAction = 'start' | 'stop' | 'restart' | 'status';
+export type ServiceAction = 'start' | 'stop' | 'restart' | 'reload' | 'status';
 
 /**
  * The command for one action on one service. `status` exits 0 when running and non-zero when
@@ -64,6 +64,8 @@ export function serviceCommand(manager: ServiceManager, action: ServiceAction, s
     case 'lab':
       return `pef-lab-service ${action} ${name}`;
     case 'puppet-resource': {
+      // puppet resource cannot reload; a restart is the closest it offers.
+      if (action === 'reload') return serviceCommand(manager, 'restart', service);
       if (action === 'status') return `puppet resource service ${name} | grep -q "ensure *=> *'running'"`;
       if (action === 'restart') return `puppet resource service ${name} ensure=stopped >/dev/null && puppet resource service ${name} ensure=running >/dev/null`;
       return `puppet resource service ${name} ensure=${action === 'start' ? 'running' : 'stopped'} >/dev/null`;
