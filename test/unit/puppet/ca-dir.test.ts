@@ -1,0 +1,83 @@
+/**
+ * The CA install script runs for real here (sh on the controller, temp dirs): swap, refusal on a
+ * digest mismatch with the old CA left intact, and repair of a swap interrupted between renames.
+ */
+import { afterEach, describe, expect, it } from '@jest/globals';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir, userInfo } from 'node:os';
+import { join } from 'node:path';
+import { caDigestCommand, installCaCommand } from '../../../src/puppet/ca-dir.js';
+
+const dirs: string[] = [];
+afterEach(() => dirs.splice(0).forEach((d) => rmSync(d, { recursive: true, force: true })));
+
+function tree(files: Record<string, string>): string {
+  const dir = mkdtempSync(join(tmpdir(), 'pef-ca-'));
+  dirs.push(dir);
+  for (const [name, text] of Object.entries(files)) {
+    mkdirSync(join(dir, name, '..'), { recursive: true });
+    writeFileSync(join(dir, name), text);
+  }
+  return dir;
+}
+const sh = (script: string) => spawnSync('sh', ['-c', script], { encoding: 'utf8' });
+const digest = (dir: string) => execFileSync('sh', ['-c', caDigestCommand(dir)], { encoding: 'utf8' }).trim();
+const owner = `${userInfo().username}:${execFileSync('id', ['-gn'], { encoding: 'utf8' }).trim()}`;
+
+describe('caDigestCommand', () => {
+  it('changes with content, with mode and with names, and is empty for a missing dir', () => {
+    const a = tree({ 'ca_crt.pem': 'A', 'signed/x.pem': 'X', serial: '0004' });
+    const base = digest(a);
+    expect(base).toMatch(/^[0-9a-f]{64}$/);
+    writeFileSync(join(a, 'serial'), '0005');
+    expect(digest(a)).not.toBe(base);
+    execFileSync('chmod', ['600', join(a, 'ca_crt.pem')]);
+    const afterMode = digest(a);
+    execFileSync('chmod', ['644', join(a, 'ca_crt.pem')]);
+    expect(afterMode).not.toBe(digest(a));
+    expect(digest(join(a, 'nope'))).toBe('');
+  });
+});
+
+describe('installCaCommand', () => {
+  it('swaps the staged copy in and removes the old one', () => {
+    const staged = tree({ 'ca_crt.pem': 'NEW', 'signed/agent.pem': 'S' });
+    const host = tree({ 'ca/ca_crt.pem': 'OLD', 'ca/stale.pem': 'gone' });
+    const cadir = join(host, 'ca');
+    const run = sh(installCaCommand(staged, cadir, owner, digest(staged)));
+    expect(run.status).toBe(0);
+    expect(readFileSync(join(cadir, 'ca_crt.pem'), 'utf8')).toBe('NEW');
+    expect(existsSync(join(cadir, 'stale.pem'))).toBe(false);
+    expect(existsSync(`${cadir}.pef-old`)).toBe(false);
+    expect(existsSync(`${cadir}.pef-new`)).toBe(false);
+  });
+
+  it('creates the cadir when the replica has none yet', () => {
+    const staged = tree({ 'ca_crt.pem': 'NEW' });
+    const host = tree({});
+    const cadir = join(host, 'puppetserver', 'ca');
+    expect(sh(installCaCommand(staged, cadir, owner, digest(staged))).status).toBe(0);
+    expect(readFileSync(join(cadir, 'ca_crt.pem'), 'utf8')).toBe('NEW');
+  });
+
+  it('refuses a staged copy whose digest is not the primary\'s, leaving the old CA in place', () => {
+    const staged = tree({ 'ca_crt.pem': 'TRUNCATED' });
+    const host = tree({ 'ca/ca_crt.pem': 'OLD' });
+    const run = sh(installCaCommand(staged, join(host, 'ca'), owner, 'f'.repeat(64)));
+    expect(run.status).toBe(3);
+    expect(run.stderr).toContain('does not match the primary');
+    expect(readFileSync(join(host, 'ca', 'ca_crt.pem'), 'utf8')).toBe('OLD');
+    expect(existsSync(join(host, 'ca.pef-new'))).toBe(false);
+  });
+
+  it('repairs a run that died between the two renames', () => {
+    const staged = tree({ 'ca_crt.pem': 'NEW' });
+    const host = tree({ 'ca/ca_crt.pem': 'OLD' });
+    renameSync(join(host, 'ca'), join(host, 'ca.pef-old'));
+    const bad = sh(installCaCommand(staged, join(host, 'ca'), owner, 'f'.repeat(64)));
+    expect(bad.status).toBe(3);
+    // The failed attempt still put the previous CA back where Puppet looks for it.
+    expect(readFileSync(join(host, 'ca', 'ca_crt.pem'), 'utf8')).toBe('OLD');
+  });
+});
