@@ -1,0 +1,132 @@
+/**
+ * `npm run bench`: cold start, sequential commands on one target, and fan-out over many
+ * targets, each against baselines measured in the same run (node -e 0, ssh + ControlMaster,
+ * ansible, the handshake floor). Prints one table and writes it as Markdown to
+ * dist/bench/last-run.md; docs/benchmarks.md quotes a representative run.
+ *
+ * Every sshd, ssh master and ansible process it starts is stopped by pid at the end, on
+ * failure and on SIGINT/SIGTERM; a watchdog ends a run that takes far too long.
+ *
+ * Flags: --only cold,seq,fanout   --runs N (cold start, default 20)   --commands N (default 100)
+ *        --targets N (fan-out, default 200)   --concurrency 100[,16…] (first = ansible -f)
+ *        --no-ansible   --login-rc (sequential only: let sessions run root's ~/.bashrc, see below)
+ *
+ * The sshd sessions skip the login user's ~/.bashrc (`SetEnv SHLVL=1`: bash only reads it when
+ * started by sshd as a top-level shell). On this machine root's ~/.bashrc runs `pyenv init`,
+ * ~0.25 s per session, and many concurrent sessions pile up on pyenv-rehash's lock until the
+ * machine is saturated; the bench measures the transports, not that.
+ */
+import { writeFile } from 'node:fs/promises';
+import { availableParallelism, cpus, loadavg, totalmem } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { loopbackRange, startSshd, startSshdFleet } from '../test/helpers/sshd.js';
+import { Cleanup } from './cleanup.js';
+import { benchColdStart } from './cold-start.js';
+import { benchFanOut } from './fan-out.js';
+import { formatMarkdown, formatTable, type Row } from './report.js';
+import { benchSequential } from './sequential.js';
+
+// dist/bench/bench/run.js → the repository root.
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+const WATCHDOG_MS = 12 * 60_000;
+
+const { values: flags } = parseArgs({
+  options: {
+    only: { type: 'string', default: 'cold,seq,fanout' },
+    runs: { type: 'string', default: '20' },
+    commands: { type: 'string', default: '100' },
+    targets: { type: 'string', default: '200' },
+    concurrency: { type: 'string', default: '100' },
+    'no-ansible': { type: 'boolean', default: false },
+    'login-rc': { type: 'boolean', default: false },
+  },
+});
+
+function positiveInt(name: string, value: string, max: number): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > max) throw new RangeError(`--${name} must be an integer from 1 to ${max}, got "${value}"`);
+  return n;
+}
+
+const only = new Set(flags.only.split(',').map((s) => s.trim()));
+const runs = positiveInt('runs', flags.runs, 200);
+const commands = positiveInt('commands', flags.commands, 10_000);
+const targetCount = positiveInt('targets', flags.targets, 250);
+const concurrencies = flags.concurrency.split(',').map((c) => positiveInt('concurrency', c, 1000));
+const ansible = !flags['no-ansible'];
+const SKIP_LOGIN_RC = ['SetEnv SHLVL=1'];
+
+const cleanup = new Cleanup();
+cleanup.installSignalHandlers();
+const watchdog = setTimeout(() => {
+  process.stderr.write(`bench: still running after ${WATCHDOG_MS / 60_000} min, giving up\n`);
+  void cleanup.runAll(5_000).finally(() => process.exit(1));
+}, WATCHDOG_MS);
+
+const machine = `${availableParallelism()} vCPU (${cpus()[0]?.model ?? 'unknown CPU'}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`;
+const started = new Date();
+const load0 = loadavg();
+const rows: Row[] = [];
+const log = (text: string): void => void process.stderr.write(`bench: ${text}\n`);
+let failed = false;
+
+try {
+  log(`${machine}; load average ${load0.map((l) => l.toFixed(2)).join(' ')}`);
+  if (only.has('cold')) {
+    log(`cold start, ${runs} runs of each command…`);
+    rows.push(...(await benchColdStart(cleanup, { root: ROOT, runs })));
+  }
+  if (only.has('seq')) {
+    log(`sequential: ${commands} commands on one target…`);
+    const sshd = await startSshd({ addresses: ['127.0.22.1'], extraConfig: flags['login-rc'] ? [] : SKIP_LOGIN_RC });
+    const stop = cleanup.add(`sshd ${sshd.pid}`, () => sshd.stop());
+    cleanup.trackPid(sshd.pid);
+    try {
+      rows.push(...(await benchSequential(cleanup, sshd, { commands, ansible })));
+    } finally {
+      await stop();
+      cleanup.untrackPid(sshd.pid);
+    }
+  }
+  if (only.has('fanout')) {
+    log(`fan-out: starting sshd for ${targetCount} loopback addresses…`);
+    const fleet = await startSshdFleet(loopbackRange('127.0.21', 1, targetCount), { extraConfig: SKIP_LOGIN_RC });
+    const stop = cleanup.add('sshd fleet', () => fleet.stop());
+    for (const s of fleet.instances) cleanup.trackPid(s.pid);
+    try {
+      log(`fan-out over ${targetCount} targets, concurrency ${concurrencies.join(', ')}…`);
+      rows.push(...(await benchFanOut(cleanup, fleet, { concurrencies, ansible })));
+    } finally {
+      await stop();
+      for (const s of fleet.instances) cleanup.untrackPid(s.pid);
+    }
+  }
+} catch (error) {
+  failed = true;
+  process.stderr.write(`bench: FAILED: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+} finally {
+  await cleanup.runAll();
+  clearTimeout(watchdog);
+}
+
+const load1 = loadavg();
+const seconds = ((Date.now() - started.getTime()) / 1000).toFixed(0);
+const header = [
+  `pef bench, ${started.toISOString()}, ${seconds} s`,
+  `machine: ${machine}`,
+  `load average (1/5/15 min) at start ${load0.map((l) => l.toFixed(2)).join(' ')}, at end ${load1.map((l) => l.toFixed(2)).join(' ')}`,
+  `sshd sessions ${flags['login-rc'] ? "run root's ~/.bashrc in the sequential section" : "skip the login user's ~/.bashrc (SetEnv SHLVL=1)"}`,
+  `command: npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`,
+  'Figures are wall times from this one run on a shared machine; compare the ratios against the same-run baselines.',
+];
+if (rows.length > 0) {
+  process.stdout.write(`\n${header.join('\n')}\n\n${formatTable(rows)}\n`);
+  const file = join(ROOT, 'dist', 'bench', 'last-run.md');
+  await writeFile(file, `${header.map((h) => `${h}  `).join('\n')}\n\n${formatMarkdown(rows)}\n`);
+  process.stdout.write(`\n(Markdown: ${file})\n`);
+}
+const missed = rows.filter((r) => r.goal !== undefined && !r.goal.met).map((r) => r.label);
+if (missed.length > 0) process.stdout.write(`\nGoals missed: ${missed.join('; ')}\n`);
+process.exitCode = failed ? 1 : 0;

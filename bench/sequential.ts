@@ -1,0 +1,186 @@
+/**
+ * 100 small commands, one after another, on one SSH target:
+ *   - pef: one pooled connection, commands through its persistent shell channel, and the same
+ *     through `runTask` (executor, params, task context) with a one-command task;
+ *   - ssh with a ControlMaster started beforehand (`-M -S sock -o ControlPersist`), then one
+ *     `ssh -S sock host cmd` process per command (the baseline of the goal);
+ *   - plain ssh, a new connection per command (a few runs, for scale);
+ *   - ansible-playbook with 100 `raw` tasks (stock ControlPersist), and with 1 task to show
+ *     its fixed start-up cost.
+ * Both warm figures (pef connection open, master started) exclude the one-time connect, which
+ * is reported on its own.
+ */
+import { join } from 'node:path';
+import { runTask } from '../src/task/run-task.js';
+import type { Connection } from '../src/transport/transport.js';
+import type { Sshd } from '../test/helpers/sshd.js';
+import { ansibleWorkspace, recapOf } from './ansible.js';
+import { BENCH_COMMAND, benchEcho, benchRuntime } from './bench-runtime.js';
+import type { Cleanup } from './cleanup.js';
+import { sshArgs, startControlMaster, type SshEndpoint } from './openssh.js';
+import { times, type Row } from './report.js';
+import { single, summarize } from './stats.js';
+import { timedSpawn } from './timed-spawn.js';
+
+/** Options of benchSequential. */
+export interface SequentialOptions {
+  /** Commands per batch (default 100). */
+  commands?: number;
+  /** Timed batches through pef's pool (default 5); the others run one batch. */
+  pefRounds?: number;
+  /** Plain ssh runs, a new connection each (default 10). */
+  plainSshRuns?: number;
+  /** Run the ansible baseline (default true). */
+  ansible?: boolean;
+  /** Goal: pef at least this many times faster than ssh+ControlMaster (default 20). */
+  goalRatio?: number;
+}
+
+const SECTION = 'Sequential commands on one target (echo x, one after another)';
+
+/** Times the sequential commands; see the file comment. */
+export async function benchSequential(cleanup: Cleanup, sshd: Sshd, options: SequentialOptions = {}): Promise<Row[]> {
+  const count = options.commands ?? 100;
+  const rounds = options.pefRounds ?? 5;
+  const goalRatio = options.goalRatio ?? 20;
+  const target = sshd.target({ connectTimeout: 10 }, 'seq');
+  const endpoint: SshEndpoint = { host: sshd.host, port: sshd.port, user: sshd.user, privateKeyPath: sshd.privateKeyPath, knownHostsFile: sshd.knownHostsFile };
+  const connectionsBefore = await sshd.connectionCount();
+
+  // pef, straight through the pool and the persistent channel.
+  const { runtime, pool } = benchRuntime(1);
+  const closePef = cleanup.add('pef pool (sequential)', () => runtime.close());
+  const perCommand: number[] = [];
+  const batches: number[] = [];
+  let firstBatch = 0;
+  let connectMs = 0;
+  {
+    const t0 = performance.now();
+    const conn = await pool.get(target);
+    await expectX(conn, 'pef');
+    connectMs = performance.now() - t0;
+    const t1 = performance.now();
+    for (let i = 1; i < count; i++) await expectX(conn, 'pef');
+    firstBatch = connectMs + (performance.now() - t1);
+    for (let r = 0; r < rounds; r++) {
+      const start = performance.now();
+      for (let i = 0; i < count; i++) {
+        const s = performance.now();
+        await expectX(await pool.get(target), 'pef');
+        perCommand.push(performance.now() - s);
+      }
+      batches.push(performance.now() - start);
+    }
+  }
+
+  // pef through runTask: the path a task's command takes from the CLI.
+  const perTask: number[] = [];
+  let taskBatch = 0;
+  {
+    const start = performance.now();
+    for (let i = 0; i < count; i++) {
+      const s = performance.now();
+      const results = await runTask(runtime, benchEcho, [target], {});
+      if (!results.ok) throw new Error(`runTask failed: ${JSON.stringify(results.toJSON().items[0]?.error)}`);
+      perTask.push(performance.now() - s);
+    }
+    taskBatch = performance.now() - start;
+  }
+  await closePef();
+  const pefConnections = (await sshd.connectionCount()) - connectionsBefore;
+
+  // ssh with a ControlMaster.
+  const master = await startControlMaster(cleanup, endpoint, join(sshd.dir, 'bench-cm.sock'));
+  const perMux: number[] = [];
+  let muxBatch = 0;
+  try {
+    const mux = sshArgs(endpoint, ['-S', master.socket, '-o', 'ControlMaster=no']);
+    for (let i = 0; i < 3; i++) await sshX(cleanup, [...mux, BENCH_COMMAND], 'ssh+CM');
+    const start = performance.now();
+    for (let i = 0; i < count; i++) perMux.push(await sshX(cleanup, [...mux, BENCH_COMMAND], 'ssh+CM'));
+    muxBatch = performance.now() - start;
+  } finally {
+    await master.stop();
+  }
+
+  // Plain ssh: a handshake per command.
+  const perPlain: number[] = [];
+  const plain = sshArgs(endpoint, ['-o', 'ControlMaster=no', '-o', 'ControlPath=none']);
+  for (let i = 0; i < (options.plainSshRuns ?? 10); i++) perPlain.push(await sshX(cleanup, [...plain, BENCH_COMMAND], 'plain ssh'));
+
+  const pefMedian = summarize(batches).median;
+  const rows: Row[] = [
+    { section: SECTION, label: `ssh + ControlMaster, ${count} × \`ssh -S sock\` (baseline)`, stats: single(muxBatch), ratio: '1×' },
+    {
+      section: SECTION,
+      label: `pef pool, ${count} commands on one open connection`,
+      stats: summarize(batches),
+      ratio: `${times(muxBatch / pefMedian)} faster than ssh+CM`,
+      goal: { text: `≥ ${goalRatio}× faster than ssh+CM`, met: muxBatch / pefMedian >= goalRatio },
+    },
+    {
+      section: SECTION,
+      label: `pef runTask, ${count} one-command task runs`,
+      stats: single(taskBatch),
+      ratio: `${times(muxBatch / taskBatch)} faster than ssh+CM`,
+    },
+    {
+      section: SECTION,
+      label: `pef pool, connect + ${count} commands (first batch)`,
+      stats: single(firstBatch),
+      ratio: `${times(muxBatch / firstBatch)} faster than ssh+CM`,
+      note: `connection ${connectionsOpened(pefConnections)} to sshd for all ${rounds + 1} batches and the ${count} task runs; connect + shell start + first command took ${connectMs.toFixed(0)} ms, the ControlMaster start ${master.startMs.toFixed(0)} ms`,
+    },
+  ];
+
+  if (options.ansible ?? true) {
+    const ansible = await ansibleWorkspace(cleanup, [endpoint]);
+    try {
+      const one = await ansible.playbook(BENCH_COMMAND, 1, 120_000);
+      checkRecap(one.code, one.stdout, 1);
+      const many = await ansible.playbook(BENCH_COMMAND, count, 240_000);
+      checkRecap(many.code, many.stdout, count);
+      rows.push(
+        {
+          section: SECTION,
+          label: `ansible-playbook, ${count} raw tasks (whole run)`,
+          stats: single(many.ms),
+          ratio: `${times(many.ms / firstBatch)} slower than pef incl. connect`,
+          note: `ansible-playbook with 1 raw task took ${one.ms.toFixed(0)} ms (start-up + connect); each further task costs ≈ ${((many.ms - one.ms) / Math.max(count - 1, 1)).toFixed(0)} ms`,
+        },
+      );
+    } finally {
+      await ansible.close();
+    }
+  }
+
+  rows.push(
+    { section: SECTION, label: 'per command: pef pool', stats: summarize(perCommand), ratio: `${times(summarize(perMux).median / summarize(perCommand).median)} faster than ssh+CM` },
+    { section: SECTION, label: 'per command: pef runTask', stats: summarize(perTask), ratio: `${times(summarize(perMux).median / summarize(perTask).median)} faster than ssh+CM` },
+    { section: SECTION, label: 'per command: ssh + ControlMaster', stats: summarize(perMux), ratio: '1×' },
+    { section: SECTION, label: 'per command: plain ssh (new connection)', stats: summarize(perPlain), ratio: `${times(summarize(perPlain).median / summarize(perMux).median)} ssh+CM` },
+  );
+  return rows;
+}
+
+async function expectX(conn: Connection, who: string): Promise<void> {
+  const out = await conn.run(BENCH_COMMAND);
+  if (out.exitCode !== 0 || out.stdout !== 'x\n') throw new Error(`${who}: \`${BENCH_COMMAND}\` gave exit ${out.exitCode}, ${JSON.stringify(out.stdout)} ${out.stderr}`);
+}
+
+async function sshX(cleanup: Cleanup, args: readonly string[], who: string): Promise<number> {
+  const run = await timedSpawn(cleanup, 'ssh', args, { timeoutMs: 30_000 });
+  if (run.code !== 0 || run.stdout !== 'x\n') throw new Error(`${who}: exit ${run.code}, ${JSON.stringify(run.stdout)} ${run.stderr.trim()}`);
+  return run.ms;
+}
+
+function checkRecap(code: number | null, stdout: string, tasks: number): void {
+  const recap = recapOf(stdout, 't001');
+  if (code !== 0 || recap === undefined || recap.changed !== tasks || recap.failed !== 0 || recap.unreachable !== 0) {
+    throw new Error(`ansible-playbook with ${tasks} raw tasks failed (exit ${code}):\n${stdout.slice(-2000)}`);
+  }
+}
+
+function connectionsOpened(n: number): string {
+  return n === 1 ? 'opened once' : `opened ${n} times (expected 1)`;
+}
