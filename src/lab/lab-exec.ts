@@ -3,6 +3,7 @@
  * clean environment), like `ssh root@host CMD` but without needing sshd to be up.
  */
 import { spawn } from 'node:child_process';
+import { constants } from 'node:os';
 import { labPaths } from './lab-layout.js';
 import type { LabHostState } from './lab-state.js';
 import { readLabState } from './lab-state.js';
@@ -56,6 +57,9 @@ export async function labExec(host: string, command: readonly string[], options:
   return new Promise((resolve, reject) => {
     const child = spawn(cmd ?? 'nsenter', args, { stdio: 'inherit' });
     child.once('error', reject);
-    child.once('exit', (code, signal) => resolve({ exitCode: code ?? (signal === null ? null : 128), stdout: '', stderr: '' }));
+    child.once('exit', (code, signal) =>
+      // Like a shell: 128 + the signal number when the command was killed.
+      resolve({ exitCode: code ?? (signal === null ? null : 128 + constants.signals[signal]), stdout: '', stderr: '' }),
+    );
   });
 }

@@ -72,7 +72,6 @@ export interface LabPaths {
   readonly keysDir: string;
   readonly privateKey: string;
   readonly knownHosts: string;
-  readonly log: string;
   hostDir(host: string): string;
   holderLog(host: string): string;
 }
@@ -88,7 +87,6 @@ export function labPaths(dir: string = DEFAULT_LAB_DIR): LabPaths {
     keysDir: join(root, 'keys'),
     privateKey: join(root, 'keys', 'id_lab'),
     knownHosts: join(root, 'keys', 'known_hosts'),
-    log: join(root, 'up.log'),
     hostDir: (host) => join(root, 'hosts', host),
     holderLog: (host) => join(root, 'hosts', host, 'holder.log'),
   };

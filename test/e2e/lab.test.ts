@@ -138,13 +138,21 @@ maybe('pef lab (oss profile)', () => {
     expect(existsSync('/etc/pef-lab-managed')).toBe(false);
   });
 
-  it('binds every lab daemon to its own host address', async () => {
+  it('binds every lab daemon to its own host address and talks to nothing outside 127.0.0.0/8', async () => {
     const status = await labStatus({ dir: TEST_LAB_DIR });
     const labNamespaces = new Set(status.hosts.map((h) => namespaceOf(h.initPid ?? 0, 'mnt')));
     const own = new Map(status.hosts.map((h) => [namespaceOf(h.initPid ?? 0, 'mnt'), h.address]));
     const labSockets = (await listeners()).filter((l) => labNamespaces.has(namespaceOf(l.pid, 'mnt')));
     expect(labSockets.length).toBeGreaterThanOrEqual(7);
     for (const s of labSockets) expect(s.address.replace(/:\d+$/, '')).toBe(own.get(namespaceOf(s.pid, 'mnt')));
+    // And no lab process talks to anything outside 127.0.0.0/8.
+    const tcp = await runCommand(['ss', '-Htanp']);
+    const outside = tcp.stdout
+      .split('\n')
+      .filter((l) => labNamespaces.has(namespaceOf(Number(/pid=(\d+)/.exec(l)?.[1] ?? 0), 'mnt')))
+      .map((l) => (l.trim().split(/\s+/)[4] ?? '').replace(/^\[::ffff:(.*)\]/, '$1'))
+      .filter((peer) => peer !== '*:*' && peer !== '0.0.0.0:*' && !peer.startsWith('127.') && !peer.startsWith('[::]'));
+    expect(outside).toEqual([]);
   });
 
   it('finds the healthy lab on a second up and leaves it as it is', async () => {

@@ -67,6 +67,8 @@ host = $LAB_ADDRESS
 port = 8080
 access-log-config = /etc/puppetdb/request-logging.xml
 CONF
+  # Nothing in the lab may talk to the internet (Debian already disables these; make it explicit).
+  printf '[puppetdb]\ndisable-update-checking = true\n' >/etc/puppetdb/conf.d/pef-lab.ini
   local pgconf
   for pgconf in /etc/postgresql/*/*/postgresql.conf; do
     set_kv "$pgconf" listen_addresses "'$LAB_ADDRESS'"
