@@ -79,6 +79,7 @@ if [ -n "$pgbin" ] && id "$pguser" >/dev/null 2>&1; then
   dbs=$(cd / && runuser -u "$pguser" -- "$pgbin/psql" -XAtc "select datname from pg_database where not datistemplate order by 1" 2>/dev/null | tr '\\n' ',')
   [ $? -eq 0 ] && [ -n "$dbs" ] && echo "postgres.databases=$dbs"
 fi
+exit 0
 `;
 
 /** Reads the probe's output into HostFacts. */
