@@ -14,6 +14,9 @@ import { labStatus } from '../../src/lab/lab-status.js';
 /** Where test runs keep their shared lab. */
 export const TEST_LAB_DIR = process.env['PEF_TEST_LAB_DIR'] ?? '/tmp/pef-test-lab';
 
+/** Its network (127.0.10 by default); another prefix lets two labs run side by side while developing. */
+export const TEST_LAB_PREFIX = process.env['PEF_TEST_LAB_PREFIX'] ?? '127.0.10';
+
 // Next to the state dir, not in it: `lab down` refuses to delete a dir with foreign files.
 // It holds the pid of the process that started the lab and that process's parent: the jest
 // run that owns the lab is the one whose main process is either (runInBand, or a worker's parent).
@@ -36,7 +39,7 @@ export function labSupported(): boolean {
 /** The shared test lab, brought up (about 2.5 minutes) unless it is already up and healthy. */
 export async function ensureLab(options: Pick<LabUpOptions, 'onProgress'> = {}): Promise<LabInfo> {
   const before = await labStatus({ dir: TEST_LAB_DIR });
-  const info = await labUp({ dir: TEST_LAB_DIR, agents: 1, ...options });
+  const info = await labUp({ dir: TEST_LAB_DIR, agents: 1, addressPrefix: TEST_LAB_PREFIX, ...options });
   if (!before.healthy && !info.reused) await writeFile(STARTED_MARKER, `${process.pid} ${process.ppid}\n`);
   return info;
 }
