@@ -12,6 +12,11 @@ export class Cleanup {
   readonly #pids = new Set<number>();
   #running: Promise<void> | undefined;
 
+  /** True once teardown has begun: start nothing new. */
+  get stopping(): boolean {
+    return this.#running !== undefined;
+  }
+
   /** Registers a teardown step; returns a function that runs it now (and unregisters it). */
   add(name: string, run: () => Promise<void>): () => Promise<void> {
     const step: Step = { name, run };
@@ -72,7 +77,7 @@ export class Cleanup {
     for (const [signal, code] of Object.entries(codes)) {
       process.once(signal, () => {
         process.stderr.write(`\nbench: ${signal}, stopping everything it started…\n`);
-        void this.runAll(5_000).finally(() => process.exit(code));
+        void this.runAll(15_000).finally(() => process.exit(code));
       });
     }
     process.once('exit', () => this.killTracked());

@@ -43,35 +43,37 @@ function cells(row: Row): string[] {
   return [row.label, formatMs(stats.median), formatMs(stats.min), formatMs(stats.p90), formatMs(stats.max), String(stats.n), row.ratio ?? '', goal];
 }
 
-/** The rows as a plain aligned table, one block per section. */
+/** The rows as a plain aligned table, one block per section, each followed by its notes. */
 export function formatTable(rows: readonly Row[]): string {
   const all = [HEADER, ...rows.map(cells)];
   const widths = HEADER.map((_, i) => Math.max(...all.map((r) => (r[i] ?? '').length)));
   const line = (r: readonly string[]): string => r.map((c, i) => (i >= 1 && i <= 5 ? c.padStart(widths[i] ?? 0) : c.padEnd(widths[i] ?? 0))).join('  ').trimEnd();
   const out: string[] = [line(HEADER), widths.map((w) => '-'.repeat(w)).join('  ')];
-  let section = '';
-  for (const row of rows) {
-    if (row.section !== section) {
-      section = row.section;
-      out.push(`[${section}]`);
-    }
-    out.push(line(cells(row)));
+  for (const [section, sectionRows] of bySection(rows)) {
+    out.push(`[${section}]`, ...sectionRows.map((r) => line(cells(r))));
+    out.push(...notesOf(sectionRows).map((n) => `    ${n}`));
   }
-  const notes = rows.filter((r) => r.note !== undefined).map((r) => `- ${r.label}: ${r.note}`);
-  return [...out, ...(notes.length ? ['', 'Notes:', ...notes] : [])].join('\n');
+  return out.join('\n');
 }
 
-/** The rows as Markdown tables, one per section. */
+/** The rows as Markdown tables, one per section, each followed by its notes. */
 export function formatMarkdown(rows: readonly Row[]): string {
   const out: string[] = [];
-  let section = '';
-  for (const row of rows) {
-    if (row.section !== section) {
-      section = row.section;
-      out.push('', `#### ${section}`, '', `| ${HEADER.join(' | ')} |`, `|${HEADER.map((_, i) => (i >= 1 && i <= 5 ? ' ---: ' : ' --- ')).join('|')}|`);
-    }
-    out.push(`| ${cells(row).map((c) => c.replace(/\|/g, '\\|')).join(' | ')} |`);
+  for (const [section, sectionRows] of bySection(rows)) {
+    out.push(`#### ${section}`, '', `| ${HEADER.join(' | ')} |`, `|${HEADER.map((_, i) => (i >= 1 && i <= 5 ? ' ---: ' : ' --- ')).join('|')}|`);
+    out.push(...sectionRows.map((r) => `| ${cells(r).map((c) => c.replace(/\|/g, '\\|')).join(' | ')} |`));
+    const notes = notesOf(sectionRows);
+    out.push(...(notes.length ? ['', ...notes] : []), '');
   }
-  const notes = rows.filter((r) => r.note !== undefined).map((r) => `- ${r.label}: ${r.note}`);
-  return [...out, ...(notes.length ? ['', ...notes] : [])].join('\n').trimStart();
+  return out.join('\n');
+}
+
+function bySection(rows: readonly Row[]): Map<string, Row[]> {
+  const sections = new Map<string, Row[]>();
+  for (const row of rows) sections.set(row.section, [...(sections.get(row.section) ?? []), row]);
+  return sections;
+}
+
+function notesOf(rows: readonly Row[]): string[] {
+  return rows.filter((r) => r.note !== undefined).map((r) => `- ${r.label}: ${r.note ?? ''}`);
 }

@@ -9,12 +9,13 @@
  *
  * Flags: --only cold,seq,fanout   --runs N (cold start, default 20)   --commands N (default 100)
  *        --targets N (fan-out, default 200)   --concurrency 100[,16…] (first = ansible -f)
- *        --no-ansible   --login-rc (sequential only: let sessions run root's ~/.bashrc, see below)
+ *        --no-ansible   --no-login-rc (skip the sequential run with root's ~/.bashrc)
  *
- * The sshd sessions skip the login user's ~/.bashrc (`SetEnv SHLVL=1`: bash only reads it when
- * started by sshd as a top-level shell). On this machine root's ~/.bashrc runs `pyenv init`,
- * ~0.25 s per session, and many concurrent sessions pile up on pyenv-rehash's lock until the
- * machine is saturated; the bench measures the transports, not that.
+ * Login shells: on this machine root's ~/.bashrc runs `pyenv init` in every new SSH session
+ * (bash reads it when sshd starts it as a top-level shell), which makes every session cost
+ * 0.1–0.3 s, and many concurrent sessions pile up on pyenv-rehash's lock until the machine is
+ * saturated. So the sshd sessions skip it (`SetEnv SHLVL=1`), except in one extra sequential
+ * run that shows what the per-session tools pay on such a host (never in the fan-out).
  */
 import { writeFile } from 'node:fs/promises';
 import { availableParallelism, cpus, loadavg, totalmem } from 'node:os';
@@ -38,9 +39,9 @@ const { values: flags } = parseArgs({
     runs: { type: 'string', default: '20' },
     commands: { type: 'string', default: '100' },
     targets: { type: 'string', default: '200' },
-    concurrency: { type: 'string', default: '100' },
+    concurrency: { type: 'string', default: '100,16' },
     'no-ansible': { type: 'boolean', default: false },
-    'login-rc': { type: 'boolean', default: false },
+    'no-login-rc': { type: 'boolean', default: false },
   },
 });
 
@@ -79,15 +80,22 @@ try {
     rows.push(...(await benchColdStart(cleanup, { root: ROOT, runs })));
   }
   if (only.has('seq')) {
-    log(`sequential: ${commands} commands on one target…`);
-    const sshd = await startSshd({ addresses: ['127.0.22.1'], extraConfig: flags['login-rc'] ? [] : SKIP_LOGIN_RC });
-    const stop = cleanup.add(`sshd ${sshd.pid}`, () => sshd.stop());
-    cleanup.trackPid(sshd.pid);
-    try {
-      rows.push(...(await benchSequential(cleanup, sshd, { commands, ansible })));
-    } finally {
-      await stop();
-      cleanup.untrackPid(sshd.pid);
+    const variants = [
+      { name: 'clean login shell', address: '127.0.22.1', extraConfig: SKIP_LOGIN_RC, ansible },
+      // As this machine's root logs in: every new session pays for pyenv init; one at a time here.
+      ...(flags['no-login-rc'] ? [] : [{ name: "root's real ~/.bashrc (pyenv init)", address: '127.0.22.2', extraConfig: [], ansible: false }]),
+    ];
+    for (const variant of variants) {
+      log(`sequential: ${commands} commands on one target, ${variant.name}…`);
+      const sshd = await startSshd({ addresses: [variant.address], extraConfig: variant.extraConfig });
+      const stop = cleanup.add(`sshd ${sshd.pid}`, () => sshd.stop());
+      cleanup.trackPid(sshd.pid);
+      try {
+        rows.push(...(await benchSequential(cleanup, sshd, { commands, ansible: variant.ansible, variant: variant.name, plainSshRuns: variant.ansible ? 10 : 5 })));
+      } finally {
+        await stop();
+        cleanup.untrackPid(sshd.pid);
+      }
     }
   }
   if (only.has('fanout')) {
@@ -117,7 +125,7 @@ const header = [
   `pef bench, ${started.toISOString()}, ${seconds} s`,
   `machine: ${machine}`,
   `load average (1/5/15 min) at start ${load0.map((l) => l.toFixed(2)).join(' ')}, at end ${load1.map((l) => l.toFixed(2)).join(' ')}`,
-  `sshd sessions ${flags['login-rc'] ? "run root's ~/.bashrc in the sequential section" : "skip the login user's ~/.bashrc (SetEnv SHLVL=1)"}`,
+  "sshd sessions skip the login user's ~/.bashrc (SetEnv SHLVL=1), except where a section says otherwise",
   `command: npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`,
   'Figures are wall times from this one run on a shared machine; compare the ratios against the same-run baselines.',
 ];

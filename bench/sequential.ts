@@ -34,15 +34,16 @@ export interface SequentialOptions {
   ansible?: boolean;
   /** Goal: pef at least this many times faster than ssh+ControlMaster (default 20). */
   goalRatio?: number;
+  /** What the target's sessions are like, for the section title. */
+  variant?: string;
 }
-
-const SECTION = 'Sequential commands on one target (echo x, one after another)';
 
 /** Times the sequential commands; see the file comment. */
 export async function benchSequential(cleanup: Cleanup, sshd: Sshd, options: SequentialOptions = {}): Promise<Row[]> {
   const count = options.commands ?? 100;
   const rounds = options.pefRounds ?? 5;
   const goalRatio = options.goalRatio ?? 20;
+  const SECTION = `${count} sequential commands on one target${options.variant === undefined ? '' : `, ${options.variant}`}`;
   const target = sshd.target({ connectTimeout: 10 }, 'seq');
   const endpoint: SshEndpoint = { host: sshd.host, port: sshd.port, user: sshd.user, privateKeyPath: sshd.privateKeyPath, knownHostsFile: sshd.knownHostsFile };
   const connectionsBefore = await sshd.connectionCount();

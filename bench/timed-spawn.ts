@@ -32,6 +32,7 @@ const MAX_CAPTURE = 4 * 1024 * 1024;
 
 /** Spawns `command args`, resolves when it has exited; see the file comment. */
 export function timedSpawn(cleanup: Cleanup, command: string, args: readonly string[], options: TimedSpawnOptions = {}): Promise<TimedRun> {
+  if (cleanup.stopping) return Promise.reject(new Error(`not starting ${command}: the bench is stopping`));
   return new Promise<TimedRun>((resolve, reject) => {
     const started = performance.now();
     const cpu0 = reapedChildrenCpuMs('self');
