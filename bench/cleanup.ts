@@ -71,13 +71,18 @@ export class Cleanup {
     this.#pids.clear();
   }
 
-  /** On SIGINT/SIGTERM/SIGHUP: tear down, then exit 128+signal; on exit: kill what is left. */
+  /**
+   * On SIGINT/SIGTERM/SIGHUP: tear down now and let the interrupted run unwind (it starts
+   * nothing new once `stopping`); exit 128+signal at the latest 20 s later. On exit: kill
+   * what is left.
+   */
   installSignalHandlers(): void {
     const codes: Record<string, number> = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 };
     for (const [signal, code] of Object.entries(codes)) {
       process.once(signal, () => {
         process.stderr.write(`\nbench: ${signal}, stopping everything it started…\n`);
-        void this.runAll(15_000).finally(() => process.exit(code));
+        process.exitCode = code;
+        void this.runAll(15_000).finally(() => setTimeout(() => process.exit(code), 20_000).unref());
       });
     }
     process.once('exit', () => this.killTracked());

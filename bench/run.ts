@@ -73,6 +73,19 @@ const rows: Row[] = [];
 const log = (text: string): void => void process.stderr.write(`bench: ${text}\n`);
 let failed = false;
 
+// Registers a server for teardown; one that finished starting after a signal is stopped at once.
+async function own<T extends { stop(): Promise<void> }>(name: string, pids: readonly number[], server: T): Promise<() => Promise<void>> {
+  if (cleanup.stopping) {
+    await server.stop();
+    throw new Error(`stopped ${name}: the bench is stopping`);
+  }
+  for (const pid of pids) cleanup.trackPid(pid);
+  return cleanup.add(name, async () => {
+    await server.stop();
+    for (const pid of pids) cleanup.untrackPid(pid);
+  });
+}
+
 try {
   log(`${machine}; load average ${load0.map((l) => l.toFixed(2)).join(' ')}`);
   if (only.has('cold')) {
@@ -88,27 +101,23 @@ try {
     for (const variant of variants) {
       log(`sequential: ${commands} commands on one target, ${variant.name}…`);
       const sshd = await startSshd({ addresses: [variant.address], extraConfig: variant.extraConfig });
-      const stop = cleanup.add(`sshd ${sshd.pid}`, () => sshd.stop());
-      cleanup.trackPid(sshd.pid);
+      const stop = await own(`sshd ${sshd.pid}`, [sshd.pid], sshd);
       try {
         rows.push(...(await benchSequential(cleanup, sshd, { commands, ansible: variant.ansible, variant: variant.name, plainSshRuns: variant.ansible ? 10 : 5 })));
       } finally {
         await stop();
-        cleanup.untrackPid(sshd.pid);
       }
     }
   }
   if (only.has('fanout')) {
     log(`fan-out: starting sshd for ${targetCount} loopback addresses…`);
     const fleet = await startSshdFleet(loopbackRange('127.0.21', 1, targetCount), { extraConfig: SKIP_LOGIN_RC });
-    const stop = cleanup.add('sshd fleet', () => fleet.stop());
-    for (const s of fleet.instances) cleanup.trackPid(s.pid);
+    const stop = await own('sshd fleet', fleet.instances.map((s) => s.pid), fleet);
     try {
       log(`fan-out over ${targetCount} targets, concurrency ${concurrencies.join(', ')}…`);
       rows.push(...(await benchFanOut(cleanup, fleet, { concurrencies, ansible })));
     } finally {
       await stop();
-      for (const s of fleet.instances) cleanup.untrackPid(s.pid);
     }
   }
 } catch (error) {
@@ -137,4 +146,4 @@ if (rows.length > 0) {
 }
 const missed = rows.filter((r) => r.goal !== undefined && !r.goal.met).map((r) => r.label);
 if (missed.length > 0) process.stdout.write(`\nGoals missed: ${missed.join('; ')}\n`);
-process.exitCode = failed ? 1 : 0;
+if (!process.exitCode) process.exitCode = failed ? 1 : 0;
