@@ -4,10 +4,12 @@
 import type { TaskDefinition } from '../src/task/task.js';
 import { checkConnection } from './check-connection.js';
 import { discover } from './discover.js';
+import { dumpDb } from './dump-db.js';
 import { padSerial } from './pad-serial.js';
+import { restoreDb } from './restore-db.js';
 import { service } from './service.js';
 import { setupTransfer } from './setup-transfer.js';
 import { syncCa } from './sync-ca.js';
 
 /** The bundled tasks. */
-export const TASKS: readonly TaskDefinition[] = [checkConnection, discover, service, setupTransfer, padSerial, syncCa];
+export const TASKS: readonly TaskDefinition[] = [checkConnection, discover, service, setupTransfer, padSerial, syncCa, dumpDb, restoreDb];
