@@ -15,6 +15,8 @@ export default {
     // The e2e suites share one lab, brought up once before them (test/helpers/lab.ts).
     { ...common, displayName: 'e2e', testMatch: ['<rootDir>/test/e2e/**/*.test.ts'], globalSetup: '<rootDir>/test/helpers/lab-global-setup.mjs' },
   ],
+  // Lab commands (puppet config print, JVM reloads) take seconds on a busy 2-core machine.
+  testTimeout: 180_000,
   // Tears the shared lab down at the end of any run that started it; lab.test.ts runs last.
   globalTeardown: '<rootDir>/test/helpers/lab-global-teardown.mjs',
   testSequencer: '<rootDir>/test/helpers/lab-test-sequencer.mjs',
