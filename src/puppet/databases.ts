@@ -201,7 +201,7 @@ export function parseKeyValues(stdout: string): Map<string, string> {
 export function parseDumpRoles(schemaSql: string): string[] {
   const roles = new Set<string>();
   const role = String.raw`("(?:[^"]|"")+"|[A-Za-z_][A-Za-z0-9_$-]*)`;
-  const patterns = [new RegExp(String.raw`\bOWNER TO ${role};`, 'g'), new RegExp(String.raw`^GRANT\b.*\bTO ${role}(?: WITH GRANT OPTION)?;`, 'gm'), new RegExp(String.raw`^REVOKE\b.*\bFROM ${role};`, 'gm')];
+  const patterns = [new RegExp(String.raw`^ALTER\b.*\bOWNER TO ${role};$`, 'gm'), new RegExp(String.raw`^GRANT\b.*\bTO ${role}(?: WITH GRANT OPTION)?;`, 'gm'), new RegExp(String.raw`^REVOKE\b.*\bFROM ${role};`, 'gm')];
   for (const pattern of patterns) {
     for (const match of schemaSql.matchAll(pattern)) {
       const raw = match[1] ?? '';
@@ -215,7 +215,7 @@ export function parseDumpRoles(schemaSql: string): string[] {
 /** The role that owns most objects in a dump's schema SQL (the database's owner on the source), or null. */
 export function mainOwner(schemaSql: string): string | null {
   const counts = new Map<string, number>();
-  for (const match of schemaSql.matchAll(/\bOWNER TO ("(?:[^"]|"")+"|[A-Za-z_][A-Za-z0-9_$-]*);/g)) {
+  for (const match of schemaSql.matchAll(/^ALTER\b.*\bOWNER TO ("(?:[^"]|"")+"|[A-Za-z_][A-Za-z0-9_$-]*);$/gm)) {
     const raw = match[1] ?? '';
     const name = raw.startsWith('"') ? raw.slice(1, -1).replace(/""/g, '"') : raw;
     counts.set(name, (counts.get(name) ?? 0) + 1);

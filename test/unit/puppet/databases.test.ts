@@ -1,0 +1,235 @@
+/**
+ * The dump/restore building blocks. The file-handling scripts run for real here (sh on the
+ * controller, temp dirs, a stand-in pg_dump, the controller's own user as "superuser"): atomic
+ * dump with checksum, retention, outbox, newest-dump selection, copy-and-hash, and the restore lock.
+ * The SQL builders and the parsers of pg_restore/psql output are checked on text.
+ */
+import { afterEach, describe, expect, it } from '@jest/globals';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir, userInfo } from 'node:os';
+import { join } from 'node:path';
+import {
+  copyForRestoreCommand,
+  DATABASE_NAME,
+  databaseStateSql,
+  dropDatabaseStatements,
+  dumpCommand,
+  dumpFileName,
+  dumpStamp,
+  latestDumpCommand,
+  lockAcquireCommand,
+  lockReleaseCommand,
+  mainOwner,
+  outboxCommand,
+  parseDatabaseRows,
+  parseDumpRoles,
+  parseLatestDump,
+  parseLock,
+  parseRestoreMarker,
+  pruneCommand,
+  psqlCommand,
+  restoreMarker,
+  sqlIdent,
+  sqlLiteral,
+  swapStatements,
+} from '../../../src/puppet/databases.js';
+
+const dirs: string[] = [];
+afterEach(() => dirs.splice(0).forEach((d) => rmSync(d, { recursive: true, force: true })));
+function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'pef-db-'));
+  dirs.push(dir);
+  return dir;
+}
+const sh = (script: string) => spawnSync('sh', ['-c', script], { encoding: 'utf8' });
+const me = userInfo().username;
+const canRunuser = existsSync('/usr/sbin/runuser') || existsSync('/sbin/runuser');
+
+/** A bin dir with a pg_dump that writes `content` to its -f file (or fails when content is null). */
+function fakeBin(content: string | null): string {
+  const bin = tempDir();
+  const body = content === null ? 'echo "pg_dump: error: connection failed" >&2; exit 1' : `while [ $# -gt 0 ]; do [ "$1" = -f ] && out=$2; shift; done; printf '%s' '${content}' > "$out"`;
+  writeFileSync(join(bin, 'pg_dump'), `#!/bin/sh\n${body}\n`);
+  chmodSync(join(bin, 'pg_dump'), 0o755);
+  return bin;
+}
+
+describe('names', () => {
+  it('stamps sort in time order and name the file', () => {
+    const a = dumpStamp(new Date('2025-01-02T03:04:05.678Z'));
+    expect(a).toBe('20250102T030405678Z');
+    expect(dumpStamp(new Date('2025-01-02T03:04:05.679Z')) > a).toBe(true);
+    expect(dumpFileName('pe-rbac', a)).toBe('pe-rbac-20250102T030405678Z.dump');
+  });
+  it('accepts Puppet database names and refuses pef suffixes and odd characters', () => {
+    for (const ok of ['puppetdb', 'pe-rbac', 'pe-classifier', 'pe_x1']) expect(DATABASE_NAME.test(ok)).toBe(true);
+    for (const bad of ['puppetdb_pef_new', 'puppetdb_pef_old', 'Puppet', 'a b', '../x', 'x;y', '']) expect(DATABASE_NAME.test(bad)).toBe(false);
+  });
+  it('quotes SQL identifiers and literals', () => {
+    expect(sqlIdent('pe-rbac')).toBe('"pe-rbac"');
+    expect(sqlIdent('a"b')).toBe('"a""b"');
+    expect(sqlLiteral("it's")).toBe("'it''s'");
+  });
+});
+
+(canRunuser ? describe : describe.skip)('dumpCommand (run for real with a stand-in pg_dump)', () => {
+  it('writes the dump and a sha256sum-compatible checksum, 0700 dir, no temp files', () => {
+    const dir = tempDir();
+    const file = dumpFileName('puppetdb', '20250101T000000000Z');
+    const run = sh(dumpCommand({ bin: fakeBin('DUMPDATA'), superuser: me }, 'puppetdb', dir, file));
+    expect(run.stderr).toBe('');
+    expect(run.status).toBe(0);
+    const d = join(dir, 'puppetdb');
+    expect(readFileSync(join(d, file), 'utf8')).toBe('DUMPDATA');
+    expect(readdirSync(d).sort()).toEqual([file, `${file}.sha256`]);
+    expect(statSync(d).mode & 0o777).toBe(0o700);
+    expect(execFileSync('sha256sum', ['-c', `${file}.sha256`], { cwd: d, encoding: 'utf8' })).toContain(': OK');
+    const sum = execFileSync('sha256sum', [join(d, file)], { encoding: 'utf8' }).split(' ')[0];
+    expect(run.stdout).toContain(`sha256=${sum}`);
+    expect(run.stdout).toContain('size=8');
+  });
+  it('leaves nothing behind when pg_dump fails', () => {
+    const dir = tempDir();
+    const run = sh(dumpCommand({ bin: fakeBin(null), superuser: me }, 'puppetdb', dir, 'puppetdb-x.dump'));
+    expect(run.status).not.toBe(0);
+    expect(run.stderr).toContain('connection failed');
+    expect(readdirSync(join(dir, 'puppetdb'))).toEqual([]);
+  });
+});
+
+describe('pruneCommand, outboxCommand, latestDumpCommand (run for real)', () => {
+  function dumps(names: string[], withSum: string[] = names): string {
+    const dir = tempDir();
+    mkdirSync(join(dir, 'puppetdb'));
+    for (const n of names) writeFileSync(join(dir, 'puppetdb', n), `data ${n}`);
+    for (const n of withSum) writeFileSync(join(dir, 'puppetdb', `${n}.sha256`), `${'a'.repeat(64)}  ${n}\n`);
+    return dir;
+  }
+  const names = ['puppetdb-20250101T000000000Z.dump', 'puppetdb-20250102T000000000Z.dump', 'puppetdb-20250103T000000000Z.dump', 'puppetdb-20250104T000000000Z.dump'];
+
+  it('keeps the newest N dumps with their checksums', () => {
+    const dir = dumps(names);
+    const run = sh(pruneCommand(dir, 'puppetdb', 2));
+    expect(run.status).toBe(0);
+    expect(run.stdout.trim().split('\n').sort()).toEqual([`pruned=${names[0]}`, `pruned=${names[1]}`]);
+    expect(readdirSync(join(dir, 'puppetdb')).sort()).toEqual([names[2], `${names[2]}.sha256`, names[3], `${names[3]}.sha256`]);
+    expect(sh(pruneCommand(dir, 'puppetdb', 2)).stdout).toBe('');
+    expect(sh(pruneCommand(dir, 'nothing-here', 2)).status).toBe(0);
+  });
+
+  it('the outbox holds only the newest dump of each database, as hard links', () => {
+    const dir = dumps(names);
+    expect(sh(outboxCommand(dir, 'puppetdb', names[2] ?? '')).status).toBe(0);
+    expect(sh(outboxCommand(dir, 'puppetdb', names[3] ?? '')).status).toBe(0);
+    const box = join(dir, '.outbox', 'puppetdb');
+    expect(readdirSync(box).sort()).toEqual([names[3], `${names[3]}.sha256`]);
+    expect(statSync(join(box, names[3] ?? '')).ino).toBe(statSync(join(dir, 'puppetdb', names[3] ?? '')).ino);
+  });
+
+  it('picks the newest dump that has a checksum', () => {
+    const dir = dumps(names, names.slice(0, 3));
+    const found = parseLatestDump(sh(latestDumpCommand(dir, 'puppetdb')).stdout);
+    expect(found).toEqual({ file: names[2], expected: 'a'.repeat(64), size: `data ${names[2]}`.length });
+    expect(parseLatestDump(sh(latestDumpCommand(dir, 'other')).stdout)).toBeNull();
+    expect(parseLatestDump(sh(latestDumpCommand(dumps(names, []), 'puppetdb')).stdout)).toBeNull();
+  });
+});
+
+describe('copyForRestoreCommand (run for real)', () => {
+  it('copies privately and prints the sha256 of what it wrote', () => {
+    const src = join(tempDir(), 'x.dump');
+    writeFileSync(src, 'hello');
+    const work = join(tempDir(), 'work');
+    const run = sh(copyForRestoreCommand({ bin: '/nonexistent', superuser: me }, src, work, 'puppetdb.dump'));
+    expect(run.status).toBe(0);
+    expect(run.stdout.trim()).toBe('2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824');
+    expect(readFileSync(join(work, 'puppetdb.dump'), 'utf8')).toBe('hello');
+    expect(statSync(join(work, 'puppetdb.dump')).mode & 0o777).toBe(0o600);
+    expect(statSync(work).mode & 0o777).toBe(0o700);
+  });
+});
+
+describe('the restore lock (run for real with flock)', () => {
+  it('is exclusive, names its holder, survives the command that took it, and is released by its owner only', () => {
+    const lock = join(tempDir(), 'lock', 'restore.lock');
+    const first = parseLock(sh(lockAcquireCommand(lock, 60, 'owner-a')).stdout);
+    expect(first.locked).toBe(true);
+    const pid = first.locked ? first.pid : 0;
+    try {
+      const second = parseLock(sh(lockAcquireCommand(lock, 60, 'owner-b')).stdout);
+      expect(second).toEqual({ locked: false, holder: expect.stringMatching(new RegExp(`^${pid} \\d{4}-\\d\\d-\\d\\dT[\\d:]+Z owner-a$`)) });
+      expect(sh(lockReleaseCommand(lock, 'owner-b')).status).toBe(0);
+      expect(parseLock(sh(lockAcquireCommand(lock, 60, 'owner-c')).stdout).locked).toBe(false);
+      expect(sh(lockReleaseCommand(lock, 'owner-a')).status).toBe(0);
+      // The holder exits after the kill; the next acquire may race it, so wait for the pid to go.
+      sh(`while kill -0 ${pid} 2>/dev/null; do sleep 0.05; done`);
+      const third = parseLock(sh(lockAcquireCommand(lock, 60, 'owner-d')).stdout);
+      expect(third.locked).toBe(true);
+      if (third.locked) sh(lockReleaseCommand(lock, 'owner-d'));
+    } finally {
+      sh(`kill ${pid} 2>/dev/null`);
+    }
+  });
+});
+
+describe('SQL builders', () => {
+  const pg = { bin: '/usr/lib/postgresql/15/bin', superuser: 'postgres' };
+  it('psql runs as the superuser, stops on the first error, one transaction when asked', () => {
+    expect(psqlCommand(pg, ['SELECT 1', 'SELECT 2'], { single: true })).toBe(
+      "cd / && runuser -u postgres -- /usr/lib/postgresql/15/bin/psql -X -q -A -t -v ON_ERROR_STOP=1 -d postgres -1 -c 'SELECT 1' -c 'SELECT 2'",
+    );
+  });
+  it('swaps in one transaction, renaming the current database only when it exists', () => {
+    const sql = swapStatements([
+      { database: 'puppetdb', exists: true, marker: 'm1' },
+      { database: 'pe-rbac', exists: false, marker: "it's" },
+    ]);
+    expect(sql[0]).toContain("datname IN ('puppetdb', 'puppetdb_pef_new', 'pe-rbac', 'pe-rbac_pef_new')");
+    expect(sql.slice(1)).toEqual([
+      'ALTER DATABASE "puppetdb" RENAME TO "puppetdb_pef_old"',
+      'ALTER DATABASE "puppetdb_pef_new" RENAME TO "puppetdb"',
+      `COMMENT ON DATABASE "puppetdb" IS 'm1'`,
+      'ALTER DATABASE "pe-rbac_pef_new" RENAME TO "pe-rbac"',
+      `COMMENT ON DATABASE "pe-rbac" IS 'it''s'`,
+    ]);
+    expect(dropDatabaseStatements('puppetdb_pef_new')[1]).toBe('DROP DATABASE IF EXISTS "puppetdb_pef_new"');
+    expect(databaseStateSql(['a', 'b'])).toContain("WHERE datname IN ('a', 'b')");
+  });
+});
+
+describe('parsers', () => {
+  const schema = [
+    'CREATE EXTENSION IF NOT EXISTS pg_trgm WITH SCHEMA public;',
+    'ALTER TABLE public.certnames OWNER TO puppetdb;',
+    'ALTER TABLE public.catalogs OWNER TO puppetdb;',
+    'ALTER SEQUENCE public.x OWNER TO "pe-rbac";',
+    'ALTER SCHEMA public OWNER TO pg_database_owner;',
+    'REVOKE USAGE ON SCHEMA public FROM PUBLIC;',
+    'GRANT CREATE ON SCHEMA public TO puppetdb;',
+    'GRANT SELECT ON TABLE public.certnames TO puppetdb_read;',
+    'GRANT ALL ON TABLE public.y TO "odd ""name""" WITH GRANT OPTION;',
+    'REVOKE ALL ON TABLE public.y FROM someone;',
+    "COMMENT ON TABLE public.z IS 'OWNER TO nobody;';",
+  ].join('\n');
+  it('finds every role a dump needs, not PUBLIC or built-in roles', () => {
+    expect(parseDumpRoles(schema)).toEqual(['odd "name"', 'pe-rbac', 'puppetdb', 'puppetdb_read', 'someone'].sort());
+  });
+  it("finds the dump's main owner", () => {
+    expect(mainOwner(schema)).toBe('puppetdb');
+    expect(mainOwner('')).toBeNull();
+  });
+  it('reads database rows and restore markers', () => {
+    const sha = 'b'.repeat(64);
+    const rows = parseDatabaseRows(`puppetdb|puppetdb|${restoreMarker(sha, 'puppetdb-1.dump')}\npuppetdb_pef_old|puppetdb|\n`);
+    expect(rows.get('puppetdb')).toEqual({ name: 'puppetdb', owner: 'puppetdb', comment: `pef-restore sha256=${sha} file=puppetdb-1.dump` });
+    expect(parseRestoreMarker(rows.get('puppetdb')?.comment ?? '')).toBe(sha);
+    expect(parseRestoreMarker(rows.get('puppetdb_pef_old')?.comment ?? '')).toBeNull();
+    expect(parseRestoreMarker('something else')).toBeNull();
+  });
+  it('reads lock results', () => {
+    expect(parseLock('locked=123\n')).toEqual({ locked: true, pid: 123 });
+    expect(parseLock('busy=123 2025-01-01T00:00:00Z pef-x\n')).toEqual({ locked: false, holder: '123 2025-01-01T00:00:00Z pef-x' });
+    expect(parseLock('error=flock exited 1\n')).toEqual({ locked: false, holder: 'flock exited 1' });
+  });
+});
