@@ -94,16 +94,16 @@ try {
   }
   if (only.has('seq')) {
     const variants = [
-      { name: 'clean login shell', address: '127.0.22.1', extraConfig: SKIP_LOGIN_RC, ansible },
+      { name: 'clean login shell', address: '127.0.22.1', extraConfig: SKIP_LOGIN_RC, ansible, muxRounds: 3 },
       // As this machine's root logs in: every new session pays for pyenv init; one at a time here.
-      ...(flags['no-login-rc'] ? [] : [{ name: "root's real ~/.bashrc (pyenv init)", address: '127.0.22.2', extraConfig: [], ansible: false }]),
+      ...(flags['no-login-rc'] ? [] : [{ name: "root's real ~/.bashrc (pyenv init)", address: '127.0.22.2', extraConfig: [], ansible: false, muxRounds: 1 }]),
     ];
     for (const variant of variants) {
       log(`sequential: ${commands} commands on one target, ${variant.name}…`);
       const sshd = await startSshd({ addresses: [variant.address], extraConfig: variant.extraConfig });
       const stop = await own(`sshd ${sshd.pid}`, [sshd.pid], sshd);
       try {
-        rows.push(...(await benchSequential(cleanup, sshd, { commands, ansible: variant.ansible, variant: variant.name, plainSshRuns: variant.ansible ? 10 : 5 })));
+        rows.push(...(await benchSequential(cleanup, sshd, { commands, ansible: variant.ansible, variant: variant.name, muxRounds: variant.muxRounds, plainSshRuns: variant.ansible ? 10 : 5 })));
       } finally {
         await stop();
       }
