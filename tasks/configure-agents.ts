@@ -1,0 +1,91 @@
+/**
+ * configure_agents: point agents at the primary first and the replica second, through Puppet's
+ * `server_list` in puppet.conf [main] (where PE's agent profile puts it too, so `puppet ssl`,
+ * `puppet facts upload` and the agent all see it). An [agent] server_list would override [main],
+ * so a different one there is removed. An explicit ca_server or report_server makes Puppet send
+ * those requests past the list (CA requests would still go to the dead primary after a failover):
+ * reported as warnings, removed only when asked (remove_settings). A running agent daemon
+ * re-reads puppet.conf before its next run; nothing is restarted.
+ */
+import { z } from 'zod';
+import { PefError } from '../src/errors/pef-error.js';
+import { formatServerList, serverListParam, splitServerList } from '../src/puppet/server-list.js';
+import { defineTask } from '../src/task/task.js';
+import { shQuote } from '../src/util/shell-quote.js';
+
+const OVERRIDES = ['server', 'ca_server', 'report_server'] as const;
+
+/** Prints `section key = value` for server_list and the settings that bypass it, from puppet.conf. */
+export function puppetConfReadCommand(): string {
+  return (
+    'PATH=/opt/puppetlabs/bin:$PATH; conf=$(puppet config print config 2>/dev/null) || exit 3; echo "config=$conf"; ' +
+    `[ -f "$conf" ] && awk '/^[ \\t]*\\[/ {gsub(/[][ \\t]/,""); s=$0; next} /^[ \\t]*(server_list|server|ca_server|report_server)[ \\t]*=/ {k=$0; sub(/[ \\t]*=.*/,"",k); gsub(/[ \\t]/,"",k); v=$0; sub(/^[^=]*=[ \\t]*/,"",v); print "set " (s==""?"main":s) " " k " = " v}' "$conf"; true`
+  );
+}
+
+/** One setting found in puppet.conf. */
+export interface ConfSetting {
+  section: string;
+  key: string;
+  value: string;
+}
+
+/** Reads `puppetConfReadCommand` output. */
+export function parsePuppetConf(stdout: string): { config: string; settings: ConfSetting[] } {
+  let config = '';
+  const settings: ConfSetting[] = [];
+  for (const line of stdout.split('\n')) {
+    if (line.startsWith('config=')) config = line.slice(7).trim();
+    const m = /^set (\S+) (\S+) = (.*)$/.exec(line);
+    if (m?.[1] && m[2] && m[3] !== undefined) settings.push({ section: m[1], key: m[2], value: m[3].trim() });
+  }
+  return { config, settings };
+}
+
+/** Sets server_list on agents; see the file comment. */
+export const configureAgents = defineTask({
+  name: 'configure_agents',
+  description: 'Set server_list (primary, then replica) in puppet.conf [main] on agents',
+  details: `Idempotent: an agent whose [main] server_list already lists the same servers in the same order
+is left alone. A different server_list in [agent] (it would win over [main]) is removed.
+Explicit server, ca_server or report_server settings are reported; remove_settings deletes them
+(ca_server/report_server set explicitly make Puppet bypass server_list for those requests).`,
+  params: z.object({
+    server_list: serverListParam('servers in order, primary first (host[:port], array or comma string)'),
+    remove_settings: z.array(z.enum(OVERRIDES)).default([]).describe('explicit settings to delete from [main] and [agent]: server, ca_server, report_server'),
+  }),
+  supportsNoop: true,
+  async run(ctx) {
+    const name = ctx.target.name;
+    const wanted = formatServerList(ctx.params.server_list);
+    const read = await ctx.read(puppetConfReadCommand(), { okExitCodes: [0, 3] });
+    if (read.exitCode === 3) throw new PefError('pef/task-failed', `configure_agents on ${name}: \`puppet config print config\` failed: is Puppet installed there? Nothing was changed.`, {});
+    const { config, settings } = parsePuppetConf(read.stdout);
+    const inSection = (section: string, key: string) => settings.find((s) => s.section === section && s.key === key);
+    const same = (value: string | undefined) => value !== undefined && formatServerList(splitServerList(value)) === wanted;
+    const changes: string[] = [];
+    const P = 'PATH=/opt/puppetlabs/bin:$PATH puppet config';
+
+    if (!same(inSection('main', 'server_list')?.value)) {
+      await ctx.change(`${P} set server_list ${shQuote(wanted)} --section main`);
+      changes.push(`[main] server_list = ${wanted}`);
+    }
+    const agentList = inSection('agent', 'server_list');
+    if (agentList && !same(agentList.value)) {
+      await ctx.change(`${P} delete server_list --section agent`);
+      changes.push(`removed [agent] server_list = ${agentList.value}`);
+    }
+    for (const key of ctx.params.remove_settings) {
+      for (const section of ['main', 'agent']) {
+        const found = inSection(section, key);
+        if (!found) continue;
+        await ctx.change(`${P} delete ${shQuote(key)} --section ${section}`);
+        changes.push(`removed [${section}] ${key} = ${found.value}`);
+      }
+    }
+    const warnings = settings
+      .filter((s) => (s.key === 'ca_server' || s.key === 'report_server') && ['main', 'agent'].includes(s.section) && !ctx.params.remove_settings.includes(s.key as 'ca_server'))
+      .map((s) => `[${s.section}] ${s.key} = ${s.value} is set explicitly: Puppet sends ${s.key === 'ca_server' ? 'certificate' : 'report'} requests there, not along server_list (remove_settings=["${s.key}"] deletes it)`);
+    return { changed: changes.length > 0, value: { config, server_list: wanted, updated: changes, warnings } };
+  },
+});

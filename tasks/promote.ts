@@ -1,0 +1,153 @@
+/**
+ * promote: make this server the active one. Sets mode active (marker + fact), clears its
+ * replication kill-switch (an active server sends, and by the mode rule never receives, so a
+ * returning old primary cannot overwrite it), enables the CA service, and makes sure the server's
+ * services run. Before changing anything it looks at the peer: a peer that still says `active`
+ * is refused unless force=true (two active primaries confuse agents and fork the CA); a peer that
+ * cannot be reached is noted, not fatal (at 3 a.m. the primary is usually dead, which is why we
+ * are here).
+ */
+import { z } from 'zod';
+import { PefError } from '../src/errors/pef-error.js';
+import { KNOWN_SERVICES, discoverHost } from '../src/host/discover.js';
+import { writeFileCommand } from '../src/host/files.js';
+import { serviceCommand, startOrder } from '../src/host/services.js';
+import { KILL_SWITCH_FILE, PEF_STATE_DIR, readReplicationState, renderKillSwitch, type ReplicationState } from '../src/puppet/mode.js';
+import type { TaskContext } from '../src/task/task.js';
+import { defineTask } from '../src/task/task.js';
+import { shQuote } from '../src/util/shell-quote.js';
+import { applyMode, changedBy, factsDirParam } from './set-mode.js';
+
+// Failures that mean "the peer is down or cut off", as opposed to "up, but we may not look".
+const UNREACHABLE_KINDS: ReadonlySet<string> = new Set(['pef/connect-failed', 'pef/timeout', 'pef/connection-lost']);
+
+/** What a task learned about the peer. */
+export interface PeerCheck {
+  name: string | null;
+  /** false: down or unreachable; null: not checked (no peer known) or could not be checked. */
+  reachable: boolean | null;
+  mode: 'active' | 'passive' | null;
+  kill_switch: boolean | null;
+  note: string;
+  /** Set when the connection failed for a reason other than the host being unreachable. */
+  error?: { kind: string; msg: string };
+}
+
+/** Reads the peer's mode over `ctx.peer`; connection failures become data (a typo in the name does not). */
+export async function checkPeer(ctx: TaskContext<unknown>, name: string | null): Promise<{ check: PeerCheck; state: ReplicationState | null }> {
+  if (!name) return { check: { name: null, reachable: null, mode: null, kill_switch: null, note: 'no peer given or recorded; nothing checked' }, state: null };
+  try {
+    const peer = await ctx.peer(name);
+    const state = await readReplicationState(peer);
+    return {
+      check: { name, reachable: true, mode: state.mode?.mode ?? null, kill_switch: state.killSwitch !== null, note: state.mode ? `${name} is ${state.mode.mode}` : `${name} has no mode set` },
+      state,
+    };
+  } catch (error) {
+    if (!(error instanceof PefError) || error.kind === 'pef/unknown-target') throw error;
+    const unreachable = UNREACHABLE_KINDS.has(error.kind);
+    return {
+      check: {
+        name,
+        reachable: unreachable ? false : null,
+        mode: null,
+        kill_switch: null,
+        note: unreachable ? `${name} is unreachable (${error.kind}); assumed down` : `could not check ${name}: ${error.message}`,
+        error: { kind: error.kind, msg: error.message },
+      },
+      state: null,
+    };
+  }
+}
+
+/** Promotes this server to active; see the file comment. */
+export const promote = defineTask({
+  name: 'promote',
+  description: 'Make this server the active primary: mode active, replication kill-switch off, CA service on, services running',
+  details: `Run on the server to promote (usually the replica) with peer=<the other server>.
+Refuses when the peer is reachable and still active, or when it is up but cannot be checked, unless
+force=true; with force, a reachable active peer also gets its replication switched off.
+An unreachable peer is reported in the value (peer_check), not an error.
+Refuses to enable the CA where there is no CA (run sync_ca first). On PE, ca=manage is refused:
+PE sets the CA by classification (see docs/tasks.md).`,
+  params: z.object({
+    peer: z.string().regex(/^[A-Za-z0-9_.:-]+$/).optional().describe('the other server (inventory name); default: the peer recorded in this host\'s mode file'),
+    force: z.boolean().default(false).describe('promote even when the peer still says active or cannot be checked'),
+    ca: z.enum(['manage', 'leave']).default('manage').describe('manage: enable the CA service (open source); leave: do not touch it (PE, external CA)'),
+    services: z.array(z.string().min(1)).optional().describe("services that must run afterwards (default: the server services present here, e.g. postgresql, puppetdb, puppetserver)"),
+    facts_dir: factsDirParam,
+  }),
+  supportsNoop: true,
+  async run(ctx) {
+    const name = ctx.target.name;
+    const facts = await discoverHost((c) => ctx.read(c));
+    const own = await readReplicationState(ctx);
+    const peerName = ctx.params.peer ?? own.mode?.peer ?? null;
+    if (peerName === name) throw new PefError('pef/param-error', `promote on ${name}: peer=${peerName} names this host itself; give the other server.`, { peer: peerName });
+    const { check, state: peerState } = await checkPeer(ctx, peerName);
+
+    const peerActive = peerState?.mode?.mode === 'active';
+    const peerUnchecked = check.reachable === null && peerName !== null;
+    if ((peerActive || peerUnchecked) && !ctx.params.force) {
+      throw new PefError(
+        'pef/task-failed',
+        peerActive
+          ? `promote refused on ${name}: the peer ${peerName} is reachable and still active (${peerState?.mode?.changedAt ? `since ${peerState.mode.changedAt}` : 'mode file'}). ` +
+              `Two active primaries confuse agents and fork the CA. Demote it first (\`pef task run demote -t ${peerName}\`), ` +
+              'or, if it is up but must not be used, run promote again with force=true. Nothing was changed.'
+          : `promote refused on ${name}: ${check.note}. It may be up and active. Fix access to it and retry, or run promote with force=true if it is known to be out of service. Nothing was changed.`,
+        { host: name, peer: check },
+      );
+    }
+
+    const applied = await applyMode(
+      ctx,
+      facts,
+      { mode: 'active', peer: peerName ?? undefined, replication: 'enabled', ca: ctx.params.ca === 'manage' ? 'enabled' : undefined, factsDir: ctx.params.facts_dir, task: 'promote' },
+      ctx.noop,
+    );
+    const changes = [...applied.changes];
+
+    // A forced promotion with a live, active peer: at least stop that peer's syncs from overwriting us.
+    if (peerActive && peerName && !peerState?.killSwitch) {
+      const peer = await ctx.peer(peerName);
+      await peer.change(`mkdir -p ${shQuote(PEF_STATE_DIR)} && ${writeFileCommand(KILL_SWITCH_FILE, { mode: '644' })}`, {
+        stdin: renderKillSwitch({ reason: `${name} was promoted with force=true while this host was active; demote this host`, since: new Date().toISOString(), by: changedBy('promote') }),
+      });
+      changes.push(`replication switched off on ${peerName}`);
+    }
+
+    const wanted = ctx.params.services ?? facts.services.filter((s) => s.present && s.name !== 'puppet' && (KNOWN_SERVICES[facts.flavor] as readonly string[]).includes(s.name)).map((s) => s.name);
+    const started: string[] = [];
+    for (const service of startOrder(wanted)) {
+      const status = await ctx.read(serviceCommand(facts.serviceManager, 'status', service), { okExitCodes: [0, 1, 2, 3, 4, 5, 7] });
+      if (status.exitCode === 0) continue;
+      if (status.exitCode === 5) {
+        throw new PefError('pef/task-failed', `promote on ${name}: service ${service} does not exist here. Changes made so far: ${changes.join(', ') || 'none'}. Fix the services parameter and run again.`, {
+          host: name,
+          service,
+          done: changes,
+        });
+      }
+      try {
+        await ctx.change(serviceCommand(facts.serviceManager, 'start', service));
+      } catch (error) {
+        throw new PefError(
+          'pef/task-failed',
+          `promote on ${name}: starting ${service} failed: ${(error as Error).message}\nState: mode active${changes.length ? `; done: ${changes.join(', ')}` : ''}${started.length ? `; started: ${started.join(', ')}` : ''}. ` +
+            `Look at ${service}'s log, fix it, and run promote again (it continues where it stopped).`,
+          { host: name, failed: service, done: changes, started },
+        );
+      }
+      started.push(service);
+    }
+    if (started.length) changes.push(`started ${started.join(', ')}`);
+
+    const next = [
+      `point agents at ${name} first: pef task run configure_agents -t agents server_list=${name}${peerName ? `,${peerName}` : ''}`,
+      ...(peerName && check.reachable !== true ? [`when ${peerName} comes back, demote it before anything else: pef task run demote -t ${peerName} peer=${name}`] : []),
+      ...(peerActive ? [`${peerName} still says active: demote it (pef task run demote -t ${peerName} peer=${name})`] : []),
+    ];
+    return { changed: changes.length > 0, value: { ...applied.value, updated: changes, started, peer_check: check, forced: ctx.params.force && (peerActive || peerUnchecked), next_steps: next } };
+  },
+});
