@@ -113,7 +113,9 @@ export async function applyMode(host: HostCommands, facts: HostFacts, wanted: Wa
     await host.change(`mkdir -p ${shQuote(PEF_STATE_DIR)} && ${writeFileCommand(MODE_FILE, { mode: '644' })}`, {
       stdin: renderModeFile({ mode: wanted.mode, peer, changedAt: now, by }),
     });
-    changes.push(before.mode ? `mode ${before.mode.mode} -> ${wanted.mode}${before.mode.peer !== peer ? ` (peer ${peer ?? 'none'})` : ''}` : `mode ${wanted.mode}`);
+    if (!before.mode) changes.push(`mode ${wanted.mode}`);
+    else if (before.mode.mode !== wanted.mode) changes.push(`mode ${before.mode.mode} -> ${wanted.mode}`);
+    if (before.mode && before.mode.peer !== peer) changes.push(`peer ${before.mode.peer ?? 'none'} -> ${peer ?? 'none'}`);
   }
   if (factsNow !== factsText) {
     await host.change(`mkdir -p ${shQuote(factsDir)} && ${writeFileCommand(factsFile, { mode: '644' })}`, { stdin: factsText });

@@ -1,0 +1,177 @@
+/**
+ * set_mode, promote and demote against the lab: the mode marker and the fact facter sees, the
+ * replication kill-switch, and the CA service of a running puppetserver switched off and on
+ * (two puppetserver restarts in the whole suite). The lab is put back as found in afterAll.
+ */
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parse, stringify } from 'yaml';
+import { PefError } from '../../../src/errors/pef-error.js';
+import { writeFileCommand } from '../../../src/host/files.js';
+import { labExec } from '../../../src/lab/lab-exec.js';
+import { caServiceState, setCaService } from '../../../src/puppet/ca-service.js';
+import { assertReplicationAllowed, KILL_SWITCH_FILE, MODE_FILE, replicationDisabledCheck } from '../../../src/puppet/mode.js';
+import { demote } from '../../../tasks/demote.js';
+import { promote } from '../../../tasks/promote.js';
+import { setMode } from '../../../tasks/set-mode.js';
+import { ensureLab, TEST_LAB_DIR } from '../../helpers/lab.js';
+import { taskRunner, type TaskRunner } from '../../helpers/task-runner.js';
+
+const CA_CFG = '/etc/puppet/puppetserver/services.d/ca.cfg';
+const FACTS = '/etc/facter/facts.d/pef_failover.yaml';
+let runner: TaskRunner;
+let tmp: string;
+let replicaCaCfg = '';
+
+async function sh(host: string, command: string) {
+  return labExec(host, ['sh', '-c', command], { dir: TEST_LAB_DIR, timeoutMs: 300_000 });
+}
+async function out(host: string, command: string): Promise<string> {
+  return (await sh(host, command)).stdout.trim();
+}
+const exists = async (host: string, path: string) => (await sh(host, `test -e ${path}`)).exitCode === 0;
+/** HTTP status of the CA certificate endpoint on the primary. */
+const caStatus = () => out('primary', "curl -sk -o /dev/null -w '%{http_code}' https://primary.lab:8140/puppet-ca/v1/certificate/ca");
+const forgetModes = 'rm -f /etc/pef/mode /etc/pef/replication.disabled /etc/facter/facts.d/pef_failover.yaml';
+
+/** Puts the primary's CA service back on (and restarts) if an earlier, failed run left it off. */
+async function primaryCaOn(): Promise<void> {
+  const text = await out('primary', `cat ${CA_CFG}`);
+  if (caServiceState(text) === 'enabled') return;
+  await labExec('primary', ['sh', '-c', `cat > ${CA_CFG} && pef-lab-service restart puppetserver`], { dir: TEST_LAB_DIR, input: setCaService(text, true), timeoutMs: 600_000 });
+}
+
+beforeAll(async () => {
+  const info = await ensureLab();
+  // The inventory plus a target nothing answers on, for "the old primary is dead".
+  tmp = mkdtempSync(join(tmpdir(), 'pef-set-mode-'));
+  const inventory = parse(readFileSync(info.inventory, 'utf8')) as { groups: { name: string; targets: { uri: string }[] }[] };
+  const address = inventory.groups[0]!.targets[0]!.uri.replace(/\.\d+$/, '.250');
+  inventory.groups.push({ name: 'gone', targets: [{ name: 'gone.lab', uri: `${address}:1` } as { uri: string }] });
+  writeFileSync(join(tmp, 'inventory.yaml'), stringify(inventory));
+  runner = await taskRunner(join(tmp, 'inventory.yaml'));
+  replicaCaCfg = (await sh('replica', `cat ${CA_CFG}`)).stdout;
+  await sh('primary', forgetModes);
+  await sh('replica', forgetModes);
+  await primaryCaOn();
+}, 900_000);
+
+afterAll(async () => {
+  await runner?.close();
+  await primaryCaOn();
+  await sh('primary', forgetModes);
+  await sh('replica', forgetModes);
+  if (replicaCaCfg) await labExec('replica', ['sh', '-c', `cat > ${CA_CFG}`], { dir: TEST_LAB_DIR, input: replicaCaCfg });
+  if (tmp) rmSync(tmp, { recursive: true, force: true });
+}, 600_000);
+
+describe('set_mode', () => {
+  it('writes the marker and a fact facter sees; noop changes nothing; a second run reports no change', async () => {
+    const params = { mode: 'passive', peer: 'primary.lab' };
+    const preview = (await runner.task(setMode, 'replica', params, { noop: true })).find('replica.lab')!;
+    expect(preview).toMatchObject({ status: 'success', changed: true });
+    expect(preview.value['would_run']).toEqual([
+      `mkdir -p /etc/pef && ${writeFileCommand(MODE_FILE, { mode: '644' })}`,
+      `mkdir -p /etc/facter/facts.d && ${writeFileCommand(FACTS, { mode: '644' })}`,
+    ]);
+    expect(await exists('replica', MODE_FILE)).toBe(false);
+    expect(await exists('replica', FACTS)).toBe(false);
+
+    const first = (await runner.task(setMode, 'replica', params)).find('replica.lab')!;
+    expect(first).toMatchObject({ status: 'success', changed: true, value: { mode: 'passive', previous_mode: null, peer: 'primary.lab', facts_file: FACTS } });
+    expect(await out('replica', 'facter -p pef_failover_mode')).toBe('passive');
+    expect(await out('replica', 'facter -p pef_failover_peer')).toBe('primary.lab');
+    const marker = await out('replica', `cat ${MODE_FILE}`);
+    expect(marker).toMatch(/^mode=passive$/m);
+    expect(marker).toMatch(/^peer=primary\.lab$/m);
+    expect(marker).toMatch(/^by=pef set_mode \(/m);
+    expect(marker).toMatch(/^changed_at=\d{4}-\d\d-\d\dT/m);
+
+    expect((await runner.task(setMode, 'replica', params)).find('replica.lab')).toMatchObject({ status: 'success', changed: false });
+    // The peer is kept when not given.
+    expect((await runner.task(setMode, 'replica', { mode: 'passive' })).find('replica.lab')).toMatchObject({ changed: false, value: { peer: 'primary.lab' } });
+  }, 300_000);
+
+  it('switches the replication kill-switch on and off, and the shell check and the task helper obey it', async () => {
+    const replica = { target: { name: 'replica.lab' }, read: async (c: string) => ({ stdout: (await sh('replica', c)).stdout }) };
+    const off = (await runner.task(setMode, 'replica', { mode: 'passive', replication: 'disabled' })).find('replica.lab')!;
+    expect(off).toMatchObject({ changed: true, value: { replication: 'disabled', updated: ['replication switched off'] } });
+    expect(await out('replica', `sed -n 's/^reason=//p' ${KILL_SWITCH_FILE}`)).toBe('switched off with set_mode');
+    const blocked = await sh('replica', replicationDisabledCheck('receive'));
+    expect(blocked.exitCode).toBe(75);
+    expect(blocked.stderr).toContain('replication is switched off on replica.lab');
+    await expect(assertReplicationAllowed(replica, 'receive', 'sync_ca')).rejects.toThrow(/sync_ca refused: replication is switched off on replica\.lab/);
+    expect((await runner.task(setMode, 'replica', { mode: 'passive', replication: 'disabled' })).find('replica.lab')?.changed).toBe(false);
+
+    const on = (await runner.task(setMode, 'replica', { mode: 'passive', replication: 'enabled' })).find('replica.lab')!;
+    expect(on).toMatchObject({ changed: true, value: { replication: 'enabled', updated: ['replication switched on'] } });
+    expect(await exists('replica', KILL_SWITCH_FILE)).toBe(false);
+    expect((await sh('replica', replicationDisabledCheck('receive'))).exitCode).toBe(0);
+    await expect(assertReplicationAllowed(replica, 'receive', 'sync_ca')).resolves.toMatchObject({ killSwitch: null });
+    // A passive server never sends.
+    const send = await sh('replica', replicationDisabledCheck('send'));
+    expect(send.exitCode).toBe(75);
+    expect(send.stderr).toContain('is passive');
+    await expect(assertReplicationAllowed(replica, 'send', 'sync_ca')).rejects.toBeInstanceOf(PefError);
+  }, 300_000);
+});
+
+describe('demote and promote', () => {
+  it('demote on a stopped server configures the CA service off, switches replication off, and restarts nothing', async () => {
+    const first = (await runner.task(demote, 'replica', { peer: 'primary.lab' })).find('replica.lab')!;
+    expect(first).toMatchObject({ status: 'success', changed: true, value: { mode: 'passive', replication: 'disabled', ca_service: 'disabled', ca_applied: 'at next start' } });
+    expect(caServiceState(await out('replica', `cat ${CA_CFG}`))).toBe('disabled');
+    expect(await exists('replica', KILL_SWITCH_FILE)).toBe(true);
+    expect((await sh('replica', 'pef-lab-service status puppetserver')).exitCode).toBe(3);
+    expect((await runner.task(demote, 'replica', { peer: 'primary.lab' })).find('replica.lab')).toMatchObject({ status: 'success', changed: false });
+  }, 300_000);
+
+  it('promote refuses while the peer is still active, and changes nothing', async () => {
+    await runner.task(setMode, 'primary', { mode: 'active', peer: 'replica.lab' });
+    const before = await out('replica', `cat ${MODE_FILE}; cat ${CA_CFG}; ls /etc/pef`);
+    const refused = (await runner.task(promote, 'replica', { peer: 'primary.lab' })).find('replica.lab')!;
+    expect(refused.status).toBe('failure');
+    expect(refused.error?.msg).toMatch(/promote refused on replica\.lab: the peer primary\.lab is reachable and still active/);
+    expect(refused.error?.msg).toContain('Nothing was changed');
+    expect(await out('replica', `cat ${MODE_FILE}; cat ${CA_CFG}; ls /etc/pef`)).toBe(before);
+  }, 300_000);
+
+  it('promote with a dead peer notes it in the value instead of failing', async () => {
+    const result = (await runner.task(promote, 'primary', { peer: 'gone.lab' })).find('primary.lab')!;
+    expect(result).toMatchObject({ status: 'success', value: { mode: 'active', peer: 'gone.lab', peer_check: { name: 'gone.lab', reachable: false, mode: null } } });
+    expect(String((result.value['peer_check'] as { note: string }).note)).toMatch(/unreachable/);
+    expect(result.value['updated']).toEqual(['peer replica.lab -> gone.lab', 'fact pef_failover_mode']);
+    expect(await out('primary', 'facter -p pef_failover_peer')).toBe('gone.lab');
+  }, 300_000);
+
+  it('demote then promote a running server stops and starts CA signing; second runs and noop change nothing', async () => {
+    expect(await caStatus()).toBe('200');
+    const down = (await runner.task(demote, 'primary', { peer: 'replica.lab' })).find('primary.lab')!;
+    expect(down).toMatchObject({ status: 'success', changed: true, value: { mode: 'passive', previous_mode: 'active', ca_service: 'disabled', ca_applied: 'restarted', replication: 'disabled' } });
+    // The no-op CA service registers no /puppet-ca routes.
+    expect(await caStatus()).toBe('404');
+    expect(await out('primary', 'facter -p pef_failover_mode')).toBe('passive');
+    expect(await exists('primary', KILL_SWITCH_FILE)).toBe(true);
+
+    // The replica is passive (demoted above), so promoting the primary back needs no force.
+    const up = (await runner.task(promote, 'primary', { peer: 'replica.lab' })).find('primary.lab')!;
+    expect(up).toMatchObject({ status: 'success', changed: true, value: { mode: 'active', ca_service: 'enabled', ca_applied: 'restarted', replication: 'enabled', started: [], peer_check: { reachable: true, mode: 'passive' } } });
+    expect(await caStatus()).toBe('200');
+    expect(await exists('primary', KILL_SWITCH_FILE)).toBe(false);
+    expect(await out('primary', 'facter -p pef_failover_mode')).toBe('active');
+
+    expect((await runner.task(promote, 'primary', { peer: 'replica.lab' })).find('primary.lab')).toMatchObject({ status: 'success', changed: false });
+    const preview = (await runner.task(demote, 'primary', { peer: 'replica.lab' }, { noop: true })).find('primary.lab')!;
+    expect(preview).toMatchObject({ status: 'success', changed: true });
+    const wouldRun = preview.value['would_run'] as string[];
+    expect(wouldRun).toContain(`mkdir -p /etc/pef && ${writeFileCommand(MODE_FILE, { mode: '644' })}`);
+    expect(wouldRun).toContain(`mkdir -p /etc/pef && ${writeFileCommand(KILL_SWITCH_FILE, { mode: '644' })}`);
+    expect(wouldRun).toContain(writeFileCommand(CA_CFG, { mode: '644' }));
+    expect(wouldRun).toContain('pef-lab-service restart puppetserver');
+    expect(caServiceState(await out('primary', `cat ${CA_CFG}`))).toBe('enabled');
+    expect(await out('primary', `sed -n 's/^mode=//p' ${MODE_FILE}`)).toBe('active');
+    expect(await caStatus()).toBe('200');
+  }, 900_000);
+});
