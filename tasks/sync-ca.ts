@@ -10,9 +10,12 @@
  *
  * Certificate: the replica's certificate must be issued by the shared CA, name the common DNS alt
  * names (the primary's, e.g. puppet.lab) and carry pp_cli_auth so `puppetserver ca` works on the
- * replica after promotion. If it does not, the replica submits a new CSR and the primary signs
- * it; for that moment the primary's ca.conf allows SANs and authorization extensions, and is put
- * back afterwards, whatever happens.
+ * replica after promotion. The CA API refuses CSRs asking for pp_cli_auth, so when the certificate
+ * is not right the replica's copy of the CA issues it offline (`puppetserver ca generate
+ * --ca-client`, with the replica's puppetserver stopped) under a serial the primary skipped when
+ * its serial was padded, so the two can never collide; the primary's CA then records it
+ * (signed/ and inventory.txt) and the next copy carries it back. On failure the replica's ssl
+ * directory is put back and its puppetserver started again if it ran.
  */
 import { z } from 'zod';
 import { PefError } from '../src/errors/pef-error.js';
@@ -21,6 +24,7 @@ import { readFileCommand, writeFileCommand } from '../src/host/files.js';
 import { parseServiceManager, SERVICE_MANAGER_PROBE, serviceCommand } from '../src/host/services.js';
 import { caDigestCommand, installCaCommand } from '../src/puppet/ca-dir.js';
 import { certInfoCommand, parseCertInfo } from '../src/puppet/certs.js';
+import { formatSerial, inventorySerials, parseSerial, unusedSerialBelow } from '../src/puppet/ca-serial.js';
 import { rsyncToReceiver, transferPaths } from '../src/puppet/transfer.js';
 import type { HostCommands, TaskContext } from '../src/task/task.js';
 import { defineTask } from '../src/task/task.js';
@@ -55,7 +59,11 @@ replica_cert=false skips the certificate part (the continuous sync uses that).`,
     if (ctx.params.replica_cert) {
       const wanted = ctx.params.dns_alt_names ?? primary.dnsAltNames.filter((n) => n !== primary.certname);
       certificate = await ensureReplicaCert(ctx, replica, primary, replicaFacts, wanted);
-      if (certificate['changed'] === true) changes.push('replica certificate');
+      if (certificate['changed'] === true) {
+        changes.push('replica certificate');
+        // The primary's CA now records the new certificate; carry that over too.
+        if (!ctx.noop) await syncCaFiles(ctx, replica, primary, replicaFacts, settings);
+      }
     }
     return { changed: changes.length > 0, value: { receiver: replica.target.name, cadir: replicaFacts.paths.cadir, updated: changes, ...(certificate ? { certificate } : {}) } };
   },
@@ -100,54 +108,83 @@ async function ensureReplicaCert(
   ];
   if (problems.length === 0) return { changed: false, certname, dns_names: cert.dnsNames };
 
-  ctx.log(`replica certificate ${certname}: ${problems.join('; ')}; requesting a new one from the primary CA`);
-  const caConf = await findCaConf(ctx, primary);
-  const original = (await ctx.read(readFileCommand(caConf))).stdout;
-  const manager = parseServiceManager((await ctx.read(SERVICE_MANAGER_PROBE)).stdout);
-  const server = primary.services.find((s) => s.name === 'puppetserver' || s.name === 'pe-puppetserver')?.name ?? 'puppetserver';
-  const backup = `${replicaFacts.paths.ssldir}.pef-backup`;
-  const attrs = `/tmp/pef-csr-attributes-${certname}.yaml`;
+  ctx.log(`replica certificate ${certname}: ${problems.join('; ')}; issuing a new one`);
+  const cadir = replicaFacts.paths.cadir;
+  const ssldir = replicaFacts.paths.ssldir;
+  const backup = `${ssldir}.pef-backup`;
+  const genConf = `/tmp/pef-ca-generate-${certname}.conf`;
+
+  // A serial the primary skipped (pad_serial leaves a gap) and never issued: the replica's copy of
+  // the CA may use it without ever colliding with the primary.
+  const serialText = (await ctx.read(`cat ${shQuote(`${primary.paths.cadir}/serial`)}`)).stdout;
+  const next = parseSerial(serialText, `${primary.paths.cadir}/serial`);
+  const used = inventorySerials((await ctx.read(readFileCommand(`${primary.paths.cadir}/inventory.txt`))).stdout);
+  const serial = unusedSerialBelow(next.value, used);
+  if (serial === undefined) {
+    throw new PefError('pef/task-failed', `The primary's CA has no unused serial below its next one (0x${next.value.toString(16)}): run pad_serial on ${ctx.target.name} first, then sync_ca again. Nothing was changed on ${certname}.`, {});
+  }
+
+  // `puppetserver ca generate --ca-client` signs offline (the only way to get pp_cli_auth: the CA
+  // refuses CSRs that ask for it), so the replica's own puppetserver must not run meanwhile.
+  const manager = parseServiceManager((await replica.read(SERVICE_MANAGER_PROBE)).stdout);
+  const server = replicaFacts.services.find((s) => (s.name === 'puppetserver' || s.name === 'pe-puppetserver') && s.present)?.name ?? 'puppetserver';
+  const serverWasRunning = replicaFacts.services.some((s) => s.name === server && s.running);
+  let replicaSslTouched = false;
   try {
-    await ctx.change(writeFileCommand(caConf, { mode: '644' }), { stdin: allowSigning(original) });
-    await ctx.change(serviceCommand(manager, 'reload', server));
-    // The old certificate (if any) must go, or the CA refuses a new request for the name.
-    await ctx.change(`puppetserver ca clean --certname ${shQuote(certname)} >/dev/null 2>&1 || true`);
-    await replica.change(`rm -rf ${shQuote(backup)} && cp -a ${shQuote(replicaFacts.paths.ssldir)} ${shQuote(backup)}`);
+    if (serverWasRunning) await replica.change(serviceCommand(manager, 'stop', server));
+    await replica.change(`rm -rf ${shQuote(backup)} && cp -a ${shQuote(ssldir)} ${shQuote(backup)}`);
+    replicaSslTouched = true;
+    await replica.change(writeFileCommand(genConf, { mode: '600' }), { stdin: generateConfig(replicaFacts) });
     await replica.change(
-      `cd ${shQuote(replicaFacts.paths.ssldir)} && rm -f ${['certs', 'private_keys', 'public_keys', 'certificate_requests'].map((d) => shQuote(`${d}/${certname}.pem`)).join(' ')}`,
+      `cd ${shQuote(ssldir)} && rm -f ${['certs', 'private_keys', 'public_keys', 'certificate_requests'].map((d) => shQuote(`${d}/${certname}.pem`)).join(' ')}` +
+        ` && printf '%s' ${shQuote(formatSerial(serial, next))} > ${shQuote(`${cadir}/serial`)}` +
+        ` && puppetserver ca generate --config ${shQuote(genConf)} --certname ${shQuote(certname)} --subject-alt-names ${shQuote(names.join(','))} --ca-client --force` +
+        ` ; rc=$?; rm -f ${shQuote(genConf)}; exit $rc`,
     );
-    await replica.change(writeFileCommand(attrs, { mode: '600' }), { stdin: 'extension_requests:\n  pp_cli_auth: "true"\n' });
-    await replica.change(
-      `puppet ssl submit_request --certname ${shQuote(certname)} --dns_alt_names ${shQuote(names.join(','))} --csr_attributes ${shQuote(attrs)} --server ${shQuote(primary.certname)} --ca_server ${shQuote(primary.certname)}`,
+    // Record the certificate in the primary's CA, so it is listed, synced and revocable there.
+    const issued = ctx.noop ? '' : (await replica.read(`cat ${shQuote(`${ssldir}/certs/${certname}.pem`)}`)).stdout;
+    const line = ctx.noop ? '' : (await replica.read(inventoryLineCommand(`${ssldir}/certs/${certname}.pem`))).stdout;
+    await ctx.change(writeFileCommand(`${primary.paths.cadir}/signed/${certname}.pem`, { mode: '644', owner: caOwner(primary), group: caOwner(primary) }), { stdin: issued });
+    await ctx.change(`printf '%s\\n' ${shQuote(line.trim())} >> ${shQuote(`${primary.paths.cadir}/inventory.txt`)}`);
+  } catch (error) {
+    if (replicaSslTouched) await replica.change(`rm -rf ${shQuote(ssldir)} && cp -a ${shQuote(backup)} ${shQuote(ssldir)}`).catch(() => undefined);
+    throw new PefError(
+      'pef/task-failed',
+      `Could not issue a certificate for ${certname}: ${(error as Error).message}\n` +
+        `${replicaSslTouched ? `${certname}'s ssl directory was put back from ${backup}.` : `Nothing was changed on ${certname}.`} Run sync_ca again once the cause is fixed.`,
+      { certname, replicaSslTouched },
     );
-    await ctx.change(`puppetserver ca sign --certname ${shQuote(certname)}`);
-    await replica.change(`puppet ssl download_cert --certname ${shQuote(certname)} --server ${shQuote(primary.certname)} --ca_server ${shQuote(primary.certname)} && rm -f ${shQuote(attrs)}`);
   } finally {
-    // Put the CA's signing policy back whatever happened above.
-    if (!ctx.noop) {
-      await ctx.change(writeFileCommand(caConf, { mode: '644' }), { stdin: original });
-      await ctx.change(serviceCommand(manager, 'reload', server));
-    }
+    if (serverWasRunning && !ctx.noop) await replica.change(serviceCommand(manager, 'start', server)).catch(() => undefined);
   }
   const after = ctx.noop ? cert : parseCertInfo((await replica.read(certInfoCommand(certPath))).stdout);
-  return { changed: true, certname, dns_names: after.dnsNames, cli_auth: after.cliAuth, previous_ssldir_backup: backup, was: problems };
+  return { changed: true, certname, serial: `0x${serial.toString(16).toUpperCase()}`, dns_names: after.dnsNames, cli_auth: after.cliAuth, ssldir_backup: backup, was: problems };
 }
 
-/** The primary's ca.conf: Debian keeps it under confdir, the AIO packages beside it. */
-async function findCaConf(ctx: HostCommands, primary: HostFacts): Promise<string> {
-  const confdir = primary.paths.confdir;
-  const candidates = [`${confdir}/puppetserver/conf.d/ca.conf`, `${confdir.replace(/\/puppet$/, '')}/puppetserver/conf.d/ca.conf`];
-  const found = (await ctx.read(`for f in ${candidates.map(shQuote).join(' ')}; do [ -f "$f" ] && { echo "$f"; break; }; done; true`)).stdout.trim();
-  if (!found) throw new PefError('pef/task-failed', `No puppetserver ca.conf on ${ctx.target.name} (looked at ${candidates.join(', ')}).`, { candidates });
-  return found;
+/**
+ * puppet.conf for the offline `ca generate` on the replica: its own CA copy and ssldir, and the
+ * replica itself as CA server, so the CLI's "is a CA server running?" check asks the (stopped)
+ * replica instead of the live primary its agent points at.
+ */
+function generateConfig(replica: HostFacts): string {
+  const { certname, paths } = replica;
+  return `[main]\ncertname = ${certname}\nssldir = ${paths.ssldir}\ncadir = ${paths.cadir}\nserver = ${certname}\nca_server = ${certname}\n`;
 }
 
-/** ca.conf text with SANs and authorization extensions allowed (commented defaults replaced, else added). */
-export function allowSigning(caConf: string): string {
-  let text = caConf;
-  for (const key of ['allow-subject-alt-names', 'allow-authorization-extensions']) {
-    const line = new RegExp(`^(\\s*)#?\\s*${key}\\s*[:=].*$`, 'm');
-    text = line.test(text) ? text.replace(line, `$1${key}: true`) : text.replace(/certificate-authority\s*:?\s*\{/, (m) => `${m}\n    ${key}: true`);
-  }
-  return text;
+/** The owner of the primary's CA files (puppet, or pe-puppet on PE). */
+function caOwner(primary: HostFacts): string {
+  return primary.flavor === 'pe' ? 'pe-puppet' : 'puppet';
 }
+
+/** Prints the inventory.txt line for a certificate: `0x%04x <notBefore> <notAfter> /CN=<name>` in UTC. */
+function inventoryLineCommand(certPath: string): string {
+  const p = shQuote(certPath);
+  return (
+    `serial=$(openssl x509 -in ${p} -noout -serial | cut -d= -f2); ` +
+    `nb=$(date -u -d "$(openssl x509 -in ${p} -noout -startdate | cut -d= -f2)" +%Y-%m-%dT%H:%M:%SUTC); ` +
+    `na=$(date -u -d "$(openssl x509 -in ${p} -noout -enddate | cut -d= -f2)" +%Y-%m-%dT%H:%M:%SUTC); ` +
+    `cn=$(openssl x509 -in ${p} -noout -subject -nameopt RFC2253 | sed 's/^subject=//'); ` +
+    `printf '0x%04x %s %s /%s\\n' "0x$serial" "$nb" "$na" "$cn"`
+  );
+}
+

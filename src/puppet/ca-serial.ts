@@ -42,3 +42,23 @@ export function parseSerialParam(value: string | number, name: string): bigint {
   if (/^[0-9a-f]+$/i.test(text)) return BigInt(`0x${text}`);
   throw new PefError('pef/param-error', `${name} must be hex like 0x186A0 (or a number), not "${value}".`, { [name]: value });
 }
+
+/** Serials in a CA's inventory.txt (`0x0003 <not before> <not after> /CN=name` per line). */
+export function inventorySerials(inventory: string): Set<bigint> {
+  const serials = new Set<bigint>();
+  for (const line of inventory.split('\n')) {
+    const m = /^0x([0-9a-fA-F]+)\s/.exec(line);
+    if (m?.[1]) serials.add(BigInt(`0x${m[1]}`));
+  }
+  return serials;
+}
+
+/**
+ * The highest serial below `next` that the CA never issued. The primary only counts upwards, so
+ * such a serial (one of those pad_serial skipped) is safe to use for a certificate signed by the
+ * replica's copy of the CA: the primary can never issue it again.
+ */
+export function unusedSerialBelow(next: bigint, used: ReadonlySet<bigint>): bigint | undefined {
+  for (let s = next - 1n; s >= 2n; s--) if (!used.has(s)) return s;
+  return undefined;
+}

@@ -28,3 +28,13 @@ describe('CA serial file', () => {
     expect(() => parseSerialParam(-1, 'minimum')).toThrow(/positive integer/);
   });
 });
+
+describe('unused serials', () => {
+  it('reads inventory.txt and finds the highest serial the CA never issued below its next one', async () => {
+    const { inventorySerials, unusedSerialBelow } = await import('../../../src/puppet/ca-serial.js');
+    const used = inventorySerials('0x0001 2026-11-21T01:13:24UTC 2041-11-18T01:13:29UTC /CN=primary.lab\n0x0002 a b /CN=replica.lab\n0x1869F a b /CN=x\n');
+    expect([...used]).toEqual([1n, 2n, 0x1869fn]);
+    expect(unusedSerialBelow(0x186a0n, used)).toBe(0x1869en);
+    expect(unusedSerialBelow(3n, used)).toBeUndefined();
+  });
+});

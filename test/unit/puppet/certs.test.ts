@@ -4,7 +4,6 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { certInfoCommand, parseCertInfo, PP_CLI_AUTH_OID } from '../../../src/puppet/certs.js';
-import { allowSigning } from '../../../tasks/sync-ca.js';
 
 describe('certificate inspection (real openssl)', () => {
   it('reads issuer, DNS names and pp_cli_auth from a certificate', () => {
@@ -19,19 +18,5 @@ describe('certificate inspection (real openssl)', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
-  });
-});
-
-describe('allowSigning', () => {
-  it("replaces Debian's commented defaults", () => {
-    const debian = 'certificate-authority: {\n    # allow-subject-alt-names: false\n\n    # allow-authorization-extensions: false\n}\n';
-    expect(allowSigning(debian)).toBe('certificate-authority: {\n    allow-subject-alt-names: true\n\n    allow-authorization-extensions: true\n}\n');
-  });
-
-  it('adds the settings when the file does not mention them', () => {
-    const text = allowSigning('certificate-authority: {\n    enable-infra-crl: false\n}\n');
-    expect(text).toContain('allow-subject-alt-names: true');
-    expect(text).toContain('allow-authorization-extensions: true');
-    expect(text).toContain('enable-infra-crl: false');
   });
 });

@@ -1,0 +1,108 @@
+/**
+ * The CA path of a warm spare on real Puppet: the transfer channel, the CA copied to the replica
+ * and verified, the replica's certificate from the shared CA, and the padded serial.
+ */
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { labExec } from '../../../src/lab/lab-exec.js';
+import { padSerial } from '../../../tasks/pad-serial.js';
+import { setupTransfer } from '../../../tasks/setup-transfer.js';
+import { syncCa } from '../../../tasks/sync-ca.js';
+import { ensureLab, TEST_LAB_DIR } from '../../helpers/lab.js';
+import { taskRunner, type TaskRunner } from '../../helpers/task-runner.js';
+
+let runner: TaskRunner;
+const on = async (host: string, script: string) => labExec(host, ['sh', '-c', script], { dir: TEST_LAB_DIR });
+const digestOf = async (host: string) =>
+  (await on(host, "cd /etc/puppet/puppetserver/ca && find . -type f -exec sha256sum {} + | LC_ALL=C sort -k2 | sha256sum")).stdout;
+
+beforeAll(async () => {
+  runner = await taskRunner((await ensureLab()).inventory);
+}, 600_000);
+afterAll(async () => runner?.close());
+
+describe('setup_transfer', () => {
+  it('creates a user on the replica that can only rsync into its staging dir, and pins the host key', async () => {
+    const first = (await runner.task(setupTransfer, 'primary', { receiver: 'replica' })).find('primary.lab')!;
+    expect(first.status).toBe('success');
+    const keys = await on('replica', 'cat /var/lib/pef-transfer/.ssh/authorized_keys; stat -c "%U %a" /var/lib/pef-transfer/incoming');
+    expect(keys.stdout).toMatch(/^restrict,command="\/usr\/bin\/rrsync -wo \/var\/lib\/pef-transfer\/incoming" ssh-ed25519 \S+ pef-transfer@primary\.lab\n/);
+    expect(keys.stdout).toContain('pef-transfer 700');
+    // The key is good for rsync into incoming/ and nothing else: no shell, no reading back.
+    const ssh = 'ssh -i /etc/pef/transfer/id_ed25519 -o UserKnownHostsFile=/etc/pef/transfer/known_hosts -o StrictHostKeyChecking=yes -o BatchMode=yes pef-transfer@replica.lab';
+    const shell = await on('primary', `${ssh} id`);
+    expect(shell.stdout).not.toContain('uid=');
+    const read = await on('primary', `rsync -e "${ssh.replace(/ pef-transfer@replica\.lab$/, '')}" pef-transfer@replica.lab:../.ssh/authorized_keys /tmp/x 2>&1`);
+    expect(read.exitCode).not.toBe(0);
+    const second = (await runner.task(setupTransfer, 'primary', { receiver: 'replica' })).find('primary.lab')!;
+    expect(second).toMatchObject({ status: 'success', changed: false });
+  }, 120_000);
+});
+
+describe('sync_ca', () => {
+  it('in noop lists the rsync and the swap, and copies nothing', async () => {
+    const before = await digestOf('replica');
+    const preview = (await runner.task(syncCa, 'primary', { receiver: 'replica', replica_cert: false }, { noop: true })).find('primary.lab')!;
+    expect(preview.status).toBe('success');
+    if (preview.changed) {
+      const wouldRun = preview.value['would_run'] as string[];
+      expect(wouldRun.some((c) => c.startsWith('rsync -rlpt --delete -e '))).toBe(true);
+      expect(wouldRun.some((c) => c.startsWith('replica.lab: set -e'))).toBe(true);
+    }
+    expect(await digestOf('replica')).toBe(before);
+  }, 120_000);
+
+  it("copies the primary's CA to the replica, owned by puppet, and then reports no change", async () => {
+    const first = (await runner.task(syncCa, 'primary', { receiver: 'replica', replica_cert: false })).find('primary.lab')!;
+    expect(first.status).toBe('success');
+    expect(await digestOf('replica')).toBe(await digestOf('primary'));
+    expect((await on('replica', 'stat -c %U:%G /etc/puppet/puppetserver/ca /etc/puppet/puppetserver/ca/ca_key.pem')).stdout).toBe('puppet:puppet\npuppet:puppet\n');
+    expect((await on('replica', 'ls -d /etc/puppet/puppetserver/ca.pef-* 2>/dev/null | wc -l')).stdout.trim()).toBe('0');
+    const second = (await runner.task(syncCa, 'primary', { receiver: 'replica', replica_cert: false })).find('primary.lab')!;
+    expect(second).toMatchObject({ status: 'success', changed: false });
+  }, 120_000);
+
+  it('gives the replica a certificate from the shared CA with puppet.lab and pp_cli_auth, recorded by the primary', async () => {
+    // Padding first leaves the unused serials the replica's copy of the CA issues from.
+    expect((await runner.task(padSerial, 'primary')).ok).toBe(true);
+    const result = (await runner.task(syncCa, 'primary', { receiver: 'replica' })).find('primary.lab')!;
+    expect(result.status).toBe('success');
+    const cert = await on('replica', 'openssl x509 -in /var/lib/puppet/ssl/certs/replica.lab.pem -noout -issuer -serial -ext subjectAltName -text');
+    expect(cert.stdout).toContain('issuer=CN = Puppet CA: primary.lab');
+    expect(cert.stdout).toMatch(/DNS:replica\.lab, DNS:puppet\.lab|DNS:puppet\.lab, DNS:replica\.lab/);
+    expect(cert.stdout).toContain('1.3.6.1.4.1.34380.1.3.39');
+    const serial = /serial=([0-9A-F]+)/.exec(cert.stdout)?.[1] ?? '';
+    expect(parseInt(serial, 16)).toBeLessThan(0x186a0);
+    // The primary's CA knows it, under that serial, and the replica's copy is identical again.
+    const inventory = (await on('primary', 'cat /etc/puppet/puppetserver/ca/inventory.txt')).stdout;
+    expect(inventory).toMatch(new RegExp(`^0x0*${serial.replace(/^0+/, '')} \\S+ \\S+ /CN=replica\\.lab$`, 'mi'));
+    expect(await digestOf('replica')).toBe(await digestOf('primary'));
+    // The replica's key never left it, and its private key matches the certificate.
+    const match = await on('replica', 'cd /var/lib/puppet/ssl && [ "$(openssl x509 -in certs/replica.lab.pem -noout -pubkey)" = "$(openssl pkey -in private_keys/replica.lab.pem -pubout)" ] && echo match');
+    expect(match.stdout.trim()).toBe('match');
+    const again = (await runner.task(syncCa, 'primary', { receiver: 'replica' })).find('primary.lab')!;
+    expect(again).toMatchObject({ status: 'success', changed: false });
+  }, 300_000);
+});
+
+describe('pad_serial', () => {
+  it('raises the serial to 0x186A0 keeping its format, never lowers it, and the next sync carries it', async () => {
+    const before = (await on('primary', 'cat /etc/puppet/puppetserver/ca/serial')).stdout;
+    const preview = (await runner.task(padSerial, 'primary', {}, { noop: true })).find('primary.lab')!;
+    expect((await on('primary', 'cat /etc/puppet/puppetserver/ca/serial')).stdout).toBe(before);
+    if (parseInt(before, 16) < 0x186a0) expect((preview.value['would_run'] as string[])[0]).toContain("printf '%s'");
+    const padded = (await runner.task(padSerial, 'primary')).find('primary.lab')!;
+    expect(padded.status).toBe('success');
+    const after = (await on('primary', 'cat /etc/puppet/puppetserver/ca/serial; stat -c %U:%G /etc/puppet/puppetserver/ca/serial')).stdout;
+    expect(parseInt(after, 16)).toBeGreaterThanOrEqual(0x186a0);
+    expect(after).toMatch(/puppet:puppet\n$/);
+    expect((await runner.task(padSerial, 'primary', { minimum: '0x10' })).find('primary.lab')).toMatchObject({ changed: false });
+    const synced = (await runner.task(syncCa, 'primary', { receiver: 'replica', replica_cert: false })).find('primary.lab')!;
+    expect(synced.status).toBe('success');
+    expect(await digestOf('replica')).toBe(await digestOf('primary'));
+  }, 180_000);
+
+  it('refuses a host without a CA', async () => {
+    const none = await runner.task(padSerial, 'agent1');
+    expect(none.find('agent1.lab')?.error?.msg).toContain('has no CA');
+  }, 60_000);
+});
