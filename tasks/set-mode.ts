@@ -94,7 +94,8 @@ export async function applyMode(host: HostCommands, facts: HostFacts, wanted: Wa
     if (!file) throw caCfgMissing(name, facts.paths.confdir);
     const text = (await host.read(readFileCommand(file))).stdout;
     const next = setCaService(text, wanted.ca === 'enabled');
-    if (wanted.ca === 'enabled' && caServiceState(text) !== 'enabled' && !facts.hasCa) {
+    // Also when ca.cfg already says enabled (the package default): promote starts the server next.
+    if (wanted.ca === 'enabled' && !facts.hasCa) {
       throw new PefError(
         'pef/task-failed',
         `${wanted.task} on ${name}: refusing to enable the CA service: there is no CA in ${facts.paths.cadir || 'the cadir'} (no ca_crt.pem), ` +

@@ -136,6 +136,17 @@ describe('demote and promote', () => {
     expect(refused.error?.msg).toMatch(/promote refused on replica\.lab: the peer primary\.lab is reachable and still active/);
     expect(refused.error?.msg).toContain('Nothing was changed');
     expect(await out('replica', `cat ${MODE_FILE}; cat ${CA_CFG}; ls /etc/pef`)).toBe(before);
+
+    // Forced, it still never starts a server that would create a CA of its own.
+    const forced = (await runner.task(promote, 'replica', { peer: 'primary.lab', force: true }, { noop: true })).find('replica.lab')!;
+    if (await exists('replica', '/etc/puppet/puppetserver/ca/ca_crt.pem')) {
+      // An earlier suite (sync_ca) gave the replica the primary's CA.
+      expect(forced).toMatchObject({ status: 'success', value: { forced: true } });
+      expect(forced.value['would_run']).toContain('pef-lab-service start puppetserver');
+    } else {
+      expect(forced.status).toBe('failure');
+      expect(forced.error?.msg).toMatch(/refusing to enable the CA service: there is no CA in \/etc\/puppet\/puppetserver\/ca .* sync_ca/);
+    }
   }, 300_000);
 
   it('promote with a dead peer notes it in the value instead of failing', async () => {
