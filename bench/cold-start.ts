@@ -77,8 +77,8 @@ export async function benchColdStart(cleanup: Cleanup, options: ColdStartOptions
       rows.push({ section, label: `${kind}: ${probe.label}`, stats, ratio: `${times(stats.median / base.stats.median)} node -e 0 (+${over.toFixed(0)} ms)`, ...goal });
     }
   }
-  const last = rows[rows.length - 1];
-  if (last !== undefined) last.note = `CPU = user + system time of the process, from this process's cutime/cstime (${tickNote()}); it barely depends on other users' load, wall time does`;
+  const cpuBase = rows.find((r) => r.label.startsWith('CPU: '));
+  if (cpuBase !== undefined) cpuBase.note = `CPU = user + system time of the process, from this process's cutime/cstime (${tickNote()}); it barely depends on other users' load, wall time does`;
   return rows;
 }
 

@@ -134,7 +134,7 @@ export async function benchFanOut(cleanup: Cleanup, fleet: SshdFleet, options: F
       label: `handshake floor (wall): ${n} × ${formatMs(handshake.wall.median)} ÷ ${cores} cores`,
       stats: single(floorWall),
       ratio: `${times(floorWall / floorCpu)} CPU floor`,
-      note: `median wall time of ${handshake.wall.n} sequential connections (min ${formatMs(handshake.wall.min)}, max ${formatMs(handshake.wall.max)}); well above their CPU time, a lone connection mostly waits (round trips, scheduling on a busy machine), so overlap can beat this "floor"`,
+      note: `median wall time of ${handshake.wall.n} sequential connections (min ${formatMs(handshake.wall.min)}, max ${formatMs(handshake.wall.max)}); far above their CPU time: a lone connection mostly waits (sshd forking and re-executing itself, round trips, a ~40 ms Nagle stall when the shell starts, other users' processes), and concurrent connections overlap those waits, so this "floor" can be beaten`,
     },
   ];
   if (ansible !== undefined) {
