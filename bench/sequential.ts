@@ -153,7 +153,7 @@ export async function benchSequential(cleanup: Cleanup, sshd: Sshd, options: Seq
       section: SECTION,
       label: `pef pool, connect + ${count} commands (first batch)`,
       stats: single(firstBatch),
-      ratio: `${times(muxMedian / firstBatch)} faster than ssh+CM`,
+      ratio: `${times((master.startMs + muxMedian) / firstBatch)} faster than ssh+CM incl. master start`,
       note: `connection ${connectionsOpened(pefConnections)} to sshd for all ${rounds + 1} batches and the ${count} task runs; connect + shell start + first command took ${connectMs.toFixed(0)} ms, the ControlMaster start ${master.startMs.toFixed(0)} ms`,
     },
   ];
