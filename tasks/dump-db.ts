@@ -25,6 +25,7 @@ import {
   pruneCommand,
   SHIPPED_DUMP_DIR,
 } from '../src/puppet/databases.js';
+import { assertReplicationAllowed } from '../src/puppet/mode.js';
 import { rsyncToReceiver, transferPaths } from '../src/puppet/transfer.js';
 import { defineTask } from '../src/task/task.js';
 import { shQuote } from '../src/util/shell-quote.js';
@@ -48,6 +49,11 @@ channel (run setup_transfer first) to <receiver>:${SHIPPED_DUMP_DIR}/<db>/ (with
   }),
   supportsNoop: true,
   async run(ctx) {
+    if (ctx.params.receiver !== undefined) {
+      // Shipping is replication: refuse before dumping if either end forbids it.
+      await assertReplicationAllowed(ctx, 'send', 'dump_db');
+      await assertReplicationAllowed(await ctx.peer(ctx.params.receiver), 'receive', 'dump_db');
+    }
     const facts = await discoverHost((c) => ctx.read(c));
     const host = ctx.target.name;
     const databases: readonly string[] = ctx.params.databases ?? DEFAULT_DATABASES[facts.flavor];

@@ -14,6 +14,7 @@ import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { PefError } from '../src/errors/pef-error.js';
 import { discoverHost } from '../src/host/discover.js';
+import { assertReplicationAllowed } from '../src/puppet/mode.js';
 import { serviceCommand, startOrder, stopOrder } from '../src/host/services.js';
 import {
   asSuperuser,
@@ -84,6 +85,8 @@ service user its password); the value lists them.`,
   supportsNoop: true,
   async run(ctx) {
     const host = ctx.target.name;
+    // A promoted (active) server or one with the kill-switch set never takes a restore.
+    await assertReplicationAllowed(ctx, 'receive', 'restore_db');
     const facts = await discoverHost((c) => ctx.read(c));
     const flavor = facts.flavor;
     const databases: readonly string[] = ctx.params.databases ?? DEFAULT_DATABASES[flavor];

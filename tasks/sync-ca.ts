@@ -25,6 +25,7 @@ import { parseServiceManager, SERVICE_MANAGER_PROBE, serviceCommand } from '../s
 import { caDigestCommand, installCaCommand } from '../src/puppet/ca-dir.js';
 import { certInfoCommand, parseCertInfo } from '../src/puppet/certs.js';
 import { formatSerial, inventorySerials, parseSerial, unusedSerialBelow } from '../src/puppet/ca-serial.js';
+import { assertReplicationAllowed } from '../src/puppet/mode.js';
 import { rsyncToReceiver, transferPaths } from '../src/puppet/transfer.js';
 import type { HostCommands, TaskContext } from '../src/task/task.js';
 import { defineTask } from '../src/task/task.js';
@@ -50,6 +51,9 @@ replica_cert=false skips the certificate part (the continuous sync uses that).`,
       throw new PefError('pef/task-failed', `${ctx.target.name} has no CA in ${primary.paths.cadir || 'its cadir'}: run sync_ca on the primary (the CA server).`, {});
     }
     const replica = await ctx.peer(ctx.params.receiver);
+    // A demoted (passive) primary must never overwrite a promoted replica: both ends must agree.
+    await assertReplicationAllowed(ctx, 'send', 'sync_ca');
+    await assertReplicationAllowed(replica, 'receive', 'sync_ca');
     const replicaFacts = await discoverHost((c) => replica.read(c));
     const settings = await transferSettings(ctx.params, replica);
     const changes: string[] = [];

@@ -84,6 +84,29 @@ describe('sync_ca', () => {
   }, 300_000);
 });
 
+describe('the replication kill-switch', () => {
+  it('makes sync_ca refuse before changing anything, on either end', async () => {
+    await on('primary', 'echo x >> /etc/puppet/puppetserver/ca/pef-test-marker');
+    try {
+      for (const host of ['replica', 'primary']) {
+        await on(host, 'mkdir -p /etc/pef && echo "test" > /etc/pef/replication.disabled');
+        try {
+          const before = await digestOf('replica');
+          const refused = (await runner.task(syncCa, 'primary', { receiver: 'replica', replica_cert: false })).find('primary.lab')!;
+          expect(refused.status).toBe('failure');
+          expect(refused.error?.msg).toMatch(/sync_ca refused: .*Nothing was changed\./s);
+          expect(await digestOf('replica')).toBe(before);
+        } finally {
+          await on(host, 'rm -f /etc/pef/replication.disabled');
+        }
+      }
+    } finally {
+      await on('primary', 'rm -f /etc/puppet/puppetserver/ca/pef-test-marker');
+    }
+    expect((await runner.task(syncCa, 'primary', { receiver: 'replica', replica_cert: false })).ok).toBe(true);
+  }, 180_000);
+});
+
 describe('pad_serial', () => {
   it('raises the serial to 0x186A0 keeping its format, never lowers it, and the next sync carries it', async () => {
     const before = (await on('primary', 'cat /etc/puppet/puppetserver/ca/serial')).stdout;
