@@ -27,7 +27,10 @@ if [ "${#missing[@]}" -gt 0 ]; then
 fi
 
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  echo "pef install: npm ci"
-  npm ci --no-audit --no-fund --loglevel=error
+  echo "pef install: npm install"
+  # Not `npm ci`: npm 11 rejects this lock file for the platform-specific optional packages of
+  # jest's resolver it deliberately leaves out ("Missing: @unrs/resolver-binding-… from lock
+  # file"). `npm install` honours the same lock file and installs the same versions.
+  npm install --no-audit --no-fund --loglevel=error
 fi
 npm run --silent build
