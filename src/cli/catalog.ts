@@ -2,9 +2,33 @@
  * The tasks and plans pef ships (`tasks/index.ts`, `plans/index.ts`), looked up by name with an
  * error that lists what exists.
  */
+import { readFileSync } from 'node:fs';
 import { PefError } from '../errors/pef-error.js';
 import type { PlanDefinition } from '../plan/plan.js';
 import type { TaskDefinition } from '../task/task.js';
+
+/** What `task list` and `plan list` print, without loading the definitions. */
+export interface CatalogEntries {
+  tasks: { name: string; description: string; supports_noop: boolean }[];
+  plans: { name: string; description: string; steps: string[] }[];
+}
+
+/**
+ * The list entries: from dist/catalog.json, which `npm run build` writes from the definitions
+ * (scripts/gen-catalog.js) so listing skips loading every task and its schemas; from the
+ * definitions themselves when there is no build (tests run the sources).
+ */
+export async function catalogEntries(): Promise<CatalogEntries> {
+  try {
+    return JSON.parse(readFileSync(new URL('../../catalog.json', import.meta.url), 'utf8')) as CatalogEntries;
+  } catch {
+    const [tasks, plans] = await Promise.all([allTasks(), allPlans()]);
+    return {
+      tasks: tasks.map((t) => ({ name: t.name, description: t.description, supports_noop: t.supportsNoop })),
+      plans: plans.map((p) => ({ name: p.name, description: p.description, steps: p.steps.map((s) => s.name) })),
+    };
+  }
+}
 
 /** Every bundled task, in list order. */
 export async function allTasks(): Promise<readonly TaskDefinition[]> {

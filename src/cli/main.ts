@@ -11,7 +11,14 @@ import { exitCodeFor, wantsJson } from './output.js';
 
 const VERSION = (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
-async function buildProgram(): Promise<Command> {
+const SUBCOMMANDS = {
+  task: async () => (await import('./commands/task.js')).taskCommand(),
+  plan: async () => (await import('./commands/plan.js')).planCommand(),
+  inventory: async () => (await import('./commands/inventory.js')).inventoryCommand(),
+  lab: async () => (await import('./commands/lab.js')).labCommand(),
+} satisfies Record<string, () => Promise<Command>>;
+
+async function buildProgram(args: readonly string[]): Promise<Command> {
   const program = new Command('pef')
     .description('Keep a Puppet primary survivable: warm spare, sync, failover, promotion and failback.')
     .version(VERSION, '-V, --version')
@@ -28,13 +35,10 @@ Examples:
 
 Exit codes: 0 ok, 1 usage or config error, 2 a target or step failed (see docs/cli.md).`,
     );
-  const [{ taskCommand }, { planCommand }, { inventoryCommand }, { labCommand }] = await Promise.all([
-    import('./commands/task.js'),
-    import('./commands/plan.js'),
-    import('./commands/inventory.js'),
-    import('./commands/lab.js'),
-  ]);
-  for (const command of [taskCommand(), planCommand(), inventoryCommand(), labCommand()]) program.addCommand(command);
+  // Load only the subcommand being run; help and unknown commands need them all.
+  const first = args.find((a) => !a.startsWith('-'));
+  const names = first !== undefined && first in SUBCOMMANDS ? [first as keyof typeof SUBCOMMANDS] : (Object.keys(SUBCOMMANDS) as (keyof typeof SUBCOMMANDS)[]);
+  for (const command of await Promise.all(names.map((name) => SUBCOMMANDS[name]()))) program.addCommand(command);
   return program;
 }
 
@@ -46,7 +50,7 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   try {
-    const program = await buildProgram();
+    const program = await buildProgram(args);
     await program.parseAsync(argv);
     return process.exitCode === undefined ? 0 : Number(process.exitCode);
   } catch (error) {
@@ -68,5 +72,11 @@ function reportError(error: unknown, json: boolean): void {
   if (error instanceof PefError) process.stderr.write(`Error: ${error.message}\n`);
   else process.stderr.write(`Internal error (please report it): ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
 }
+
+// `pef task list | head` closes our stdout early: that is the reader's choice, not an error.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  throw error;
+});
 
 process.exitCode = await main(process.argv);

@@ -4,7 +4,6 @@
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import type { Command } from 'commander';
 import { PefError } from '../errors/pef-error.js';
 import { EventBus } from '../executor/events.js';
 import { DEFAULT_CONCURRENCY } from '../executor/executor.js';
@@ -13,32 +12,8 @@ import { DEFAULT_LOG_DIR, defaultLogFile, RunLog } from '../log/run-log.js';
 import { attachRenderer, type Renderer } from '../render/renderer.js';
 import { Runtime } from '../runtime/runtime.js';
 import { loadConfig, type PefConfig } from '../config/load-config.js';
+import type { RunFlags } from './run-flags.js';
 import type { Inventory } from '../inventory/inventory.js';
-
-/** Flags shared by the commands that run things. */
-export interface RunFlags {
-  inventory?: string;
-  targets?: string;
-  params?: string;
-  noop?: boolean;
-  format?: 'human' | 'json';
-  concurrency?: string;
-  verbose?: boolean;
-  logFile?: string;
-}
-
-/** Adds the shared run flags to a command. */
-export function withRunFlags(command: Command): Command {
-  return command
-    .option('-i, --inventory <file>', 'inventory file (Bolt inventory v2); default from the pef config, else inventory.yaml')
-    .option('-t, --targets <names>', 'targets: names, groups, aliases, globs or "all", comma-separated')
-    .option('--params <json>', 'parameters as JSON, @file.json, or - for stdin')
-    .option('--noop', 'show what would change, and every command that would run, without changing anything')
-    .option('--format <format>', 'human or json (json prints one JSON document on stdout and nothing else)')
-    .option('--concurrency <n>', `targets worked on at once (default ${DEFAULT_CONCURRENCY})`)
-    .option('-v, --verbose', 'show command output as it arrives')
-    .option('--log-file <file>', 'debug log of this run (default .pef/logs/pef-<time>-<pid>.log)');
-}
 
 /** A live session: close it in `finally`. */
 export interface Session {

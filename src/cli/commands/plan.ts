@@ -2,12 +2,9 @@
  * `pef plan list|show|run`.
  */
 import { Command } from 'commander';
-import { runPlan } from '../../plan/run-plan.js';
-import { describeParams, parseParamWords } from '../../task/params.js';
-import { allPlans, findPlan } from '../catalog.js';
-import { formatParams, formatPlanResult } from '../format.js';
+import { catalogEntries, findPlan } from '../catalog.js';
 import { printJson, printText } from '../output.js';
-import { openSession, readParamsFlag, withRunFlags, type RunFlags } from '../session.js';
+import { withRunFlags, type RunFlags } from '../run-flags.js';
 
 /** The `plan` command and its subcommands. */
 export function planCommand(): Command {
@@ -19,9 +16,9 @@ export function planCommand(): Command {
     .option('--format <format>', 'human or json')
     .addHelpText('after', '\nExample:\n  $ pef plan list')
     .action(async (flags: { format?: string }) => {
-      const plans = await allPlans();
+      const { plans } = await catalogEntries();
       if (flags.format === 'json') {
-        printJson({ plans: plans.map((p) => ({ name: p.name, description: p.description, steps: p.steps.map((s) => s.name) })) });
+        printJson({ plans });
         return;
       }
       const width = Math.max(...plans.map((p) => p.name.length));
@@ -36,7 +33,7 @@ export function planCommand(): Command {
     .option('--format <format>', 'human or json')
     .addHelpText('after', '\nExample:\n  $ pef plan show preflight')
     .action(async (name: string, flags: { format?: string }) => {
-      const def = await findPlan(name);
+      const [def, { describeParams }, { formatParams }] = await Promise.all([findPlan(name), import('../../task/params.js'), import('../format.js')]);
       const params = describeParams(def.params);
       if (flags.format === 'json') {
         printJson({ name: def.name, description: def.description, details: def.details ?? '', steps: def.steps.map((s) => ({ name: s.name, description: s.description })), parameters: params });
@@ -55,6 +52,12 @@ export function planCommand(): Command {
       .description('run a plan')
       .addHelpText('after', '\nExamples:\n  $ pef plan run preflight -i inventory.yaml\n  $ pef plan run setup -i inventory.yaml --noop\n  $ pef plan run setup -i inventory.yaml --from sync-ca'),
   ).action(async (name: string, words: string[], flags: RunFlags & { from?: string }) => {
+    const [{ parseParamWords }, { runPlan }, { openSession, readParamsFlag }, { formatPlanResult }] = await Promise.all([
+      import('../../task/params.js'),
+      import('../../plan/run-plan.js'),
+      import('../session.js'),
+      import('../format.js'),
+    ]);
     const def = await findPlan(name);
     const raw = parseParamWords(def.params, words, readParamsFlag(flags.params));
     const session = await openSession(flags);

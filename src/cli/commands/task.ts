@@ -3,12 +3,9 @@
  */
 import { Command } from 'commander';
 import { PefError } from '../../errors/pef-error.js';
-import { describeParams, parseParamWords } from '../../task/params.js';
-import { runTask } from '../../task/run-task.js';
-import { allTasks, findTask } from '../catalog.js';
+import { catalogEntries, findTask } from '../catalog.js';
 import { printJson, printText } from '../output.js';
-import { formatParams, formatResultSet } from '../format.js';
-import { openSession, readParamsFlag, withRunFlags, type RunFlags } from '../session.js';
+import { withRunFlags, type RunFlags } from '../run-flags.js';
 
 /** The `task` command and its subcommands. */
 export function taskCommand(): Command {
@@ -20,9 +17,9 @@ export function taskCommand(): Command {
     .option('--format <format>', 'human or json')
     .addHelpText('after', '\nExample:\n  $ pef task list --format json')
     .action(async (flags: { format?: string }) => {
-      const tasks = await allTasks();
+      const { tasks } = await catalogEntries();
       if (flags.format === 'json') {
-        printJson({ tasks: tasks.map((t) => ({ name: t.name, description: t.description, supports_noop: t.supportsNoop })) });
+        printJson({ tasks });
         return;
       }
       const width = Math.max(...tasks.map((t) => t.name.length));
@@ -37,7 +34,7 @@ export function taskCommand(): Command {
     .option('--format <format>', 'human or json')
     .addHelpText('after', '\nExample:\n  $ pef task show check_connection')
     .action(async (name: string, flags: { format?: string }) => {
-      const def = await findTask(name);
+      const [def, { describeParams }, { formatParams }] = await Promise.all([findTask(name), import('../../task/params.js'), import('../format.js')]);
       const params = describeParams(def.params);
       if (flags.format === 'json') {
         printJson({ name: def.name, description: def.description, details: def.details ?? '', supports_noop: def.supportsNoop, parameters: params });
@@ -54,6 +51,13 @@ export function taskCommand(): Command {
       .description('run a task on targets')
       .addHelpText('after', '\nExamples:\n  $ pef task run check_connection -t all -i inventory.yaml\n  $ pef task run pad_serial -t primary minimum=0x186A0 --noop --format json'),
   ).action(async (name: string, words: string[], flags: RunFlags) => {
+    // Loaded here, not at the top: `pef task list` must not pay for them.
+    const [{ parseParamWords }, { runTask }, { openSession, readParamsFlag }, { formatResultSet }] = await Promise.all([
+      import('../../task/params.js'),
+      import('../../task/run-task.js'),
+      import('../session.js'),
+      import('../format.js'),
+    ]);
     const def = await findTask(name);
     const raw = parseParamWords(def.params, words, readParamsFlag(flags.params));
     const session = await openSession(flags);

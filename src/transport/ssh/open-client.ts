@@ -64,6 +64,9 @@ export async function openClient(target: Target, options: OpenClientOptions): Pr
     if (verdict !== undefined && verdict.status !== 'match') throw hostKeyError(target, verdict, presentedType, knownHostsFiles);
     throw connectError(target, error as Ssh2Error);
   }
+  // ssh2 leaves Nagle on: small writes then wait ~40 ms for the peer's delayed ACK, which an exec
+  // channel pays per command and the persistent shell pays once when it starts (bench/).
+  (client.connection as { setNoDelay?: (noDelay: boolean) => void } | null)?.setNoDelay?.(true);
   return client;
 }
 
