@@ -141,6 +141,8 @@ async function ensureReplicaCert(
     await replica.change(writeFileCommand(genConf, { mode: '600' }), { stdin: generateConfig(replicaFacts) });
     await replica.change(
       `cd ${shQuote(ssldir)} && rm -f ${['certs', 'private_keys', 'public_keys', 'certificate_requests'].map((d) => shQuote(`${d}/${certname}.pem`)).join(' ')}` +
+        // In the replica's CA copy only: the next sync brings the primary's files back.
+        ` && rm -f ${shQuote(`${cadir}/signed/${certname}.pem`)}` +
         ` && printf '%s' ${shQuote(formatSerial(serial, next))} > ${shQuote(`${cadir}/serial`)}` +
         ` && puppetserver ca generate --config ${shQuote(genConf)} --certname ${shQuote(certname)} --subject-alt-names ${shQuote(names.join(','))} --ca-client --force` +
         ` ; rc=$?; rm -f ${shQuote(genConf)}; exit $rc`,

@@ -23,7 +23,7 @@ afterAll(async () => runner?.close());
 describe('setup_transfer', () => {
   it('creates a user on the replica that can only rsync into its staging dir, and pins the host key', async () => {
     const first = (await runner.task(setupTransfer, 'primary', { receiver: 'replica' })).find('primary.lab')!;
-    expect(first.status).toBe('success');
+    expect(first.error).toBeUndefined(); // shows the task's error message when it fails
     const keys = await on('replica', 'cat /var/lib/pef-transfer/.ssh/authorized_keys; stat -c "%U %a" /var/lib/pef-transfer/incoming');
     expect(keys.stdout).toMatch(/^restrict,command="\/usr\/bin\/rrsync -wo \/var\/lib\/pef-transfer\/incoming" ssh-ed25519 \S+ pef-transfer@primary\.lab\n/);
     expect(keys.stdout).toContain('pef-transfer 700');
@@ -53,7 +53,7 @@ describe('sync_ca', () => {
 
   it("copies the primary's CA to the replica, owned by puppet, and then reports no change", async () => {
     const first = (await runner.task(syncCa, 'primary', { receiver: 'replica', replica_cert: false })).find('primary.lab')!;
-    expect(first.status).toBe('success');
+    expect(first.error).toBeUndefined(); // shows the task's error message when it fails
     expect(await digestOf('replica')).toBe(await digestOf('primary'));
     expect((await on('replica', 'stat -c %U:%G /etc/puppet/puppetserver/ca /etc/puppet/puppetserver/ca/ca_key.pem')).stdout).toBe('puppet:puppet\npuppet:puppet\n');
     expect((await on('replica', 'ls -d /etc/puppet/puppetserver/ca.pef-* 2>/dev/null | wc -l')).stdout.trim()).toBe('0');
@@ -65,7 +65,7 @@ describe('sync_ca', () => {
     // Padding first leaves the unused serials the replica's copy of the CA issues from.
     expect((await runner.task(padSerial, 'primary')).ok).toBe(true);
     const result = (await runner.task(syncCa, 'primary', { receiver: 'replica' })).find('primary.lab')!;
-    expect(result.status).toBe('success');
+    expect(result.error).toBeUndefined(); // shows the task's error message when it fails
     const cert = await on('replica', 'c=/var/lib/puppet/ssl/certs/replica.lab.pem; openssl x509 -in $c -noout -issuer -serial && openssl x509 -in $c -noout -text');
     expect(cert.stdout).toContain('issuer=CN = Puppet CA: primary.lab');
     expect(cert.stdout).toMatch(/DNS:replica\.lab, DNS:puppet\.lab|DNS:puppet\.lab, DNS:replica\.lab/);
@@ -114,13 +114,13 @@ describe('pad_serial', () => {
     expect((await on('primary', 'cat /etc/puppet/puppetserver/ca/serial')).stdout).toBe(before);
     if (parseInt(before, 16) < 0x186a0) expect((preview.value['would_run'] as string[])[0]).toContain("printf '%s'");
     const padded = (await runner.task(padSerial, 'primary')).find('primary.lab')!;
-    expect(padded.status).toBe('success');
+    expect(padded.error).toBeUndefined(); // shows the task's error message when it fails
     const after = (await on('primary', 'cat /etc/puppet/puppetserver/ca/serial; stat -c %U:%G /etc/puppet/puppetserver/ca/serial')).stdout;
     expect(parseInt(after, 16)).toBeGreaterThanOrEqual(0x186a0);
     expect(after).toMatch(/puppet:puppet\n$/);
     expect((await runner.task(padSerial, 'primary', { minimum: '0x10' })).find('primary.lab')).toMatchObject({ changed: false });
     const synced = (await runner.task(syncCa, 'primary', { receiver: 'replica', replica_cert: false })).find('primary.lab')!;
-    expect(synced.status).toBe('success');
+    expect(synced.error).toBeUndefined(); // shows the task's error message when it fails
     expect(await digestOf('replica')).toBe(await digestOf('primary'));
   }, 180_000);
 
