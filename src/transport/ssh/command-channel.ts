@@ -298,10 +298,13 @@ function bootstrap(channel: Ssh2Channel, options: CommandChannelOptions): Promis
       finish(
         escalation !== undefined && stdoutText.includes(PROBE_PREFIX)
           ? escalationErrors.sudoFailed(target, escalation.runAs, stderrText || `no shell within ${options.startTimeoutMs} ms`)
-          : new PefError('pef/timeout', `The command shell on ${describeTarget(target)} did not start within ${options.startTimeoutMs} ms.`, {
-              host: target.config.ssh.host,
-              fallback: true,
-            }),
+          : // No fallback here: a shell that is merely slow (busy host, heavy login files) would
+            // be slower still with a new session per command. Fail and name the knob instead.
+            new PefError(
+              'pef/timeout',
+              `The command shell on ${describeTarget(target)} did not start within ${options.startTimeoutMs} ms; if the host is just slow, raise ssh connect-timeout in the inventory.`,
+              { host: target.config.ssh.host },
+            ),
       );
     }, options.startTimeoutMs);
     channel.on('data', onStdout);
