@@ -52,7 +52,7 @@ export function planCommand(): Command {
       .description('run a plan')
       .addHelpText('after', '\nExamples:\n  $ pef plan run preflight -i inventory.yaml\n  $ pef plan run setup -i inventory.yaml --noop\n  $ pef plan run setup -i inventory.yaml --from sync-ca'),
   ).action(async (name: string, words: string[], flags: RunFlags & { from?: string }) => {
-    const [{ parseParamWords }, { runPlan }, { openSession, readParamsFlag }, { formatPlanResult }] = await Promise.all([
+    const [{ parseParamWords, validateParams }, { runPlan }, { openSession, readParamsFlag }, { formatPlanResult }] = await Promise.all([
       import('../../task/params.js'),
       import('../../plan/run-plan.js'),
       import('../session.js'),
@@ -60,6 +60,9 @@ export function planCommand(): Command {
     ]);
     const def = await findPlan(name);
     const raw = parseParamWords(def.params, words, readParamsFlag(flags.params));
+    // Validate before anything connects or logs: bad input fails fast, and sensitive values
+    // are known to the redactor before the command line reaches the run log.
+    validateParams(def.params, raw, { kind: 'plan', name: def.name });
     const session = await openSession(flags);
     try {
       const result = await runPlan(session.runtime, def, raw, flags.from === undefined ? {} : { from: flags.from });

@@ -52,7 +52,7 @@ export function taskCommand(): Command {
       .addHelpText('after', '\nExamples:\n  $ pef task run check_connection -t all -i inventory.yaml\n  $ pef task run pad_serial -t primary minimum=0x186A0 --noop --format json'),
   ).action(async (name: string, words: string[], flags: RunFlags) => {
     // Loaded here, not at the top: `pef task list` must not pay for them.
-    const [{ parseParamWords }, { runTask }, { openSession, readParamsFlag }, { formatResultSet }] = await Promise.all([
+    const [{ parseParamWords, validateParams }, { runTask }, { openSession, readParamsFlag }, { formatResultSet }] = await Promise.all([
       import('../../task/params.js'),
       import('../../task/run-task.js'),
       import('../session.js'),
@@ -60,6 +60,9 @@ export function taskCommand(): Command {
     ]);
     const def = await findTask(name);
     const raw = parseParamWords(def.params, words, readParamsFlag(flags.params));
+    // Validate before anything connects or logs: bad input fails fast, and sensitive values
+    // are known to the redactor before the command line reaches the run log.
+    validateParams(def.params, raw, { kind: 'task', name: def.name });
     const session = await openSession(flags);
     try {
       const targets = await session.inventory.resolve(requireTargets(flags));
