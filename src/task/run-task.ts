@@ -24,7 +24,10 @@ export async function runTask(runtime: Runtime, task: TaskDefinition, targets: r
     const wouldRun: string[] = [];
     const ctx = taskContext(runtime, task, target, connection, params, wouldRun);
     runtime.log.write('info', `task ${task.name} start${runtime.noop ? ' (noop)' : ''}`, target.name);
-    const outcome = await task.run(ctx);
+    const outcome = await task.run(ctx).catch((error: unknown) => {
+      runtime.log.write('error', `task ${task.name} failed: ${error instanceof Error ? error.message : String(error)}`, target.name);
+      throw error;
+    });
     runtime.log.write('info', `task ${task.name} done changed=${outcome.changed}`, target.name);
     const value: Record<string, unknown> = { ...outcome.value };
     if (runtime.noop) {
