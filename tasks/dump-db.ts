@@ -26,7 +26,7 @@ import {
   SHIPPED_DUMP_DIR,
 } from '../src/puppet/databases.js';
 import { assertReplicationAllowed } from '../src/puppet/mode.js';
-import { rsyncToReceiver, transferPaths } from '../src/puppet/transfer.js';
+import { hasTransferKey, rsyncToReceiver, transferPaths } from '../src/puppet/transfer.js';
 import { defineTask } from '../src/task/task.js';
 import { shQuote } from '../src/util/shell-quote.js';
 import { transferParams, transferSettings } from './setup-transfer.js';
@@ -106,7 +106,7 @@ channel (run setup_transfer first) to <receiver>:${SHIPPED_DUMP_DIR}/<db>/ (with
       const receiver = await ctx.peer(ctx.params.receiver);
       const settings = await transferSettings(ctx.params, receiver);
       const paths = transferPaths(settings);
-      if ((await ctx.read(`test -f ${shQuote(paths.key)} && echo yes || echo no`)).stdout.trim() !== 'yes') {
+      if (!(await hasTransferKey(ctx, settings))) {
         throw new PefError('pef/task-failed', `The dumps were written on ${host} but not shipped: there is no transfer key (${paths.key}). Run setup_transfer -t ${host} receiver=${receiver.target.name}, then dump_db again.`, { dumps });
       }
       try {

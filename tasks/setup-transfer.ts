@@ -8,7 +8,7 @@
 import { z } from 'zod';
 import { PefError } from '../src/errors/pef-error.js';
 import { readFileCommand, writeFileCommand } from '../src/host/files.js';
-import { authorizedKeyLine, knownHostsLine, rsyncToReceiver, TRANSFER_DEFAULTS, transferPaths, type TransferSettings } from '../src/puppet/transfer.js';
+import { authorizedKeyLine, hasTransferKey, knownHostsLine, rsyncToReceiver, TRANSFER_DEFAULTS, transferPaths, type TransferSettings } from '../src/puppet/transfer.js';
 import { defineTask } from '../src/task/task.js';
 import { shQuote } from '../src/util/shell-quote.js';
 
@@ -47,7 +47,7 @@ Needs rsync (with rrsync) and python3 on the receiver.`,
     const changed: string[] = [];
 
     // Sender: the key.
-    if ((await ctx.read(`test -f ${shQuote(paths.key)} && echo yes || echo no`)).stdout.trim() !== 'yes') {
+    if (!(await hasTransferKey(ctx, settings))) {
       await ctx.change(`install -d -m 700 ${shQuote(settings.senderDir)} && ssh-keygen -q -t ed25519 -N '' -C ${shQuote(`pef-transfer@${ctx.target.name}`)} -f ${shQuote(paths.key)}`);
       changed.push('sender key');
     }

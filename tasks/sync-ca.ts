@@ -21,12 +21,12 @@ import { z } from 'zod';
 import { PefError } from '../src/errors/pef-error.js';
 import { discoverHost, type HostFacts } from '../src/host/discover.js';
 import { readFileCommand, writeFileCommand } from '../src/host/files.js';
-import { parseServiceManager, SERVICE_MANAGER_PROBE, serviceCommand } from '../src/host/services.js';
+import { serviceCommand } from '../src/host/services.js';
 import { caDigestCommand, installCaCommand } from '../src/puppet/ca-dir.js';
 import { certInfoCommand, parseCertInfo } from '../src/puppet/certs.js';
 import { formatSerial, inventorySerials, parseSerial, unusedSerialBelow } from '../src/puppet/ca-serial.js';
 import { assertReplicationAllowed } from '../src/puppet/mode.js';
-import { rsyncToReceiver, transferPaths } from '../src/puppet/transfer.js';
+import { hasTransferKey, rsyncToReceiver, transferPaths, type TransferSettings } from '../src/puppet/transfer.js';
 import type { HostCommands, TaskContext } from '../src/task/task.js';
 import { defineTask } from '../src/task/task.js';
 import { shQuote } from '../src/util/shell-quote.js';
@@ -58,32 +58,32 @@ replica_cert=false skips the certificate part (the continuous sync uses that).`,
     const settings = await transferSettings(ctx.params, replica);
     const changes: string[] = [];
 
-    if (await syncCaFiles(ctx, replica, primary, replicaFacts, settings)) changes.push('ca files');
+    // Owner of the CA files (puppet, pe-puppet …), as the primary has them.
+    const caOwner = (await ctx.read(`stat -c %U:%G ${shQuote(primary.paths.cadir)}`)).stdout.trim();
+    if (await syncCaFiles(ctx, replica, primary, replicaFacts, settings, caOwner)) changes.push('ca files');
     let certificate: Record<string, unknown> | undefined;
     if (ctx.params.replica_cert) {
       const wanted = ctx.params.dns_alt_names ?? primary.dnsAltNames.filter((n) => n !== primary.certname);
-      certificate = await ensureReplicaCert(ctx, replica, primary, replicaFacts, wanted);
+      certificate = await ensureReplicaCert(ctx, replica, primary, replicaFacts, wanted, caOwner);
       if (certificate['changed'] === true) {
         changes.push('replica certificate');
         // The primary's CA now records the new certificate; carry that over too.
-        if (!ctx.noop) await syncCaFiles(ctx, replica, primary, replicaFacts, settings);
+        if (!ctx.noop) await syncCaFiles(ctx, replica, primary, replicaFacts, settings, caOwner);
       }
     }
     return { changed: changes.length > 0, value: { receiver: replica.target.name, cadir: replicaFacts.paths.cadir, updated: changes, ...(certificate ? { certificate } : {}) } };
   },
 });
 
-async function syncCaFiles(ctx: TaskContext<unknown>, replica: HostCommands, primary: HostFacts, replicaFacts: HostFacts, settings: Awaited<ReturnType<typeof transferSettings>>): Promise<boolean> {
+async function syncCaFiles(ctx: TaskContext<unknown>, replica: HostCommands, primary: HostFacts, replicaFacts: HostFacts, settings: TransferSettings, owner: string): Promise<boolean> {
   const cadir = replicaFacts.paths.cadir;
   if (!cadir) throw new PefError('pef/task-failed', `Could not find the cadir on ${replica.target.name} (puppet config print cadir gave nothing). Is Puppet installed there?`, {});
   const want = (await ctx.read(caDigestCommand(primary.paths.cadir))).stdout.trim();
   const have = (await replica.read(caDigestCommand(cadir))).stdout.trim();
-  const owner = (await ctx.read(`stat -c %U:%G ${shQuote(primary.paths.cadir)}`)).stdout.trim();
   const replicaOwner = (await replica.read(`stat -c %U:%G ${shQuote(cadir)} 2>/dev/null || true`)).stdout.trim();
   if (want === have && replicaOwner === owner) return false;
 
-  const keyExists = (await ctx.read(`test -f ${shQuote(transferPaths(settings).key)} && echo yes || echo no`)).stdout.trim() === 'yes';
-  if (!keyExists) {
+  if (!(await hasTransferKey(ctx, settings))) {
     throw new PefError('pef/task-failed', `No transfer key on ${ctx.target.name}: run setup_transfer receiver=${replica.target.name} first. Nothing was changed.`, {});
   }
   await ctx.change(rsyncToReceiver(settings, primary.paths.cadir, 'ca'));
@@ -97,6 +97,7 @@ async function ensureReplicaCert(
   primary: HostFacts,
   replicaFacts: HostFacts,
   wantedNames: string[],
+  caOwner: string,
 ): Promise<Record<string, unknown>> {
   const certname = replicaFacts.certname;
   const certPath = `${replicaFacts.paths.ssldir}/certs/${certname}.pem`;
@@ -130,7 +131,7 @@ async function ensureReplicaCert(
 
   // `puppetserver ca generate --ca-client` signs offline (the only way to get pp_cli_auth: the CA
   // refuses CSRs that ask for it), so the replica's own puppetserver must not run meanwhile.
-  const manager = parseServiceManager((await replica.read(SERVICE_MANAGER_PROBE)).stdout);
+  const manager = replicaFacts.serviceManager;
   const server = replicaFacts.services.find((s) => (s.name === 'puppetserver' || s.name === 'pe-puppetserver') && s.present)?.name ?? 'puppetserver';
   const serverWasRunning = replicaFacts.services.some((s) => s.name === server && s.running);
   let replicaSslTouched = false;
@@ -150,7 +151,7 @@ async function ensureReplicaCert(
     // Record the certificate in the primary's CA, so it is listed, synced and revocable there.
     const issued = ctx.noop ? '' : (await replica.read(`cat ${shQuote(`${ssldir}/certs/${certname}.pem`)}`)).stdout;
     const line = ctx.noop ? '' : (await replica.read(inventoryLineCommand(`${ssldir}/certs/${certname}.pem`))).stdout;
-    await ctx.change(writeFileCommand(`${primary.paths.cadir}/signed/${certname}.pem`, { mode: '644', owner: caOwner(primary), group: caOwner(primary) }), { stdin: issued });
+    await ctx.change(writeFileCommand(`${primary.paths.cadir}/signed/${certname}.pem`, { mode: '644', owner: caOwner }), { stdin: issued });
     await ctx.change(`printf '%s\\n' ${shQuote(line.trim())} >> ${shQuote(`${primary.paths.cadir}/inventory.txt`)}`);
   } catch (error) {
     if (replicaSslTouched) await replica.change(`rm -rf ${shQuote(ssldir)} && cp -a ${shQuote(backup)} ${shQuote(ssldir)}`).catch(() => undefined);
@@ -175,11 +176,6 @@ async function ensureReplicaCert(
 function generateConfig(replica: HostFacts): string {
   const { certname, paths } = replica;
   return `[main]\ncertname = ${certname}\nssldir = ${paths.ssldir}\ncadir = ${paths.cadir}\nserver = ${certname}\nca_server = ${certname}\n`;
-}
-
-/** The owner of the primary's CA files (puppet, or pe-puppet on PE). */
-function caOwner(primary: HostFacts): string {
-  return primary.flavor === 'pe' ? 'pe-puppet' : 'puppet';
 }
 
 /** Prints the inventory.txt line for a certificate: `0x%04x <notBefore> <notAfter> /CN=<name>` in UTC. */

@@ -31,6 +31,11 @@ export function transferPaths(s: TransferSettings) {
   };
 }
 
+/** Whether the sender already has the transfer key (setup_transfer creates it). */
+export async function hasTransferKey(sender: { read(command: string): Promise<{ stdout: string }> }, s: TransferSettings): Promise<boolean> {
+  return (await sender.read(`test -f ${shQuote(transferPaths(s).key)} && echo yes || echo no`)).stdout.trim() === 'yes';
+}
+
 /** The `ssh` command rsync uses on the sender: the pinned key and host key, never a prompt. */
 export function transferSsh(s: TransferSettings): string {
   const p = transferPaths(s);
