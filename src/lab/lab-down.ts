@@ -19,7 +19,7 @@ export interface LabDownResult {
 }
 
 // Only ever delete a directory that is recognisably a lab's: `--dir /` must not be fatal.
-const LAB_ENTRIES = new Set(['state.json', 'up.lock', 'inventory.yaml', 'keys', 'hosts']);
+const LAB_ENTRIES = new Set(['state.json', 'up.lock', 'inventory.yaml', 'keys', 'hosts', 'shared']);
 
 async function looksLikeLabDir(dir: string): Promise<boolean> {
   const entries = await readdir(dir);

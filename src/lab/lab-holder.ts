@@ -36,6 +36,7 @@ export async function startHolder(paths: LabPaths, host: LabHost): Promise<Holde
     await mkdir(join(hostDir, 'upper', n), { recursive: true });
     await mkdir(join(hostDir, 'work', n), { recursive: true });
   }
+  await mkdir(paths.sharedDir, { recursive: true });
   const script = await labAssetPath('holder.sh');
   const log = await open(paths.holderLog(host.name), 'w');
   const child = spawn(

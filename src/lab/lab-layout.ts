@@ -5,17 +5,30 @@
  */
 import { resolve, join } from 'node:path';
 
-/** Lab profiles: `oss` is real Debian packages; `pe` (PE layout with stand-ins) is not built yet. */
+/** Lab profiles: `oss` is real Debian packages; `pe` is the same Puppet laid out as PE, plus labelled stand-ins. */
 export type LabProfile = 'oss' | 'pe';
 
 /** The role a lab host plays; also its `vars.role` in the inventory. */
 export type LabRole = 'primary' | 'replica' | 'agent';
 
-/** Services the lab's service shim knows. */
-export type LabService = 'sshd' | 'postgresql' | 'puppetdb' | 'puppetserver' | 'puppet';
+/** Services the lab's service shim knows: Debian's names (`oss`) and PE's (`pe`). */
+export type LabService =
+  | 'sshd'
+  | 'postgresql'
+  | 'puppetdb'
+  | 'puppetserver'
+  | 'puppet'
+  | 'pe-postgresql'
+  | 'pe-puppetdb'
+  | 'pe-puppetserver'
+  | 'pe-console-services';
 
-/** All services, in start order (stop in reverse). */
-export const LAB_SERVICES: readonly LabService[] = ['sshd', 'postgresql', 'puppetdb', 'puppetserver', 'puppet'];
+/** A profile's services, in start order (stop in reverse). */
+export const LAB_SERVICES: Readonly<Record<LabProfile, readonly LabService[]>> = {
+  oss: ['sshd', 'postgresql', 'puppetdb', 'puppetserver', 'puppet'],
+  // pe-console-services is the classifier stand-in (docs/lab.md, "PE stand-ins").
+  pe: ['sshd', 'pe-postgresql', 'pe-puppetdb', 'pe-puppetserver', 'pe-console-services', 'puppet'],
+};
 
 /** One lab host. */
 export interface LabHost {
@@ -46,7 +59,7 @@ export const MAX_AGENTS = 250;
 export const OVERLAY_DIRS: readonly string[] = ['/etc', '/var', '/usr/local', '/opt', '/srv'];
 
 /** Lab hosts for a profile and agent count, primary first. */
-export function labHosts(agents: number, addressPrefix: string = DEFAULT_ADDRESS_PREFIX): LabHost[] {
+export function labHosts(agents: number, addressPrefix: string = DEFAULT_ADDRESS_PREFIX, profile: LabProfile = 'oss'): LabHost[] {
   const host = (name: string, role: LabRole, last: number, services: LabService[]): LabHost => ({
     name,
     fqdn: `${name}.${LAB_DOMAIN}`,
@@ -54,11 +67,18 @@ export function labHosts(agents: number, addressPrefix: string = DEFAULT_ADDRESS
     address: `${addressPrefix}.${last}`,
     services,
   });
-  const hosts = [
-    host('primary', 'primary', 1, ['sshd', 'postgresql', 'puppetdb', 'puppetserver']),
-    // The replica is where the warm-spare setup starts: an agent with packages, no server running.
-    host('replica', 'replica', 2, ['sshd']),
-  ];
+  const hosts =
+    profile === 'pe'
+      ? [
+          host('primary', 'primary', 1, ['sshd', 'pe-postgresql', 'pe-puppetdb', 'pe-puppetserver', 'pe-console-services']),
+          // pe_failover's passive primary: PE installed, its database and console up, its JVMs stopped.
+          host('replica', 'replica', 2, ['sshd', 'pe-postgresql', 'pe-console-services']),
+        ]
+      : [
+          host('primary', 'primary', 1, ['sshd', 'postgresql', 'puppetdb', 'puppetserver']),
+          // The replica is where the warm-spare setup starts: an agent with packages, no server running.
+          host('replica', 'replica', 2, ['sshd']),
+        ];
   for (let n = 1; n <= agents; n++) hosts.push(host(`agent${n}`, 'agent', 2 + n, ['sshd']));
   return hosts;
 }
@@ -74,6 +94,8 @@ export interface LabPaths {
   readonly knownHosts: string;
   hostDir(host: string): string;
   holderLog(host: string): string;
+  /** Mounted at /var/lib/pef-lab-shared in every host: state all hosts share (the PE stand-ins' infrastructure). */
+  readonly sharedDir: string;
 }
 
 /** The layout of a state directory (default `.pef-lab` in the current directory). */
@@ -89,5 +111,6 @@ export function labPaths(dir: string = DEFAULT_LAB_DIR): LabPaths {
     knownHosts: join(root, 'keys', 'known_hosts'),
     hostDir: (host) => join(root, 'hosts', host),
     holderLog: (host) => join(root, 'hosts', host, 'holder.log'),
+    sharedDir: join(root, 'shared'),
   };
 }

@@ -48,9 +48,11 @@ export interface LabStatus {
 }
 
 // One nsenter per host, the shim once per service.
-const STATUS_SCRIPT = `for s in ${LAB_SERVICES.join(' ')}; do
+function statusScript(services: readonly LabService[]): string {
+  return `for s in ${services.join(' ')}; do
   out=$(pef-lab-service status "$s" 2>/dev/null); echo "$s $? $out"
 done`;
+}
 
 /** Services `up` starts on a host, given how far it got. */
 export function expectedServices(host: LabHostState, reached: LabState['reached']): readonly LabService[] {
@@ -59,12 +61,13 @@ export function expectedServices(host: LabHostState, reached: LabState['reached'
   return [];
 }
 
-async function hostStatus(host: LabHostState, reached: LabState['reached']): Promise<LabHostStatus> {
-  const expected = expectedServices(host, reached);
+async function hostStatus(host: LabHostState, state: LabState): Promise<LabHostStatus> {
+  const expected = expectedServices(host, state.reached);
+  const services = LAB_SERVICES[state.profile];
   const running = isAlive(host.initPid);
   const found = new Map<string, { up: boolean; pid?: number }>();
   if (running) {
-    const out = await runScriptInHost(host.initPid, STATUS_SCRIPT, [], { timeoutMs: 30_000 });
+    const out = await runScriptInHost(host.initPid, statusScript(services), [], { timeoutMs: 30_000 });
     for (const line of out.stdout.split('\n')) {
       const m = /^(\S+) (\d+) .*?(?:\(pid (\d+)\))?$/.exec(line);
       if (m?.[1] === undefined) continue;
@@ -80,7 +83,7 @@ async function hostStatus(host: LabHostState, reached: LabState['reached']): Pro
     address: host.address,
     running,
     ...(running ? { initPid: host.initPid } : {}),
-    services: LAB_SERVICES.map((name) => {
+    services: services.map((name) => {
       const s = found.get(name);
       return {
         name,
@@ -97,7 +100,7 @@ export async function labStatus(options: { dir?: string } = {}): Promise<LabStat
   const paths = labPaths(options.dir);
   const state = await readLabState(paths);
   if (state === undefined) return { dir: paths.dir, exists: false, healthy: false, hosts: [] };
-  const hosts = await Promise.all(state.hosts.map((h) => hostStatus(h, state.reached)));
+  const hosts = await Promise.all(state.hosts.map((h) => hostStatus(h, state)));
   const inventory = await access(paths.inventory).then(
     () => paths.inventory,
     () => undefined,

@@ -260,7 +260,7 @@ export async function labUp(options: LabUpOptions = {}): Promise<LabInfo> {
 // Removes everything in dir except the lock, killing holders first.
 async function clearStale(paths: LabPaths): Promise<void> {
   await killHolders(paths);
-  for (const entry of ['state.json', 'inventory.yaml', 'keys', 'hosts']) {
+  for (const entry of ['state.json', 'inventory.yaml', 'keys', 'hosts', 'shared']) {
     await rm(`${paths.dir}/${entry}`, { recursive: true, force: true });
   }
 }

@@ -10,6 +10,9 @@ for d in /etc /var /usr/local /opt /srv; do
   n=$(printf %s "${d#/}" | tr / -)
   mount -t overlay "pef-lab-$n" -o "lowerdir=$d,upperdir=$dir/upper/$n,workdir=$dir/work/$n" "$d"
 done
+# State every host of the lab shares (<state dir>/shared), e.g. the PE stand-ins' infrastructure.
+mkdir -p /var/lib/pef-lab-shared
+mount --bind "$dir/../../shared" /var/lib/pef-lab-shared
 # Fresh private /run, /root and /tmp (mounted last: the state dir may live under /tmp or /root).
 mount -t tmpfs -o mode=1777,size=256m pef-lab-shm /dev/shm
 mount -t tmpfs -o mode=755,size=64m pef-lab-run /run

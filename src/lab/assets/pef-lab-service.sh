@@ -4,7 +4,10 @@
 # private /run (never by process name: every lab host shares the machine's process table),
 # and waits for readiness the way the units do (trapperkeeper restart file, pg_ctlcluster, pid file).
 #
-#   pef-lab-service {start|stop|restart|reload|status} {puppetserver|puppetdb|postgresql|sshd|puppet}
+#   pef-lab-service {start|stop|restart|reload|status} SERVICE
+# SERVICE: sshd, puppet, and on an oss host puppetserver, puppetdb, postgresql; on a host of the
+# `pe` profile (/opt/puppetlabs/server/pe_version exists) PE's names instead: pe-puppetserver,
+# pe-puppetdb, pe-postgresql, and pe-console-services (the lab's classifier stand-in).
 #
 # Exit codes (LSB): status: 0 running, 1 dead but pid file left, 3 stopped.
 # Other actions: 0 done (start of a running or stop of a stopped service is a no-op), 1 failed,
@@ -15,20 +18,35 @@ export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin LANG=C.
 TIMEOUT=${PEF_LAB_SERVICE_TIMEOUT:-300}
 
 usage() {
-  echo "usage: pef-lab-service {start|stop|restart|reload|status} {puppetserver|puppetdb|postgresql|sshd|puppet}" >&2
+  echo "usage: pef-lab-service {start|stop|restart|reload|status} {puppetserver|puppetdb|postgresql|sshd|puppet|pe-puppetserver|pe-puppetdb|pe-postgresql|pe-console-services}" >&2
   exit 2
 }
 [ $# -eq 2 ] || usage
 action=$1
 svc=$2
 [ "$svc" = ssh ] && svc=sshd
+[ -r /opt/puppetlabs/server/pe_version ] && flavor=pe || flavor=oss
+
+# What implements each name on this host: kind, service user, config dir, run dir, log dir, defaults file.
+STANDINS=/opt/puppetlabs/server/apps/pef-lab-standins
+case "$flavor:$svc" in
+  oss:puppetserver) kind=puppetserver user=puppet conf=/etc/puppet/puppetserver run=/run/puppetserver log=/var/log/puppetserver defaults=/etc/default/puppetserver ;;
+  oss:puppetdb) kind=puppetdb user=puppetdb conf=/etc/puppetdb run=/run/puppetdb log=/var/log/puppetdb defaults=/etc/default/puppetdb ;;
+  oss:postgresql | pe:pe-postgresql) kind=postgresql ;;
+  pe:pe-puppetserver) kind=puppetserver user=pe-puppet conf=/etc/puppetlabs/puppetserver run=/run/puppetlabs/puppetserver log=/var/log/puppetlabs/puppetserver defaults=/etc/default/pe-puppetserver ;;
+  pe:pe-puppetdb) kind=puppetdb user=pe-puppetdb conf=/etc/puppetlabs/puppetdb run=/run/puppetlabs/puppetdb log=/var/log/puppetlabs/puppetdb defaults=/etc/default/pe-puppetdb ;;
+  pe:pe-console-services) kind=classifier user=pe-console-services run=/run/puppetlabs/console-services log=/var/log/puppetlabs/console-services defaults=/etc/default/pe-console-services ;;
+  *:sshd) kind=sshd ;;
+  *:puppet) kind=puppet ;;
+  *) kind=unknown ;;
+esac
 
 pg_cluster() { pg_lsclusters -h 2>/dev/null | awk 'NR==1 {print $1, $2}'; }
+pg_owner() { pg_lsclusters -h 2>/dev/null | awk 'NR==1 {print $5}'; }
 
 pidfile() {
-  case $svc in
-    puppetserver) echo /run/puppetserver/pid ;;
-    puppetdb) echo /run/puppetdb/pid ;;
+  case $kind in
+    puppetserver | puppetdb | classifier) echo "$run/pid" ;;
     postgresql) set -- $(pg_cluster); echo "/run/postgresql/$1-$2.pid" ;;
     sshd) echo /run/sshd.pid ;;
     puppet) echo /run/puppet/pef-lab-agent.pid ;;
@@ -37,8 +55,9 @@ pidfile() {
 
 # What the process must be running, so a recycled pid is never mistaken for the service.
 exe_pattern() {
-  case $svc in
+  case $kind in
     puppetserver | puppetdb) echo '/java$' ;;
+    classifier) echo '/node$' ;;
     postgresql) echo '/postgres$' ;;
     sshd) echo '/sshd$' ;;
     puppet) echo '/ruby[0-9.]*$' ;;
@@ -60,9 +79,10 @@ running_pid() {
 }
 
 installed() {
-  case $svc in
-    puppetserver) [ -f /usr/share/puppetserver/puppetserver.jar ] ;;
-    puppetdb) [ -f /usr/share/puppetdb/puppetdb.jar ] ;;
+  case $kind in
+    puppetserver) [ -f /usr/share/puppetserver/puppetserver.jar ] && [ -d "$conf/conf.d" ] ;;
+    puppetdb) [ -f /usr/share/puppetdb/puppetdb.jar ] && [ -d "$conf/conf.d" ] ;;
+    classifier) [ -f "$STANDINS/src/lab/pe-standins/classifier-standin-main.js" ] && [ -r "$defaults" ] ;;
     postgresql) [ -n "$(pg_cluster)" ] ;;
     sshd) [ -x /usr/sbin/sshd ] ;;
     puppet) command -v puppet >/dev/null ;;
@@ -74,11 +94,11 @@ wait_restart_file() {
   local run=$1 pid=$2 waited=0
   until [ "$(head -c1 "$run/restart" 2>/dev/null)" = 1 ]; do
     if ! kill -0 "$pid" 2>/dev/null; then
-      echo "pef-lab-service: $svc (pid $pid) exited while starting; see /var/log/$svc/" >&2
+      echo "pef-lab-service: $svc (pid $pid) exited while starting; see $log/" >&2
       return 1
     fi
     if [ "$waited" -ge "$TIMEOUT" ]; then
-      echo "pef-lab-service: $svc not ready after ${TIMEOUT}s; see /var/log/$svc/" >&2
+      echo "pef-lab-service: $svc not ready after ${TIMEOUT}s; see $log/" >&2
       return 1
     fi
     sleep 1
@@ -87,43 +107,74 @@ wait_restart_file() {
 }
 
 start_jvm() {
-  local user=$1 run=/run/$svc log=/var/log/$svc
   install -d -o "$user" -g "$user" -m 755 "$run"
+  [ -d "$log" ] || install -d -o "$user" -g "$user" -m 750 "$log"
   printf 0 >"$run/restart"
   chown "$user:$user" "$run/restart"
   JAVA_ARGS='' TK_ARGS=''
   # shellcheck disable=SC1090
-  [ -r "/etc/default/$svc" ] && . "/etc/default/$svc"
+  [ -r "$defaults" ] && . "$defaults"
   cd /
   # setsid, not nohup: nohup would make the JVM ignore SIGHUP, which is how reload works.
-  if [ "$svc" = puppetserver ]; then
+  if [ "$kind" = puppetserver ]; then
     umask 027
     # shellcheck disable=SC2086
     setsid setpriv --reuid="$user" --regid="$user" --init-groups -- /usr/bin/java $JAVA_ARGS \
       -Djruby.lib=/usr/share/jruby/lib -XX:+CrashOnOutOfMemoryError \
-      -XX:ErrorFile=/var/log/puppetserver/puppetserver_err_pid%p.log \
-      -jar /usr/share/puppetserver/puppetserver.jar --config /etc/puppet/puppetserver/conf.d \
-      --bootstrap-config /etc/puppet/puppetserver/services.d --restart-file "$run/restart" $TK_ARGS \
+      -XX:ErrorFile="$log/puppetserver_err_pid%p.log" \
+      -jar /usr/share/puppetserver/puppetserver.jar --config "$conf/conf.d" \
+      --bootstrap-config "$conf/services.d" --restart-file "$run/restart" $TK_ARGS \
       </dev/null >>"$log/console.log" 2>&1 &
   else
     # shellcheck disable=SC2086
     setsid setpriv --reuid="$user" --regid="$user" --init-groups -- /usr/bin/java $JAVA_ARGS \
       -Djava.security.egd=/dev/urandom '-XX:OnOutOfMemoryError=kill -9 %p' \
       -cp /usr/share/puppetdb/puppetdb.jar clojure.main -m puppetlabs.puppetdb.core services \
-      --config /etc/puppetdb/conf.d --bootstrap-config /etc/puppetdb/bootstrap.cfg \
+      --config "$conf/conf.d" --bootstrap-config "$conf/bootstrap.cfg" \
       --restart-file "$run/restart" </dev/null >>"$log/console.log" 2>&1 &
   fi
   echo $! >"$run/pid"
   wait_restart_file "$run" $!
 }
 
+# The classifier stand-in (node); ready once it prints "listening on".
+start_classifier() {
+  install -d -o "$user" -g "$user" -m 755 "$run"
+  [ -d "$log" ] || install -d -o "$user" -g "$user" -m 750 "$log"
+  CLASSIFIER_ARGS=''
+  # shellcheck disable=SC1090
+  . "$defaults"
+  local console="$log/console.log" from waited=0
+  touch "$console"
+  chown "$user:$user" "$console"
+  from=$(($(stat -c %s "$console") + 1))
+  cd /
+  # shellcheck disable=SC2086
+  setsid setpriv --reuid="$user" --regid="$user" --init-groups -- /usr/bin/node \
+    "$STANDINS/src/lab/pe-standins/classifier-standin-main.js" $CLASSIFIER_ARGS </dev/null >>"$console" 2>&1 &
+  local pid=$!
+  echo "$pid" >"$run/pid"
+  until tail -c +"$from" "$console" | grep -q 'listening on'; do
+    if ! kill -0 "$pid" 2>/dev/null; then
+      echo "pef-lab-service: $svc (pid $pid) exited while starting:" >&2
+      tail -c +"$from" "$console" >&2
+      return 1
+    fi
+    [ "$waited" -lt $((TIMEOUT * 10)) ] || { echo "pef-lab-service: $svc not ready after ${TIMEOUT}s; see $console" >&2; return 1; }
+    sleep 0.1
+    waited=$((waited + 1))
+  done
+}
+
 do_start() {
   running_pid >/dev/null && return 0
-  case $svc in
-    puppetserver) start_jvm puppet ;;
-    puppetdb) start_jvm puppetdb ;;
+  case $kind in
+    puppetserver | puppetdb) start_jvm ;;
+    classifier) start_classifier ;;
     postgresql)
-      install -d -o postgres -g postgres -m 2775 /run/postgresql
+      local owner
+      owner=$(pg_owner)
+      install -d -o "$owner" -g "$owner" -m 2775 /run/postgresql
       pg_ctlcluster $(pg_cluster) start
       ;;
     sshd)
@@ -153,7 +204,7 @@ do_start() {
 
 do_stop() {
   local pid waited=0
-  if [ "$svc" = postgresql ]; then
+  if [ "$kind" = postgresql ]; then
     running_pid >/dev/null || return 0
     pg_ctlcluster $(pg_cluster) stop -m fast
     return
@@ -171,12 +222,14 @@ do_stop() {
 do_reload() {
   local pid
   pid=$(running_pid) || { echo "pef-lab-service: $svc is not running" >&2; return 7; }
-  case $svc in
+  case $kind in
     puppetserver | puppetdb)
-      printf 0 >"/run/$svc/restart"
+      printf 0 >"$run/restart"
       kill -HUP "$pid"
-      wait_restart_file "/run/$svc" "$pid"
+      wait_restart_file "$run" "$pid"
       ;;
+    # The stand-in reads its files at start: a reload is a restart.
+    classifier) do_stop && do_start ;;
     postgresql) pg_ctlcluster $(pg_cluster) reload ;;
     sshd) /usr/sbin/sshd -t && kill -HUP "$pid" ;;
     puppet) kill -HUP "$pid" ;;
@@ -184,10 +237,7 @@ do_reload() {
 }
 
 case $action in start | stop | restart | reload | status) ;; *) usage ;; esac
-case $svc in
-  puppetserver | puppetdb | postgresql | sshd | puppet) ;;
-  *) echo "pef-lab-service: unknown service '$svc'" >&2; exit 5 ;;
-esac
+[ "$kind" != unknown ] || { echo "pef-lab-service: unknown service '$svc' on this $flavor host" >&2; exit 5; }
 installed || { echo "pef-lab-service: $svc is not installed on $(hostname)" >&2; exit 5; }
 
 case $action in

@@ -3,11 +3,13 @@
 # Enterprise). Installed in front of the real puppet; every other subcommand is exec'd to it.
 # The body below the `#!ruby` line runs in the Ruby that Puppet itself needs, so JSON never has
 # to be escaped by hand in sh. See docs/lab.md "PE stand-ins".
-#   PEF_PE_STANDIN_REAL_PUPPET  the real puppet (default /usr/bin/puppet)
+#   PEF_PE_STANDIN_REAL_PUPPET  the real puppet (default /opt/puppetlabs/puppet/bin/puppet if present, else /usr/bin/puppet)
 #   PEF_PE_STANDIN_LOG          one JSON line per call (default /var/log/pef-lab/pe-standin.log)
-#   PEF_PE_STANDIN_STATE        infrastructure state (default /var/lib/pef-lab/pe-infra.json)
-#   PEF_PE_STANDIN_CERTNAME     this host's certname (default: the hostname)
-#   PEF_PE_STANDIN_ROLE, PEF_PE_STANDIN_PRIMARY  seed a missing state file (default: primary, itself)
+#   PEF_PE_STANDIN_STATE        infrastructure state, one file for the whole installation (default
+#                               /var/lib/pef-lab-shared/pe-infra.json, which every lab host shares)
+#   PEF_PE_STANDIN_CERTNAME     this host's certname (default: the hostname); its role (primary,
+#                               replica or none) follows from the state
+#   PEF_PE_STANDIN_ROLE, PEF_PE_STANDIN_PRIMARY  seed a missing state file (default: this host is the primary)
 #   PEF_PE_STANDIN_RUBY         the Ruby to use (default /opt/puppetlabs/puppet/bin/ruby, else ruby)
 ruby=${PEF_PE_STANDIN_RUBY:-}
 if [ -z "$ruby" ]; then
@@ -22,9 +24,10 @@ require 'time'
 require 'fileutils'
 
 LABEL = 'pef lab stand-in, not Puppet Enterprise'
-REAL_PUPPET = ENV.fetch('PEF_PE_STANDIN_REAL_PUPPET', '/usr/bin/puppet')
+# On a lab host of the `pe` profile, /opt/puppetlabs/puppet/bin/puppet is the real puppet with PE's paths.
+REAL_PUPPET = ENV.fetch('PEF_PE_STANDIN_REAL_PUPPET', File.executable?('/opt/puppetlabs/puppet/bin/puppet') ? '/opt/puppetlabs/puppet/bin/puppet' : '/usr/bin/puppet')
 LOG = ENV.fetch('PEF_PE_STANDIN_LOG', '/var/log/pef-lab/pe-standin.log')
-STATE = ENV.fetch('PEF_PE_STANDIN_STATE', '/var/lib/pef-lab/pe-infra.json')
+STATE = ENV.fetch('PEF_PE_STANDIN_STATE', '/var/lib/pef-lab-shared/pe-infra.json')
 CERTNAME = ENV.fetch('PEF_PE_STANDIN_CERTNAME', Socket.gethostname)
 HOME_TOKEN = File.join(Dir.home, '.puppetlabs', 'token')
 NO_TOKEN = 'Error: No valid RBAC token found. This command requires a token for an administrator; run `puppet access login` or pass --token-file.'
@@ -83,7 +86,16 @@ def parse(args, with_value, flags)
   [opts, rest]
 end
 
-def default_state = { 'pef_standin' => LABEL, 'certname' => CERTNAME, 'role' => ENV.fetch('PEF_PE_STANDIN_ROLE', 'primary'), 'primary' => ENV.fetch('PEF_PE_STANDIN_PRIMARY', CERTNAME), 'replicas' => {}, 'jobs' => [], 'events' => [] }
+def default_state
+  replicas = ENV['PEF_PE_STANDIN_ROLE'] == 'replica' ? { CERTNAME => { 'enabled' => true, 'topology' => 'mono' } } : {}
+  { 'pef_standin' => LABEL, 'primary' => ENV.fetch('PEF_PE_STANDIN_PRIMARY', CERTNAME), 'replicas' => replicas, 'jobs' => [], 'events' => [] }
+end
+
+# This host's role in the installation.
+def role_of(state)
+  return 'primary' if state['primary'] == CERTNAME
+  state['replicas'].key?(CERTNAME) ? 'replica' : 'none'
+end
 
 # Reads and rewrites the state under an exclusive lock; the write is a temp file and a rename.
 def with_state
@@ -151,7 +163,7 @@ def status(args)
     end
   end
   if opts['--format'] == 'json'
-    say(JSON.pretty_generate('pef_standin' => LABEL, 'certname' => state['certname'], 'role' => state['role'], 'primary' => state['primary'], 'replicas' => state['replicas'], 'services' => services))
+    say(JSON.pretty_generate('pef_standin' => LABEL, 'certname' => CERTNAME, 'role' => role_of(state), 'primary' => state['primary'], 'replicas' => state['replicas'], 'services' => services))
   else
     usage_error("--format must be human or json") unless [nil, 'human'].include?(opts['--format'])
     say("Notice: #{LABEL}; states come from #{STATE}, services are not probed")
@@ -196,14 +208,14 @@ def infrastructure(args)
     opts, = parse(args, %w[--topology], %w[--yes -y])
     label
     with_state do |state|
-      die("Error: #{state['certname']} is the primary already; run promote on the replica.") if state['role'] == 'primary'
-      confirm(opts, "Promote #{state['certname']} to primary?")
-      event(state, 'promote replica', node: state['certname'], former_primary: state['primary'])
+      die("Error: #{CERTNAME} is the primary already; run promote on the replica.") if role_of(state) == 'primary'
+      die("Error: #{CERTNAME} is not a replica of #{state['primary']}; provision it first.") if role_of(state) == 'none'
+      confirm(opts, "Promote #{CERTNAME} to primary?")
+      event(state, 'promote replica', node: CERTNAME, former_primary: state['primary'])
       state['former_primary'] = state['primary']
-      state['role'] = 'primary'
-      state['primary'] = state['certname']
+      state['primary'] = CERTNAME
       state['replicas'] = {}
-      say("Notice: #{state['certname']} is now the primary (#{LABEL}).")
+      say("Notice: #{CERTNAME} is now the primary (#{LABEL}).")
     end
   when 'forget'
     opts, rest = parse(args, %w[--token-file], [])
@@ -222,8 +234,8 @@ def infrastructure(args)
     require_token(opts)
     label
     with_state do |state|
-      die("Error: #{state['certname']} is not a replica; run reinitialize on the replica.") unless state['role'] == 'replica'
-      confirm(opts, "Destroy and re-create #{opts['--db'] || 'all replica databases'} on #{state['certname']}?")
+      die("Error: #{CERTNAME} is not a replica; run reinitialize on the replica.") unless role_of(state) == 'replica'
+      confirm(opts, "Destroy and re-create #{opts['--db'] || 'all replica databases'} on #{CERTNAME}?")
       event(state, 'reinitialize replica', databases: opts['--db'] ? [opts['--db']] : DBS)
       say("Notice: #{opts['--db'] || 'all replica databases'} reinitialized (#{LABEL}; no database was touched).")
     end

@@ -109,10 +109,25 @@ describe('puppet PE stand-in', () => {
 
   it('reinitialize replica checks --db and runs only on a replica', () => {
     writeFileSync(join(dir, 'token'), 'abc123\n', { mode: 0o600 });
-    const extra = { PEF_PE_STANDIN_ROLE: 'replica' };
+    const extra = { PEF_PE_STANDIN_ROLE: 'replica', PEF_PE_STANDIN_PRIMARY: 'primary.lab' };
     expect(puppet('replica2', ['infrastructure', 'reinitialize', 'replica', '--db', 'pe-nonsense', '-y', '--token-file', join(dir, 'token')], '', extra).code).toBe(1);
     expect(puppet('replica2', ['infrastructure', 'reinitialize', 'replica', '--db', 'pe-rbac', '-y', '--token-file', join(dir, 'token')], '', extra).code).toBe(0);
     expect(puppet('primary', ['infrastructure', 'reinitialize', 'replica', '-y']).code).toBe(1);
+  });
+
+  it('one shared state: provision on the primary makes the replica promotable, and roles follow the caller', () => {
+    writeFileSync(join(dir, 'token'), 'abc123\n', { mode: 0o600 });
+    const shared = { PEF_PE_STANDIN_STATE: join(dir, 'shared-infra.json') };
+    // Seeded as `pef lab up` seeds it: the installation's primary is primary.lab.
+    writeFileSync(shared.PEF_PE_STANDIN_STATE, JSON.stringify({ primary: 'primary.lab', replicas: {}, jobs: [], events: [] }));
+    const role = (host: string): string =>
+      (JSON.parse(puppet(host, ['infra', 'status', '--format', 'json'], '', shared).stdout) as { role: string }).role;
+    expect(role('primary')).toBe('primary');
+    expect(puppet('replica', ['infrastructure', 'promote', 'replica', '--yes'], '', shared).stderr).toContain('not a replica');
+    expect(puppet('primary', ['infrastructure', 'provision', 'replica', 'replica.lab', '--enable', '--token-file', join(dir, 'token')], '', shared).code).toBe(0);
+    expect([role('primary'), role('replica')]).toEqual(['primary', 'replica']);
+    expect(puppet('replica', ['infrastructure', 'promote', 'replica', '--yes'], '', shared).code).toBe(0);
+    expect([role('primary'), role('replica')]).toEqual(['none', 'primary']);
   });
 
   it('forget removes the replica from the state', () => {
