@@ -143,10 +143,10 @@ describe('transformGroups', () => {
 });
 
 describe('diffHierarchies', () => {
-  const seed = defaultHierarchy('replica.lab');
+  const seed: NodeGroup[] = defaultHierarchy('replica.lab');
 
   it('ignores group order, key order and bookkeeping fields', () => {
-    const shuffled = [...seed].reverse().map((g) => ({ serial_number: 7, ...Object.fromEntries(Object.entries(g).reverse()) }) as NodeGroup);
+    const shuffled = [...seed].reverse().map((g) => ({ serial_number: 7, ...Object.fromEntries(Object.entries(g).reverse()) }) as unknown as NodeGroup);
     const diff = diffHierarchies(seed, shuffled);
     expect(sameHierarchy(diff)).toBe(true);
     expect(describeDiff(diff)).toBe('no difference');
@@ -158,7 +158,7 @@ describe('diffHierarchies', () => {
   });
 
   it('names added, removed and changed groups; array order counts', () => {
-    const changed = seed.map((g) => (g.name === 'PE Master' ? { ...g, rule: ['or', ['=', 'name', 'other.lab']] } : g)).filter((g) => g.name !== 'PE PuppetDB');
+    const changed: NodeGroup[] = seed.map((g) => (g.name === 'PE Master' ? { ...g, rule: ['or', ['=', 'name', 'other.lab']] } : g)).filter((g) => g.name !== 'PE PuppetDB');
     changed.push(group('new', 'New', seed[0]!.id));
     const diff = diffHierarchies(seed, changed);
     expect(diff).toEqual({ added: ['New'], removed: ['PE PuppetDB'], changed: ['PE Master'] });
