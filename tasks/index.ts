@@ -5,12 +5,17 @@ import type { TaskDefinition } from '../src/task/task.js';
 import { agentCheck } from './agent-check.js';
 import { checkConnection } from './check-connection.js';
 import { configureAgents } from './configure-agents.js';
+import { copySecrets } from './copy-secrets.js';
 import { demote } from './demote.js';
 import { discover } from './discover.js';
 import { dumpDb } from './dump-db.js';
+import { forgetReplica } from './forget-replica.js';
+import { infraStatus } from './infra-status.js';
 import { installAgent } from './install-agent.js';
 import { padSerial } from './pad-serial.js';
 import { promote } from './promote.js';
+import { promoteReplica } from './promote-replica.js';
+import { provisionReplica } from './provision-replica.js';
 import { restoreDb } from './restore-db.js';
 import { service } from './service.js';
 import { setMode } from './set-mode.js';
@@ -18,4 +23,4 @@ import { setupTransfer } from './setup-transfer.js';
 import { syncCa } from './sync-ca.js';
 
 /** The bundled tasks. */
-export const TASKS: readonly TaskDefinition[] = [checkConnection, discover, service, setupTransfer, padSerial, syncCa, dumpDb, restoreDb, setMode, promote, demote, agentCheck, configureAgents, installAgent];
+export const TASKS: readonly TaskDefinition[] = [checkConnection, discover, service, setupTransfer, padSerial, syncCa, dumpDb, restoreDb, setMode, promote, demote, agentCheck, configureAgents, installAgent, copySecrets, infraStatus, provisionReplica, promoteReplica, forgetReplica];

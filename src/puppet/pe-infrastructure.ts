@@ -1,0 +1,361 @@
+/**
+ * Puppet Enterprise's own DR commands (`puppet infrastructure …`, `puppet access login`) as the
+ * provision_replica, promote_replica, forget_replica and infra_status tasks use them: the exact
+ * command lines, the status JSON read into one shape, the RBAC token (a file on the host, never
+ * read by pef; a password only ever on stdin), and failures turned into messages that say what
+ * PE answered (exit code and a redacted stderr excerpt) and what state that leaves.
+ *
+ * Status JSON comes in two shapes: PE's (an array of service entries, each with `server`,
+ * `state`, `type` and a `status` whose `replication.mode` is `source` on the primary and
+ * `replica` on a replica; whether a replica is *enabled* is not in it) and the lab stand-in's
+ * (an object with `primary` and `replicas`, see docs/lab.md). Both read into `InfraStatus`.
+ */
+import { PefError } from '../errors/pef-error.js';
+import type { CommandOutput } from '../transport/transport.js';
+import { redact, type Sensitive } from '../util/sensitive.js';
+import { shQuote } from '../util/shell-quote.js';
+
+/** PE's puppet: an ssh command's PATH often lacks /opt/puppetlabs/bin (peadm calls it by path too). */
+export const PE_PUPPET = '/opt/puppetlabs/bin/puppet';
+
+/** The file whose presence makes a host Puppet Enterprise (as `discoverHost` decides). */
+export const PE_VERSION_FILE = '/opt/puppetlabs/server/pe_version';
+
+/** Where `puppet access login` keeps the token, and where PE's commands look by default. */
+export const DEFAULT_TOKEN_FILE = '~/.puppetlabs/token';
+
+/** Lifetime of the token pef asks for when it logs in itself: long enough for a provision. */
+export const LOGIN_LIFETIME = '1h';
+
+/** PE's replica topologies. */
+export const TOPOLOGIES = ['mono', 'mono-with-compile'] as const;
+
+/** One of TOPOLOGIES. */
+export type Topology = (typeof TOPOLOGIES)[number];
+
+/** A replica as `puppet infrastructure status` shows it. */
+export interface InfraReplica {
+  certname: string;
+  /** null: the status does not say (PE's JSON never does; the lab stand-in's does). */
+  enabled: boolean | null;
+  topology: string | null;
+}
+
+/** One service entry of the status. */
+export interface InfraService {
+  service: string;
+  display_name: string;
+  server: string;
+  state: string;
+}
+
+/** `puppet infrastructure status --format json`, read. */
+export interface InfraStatus {
+  /** Which JSON shape it was: PE's own, or the lab's stand-in. */
+  source: 'pe' | 'lab-standin';
+  /** The primary's certname; null when the status does not say. */
+  primary: string | null;
+  replicas: InfraReplica[];
+  services: InfraService[];
+}
+
+/** The read-only status command. */
+export function infraStatusCommand(): string {
+  return `${PE_PUPPET} infrastructure status --format json`;
+}
+
+/** Reads the status JSON (PE's or the stand-in's); throws `pef/task-failed` naming `host` when it is neither. */
+export function parseInfraStatus(stdout: string, host: string): InfraStatus {
+  // PE may print notices before the document; the JSON starts at the first line opening one.
+  const lines = stdout.split('\n');
+  const start = lines.findIndex((l) => l.startsWith('{') || l.startsWith('['));
+  let doc: unknown;
+  try {
+    if (start < 0) throw new Error('no JSON document in the output');
+    doc = JSON.parse(lines.slice(start).join('\n'));
+  } catch (error) {
+    const first = stdout.trim().split('\n')[0] ?? '';
+    throw new PefError(
+      'pef/task-failed',
+      `Could not read \`${infraStatusCommand()}\` on ${host}: ${(error as Error).message}${first ? ` (output began: ${JSON.stringify(redact(first).slice(0, 160))})` : ' (no output)'}. Is this a PE primary or replica with PE's services running?`,
+      { host },
+    );
+  }
+  if (Array.isArray(doc)) return parsePeStatus(doc);
+  if (isRecord(doc) && isRecord(doc['replicas'])) return parseStandinStatus(doc);
+  throw new PefError('pef/task-failed', `\`${infraStatusCommand()}\` on ${host} printed JSON pef does not know (neither PE's array of services nor the lab stand-in's object).`, { host });
+}
+
+function parsePeStatus(entries: unknown[]): InfraStatus {
+  const services: InfraService[] = [];
+  const byMode = new Map<string, Set<string>>();
+  const dataServers = new Set<string>();
+  for (const entry of entries) {
+    if (!isRecord(entry)) continue;
+    const server = str(entry['server']);
+    if (!server) continue;
+    services.push({ service: str(entry['service']), display_name: str(entry['display_name']), server, state: str(entry['state']) });
+    const status = entry['status'];
+    const replication = isRecord(status) ? status['replication'] : undefined;
+    const mode = isRecord(replication) ? str(replication['mode']) : '';
+    if (mode) byMode.set(mode, (byMode.get(mode) ?? new Set()).add(server));
+    // Only the primary and its replica run the console's services; compilers run the rest.
+    if (['classifier', 'rbac', 'activity'].includes(str(entry['type']))) dataServers.add(server);
+  }
+  const sources = [...(byMode.get('source') ?? [])];
+  const primary = sources.length === 1 ? (sources[0] ?? null) : null;
+  const replicaNames = new Set(byMode.get('replica') ?? []);
+  if (primary !== null) for (const s of dataServers) if (s !== primary) replicaNames.add(s);
+  return {
+    source: 'pe',
+    primary,
+    replicas: [...replicaNames].sort().map((certname) => ({ certname, enabled: null, topology: null })),
+    services,
+  };
+}
+
+function parseStandinStatus(doc: Record<string, unknown>): InfraStatus {
+  const replicas = Object.entries(doc['replicas'] as Record<string, unknown>).map(([certname, r]) => ({
+    certname,
+    enabled: isRecord(r) && typeof r['enabled'] === 'boolean' ? r['enabled'] : null,
+    topology: isRecord(r) && typeof r['topology'] === 'string' ? r['topology'] : null,
+  }));
+  const services = (Array.isArray(doc['services']) ? doc['services'] : []).filter(isRecord).map((s) => ({
+    service: str(s['service']),
+    display_name: str(s['display_name']),
+    server: str(s['node']) || str(s['server']),
+    state: str(s['state']),
+  }));
+  return { source: 'lab-standin', primary: str(doc['primary']) || null, replicas, services };
+}
+
+/** Runs and reads the status on `host`; a failing status command becomes a task error. */
+export async function readInfraStatus(host: { readonly target: { readonly name: string }; read(command: string): Promise<{ stdout: string }> }, task: string): Promise<InfraStatus> {
+  let stdout: string;
+  try {
+    stdout = (await host.read(infraStatusCommand())).stdout;
+  } catch (error) {
+    throw infrastructureFailure(task, host.target.name, 'infrastructure status --format json', error, 'pef reads the status before changing anything, so nothing was changed. Are PE\'s services running there?');
+  }
+  return parseInfraStatus(stdout, host.target.name);
+}
+
+/** The status entry for `certname`, if it is a replica. */
+export function findReplica(status: InfraStatus, certname: string): InfraReplica | undefined {
+  return status.replicas.find((r) => r.certname === certname);
+}
+
+/** Token file as a shell word: `~/…` stays expandable (`"$HOME"/…`), anything else is quoted. */
+export function tokenFileWord(path: string): string {
+  return path.startsWith('~/') ? `"$HOME"/${shQuote(path.slice(2))}` : shQuote(path);
+}
+
+/** Options of `provisionReplicaCommand` and `enableReplicaCommand`. */
+export interface ReplicaCommandOptions {
+  tokenFile: string;
+  topology?: Topology | undefined;
+  skipAgentConfig?: boolean | undefined;
+}
+
+/** `puppet infrastructure provision replica …` (on the primary), optionally enabling it in the same run. */
+export function provisionReplicaCommand(certname: string, options: ReplicaCommandOptions & { enable: boolean }): string {
+  return [
+    `${PE_PUPPET} infrastructure provision replica ${shQuote(certname)} --yes --token-file ${tokenFileWord(options.tokenFile)}`,
+    ...(options.enable ? ['--enable'] : []),
+    ...replicaFlags(options),
+  ].join(' ');
+}
+
+/** `puppet infrastructure enable replica …` (on the primary), for a replica provisioned without --enable. */
+export function enableReplicaCommand(certname: string, options: ReplicaCommandOptions): string {
+  return [`${PE_PUPPET} infrastructure enable replica ${shQuote(certname)} --yes --token-file ${tokenFileWord(options.tokenFile)}`, ...replicaFlags(options)].join(' ');
+}
+
+function replicaFlags(options: ReplicaCommandOptions): string[] {
+  return [...(options.topology ? [`--topology ${shQuote(options.topology)}`] : []), ...(options.skipAgentConfig ? ['--skip-agent-config'] : [])];
+}
+
+/** `puppet infrastructure promote replica --yes` (on the replica; PE needs no token for it). */
+export function promoteReplicaCommand(options: { topology?: Topology | undefined } = {}): string {
+  return `${PE_PUPPET} infrastructure promote replica --yes${options.topology ? ` --topology ${shQuote(options.topology)}` : ''}`;
+}
+
+/** `puppet infrastructure forget <certname>` (on the primary). */
+export function forgetReplicaCommand(certname: string, tokenFile: string): string {
+  return `${PE_PUPPET} infrastructure forget ${shQuote(certname)} --token-file ${tokenFileWord(tokenFile)}`;
+}
+
+/** `puppet access login`; the password goes on its stdin, never into this text. */
+export function accessLoginCommand(user: string): string {
+  return `${PE_PUPPET} access login --username ${shQuote(user)} --lifetime ${LOGIN_LIFETIME}`;
+}
+
+/** Exits 0 when the token file exists and is not empty; never prints the token. */
+export function tokenCheckCommand(tokenFile: string): string {
+  return `test -s ${tokenFileWord(tokenFile)}`;
+}
+
+/** Prints `pe_version=…` (empty when not PE) and, when asked, `certname=…` of this host. */
+export function peHostProbeCommand(options: { certname: boolean }): string {
+  const pe = shQuote(PE_VERSION_FILE);
+  return [
+    `if [ -r ${pe} ]; then echo "pe_version=$(cat ${pe})"; else echo pe_version=; fi`,
+    ...(options.certname ? [`echo "certname=$(${PE_PUPPET} config print certname 2>/dev/null || puppet config print certname 2>/dev/null)"`] : []),
+  ].join('; ');
+}
+
+/** What `peHostProbeCommand` found. */
+export interface PeHostProbe {
+  peVersion: string | null;
+  certname: string | null;
+}
+
+/** Reads `peHostProbeCommand` output. */
+export function parsePeHostProbe(stdout: string): PeHostProbe {
+  const value = (key: string): string | null => {
+    const line = stdout.split('\n').find((l) => l.startsWith(`${key}=`));
+    const v = line?.slice(key.length + 1).trim();
+    return v ? v : null;
+  };
+  return { peVersion: value('pe_version'), certname: value('certname') };
+}
+
+/** Throws unless the probe found PE (and a certname, when one was asked for). */
+export function assertPeHost(probe: PeHostProbe, host: string, task: string, options: { certname: boolean }): asserts probe is PeHostProbe {
+  if (probe.peVersion === null) {
+    throw new PefError(
+      'pef/task-failed',
+      `${task} drives Puppet Enterprise's \`puppet infrastructure\`, but ${host} is not PE (no ${PE_VERSION_FILE}). On open-source Puppet use pef's own sync_ca/dump_db/promote. Nothing was changed.`,
+      { host },
+    );
+  }
+  if (options.certname && probe.certname === null) {
+    throw new PefError('pef/task-failed', `Could not read ${host}'s certname (\`${PE_PUPPET} config print certname\` printed nothing). Is Puppet working there? Nothing was changed.`, { host });
+  }
+}
+
+/** How a task was told which replica: its inventory name (certname read there) or its certname. */
+export interface ReplicaChoice {
+  replica?: string | undefined;
+  replica_certname?: string | undefined;
+}
+
+/**
+ * The replica's certname as PE knows it: `replica_certname` as given, or read on the inventory
+ * target `replica` (`puppet config print certname`). Exactly one of the two.
+ */
+export async function resolveReplicaCertname(choice: ReplicaChoice, peer: (name: string) => Promise<{ read(command: string): Promise<{ stdout: string }> }>, task: string): Promise<string> {
+  if ((choice.replica === undefined) === (choice.replica_certname === undefined)) {
+    throw new PefError(
+      'pef/param-error',
+      `${task} needs exactly one of replica=<inventory name> (pef reads its certname there) or replica_certname=<certname> (for a replica pef cannot reach).`,
+      { task },
+    );
+  }
+  if (choice.replica_certname !== undefined) return choice.replica_certname;
+  const name = choice.replica as string;
+  let probe: PeHostProbe;
+  try {
+    probe = parsePeHostProbe((await (await peer(name)).read(peHostProbeCommand({ certname: true }))).stdout);
+  } catch (error) {
+    if (error instanceof PefError && error.kind === 'pef/unknown-target') throw error;
+    throw new PefError(
+      'pef/task-failed',
+      `${task}: could not read the certname of ${name} (${error instanceof Error ? redact(error.message) : String(error)}). If it is down, pass replica_certname=<its certname> instead of replica. Nothing was changed.`,
+      { replica: name },
+    );
+  }
+  if (probe.certname === null) {
+    throw new PefError('pef/task-failed', `${task}: ${name} printed no certname (\`${PE_PUPPET} config print certname\`). Pass replica_certname=<its certname>. Nothing was changed.`, { replica: name });
+  }
+  return probe.certname;
+}
+
+/** A host as the token helper needs it (the task context or a peer). */
+export interface TokenHost {
+  readonly target: { readonly name: string };
+  read(command: string, options?: { okExitCodes?: readonly number[] }): Promise<CommandOutput>;
+  change(command: string, options?: { stdin?: string }): Promise<CommandOutput | undefined>;
+}
+
+/** How the operator gave an RBAC token (the tasks' `token_file` / `rbac_password` / `rbac_user`). */
+export interface TokenSource {
+  token_file?: string | undefined;
+  rbac_password?: Sensitive | undefined;
+  rbac_user: string;
+}
+
+/** Throws `pef/param-error` when both ways of giving a token were used; call before reading anything. */
+export function assertTokenSource(source: TokenSource, task: string): void {
+  if (source.rbac_password !== undefined && source.token_file !== undefined) {
+    throw new PefError(
+      'pef/param-error',
+      `${task}: give token_file or rbac_password, not both (with rbac_password pef runs \`puppet access login\`, which writes ${DEFAULT_TOKEN_FILE}).`,
+      { task },
+    );
+  }
+}
+
+/**
+ * Makes sure an RBAC token file is on `host` and returns its path: with `rbac_password`, runs
+ * `puppet access login` (password on stdin; a change, so noop lists it) and uses the file it
+ * writes; otherwise checks `token_file` (default ~/.puppetlabs/token) with `test -s`. The token
+ * itself is never read.
+ */
+export async function ensureToken(host: TokenHost, source: TokenSource, task: string, noop: boolean): Promise<string> {
+  assertTokenSource(source, task);
+  if (source.rbac_password !== undefined) {
+    try {
+      await host.change(accessLoginCommand(source.rbac_user), { stdin: `${source.rbac_password.unwrap()}\n` });
+    } catch (error) {
+      throw infrastructureFailure(task, host.target.name, 'access login', error, `No token was written; check rbac_user (${source.rbac_user}) and the password, then run ${task} again. Nothing else was changed.`);
+    }
+    if (noop) return DEFAULT_TOKEN_FILE;
+  }
+  const file = source.token_file ?? DEFAULT_TOKEN_FILE;
+  const check = await host.read(tokenCheckCommand(file), { okExitCodes: [0, 1] });
+  if (check.exitCode !== 0) {
+    throw new PefError(
+      'pef/task-failed',
+      `No RBAC token on ${host.target.name}: ${file} is missing or empty. Either log in there first (\`puppet access login --lifetime ${LOGIN_LIFETIME}\` writes ${DEFAULT_TOKEN_FILE}; ` +
+        `pass token_file=<path> if yours is elsewhere), or pass rbac_password (sensitive: e.g. \`--params -\` with JSON on stdin) and optionally rbac_user (default admin) so pef logs in. Nothing was changed.`,
+      { host: host.target.name, token_file: file },
+    );
+  }
+  return file;
+}
+
+/**
+ * A failed `puppet infrastructure`/`puppet access` run as a task error: the exit code, the last
+ * lines PE printed (redacted), and `left`: what state that leaves and what to do.
+ */
+export function infrastructureFailure(task: string, host: string, action: string, error: unknown, left: string): PefError {
+  if (error instanceof PefError && error.kind === 'pef/command-failed') {
+    const exitCode = error.details['exitCode'];
+    const stderr = typeof error.details['stderr'] === 'string' ? error.details['stderr'] : '';
+    const excerpt = redact(stderr)
+      .split('\n')
+      .map((l) => l.trimEnd())
+      .filter(Boolean)
+      .slice(-8)
+      .join('\n  ');
+    const how = exitCode === null ? 'was killed by a signal' : `exited with ${String(exitCode)}`;
+    return new PefError('pef/task-failed', `${task} on ${host}: \`puppet ${action}\` ${how}${excerpt ? `:\n  ${excerpt}` : ' (no error output)'}\n${left}`, {
+      host,
+      action,
+      exitCode,
+      stderr: excerpt,
+    });
+  }
+  const message = error instanceof Error ? redact(error.message) : String(error);
+  const kind = error instanceof PefError ? error.kind : 'pef/internal';
+  return new PefError('pef/task-failed', `${task} on ${host}: \`puppet ${action}\` did not finish (${kind}: ${message})\n${left}`, { host, action, cause_kind: kind });
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function str(value: unknown): string {
+  return typeof value === 'string' ? value : '';
+}

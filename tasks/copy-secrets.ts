@@ -1,0 +1,339 @@
+/**
+ * copy_secrets: give a PE replica the primary's secret keys (orchestrator keys.json and
+ * orchestrator-encryption-keys.json, console-services keys.json) and hiera.yaml. PE's DR docs
+ * make this a manual step ("otherwise the replica generates a new secret key when you promote
+ * it"); peadm's add_replica copies the same files.
+ *
+ * The contents never appear in a command, a log line, the value, an error or noop output: each
+ * side is compared by sha256 (only digests are printed), and a file that differs is read on the
+ * primary over the raw connection (no output events, so not even --verbose shows it), held as a
+ * Sensitive (registered with the redactor), and handed to the replica on stdin, where it lands
+ * in a temp file beside the target and is renamed into place with the primary's owner, group
+ * and mode. Missing parent directories are created like the primary's. Noop reads no secret.
+ */
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+import { PefError } from '../src/errors/pef-error.js';
+import { SERVICE_MANAGER_PROBE, parseServiceManager, serviceCommand } from '../src/host/services.js';
+import { assertPeHost, parsePeHostProbe, peHostProbeCommand } from '../src/puppet/pe-infrastructure.js';
+import { assertReplicationAllowed } from '../src/puppet/mode.js';
+import type { HostCommands, TaskContext } from '../src/task/task.js';
+import { defineTask } from '../src/task/task.js';
+import { redact, registerSecret, Sensitive } from '../src/util/sensitive.js';
+import { shQuote } from '../src/util/shell-quote.js';
+
+/** PE's files a replica needs from its primary (PE DR docs; peadm's add_replica). */
+export const PE_SECRET_FILES: readonly string[] = [
+  '/etc/puppetlabs/orchestration-services/conf.d/secrets/keys.json',
+  '/etc/puppetlabs/orchestration-services/conf.d/secrets/orchestrator-encryption-keys.json',
+  '/etc/puppetlabs/console-services/conf.d/secrets/keys.json',
+  '/etc/puppetlabs/puppet/hiera.yaml',
+];
+
+/** Which files may be missing on the primary by default (skipped with a note). */
+export const OPTIONAL_SECRET_FILES: readonly string[] = ['/etc/puppetlabs/puppet/hiera.yaml'];
+
+// The services that read each file, and how they pick up a new copy.
+const READERS: readonly { prefix: string; service: string; action: 'restart' | 'reload' }[] = [
+  { prefix: '/etc/puppetlabs/orchestration-services/', service: 'pe-orchestration-services', action: 'restart' },
+  { prefix: '/etc/puppetlabs/console-services/', service: 'pe-console-services', action: 'restart' },
+  // A HUP restarts Puppet Server's JRuby pools, which reread the global hiera.yaml.
+  { prefix: '/etc/puppetlabs/puppet/hiera.yaml', service: 'pe-puppetserver', action: 'reload' },
+];
+
+/** The service that reads `path` and how it picks a new copy up, if pef knows one. */
+export function readerOf(path: string): { service: string; action: 'restart' | 'reload' } | undefined {
+  const hit = READERS.find((r) => path === r.prefix || (r.prefix.endsWith('/') && path.startsWith(r.prefix)));
+  return hit === undefined ? undefined : { service: hit.service, action: hit.action };
+}
+
+/** Owner, group and mode (octal digits as `stat -c %a` prints them) of a file or directory. */
+export interface FileAttrs {
+  owner: string;
+  group: string;
+  mode: string;
+}
+
+/** A path on one host, as the probe saw it. */
+export type FileState = ({ kind: 'file'; sha256: string } & FileAttrs) | { kind: 'missing' } | { kind: 'other' };
+
+/** What the probe saw on one host: the files and every ancestor directory (null: missing). */
+export interface SecretsProbe {
+  files: Map<string, FileState>;
+  dirs: Map<string, FileAttrs | null>;
+}
+
+/** `/a/b/c/f` → `['/a', '/a/b', '/a/b/c']`. */
+export function ancestorDirs(path: string): string[] {
+  const parts = path.split('/').filter(Boolean).slice(0, -1);
+  return parts.map((_, i) => `/${parts.slice(0, i + 1).join('/')}`);
+}
+
+/** A read-only probe printing, per file, its sha256 and owner:group:mode (never content), and per ancestor dir its attributes. */
+export function secretsProbeCommand(paths: readonly string[]): string {
+  const dirs = [...new Set(paths.flatMap(ancestorDirs))];
+  const stat = `stat -L -c '%U:%G:%a'`;
+  return [
+    `for p in ${paths.map(shQuote).join(' ')}; do`,
+    `  if [ -f "$p" ]; then printf 'F\\t%s\\t%s\\t%s\\n' "$p" "$(sha256sum < "$p" 2>/dev/null | cut -c1-64)" "$(${stat} "$p")";`,
+    `  elif [ -e "$p" ]; then printf 'O\\t%s\\n' "$p"; else printf 'M\\t%s\\n' "$p"; fi`,
+    'done',
+    ...(dirs.length
+      ? [`for d in ${dirs.map(shQuote).join(' ')}; do`, `  if [ -d "$d" ]; then printf 'D\\t%s\\t%s\\n' "$d" "$(${stat} "$d")"; else printf 'N\\t%s\\n' "$d"; fi`, 'done']
+      : []),
+  ].join('\n');
+}
+
+/** Reads `secretsProbeCommand` output. */
+export function parseSecretsProbe(stdout: string): SecretsProbe {
+  const files = new Map<string, FileState>();
+  const dirs = new Map<string, FileAttrs | null>();
+  for (const line of stdout.split('\n')) {
+    const [tag, path, ...rest] = line.split('\t');
+    if (path === undefined) continue;
+    if (tag === 'F') files.set(path, { kind: 'file', sha256: rest[0] ?? '', ...attrs(rest[1]) });
+    else if (tag === 'M') files.set(path, { kind: 'missing' });
+    else if (tag === 'O') files.set(path, { kind: 'other' });
+    else if (tag === 'D') dirs.set(path, attrs(rest[0]));
+    else if (tag === 'N') dirs.set(path, null);
+  }
+  return { files, dirs };
+}
+
+function attrs(text: string | undefined): FileAttrs {
+  const [owner = '', group = '', mode = ''] = (text ?? '').trim().split(':');
+  return { owner, group, mode };
+}
+
+/** What to do with one file. */
+export interface FilePlan {
+  path: string;
+  action: 'copy' | 'attributes' | 'unchanged' | 'skip';
+  /** The primary's file (absent when skipped). */
+  source?: { kind: 'file'; sha256: string } & FileAttrs;
+  /** Directories to create on the replica first, outermost first, with the primary's attributes. */
+  createDirs: { path: string; attrs: FileAttrs }[];
+  note?: string;
+}
+
+/** Compares both ends; `problems` (missing required files, unreadable, not regular) stop the task before any change. */
+export function planSecretCopy(
+  paths: readonly string[],
+  optional: readonly string[],
+  source: SecretsProbe,
+  dest: SecretsProbe,
+  hosts: { source: string; dest: string },
+): { plans: FilePlan[]; problems: string[] } {
+  const plans: FilePlan[] = [];
+  const problems: string[] = [];
+  for (const path of paths) {
+    const src = source.files.get(path) ?? { kind: 'missing' };
+    const dst = dest.files.get(path) ?? { kind: 'missing' };
+    if (src.kind === 'missing') {
+      if (optional.includes(path)) plans.push({ path, action: 'skip', createDirs: [], note: `not on ${hosts.source}; skipped (optional)` });
+      else problems.push(`${path} does not exist on ${hosts.source}${path.endsWith('orchestrator-encryption-keys.json') ? ' (PE before 2021 has none: add it to optional)' : ''}`);
+      continue;
+    }
+    if (src.kind === 'other') {
+      problems.push(`${path} on ${hosts.source} is not a regular file`);
+      continue;
+    }
+    if (!/^[0-9a-f]{64}$/.test(src.sha256) || !src.owner || !/^[0-7]{3,4}$/.test(src.mode)) {
+      problems.push(`${path} on ${hosts.source} could not be read (no digest or attributes)`);
+      continue;
+    }
+    if (dst.kind === 'other') {
+      problems.push(`${path} on ${hosts.dest} exists but is not a regular file; move it away`);
+      continue;
+    }
+    if (dst.kind === 'file' && dst.sha256 === src.sha256) {
+      const same = dst.owner === src.owner && dst.group === src.group && Number.parseInt(dst.mode, 8) === Number.parseInt(src.mode, 8);
+      plans.push({ path, action: same ? 'unchanged' : 'attributes', source: src, createDirs: [] });
+      continue;
+    }
+    const createDirs = ancestorDirs(path)
+      .filter((d) => dest.dirs.get(d) === null)
+      .map((d) => ({ path: d, attrs: source.dirs.get(d) ?? { owner: 'root', group: 'root', mode: '755' } }));
+    plans.push({ path, action: 'copy', source: src, createDirs });
+  }
+  return { plans, problems };
+}
+
+/** Sets owner, group and mode of an existing file. */
+export function fixAttributesCommand(path: string, a: FileAttrs): string {
+  return `chown ${shQuote(`${a.owner}:${a.group}`)} ${shQuote(path)} && chmod ${shQuote(a.mode)} ${shQuote(path)}`;
+}
+
+/**
+ * Writes base64 from stdin to `path`: missing parents first, then a temp file beside it (umask
+ * 077 until chown/chmod), renamed into place; the temp file is removed on failure.
+ */
+export function writeSecretCommand(path: string, a: FileAttrs, createDirs: readonly { path: string; attrs: FileAttrs }[]): string {
+  const tmp = shQuote(`${path}.pef-tmp`);
+  const mkdirs = createDirs.map((d) => `mkdir ${shQuote(d.path)} && chown ${shQuote(`${d.attrs.owner}:${d.attrs.group}`)} ${shQuote(d.path)} && chmod ${shQuote(d.attrs.mode)} ${shQuote(d.path)} && `);
+  return `${mkdirs.join('')}(umask 077 && base64 -d > ${tmp} && chown ${shQuote(`${a.owner}:${a.group}`)} ${tmp} && chmod ${shQuote(a.mode)} ${tmp} && mv -f ${tmp} ${shQuote(path)}) || { rc=$?; rm -f ${tmp}; exit $rc; }`;
+}
+
+/** Prints the file as one base64 line; read only over the raw connection (see the file comment). */
+export function readSecretCommand(path: string): string {
+  return `base64 -w0 ${shQuote(path)}`;
+}
+
+/** Prints a file's sha256 (nothing else). */
+export function digestCommand(path: string): string {
+  return `sha256sum < ${shQuote(path)} | cut -c1-64`;
+}
+
+/** `0640` from `640`. */
+export function octalMode(mode: string): string {
+  return mode.padStart(4, '0');
+}
+
+const absolutePath = z
+  .string()
+  .regex(/^\/[^\t\n\r\0]*[^/]$/, 'an absolute file path without tabs or newlines')
+  .refine((p) => !p.split('/').includes('..'), 'no ".." in the path');
+
+/** Copies PE's secret keys to the replica; see the file comment. */
+export const copySecrets = defineTask({
+  name: 'copy_secrets',
+  description: "PE: copy the primary's secret keys and hiera.yaml to the replica (by digest; contents never shown)",
+  details: `Run on the PE primary with replica=<the replica's inventory name>. Files whose sha256 matches on
+both ends are skipped (changed: false); a differing file is streamed to the replica on stdin and
+renamed into place with the primary's owner, group and mode. Refused while the replication
+kill-switch is on (either end) or the roles say the primary may not send / the replica may not receive.
+pe-orchestration-services and pe-console-services read these files at start: restart them on the
+replica (restart_services=true restarts the affected ones that run; pe-puppetserver is reloaded
+for hiera.yaml). Contents never appear in output, logs or errors; only sha256 prefixes do.`,
+  params: z.object({
+    replica: z.string().min(1).describe("the replica's inventory name (written to through pef's connection)"),
+    files: z.array(absolutePath).min(1).default([...PE_SECRET_FILES]).describe('absolute paths to copy (default: the three PE key files and hiera.yaml)'),
+    optional: z.array(absolutePath).default([...OPTIONAL_SECRET_FILES]).describe('of those, the ones that may be missing on the primary (skipped with a note)'),
+    restart_services: z.boolean().default(false).describe('restart (or reload) the running services on the replica that read a changed file'),
+  }),
+  supportsNoop: true,
+  async run(ctx) {
+    const task = 'copy_secrets';
+    const replica = await ctx.peer(ctx.params.replica);
+    const from = ctx.target.name;
+    const to = replica.target.name;
+    if (to === from) throw new PefError('pef/task-failed', `${task}: replica=${ctx.params.replica} is this host (${from}); name the replica. Nothing was changed.`, { host: from });
+    for (const host of [ctx, replica]) {
+      assertPeHost(parsePeHostProbe((await host.read(peHostProbeCommand({ certname: false }))).stdout), host.target.name, task, { certname: false });
+    }
+    await assertReplicationAllowed(ctx, 'send', task);
+    await assertReplicationAllowed(replica, 'receive', task);
+
+    const paths = [...new Set(ctx.params.files)];
+    const probe = secretsProbeCommand(paths);
+    const source = parseSecretsProbe((await ctx.read(probe)).stdout);
+    const dest = parseSecretsProbe((await replica.read(probe)).stdout);
+    const { plans, problems } = planSecretCopy(paths, ctx.params.optional, source, dest, { source: from, dest: to });
+    if (problems.length > 0) {
+      throw new PefError('pef/task-failed', `${task} cannot copy from ${from} to ${to}:\n  - ${problems.join('\n  - ')}\nNothing was changed.`, { host: from, replica: to, problems });
+    }
+
+    const changedPaths: string[] = [];
+    for (const plan of plans) {
+      if (plan.action !== 'copy' && plan.action !== 'attributes') continue;
+      const src = plan.source as NonNullable<FilePlan['source']>;
+      try {
+        if (plan.action === 'attributes') await replica.change(fixAttributesCommand(plan.path, src));
+        else await copyFile(ctx, replica, plan, src);
+      } catch (error) {
+        throw new PefError(
+          'pef/task-failed',
+          `${task}: writing ${plan.path} on ${to} failed: ${error instanceof Error ? redact(error.message) : String(error)}\n` +
+            `${plan.path} on ${to} is as it was (the temp file was removed). ${changedPaths.length ? `Already updated: ${changedPaths.join(', ')}.` : 'No file was changed.'} Fix the cause and run ${task} again.`,
+          { host: from, replica: to, path: plan.path, updated: changedPaths },
+        );
+      }
+      changedPaths.push(plan.path);
+    }
+
+    const affected = new Map<string, 'restart' | 'reload'>();
+    for (const path of changedPaths) {
+      const reader = readerOf(path);
+      if (reader) affected.set(reader.service, reader.action);
+    }
+    const restart = await restartReaders(replica, affected, ctx.params.restart_services);
+    if (restart.needed.length > 0) ctx.log(`${to}: ${restart.needed.join(', ')} read the changed files at start; restart them (or run again with restart_services=true)`);
+
+    return {
+      changed: changedPaths.length > 0,
+      value: {
+        replica: to,
+        files: plans.map((p) => ({
+          path: p.path,
+          changed: p.action === 'copy' || p.action === 'attributes',
+          action: p.action,
+          ...(p.source ? { sha256: p.source.sha256.slice(0, 12), owner: p.source.owner, group: p.source.group, mode: octalMode(p.source.mode) } : {}),
+          ...(p.createDirs.length ? { created_dirs: p.createDirs.map((d) => d.path) } : {}),
+          ...(p.note ? { note: p.note } : {}),
+        })),
+        restarted: restart.done,
+        restart_needed: restart.needed,
+      },
+    };
+  },
+});
+
+// Reads on the primary over the raw connection: ctx.read would emit the output as events,
+// which --verbose prints, before anything could mark it secret.
+async function copyFile(ctx: TaskContext<unknown>, replica: HostCommands, plan: FilePlan, src: NonNullable<FilePlan['source']>): Promise<void> {
+  const write = writeSecretCommand(plan.path, src, plan.createDirs);
+  if (ctx.noop) {
+    await replica.change(write);
+    return;
+  }
+  const read = await ctx.connection.run(readSecretCommand(plan.path));
+  if (read.exitCode !== 0) {
+    throw new PefError('pef/command-failed', `reading ${plan.path} on ${ctx.target.name} exited with ${String(read.exitCode)}: ${redact(read.stderr.trim().split('\n').slice(-3).join(' '))}`, {});
+  }
+  const content = new Sensitive(read.stdout.trim());
+  const bytes = Buffer.from(content.unwrap(), 'base64');
+  markSecret(bytes);
+  if (createHash('sha256').update(bytes).digest('hex') !== src.sha256) {
+    throw new PefError('pef/task-failed', `${plan.path} changed on ${ctx.target.name} while it was being copied (its sha256 no longer matches); nothing was written`, {});
+  }
+  await replica.change(write, { stdin: content.unwrap() });
+  const written = (await replica.read(digestCommand(plan.path))).stdout.trim();
+  if (written !== src.sha256) {
+    throw new PefError('pef/task-failed', `${plan.path} on ${replica.target.name} has sha256 ${written.slice(0, 12)} after the write, not ${src.sha256.slice(0, 12)}`, {});
+  }
+}
+
+// The redactor masks whole strings: the file, and each longer line of it, so a fragment quoted
+// in some error output is masked too.
+function markSecret(bytes: Buffer): void {
+  const text = bytes.toString('utf8');
+  registerSecret(text);
+  registerSecret(text.trim());
+  for (const line of text.split('\n')) if (line.trim().length >= 20) registerSecret(line.trim());
+}
+
+async function restartReaders(replica: HostCommands, affected: Map<string, 'restart' | 'reload'>, restart: boolean): Promise<{ done: string[]; needed: string[] }> {
+  if (affected.size === 0) return { done: [], needed: [] };
+  const manager = parseServiceManager((await replica.read(SERVICE_MANAGER_PROBE)).stdout);
+  const running: [string, 'restart' | 'reload'][] = [];
+  for (const [service, action] of affected) {
+    const status = await replica.read(serviceCommand(manager, 'status', service), { okExitCodes: [0, 1, 2, 3, 4, 5, 7] });
+    if (status.exitCode === 0) running.push([service, action]);
+  }
+  if (!restart) return { done: [], needed: running.map(([s]) => s) };
+  const done: string[] = [];
+  for (const [service, action] of running) {
+    try {
+      await replica.change(serviceCommand(manager, action, service));
+    } catch (error) {
+      throw new PefError(
+        'pef/task-failed',
+        `copy_secrets: the files were copied to ${replica.target.name}, but \`${action} ${service}\` failed there: ${redact((error as Error).message)}\n` +
+          `${done.length ? `Already ${action}ed: ${done.join(', ')}. ` : ''}Check ${service} on ${replica.target.name} and start it; the copied files are in place (a rerun reports changed: false).`,
+        { replica: replica.target.name, service, done },
+      );
+    }
+    done.push(service);
+  }
+  return { done, needed: [] };
+}

@@ -1,0 +1,117 @@
+/**
+ * provision_replica: PE's native DR, step one: `puppet infrastructure provision replica` on the
+ * primary, enabling the replica in the same run by default (peadm's add_replica does the same).
+ * It reads `puppet infrastructure status` first: a replica that is already provisioned (and
+ * enabled, when asked) is left alone; one provisioned but not enabled only gets `enable replica`.
+ * The RBAC token is a file on the primary (`token_file`), or pef logs in with `rbac_password`
+ * on stdin; the token itself is never read or printed.
+ */
+import { z } from 'zod';
+import { PefError } from '../src/errors/pef-error.js';
+import {
+  DEFAULT_TOKEN_FILE,
+  TOPOLOGIES,
+  assertPeHost,
+  assertTokenSource,
+  enableReplicaCommand,
+  ensureToken,
+  findReplica,
+  infrastructureFailure,
+  readInfraStatus,
+  parsePeHostProbe,
+  peHostProbeCommand,
+  resolveReplicaCertname,
+  provisionReplicaCommand,
+} from '../src/puppet/pe-infrastructure.js';
+import { sensitiveString } from '../src/task/params.js';
+import { defineTask } from '../src/task/task.js';
+
+const CERTNAME = /^[A-Za-z0-9._-]+$/;
+
+/** Which replica: shared by provision_replica and forget_replica. */
+export const replicaParams = {
+  replica: z.string().min(1).optional().describe("the replica's inventory name; pef reads its certname there"),
+  replica_certname: z.string().regex(CERTNAME).optional().describe("the replica's certname, instead of replica (for a host pef cannot reach)"),
+};
+
+/** The RBAC token: shared by the tasks that need one. */
+export const tokenParams = {
+  token_file: z.string().min(1).optional().describe(`token file on the host (default ${DEFAULT_TOKEN_FILE}); see puppet access login`),
+  rbac_password: sensitiveString('RBAC password: pef runs `puppet access login` (password on stdin) and uses the token it writes').optional(),
+  rbac_user: z.string().min(1).default('admin').describe('RBAC user for rbac_password'),
+};
+
+/** Provisions (and enables) a PE replica; see the file comment. */
+export const provisionReplica = defineTask({
+  name: 'provision_replica',
+  description: 'PE: provision (and enable) a replica with `puppet infrastructure provision replica`, run on the primary',
+  details: `Run on the PE primary with replica=<inventory name> or replica_certname=<certname>.
+Reads \`puppet infrastructure status\` first: already provisioned (and enabled, with enable=true) is
+changed: false; provisioned but not enabled runs only \`enable replica\`. PE's status JSON does not
+say whether a replica is enabled, so on real PE enable=true runs \`enable replica\` again (PE
+re-applies the same classification). Needs an RBAC token: token_file (default ~/.puppetlabs/token)
+or rbac_password (pef runs \`puppet access login\`, password on stdin). Copy the secrets first
+(copy_secrets) so the replica does not make its own keys when promoted.`,
+  params: z.object({
+    ...replicaParams,
+    enable: z.boolean().default(true).describe('also enable the replica (--enable): agents and services fail over to it'),
+    topology: z.enum(TOPOLOGIES).optional().describe('--topology (PE default: mono)'),
+    skip_agent_config: z.boolean().default(false).describe('--skip-agent-config: leave the agents\' server lists alone (load balancer setups)'),
+    ...tokenParams,
+  }),
+  supportsNoop: true,
+  async run(ctx) {
+    const task = 'provision_replica';
+    const host = ctx.target.name;
+    assertTokenSource(ctx.params, task);
+    const probe = parsePeHostProbe((await ctx.read(peHostProbeCommand({ certname: true }))).stdout);
+    assertPeHost(probe, host, task, { certname: true });
+    const self = probe.certname as string;
+    const certname = await resolveReplicaCertname(ctx.params, (n) => ctx.peer(n), task);
+    const status = await readInfraStatus(ctx, task);
+    if (certname === self) {
+      throw new PefError('pef/task-failed', `${task}: ${certname} is this host (${host}), the primary; name the replica with replica=<inventory name>. Nothing was changed.`, { host, replica: certname });
+    }
+    if (status.primary !== null && status.primary !== self) {
+      throw new PefError(
+        'pef/task-failed',
+        `${task} runs on the primary, and PE says that is ${status.primary}, not ${self} (${host}). Run it there (-t <${status.primary}'s inventory name>). Nothing was changed.`,
+        { host, primary: status.primary },
+      );
+    }
+
+    const existing = findReplica(status, certname);
+    const { enable } = ctx.params;
+    const options = { topology: ctx.params.topology, skipAgentConfig: ctx.params.skip_agent_config };
+    if (existing !== undefined && (!enable || existing.enabled === true)) {
+      return { changed: false, value: { replica: certname, primary: self, action: 'none', provisioned: true, enabled: existing.enabled, topology: existing.topology, status_source: status.source } };
+    }
+    const action = existing === undefined ? 'provision' : 'enable';
+    if (existing !== undefined) ctx.log(`${certname} is provisioned but ${existing.enabled === false ? 'not enabled' : 'its enabled state is not in the status'}; enabling it`);
+
+    const tokenFile = await ensureToken(ctx, ctx.params, task, ctx.noop);
+    const command = action === 'provision' ? provisionReplicaCommand(certname, { ...options, tokenFile, enable }) : enableReplicaCommand(certname, { ...options, tokenFile });
+    try {
+      await ctx.change(command);
+    } catch (error) {
+      throw infrastructureFailure(
+        task,
+        host,
+        `infrastructure ${action} replica`,
+        error,
+        `PE may have ${action === 'provision' ? 'provisioned' : 'enabled'} ${certname} in part: look at \`puppet infrastructure status --verbose\` (pef task run infra_status -t ${host}), fix the cause, and run ${task} again (it picks up from what the status shows).`,
+      );
+    }
+    if (ctx.noop) return { changed: true, value: { replica: certname, primary: self, action, provisioned: existing !== undefined, enabled: existing?.enabled ?? false, status_source: status.source } };
+
+    const after = findReplica(await readInfraStatus(ctx, task), certname);
+    if (after === undefined || (enable && after.enabled === false)) {
+      throw new PefError(
+        'pef/task-failed',
+        `${task}: \`puppet infrastructure ${action} replica ${certname}\` succeeded on ${host}, but the status afterwards ${after === undefined ? 'does not list it as a replica' : 'shows it not enabled'}. Check \`puppet infrastructure status --verbose\` there and run ${task} again.`,
+        { host, replica: certname },
+      );
+    }
+    return { changed: true, value: { replica: certname, primary: self, action, provisioned: true, enabled: after.enabled, topology: after.topology, status_source: status.source } };
+  },
+});
