@@ -9,6 +9,7 @@ import { copySecrets } from './copy-secrets.js';
 import { demote } from './demote.js';
 import { discover } from './discover.js';
 import { dumpDb } from './dump-db.js';
+import { dumpNc } from './dump-nc.js';
 import { forgetReplica } from './forget-replica.js';
 import { infraStatus } from './infra-status.js';
 import { installAgent } from './install-agent.js';
@@ -17,10 +18,11 @@ import { promote } from './promote.js';
 import { promoteReplica } from './promote-replica.js';
 import { provisionReplica } from './provision-replica.js';
 import { restoreDb } from './restore-db.js';
+import { restoreNc } from './restore-nc.js';
 import { service } from './service.js';
 import { setMode } from './set-mode.js';
 import { setupTransfer } from './setup-transfer.js';
 import { syncCa } from './sync-ca.js';
 
 /** The bundled tasks. */
-export const TASKS: readonly TaskDefinition[] = [checkConnection, discover, service, setupTransfer, padSerial, syncCa, dumpDb, restoreDb, setMode, promote, demote, agentCheck, configureAgents, installAgent, copySecrets, infraStatus, provisionReplica, promoteReplica, forgetReplica];
+export const TASKS: readonly TaskDefinition[] = [checkConnection, discover, service, setupTransfer, padSerial, syncCa, dumpDb, restoreDb, dumpNc, restoreNc, setMode, promote, demote, agentCheck, configureAgents, installAgent, copySecrets, infraStatus, provisionReplica, promoteReplica, forgetReplica];
