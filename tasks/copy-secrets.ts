@@ -170,7 +170,11 @@ export function fixAttributesCommand(path: string, a: FileAttrs): string {
  */
 export function writeSecretCommand(path: string, a: FileAttrs, createDirs: readonly { path: string; attrs: FileAttrs }[]): string {
   const tmp = shQuote(`${path}.pef-tmp`);
-  const mkdirs = createDirs.map((d) => `mkdir ${shQuote(d.path)} && chown ${shQuote(`${d.attrs.owner}:${d.attrs.group}`)} ${shQuote(d.path)} && chmod ${shQuote(d.attrs.mode)} ${shQuote(d.path)} && `);
+  // `[ -d ] ||`: files sharing a missing parent each list it; the first one creates it.
+  const mkdirs = createDirs.map((d) => {
+    const dir = shQuote(d.path);
+    return `{ [ -d ${dir} ] || { mkdir ${dir} && chown ${shQuote(`${d.attrs.owner}:${d.attrs.group}`)} ${dir} && chmod ${shQuote(d.attrs.mode)} ${dir}; }; } && `;
+  });
   return `${mkdirs.join('')}(umask 077 && base64 -d > ${tmp} && chown ${shQuote(`${a.owner}:${a.group}`)} ${tmp} && chmod ${shQuote(a.mode)} ${tmp} && mv -f ${tmp} ${shQuote(path)}) || { rc=$?; rm -f ${tmp}; exit $rc; }`;
 }
 
@@ -243,7 +247,7 @@ for hiera.yaml). Contents never appear in output, logs or errors; only sha256 pr
       } catch (error) {
         throw new PefError(
           'pef/task-failed',
-          `${task}: writing ${plan.path} on ${to} failed: ${error instanceof Error ? redact(error.message) : String(error)}\n` +
+          `${task}: writing ${plan.path} on ${to} failed: ${failureText(error)}\n` +
             `${plan.path} on ${to} is as it was (the temp file was removed). ${changedPaths.length ? `Already updated: ${changedPaths.join(', ')}.` : 'No file was changed.'} Fix the cause and run ${task} again.`,
           { host: from, replica: to, path: plan.path, updated: changedPaths },
         );
@@ -303,13 +307,31 @@ async function copyFile(ctx: TaskContext<unknown>, replica: HostCommands, plan: 
   }
 }
 
-// The redactor masks whole strings: the file, and each longer line of it, so a fragment quoted
-// in some error output is masked too.
+// The exit code and stderr of a failed write, without the (long) command; other errors as they are.
+function failureText(error: unknown): string {
+  if (error instanceof PefError && error.kind === 'pef/command-failed') {
+    const stderr = typeof error.details['stderr'] === 'string' ? error.details['stderr'].trim().split('\n').slice(-3).join(' ') : '';
+    return redact(`exited with ${String(error.details['exitCode'])}${stderr ? `: ${stderr}` : ''}`);
+  }
+  return error instanceof Error ? redact(error.message) : String(error);
+}
+
+// The redactor masks whole strings: the file, each longer line of it and, in a JSON file, each
+// longer string value (the keys themselves), so a fragment quoted in some output is masked too.
 function markSecret(bytes: Buffer): void {
   const text = bytes.toString('utf8');
   registerSecret(text);
   registerSecret(text.trim());
   for (const line of text.split('\n')) if (line.trim().length >= 20) registerSecret(line.trim());
+  const walk = (value: unknown): void => {
+    if (typeof value === 'string' && value.length >= 16) registerSecret(value);
+    else if (typeof value === 'object' && value !== null) for (const v of Object.values(value)) walk(v);
+  };
+  try {
+    walk(JSON.parse(text));
+  } catch {
+    // Not JSON (hiera.yaml): the lines are enough.
+  }
 }
 
 async function restartReaders(replica: HostCommands, affected: Map<string, 'restart' | 'reload'>, restart: boolean): Promise<{ done: string[]; needed: string[] }> {
