@@ -143,7 +143,8 @@ restore_nc looks.`,
       const there = parseArchiveState((await receiver.read(archiveStateCommand(incoming))).stdout);
       const upToDate = (s: { names: string[]; latest: string | null }) => same && s.latest === name && s.names.slice().sort().join('\n') === shippedNames(name).join('\n');
       if (!upToDate(box)) await ctx.change(outboxCommand(dir, name));
-      const current = upToDate(there) && (await receiver.read(fileSha256Command(incoming, name))).stdout.trim() === sum;
+      const thereSum = there.names.includes(name) ? (await receiver.read(fileSha256Command(incoming, name))).stdout.trim() : '';
+      const current = upToDate(there) && thereSum === sum;
       if (!current) {
         if (!(await hasTransferKey(ctx, settings))) {
           throw new PefError(
@@ -152,6 +153,8 @@ restore_nc looks.`,
             { archive: `${dir}/${name}` },
           );
         }
+        // rsync's quick check (size, mtime) could keep a damaged copy of the same name: drop it first.
+        if (thereSum !== '' && thereSum !== sum) await receiver.change(removeFilesCommand(incoming, [name]));
         try {
           await ctx.change(rsyncToReceiver(settings, outbox, NC_DEFAULTS.shipName));
         } catch (error) {
@@ -160,6 +163,9 @@ restore_nc looks.`,
             `The archive ${dir}/${name} is on ${host} but shipping it to ${receiver.target.name} failed: ${(error as Error).message}. The receiver keeps the archive it had; run dump_nc again once the channel works (setup_transfer checks it).`,
             { archive: `${dir}/${name}` },
           );
+        }
+        if (!ctx.noop && (await receiver.read(fileSha256Command(incoming, name))).stdout.trim() !== sum) {
+          throw new PefError('pef/task-failed', `${incoming}/${name} on ${receiver.target.name} does not match ${dir}/${name} after shipping. Run dump_nc again; restore_nc refuses a copy that fails its checksum.`, { archive: `${dir}/${name}` });
         }
         changes.push('shipped');
       }
