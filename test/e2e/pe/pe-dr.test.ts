@@ -44,7 +44,12 @@ const logLength = async (host: string) => Number((await on(host, `wc -l < ${STAN
 /** Back to one primary (primary.lab) and no replicas, whatever an earlier (failed) run left. */
 async function resetPe(): Promise<void> {
   const s = await status();
-  if (s.primary !== 'primary.lab') expect((await runner.task(promoteReplica, 'primary', { force: true })).find('primary.lab')!.error).toBeUndefined();
+  if (s.primary !== 'primary.lab') {
+    // As PE would have it: primary.lab becomes a replica of the current primary, then is promoted.
+    const provisioned = (await runner.task(provisionReplica, s.primary, { replica_certname: 'primary.lab' })).find(s.primary)!;
+    expect(provisioned.error).toBeUndefined();
+    expect((await runner.task(promoteReplica, 'primary', { force: true })).find('primary.lab')!.error).toBeUndefined();
+  }
   for (const r of (await status()).replicas) {
     expect((await runner.task(forgetReplica, 'primary', { replica_certname: r.certname })).find('primary.lab')!.error).toBeUndefined();
   }
@@ -57,7 +62,7 @@ maybe('PE native DR wrappers (PE lab stand-ins)', () => {
     cliDir = mkdtempSync(join(tmpdir(), 'pef-pe-dr-'));
     writeFileSync(join(cliDir, 'package.json'), '{"name":"pe-dr-test"}');
     writeFileSync(join(cliDir, 'inventory.yaml'), readFileSync(lab.inventory, 'utf8'));
-    await on('primary', 'mkdir -p /root/.puppetlabs && echo setup-token > /root/.puppetlabs/token');
+    for (const host of ['primary', 'replica']) await on(host, 'mkdir -p /root/.puppetlabs && echo setup-token > /root/.puppetlabs/token');
     await resetPe();
     // Start without a token, so the first provision has to log in.
     await on('primary', 'rm -f /root/.puppetlabs/token');
@@ -65,7 +70,7 @@ maybe('PE native DR wrappers (PE lab stand-ins)', () => {
 
   afterAll(async () => {
     if (runner) {
-      await on('primary', 'mkdir -p /root/.puppetlabs && [ -s /root/.puppetlabs/token ] || echo teardown-token > /root/.puppetlabs/token');
+      for (const host of ['primary', 'replica']) await on(host, 'mkdir -p /root/.puppetlabs && [ -s /root/.puppetlabs/token ] || echo teardown-token > /root/.puppetlabs/token');
       await resetPe().catch(() => undefined);
       await runner.close();
     }
