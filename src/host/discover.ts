@@ -76,7 +76,7 @@ id pe-postgres >/dev/null 2>&1 && pguser=pe-postgres || pguser=postgres
 echo "postgres.superuser=$pguser"
 [ -n "$pgbin" ] && echo "version.postgresql=$("$pgbin/postgres" --version 2>/dev/null | sed 's/[^0-9.]*//')"
 if [ -n "$pgbin" ] && id "$pguser" >/dev/null 2>&1; then
-  dbs=$(cd / && runuser -u "$pguser" -- "$pgbin/psql" -XAtc "select datname from pg_database where not datistemplate order by 1" 2>/dev/null | tr '\\n' ',')
+  dbs=$(cd / && runuser -u "$pguser" -- "$pgbin/psql" -X -d postgres -Atc "select datname from pg_database where not datistemplate order by 1" 2>/dev/null | tr '\\n' ',')
   [ $? -eq 0 ] && [ -n "$dbs" ] && echo "postgres.databases=$dbs"
 fi
 exit 0

@@ -12,7 +12,7 @@ import type { LabHostState, LabState } from './lab-state.js';
 import { acquireLabLock, readLabState, writeLabState } from './lab-state.js';
 import { killHolders, readHostFile, startHolder, writeHostFile } from './lab-holder.js';
 import { check, runCommand, runInHost, runScriptInHost } from './lab-process.js';
-import { readLabAsset } from './lab-assets.js';
+import { peStandins, readLabAsset } from './lab-assets.js';
 import { knownHostsLines, labInventoryYaml } from './lab-inventory.js';
 import { labStatus } from './lab-status.js';
 import { PefError } from '../errors/pef-error.js';
@@ -52,7 +52,12 @@ export interface LabInfo {
 }
 
 const SERVICE_SHIM = '/usr/local/sbin/pef-lab-service';
-const SITE_PP = '/etc/puppet/code/environments/production/manifests/site.pp';
+const SITE_PP: Record<LabProfile, string> = {
+  oss: '/etc/puppet/code/environments/production/manifests/site.pp',
+  pe: '/etc/puppetlabs/code/environments/production/manifests/site.pp',
+};
+/** The services that make a primary a Puppet server, in start order. */
+const SERVER_SERVICES: Record<LabProfile, readonly string[]> = { oss: ['puppetdb', 'puppetserver'], pe: ['pe-puppetdb', 'pe-puppetserver'] };
 const REQUIRED_COMMANDS = ['unshare', 'nsenter', 'ssh-keygen', 'ss', 'sshd', 'puppet', 'puppetserver', 'pg_ctlcluster', 'java'];
 
 function hostsFileLines(hosts: readonly LabHost[]): string {
@@ -61,9 +66,36 @@ function hostsFileLines(hosts: readonly LabHost[]): string {
     .join('\n');
 }
 
+/** What host-setup.sh needs to know about a host (see its header). */
+function setupEnv(host: LabHost, hosts: readonly LabHost[], prefix: string, profile: LabProfile): Record<string, string> {
+  return {
+    LAB_PROFILE: profile,
+    LAB_FQDN: host.fqdn,
+    LAB_NETWORK: `${prefix}.0/24`,
+    LAB_ADDRESS: host.address,
+    LAB_ROLE: host.role,
+    LAB_PRIMARY: hosts.find((h) => h.role === 'primary')?.fqdn ?? host.fqdn,
+    LAB_HOSTS_LINES: hostsFileLines(hosts),
+  };
+}
+
+/** Runs one step of host-setup.sh on each of `hosts`, in parallel. */
+async function setupStep(step: string, on: readonly LabHostState[], all: readonly LabHostState[], o: { addressPrefix: string; profile: LabProfile }): Promise<void> {
+  const setup = await readLabAsset('host-setup.sh');
+  await Promise.all(
+    on.map(async (h) =>
+      check(
+        await runScriptInHost(h.initPid, setup, [step], { env: setupEnv(h, all, o.addressPrefix, o.profile), timeoutMs: 300_000 }),
+        `lab step ${step} on ${h.fqdn}`,
+        { host: h.name },
+      ),
+    ),
+  );
+}
+
 async function preflight(options: Required<Pick<LabUpOptions, 'profile' | 'agents' | 'addressPrefix'>>, paths: LabPaths): Promise<void> {
-  if (options.profile !== 'oss') {
-    throw new PefError('pef/lab-error', `lab profile '${options.profile}' is not available yet; use --profile oss`, {
+  if (options.profile !== 'oss' && options.profile !== 'pe') {
+    throw new PefError('pef/usage-error', `unknown lab profile '${String(options.profile)}'; use --profile oss or --profile pe`, {
       profile: options.profile,
     });
   }
@@ -101,27 +133,28 @@ async function listenersOn(prefix: string): Promise<string[]> {
     .filter((a) => a.startsWith(`${prefix}.`));
 }
 
-async function prepareHosts(paths: LabPaths, hosts: LabHostState[], prefix: string, progress: (l: string) => void): Promise<void> {
-  const [setup, shim] = await Promise.all([readLabAsset('host-setup.sh'), readLabAsset('pef-lab-service.sh')]);
-  const primary = hosts.find((h) => h.role === 'primary');
-  progress(`preparing ${hosts.length} hosts (ssh keys, configs bound to ${prefix}.x)`);
-  await Promise.all(
-    hosts.map(async (h) => {
-      await writeHostFile(h.initPid, SERVICE_SHIM, shim, 0o755);
-      const out = await runScriptInHost(h.initPid, setup, ['prep'], {
-        env: {
-          LAB_FQDN: h.fqdn,
-          LAB_NETWORK: `${prefix}.0/24`,
-          LAB_ADDRESS: h.address,
-          LAB_ROLE: h.role,
-          LAB_PRIMARY: primary?.fqdn ?? h.fqdn,
-          LAB_HOSTS_LINES: hostsFileLines(hosts),
-        },
-        timeoutMs: 120_000,
-      });
-      check(out, `preparing ${h.fqdn}`, { host: h.name });
-    }),
-  );
+async function prepareHosts(paths: LabPaths, hosts: LabHostState[], o: { addressPrefix: string; profile: LabProfile }, progress: (l: string) => void): Promise<void> {
+  const shim = await readLabAsset('pef-lab-service.sh');
+  progress(`preparing ${hosts.length} hosts (${o.profile === 'pe' ? 'Puppet Enterprise layout, ' : ''}ssh keys, configs bound to ${o.addressPrefix}.x)`);
+  await Promise.all(hosts.map((h) => writeHostFile(h.initPid, SERVICE_SHIM, shim, 0o755)));
+  await setupStep('prep', hosts, hosts, o);
+  if (o.profile === 'pe') await installPeStandins(paths, hosts.filter((h) => h.role !== 'agent'));
+}
+
+// The PE stand-ins on the PE servers, and the one PE installation they share (primary first).
+async function installPeStandins(paths: LabPaths, servers: readonly LabHostState[]): Promise<void> {
+  const { files, dirs } = await peStandins();
+  for (const host of servers) {
+    for (const f of files) await writeHostFile(host.initPid, f.path, f.content, f.mode);
+    for (const d of dirs) {
+      const into = `/proc/${host.initPid}/root${d.into}`;
+      check(await runCommand(['mkdir', '-p', into]), `creating ${d.into} on ${host.fqdn}`);
+      check(await runCommand(['cp', '-a', d.from, into]), `copying ${d.from} to ${host.fqdn}`);
+    }
+  }
+  const primary = servers.find((h) => h.role === 'primary');
+  const state = { pef_standin: 'pef lab stand-in, not Puppet Enterprise', primary: primary?.fqdn, replicas: {}, jobs: [], events: [] };
+  await writeFile(`${paths.sharedDir}/pe-infra.json`, `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600 });
 }
 
 async function startSsh(paths: LabPaths, hosts: LabHostState[], progress: (l: string) => void): Promise<void> {
@@ -143,35 +176,39 @@ async function startSsh(paths: LabPaths, hosts: LabHostState[], progress: (l: st
   );
 }
 
-async function startPrimary(hosts: LabHostState[], prefix: string, progress: (l: string) => void): Promise<void> {
+async function startPrimary(hosts: LabHostState[], o: { addressPrefix: string; profile: LabProfile }, progress: (l: string) => void): Promise<void> {
   const primary = hosts.find((h) => h.role === 'primary');
   if (primary === undefined) throw new PefError('pef/internal', 'lab has no primary');
-  const setup = await readLabAsset('host-setup.sh');
-  await writeHostFile(primary.initPid, SITE_PP, await readLabAsset('site.pp'));
+  await writeHostFile(primary.initPid, SITE_PP[o.profile], await readLabAsset('site.pp'));
+  if (o.profile === 'pe') {
+    progress("primary, replica: PE's databases in pe-postgresql, secrets, console configuration");
+    await setupStep('pe-server', hosts.filter((h) => h.role !== 'agent'), hosts, o);
+  }
   progress('primary: CA, PostgreSQL database, PuppetDB configuration');
-  check(
-    await runScriptInHost(primary.initPid, setup, ['primary-server'], {
-      env: {
-        LAB_FQDN: primary.fqdn,
-        LAB_NETWORK: `${prefix}.0/24`,
-        LAB_ADDRESS: primary.address,
-        LAB_ROLE: primary.role,
-        LAB_PRIMARY: primary.fqdn,
-        LAB_HOSTS_LINES: hostsFileLines(hosts),
-      },
-      timeoutMs: 300_000,
-    }),
-    'setting up the primary server',
-    { host: primary.name },
-  );
+  await setupStep('primary-server', [primary], hosts, o);
   // One JVM at a time: two booting together on 2 cores take as long as both in a row, or longer.
-  for (const svc of ['puppetdb', 'puppetserver']) {
+  for (const svc of SERVER_SERVICES[o.profile]) {
     progress(`primary: starting ${svc} (about a minute)`);
     check(await runInHost(primary.initPid, [SERVICE_SHIM, 'start', svc], { timeoutMs: 400_000 }), `starting ${svc} on ${primary.fqdn}`, {
       host: primary.name,
-      log: `/var/log/${svc}/ on ${primary.fqdn}`,
+      log: `${o.profile === 'pe' ? '/var/log/puppetlabs/' : '/var/log/'}${svc.replace(/^pe-/, '')}/ on ${primary.fqdn}`,
     });
   }
+}
+
+// PE servers: the classifier stand-in (pe-console-services) once their certificates exist.
+async function startConsoles(hosts: LabHostState[], o: { addressPrefix: string; profile: LabProfile }, progress: (l: string) => void): Promise<void> {
+  const servers = hosts.filter((h) => h.role !== 'agent');
+  progress(`${servers.map((h) => h.name).join(', ')}: starting pe-console-services (the classifier stand-in)`);
+  await setupStep('pe-console', servers, hosts, o);
+  await Promise.all(
+    servers.map(async (h) =>
+      check(await runInHost(h.initPid, [SERVICE_SHIM, 'start', 'pe-console-services'], { timeoutMs: 60_000 }), `starting pe-console-services on ${h.fqdn}`, {
+        host: h.name,
+        log: `/var/log/puppetlabs/console-services/console.log on ${h.fqdn}`,
+      }),
+    ),
+  );
 }
 
 async function signCertificates(hosts: LabHostState[], progress: (l: string) => void): Promise<void> {
@@ -271,7 +308,7 @@ async function build(
   progress: (l: string) => void,
   started: number,
 ): Promise<LabInfo> {
-  const hosts = labHosts(o.agents, o.addressPrefix);
+  const hosts = labHosts(o.agents, o.addressPrefix, o.profile);
   await mkdir(paths.keysDir, { recursive: true, mode: 0o700 });
   check(await runCommand(['ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-C', 'pef-lab', '-f', paths.privateKey]), 'creating the lab ssh key');
   const state: LabState = {
@@ -291,7 +328,7 @@ async function build(
     state.hosts.push({ ...host, ...(await startHolder(paths, host)) });
     await writeLabState(paths, state);
   }
-  await prepareHosts(paths, state.hosts, o.addressPrefix, progress);
+  await prepareHosts(paths, state.hosts, o, progress);
   state.reached = 'hosts';
   if (o.stopAfter !== 'hosts') {
     await startSsh(paths, state.hosts, progress);
@@ -300,8 +337,9 @@ async function build(
   }
   if (o.stopAfter === 'full') {
     await writeLabState(paths, state);
-    await startPrimary(state.hosts, o.addressPrefix, progress);
+    await startPrimary(state.hosts, o, progress);
     await signCertificates(state.hosts, progress);
+    if (o.profile === 'pe') await startConsoles(state.hosts, o, progress);
     state.reached = 'full';
   }
   state.phase = 'up';

@@ -5,7 +5,7 @@
  * Runs last (test/helpers/lab-test-sequencer.mjs) because it tears the shared lab down.
  */
 import { describe, it, expect, beforeAll } from '@jest/globals';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { ensureLab, labSupported, releaseTestLab, TEST_LAB_DIR } from '../helpers/lab.js';
 import type { LabInfo } from '../helpers/lab.js';
@@ -14,7 +14,8 @@ import { labExec } from '../../src/lab/lab-exec.js';
 import { labStatus } from '../../src/lab/lab-status.js';
 import { labDown } from '../../src/lab/lab-down.js';
 import { runCommand } from '../../src/lab/lab-process.js';
-import { findHolders, namespaceOf, processesInNamespace } from '../../src/lab/lab-procfs.js';
+import { namespaceOf } from '../../src/lab/lab-procfs.js';
+import { labLeftovers, labNamespaces, listeners } from '../helpers/lab-leftovers.js';
 
 const maybe = labSupported() ? describe : describe.skip;
 
@@ -23,18 +24,6 @@ function ssh(lab: LabInfo, address: string, command: string): Promise<{ exitCode
     'ssh', '-i', lab.privateKey, '-o', `UserKnownHostsFile=${lab.knownHosts}`, '-o', 'StrictHostKeyChecking=yes',
     '-o', 'BatchMode=yes', '-o', 'ConnectTimeout=10', `root@${address}`, command,
   ]);
-}
-
-// Listening TCP sockets as [address, pid] (pid of the owning process, from `ss -p`).
-async function listeners(): Promise<{ address: string; pid: number }[]> {
-  const out = await runCommand(['ss', '-Hltnp']);
-  return out.stdout
-    .split('\n')
-    .filter((l) => l.trim() !== '')
-    .map((l) => ({
-      address: (l.trim().split(/\s+/)[3] ?? '').replace(/^\[::ffff:(.*)\]/, '$1'),
-      pid: Number(/pid=(\d+)/.exec(l)?.[1] ?? 0),
-    }));
 }
 
 maybe('pef lab (oss profile)', () => {
@@ -167,23 +156,11 @@ maybe('pef lab (oss profile)', () => {
   });
 
   it('goes down leaving no process, socket, mount or file', async () => {
-    const namespaces = lab.hosts.map((h) => namespaceOf(h.initPid, 'mnt')).filter((n): n is string => n !== undefined);
+    const namespaces = labNamespaces(lab);
     expect(namespaces).toHaveLength(3);
     await labDown({ dir: TEST_LAB_DIR });
     await releaseTestLab({ force: true });
-    for (const ns of namespaces) expect(processesInNamespace(ns)).toEqual([]);
-    expect(findHolders(lab.dir)).toEqual([]);
-    expect((await listeners()).filter((l) => l.address.startsWith('127.0.10.'))).toEqual([]);
-    const mounts = readdirSync('/proc')
-      .filter((p) => /^\d+$/.test(p))
-      .filter((p) => {
-        try {
-          return readFileSync(`/proc/${p}/mountinfo`, 'utf8').includes(lab.dir);
-        } catch {
-          return false;
-        }
-      });
-    expect(mounts).toEqual([]);
+    expect(await labLeftovers(lab, namespaces, '127.0.10')).toEqual({ processes: [], holders: [], listeners: [], mounts: [] });
     expect(existsSync(lab.dir)).toBe(false);
   }, 60_000);
 });

@@ -28,7 +28,7 @@ export function labCommand(): Command {
   lab
     .command('up')
     .description('start the lab (or report that it is up) and write its Bolt inventory')
-    .addOption(new Option('--profile <profile>', 'oss (Debian packages) or pe (not available yet)').choices(['oss', 'pe']).default('oss'))
+    .addOption(new Option('--profile <profile>', 'oss (Debian packages) or pe (the same Puppet laid out as Puppet Enterprise, with labelled stand-ins)').choices(['oss', 'pe']).default('oss'))
     .option('--agents <n>', 'number of agents agent1…agentN', wholeNumber, 1)
     .option('--dir <dir>', 'state directory', '.pef-lab')
     .addOption(new Option('--format <format>', 'human or json').default('human'))

@@ -98,7 +98,8 @@ wait_restart_file() {
       return 1
     fi
     if [ "$waited" -ge "$TIMEOUT" ]; then
-      echo "pef-lab-service: $svc not ready after ${TIMEOUT}s; see $log/" >&2
+      echo "pef-lab-service: $svc not ready after ${TIMEOUT}s; see $log/; its last lines:" >&2
+      tail -n 5 "$log"/*.log >&2 2>/dev/null
       return 1
     fi
     sleep 1

@@ -1,0 +1,45 @@
+/**
+ * What a lab may leave behind on the machine: listening sockets, processes in its hosts'
+ * namespaces, holders, mounts that name its state dir. The lab proof tests assert all are gone
+ * after `lab down`.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { runCommand } from '../../src/lab/lab-process.js';
+import { findHolders, namespaceOf, processesInNamespace } from '../../src/lab/lab-procfs.js';
+import type { LabInfo } from './lab.js';
+
+/** Listening TCP sockets as [address, pid] (pid of the owning process, from `ss -p`). */
+export async function listeners(): Promise<{ address: string; pid: number }[]> {
+  const out = await runCommand(['ss', '-Hltnp']);
+  return out.stdout
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map((l) => ({
+      address: (l.trim().split(/\s+/)[3] ?? '').replace(/^\[::ffff:(.*)\]/, '$1'),
+      pid: Number(/pid=(\d+)/.exec(l)?.[1] ?? 0),
+    }));
+}
+
+/** The mount namespaces of a lab's hosts, read while the lab is up. */
+export function labNamespaces(lab: LabInfo): string[] {
+  return lab.hosts.map((h) => namespaceOf(h.initPid, 'mnt')).filter((n): n is string => n !== undefined);
+}
+
+/** Everything of the lab still on the machine; all lists empty once it is down. */
+export async function labLeftovers(lab: LabInfo, namespaces: readonly string[], addressPrefix: string): Promise<Record<string, unknown[]>> {
+  const mounts = readdirSync('/proc')
+    .filter((p) => /^\d+$/.test(p))
+    .filter((p) => {
+      try {
+        return readFileSync(`/proc/${p}/mountinfo`, 'utf8').includes(lab.dir);
+      } catch {
+        return false;
+      }
+    });
+  return {
+    processes: namespaces.flatMap((ns) => processesInNamespace(ns)),
+    holders: findHolders(lab.dir),
+    listeners: (await listeners()).filter((l) => l.address.startsWith(`${addressPrefix}.`)),
+    mounts,
+  };
+}
