@@ -22,7 +22,7 @@ export const TEST_LAB_PREFIX = process.env['PEF_TEST_LAB_PREFIX'] ?? '127.0.10';
 
 /** The shared `pe` lab's state dir and network. */
 export const TEST_PE_LAB_DIR = process.env['PEF_TEST_PE_LAB_DIR'] ?? '/tmp/pef-test-lab-pe';
-export const TEST_PE_LAB_PREFIX = process.env['PEF_TEST_PE_LAB_PREFIX'] ?? '127.0.11';
+export const TEST_PE_LAB_PREFIX = process.env['PEF_TEST_PE_LAB_PREFIX'] ?? '127.0.12';
 
 /** How long a suite's beforeAll may wait for `ensurePeLab()` (a PE lab boots in about 3.5 minutes). */
 export const PE_LAB_TIMEOUT_MS = 600_000;
