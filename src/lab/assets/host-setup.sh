@@ -107,8 +107,9 @@ SH
   ln -sfn "$pgbin"/* /opt/puppetlabs/server/bin/
   pg_lsclusters -h | while read -r v c _; do pg_dropcluster --stop "$v" "$c"; done
   install -d -o pe-postgres -g pe-postgres -m 755 "$PE_DATA/postgresql"
-  # The socket where the psql in /opt/puppetlabs/server/bin (Debian-built) looks for it.
-  pg_createcluster -u pe-postgres -g pe-postgres -s /var/run/postgresql -d "$PE_DATA/postgresql/$version/data" "$version" pe >/dev/null
+  # The socket where the psql in /opt/puppetlabs/server/bin (Debian-built) looks for it. Port 5432
+  # explicitly: pg_createcluster's own choice skips ports that other labs' clusters hold on the machine.
+  pg_createcluster -u pe-postgres -g pe-postgres -p 5432 -s /var/run/postgresql -d "$PE_DATA/postgresql/$version/data" "$version" pe >/dev/null
 }
 
 step_prep() {
