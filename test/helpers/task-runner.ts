@@ -2,7 +2,7 @@
  * Runs tasks and plans against a real inventory (the lab's) the way the CLI does: real
  * inventory, real ssh pool, a run log whose file the test can grep for secrets.
  */
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EventBus, type RunEvent } from '../../src/executor/events.js';
@@ -19,7 +19,7 @@ import type { ParamsSchema, TaskDefinition } from '../../src/task/task.js';
 import { ConnectionPool } from '../../src/transport/connection-pool.js';
 import { transportFor } from '../../src/transport/transports.js';
 
-/** A runner bound to one inventory; close it in afterAll. */
+/** A runner bound to one inventory; close it in afterAll (which also removes its run log). */
 export interface TaskRunner {
   inventory: Inventory;
   events: RunEvent[];
@@ -35,7 +35,8 @@ export interface TaskRunner {
 /** Opens a runner on `inventoryFile`. Connections are shared by every call, as in one CLI run. */
 export async function taskRunner(inventoryFile: string): Promise<TaskRunner> {
   const inventory = await loadInventory(inventoryFile, { prompter: new NonInteractivePrompter() });
-  const logFile = join(mkdtempSync(join(tmpdir(), 'pef-runlog-')), 'run.log');
+  const logDir = mkdtempSync(join(tmpdir(), 'pef-runlog-'));
+  const logFile = join(logDir, 'run.log');
   const log = new RunLog(logFile);
   const events: RunEvent[] = [];
   const bus = new EventBus();
@@ -52,6 +53,9 @@ export async function taskRunner(inventoryFile: string): Promise<TaskRunner> {
     plan: async (plan, params = {}, options = {}) =>
       runPlan(runtimeFor(options.noop ?? false), plan, params, options.from === undefined ? {} : { from: options.from }),
     log: () => readFileSync(logFile, 'utf8'),
-    close: () => pool.closeAll(),
+    close: async () => {
+      await pool.closeAll();
+      rmSync(logDir, { recursive: true, force: true });
+    },
   };
 }
