@@ -8,16 +8,12 @@
 import { z } from 'zod';
 import { PefError } from '../src/errors/pef-error.js';
 import {
-  assertPeHost,
-  assertTokenSource,
   ensureToken,
   findReplica,
   forgetReplicaCommand,
   infrastructureFailure,
-  parsePeHostProbe,
-  peHostProbeCommand,
+  primaryAndReplica,
   readInfraStatus,
-  resolveReplicaCertname,
 } from '../src/puppet/pe-infrastructure.js';
 import { defineTask } from '../src/task/task.js';
 import { replicaParams, tokenParams } from './provision-replica.js';
@@ -40,14 +36,7 @@ RBAC token (token_file or rbac_password, as provision_replica).`,
   async run(ctx) {
     const task = 'forget_replica';
     const host = ctx.target.name;
-    assertTokenSource(ctx.params, task);
-    const probe = parsePeHostProbe((await ctx.read(peHostProbeCommand({ certname: true }))).stdout);
-    assertPeHost(probe, host, task, { certname: true });
-    const self = probe.certname as string;
-    const certname = await resolveReplicaCertname(ctx.params, (n) => ctx.peer(n), task);
-    if (certname === self) {
-      throw new PefError('pef/task-failed', `${task}: ${certname} is this host (${host}); forget runs on the primary and names the replica. Nothing was changed.`, { host });
-    }
+    const { self, certname } = await primaryAndReplica(ctx, task);
     const status = await readInfraStatus(ctx, task);
     if (status.primary !== null && status.primary !== self) {
       throw new PefError('pef/task-failed', `${task} runs on the primary, and PE says that is ${status.primary}, not ${self} (${host}). Run it there. Nothing was changed.`, { host, primary: status.primary });

@@ -11,16 +11,12 @@ import { PefError } from '../src/errors/pef-error.js';
 import {
   DEFAULT_TOKEN_FILE,
   TOPOLOGIES,
-  assertPeHost,
-  assertTokenSource,
   enableReplicaCommand,
   ensureToken,
   findReplica,
   infrastructureFailure,
+  primaryAndReplica,
   readInfraStatus,
-  parsePeHostProbe,
-  peHostProbeCommand,
-  resolveReplicaCertname,
   provisionReplicaCommand,
 } from '../src/puppet/pe-infrastructure.js';
 import { sensitiveString } from '../src/task/params.js';
@@ -63,15 +59,8 @@ or rbac_password (pef runs \`puppet access login\`, password on stdin). Copy the
   async run(ctx) {
     const task = 'provision_replica';
     const host = ctx.target.name;
-    assertTokenSource(ctx.params, task);
-    const probe = parsePeHostProbe((await ctx.read(peHostProbeCommand({ certname: true }))).stdout);
-    assertPeHost(probe, host, task, { certname: true });
-    const self = probe.certname as string;
-    const certname = await resolveReplicaCertname(ctx.params, (n) => ctx.peer(n), task);
+    const { self, certname } = await primaryAndReplica(ctx, task);
     const status = await readInfraStatus(ctx, task);
-    if (certname === self) {
-      throw new PefError('pef/task-failed', `${task}: ${certname} is this host (${host}), the primary; name the replica with replica=<inventory name>. Nothing was changed.`, { host, replica: certname });
-    }
     if (status.primary !== null && status.primary !== self) {
       throw new PefError(
         'pef/task-failed',

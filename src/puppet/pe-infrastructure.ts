@@ -359,3 +359,29 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 function str(value: unknown): string {
   return typeof value === 'string' ? value : '';
 }
+
+/** What `primaryAndReplica` needs of a task's context. */
+interface PrimaryTaskContext {
+  readonly params: ReplicaChoice & TokenSource;
+  readonly target: { readonly name: string };
+  read(command: string): Promise<{ stdout: string }>;
+  peer(name: string): Promise<{ read(command: string): Promise<{ stdout: string }> }>;
+}
+
+/**
+ * For the tasks that run on the primary and name a replica (provision_replica, forget_replica):
+ * checks the token source and that this is a PE host, and returns this host's certname and the
+ * replica's; refuses when they are the same host. Reads only.
+ */
+export async function primaryAndReplica(ctx: PrimaryTaskContext, task: string): Promise<{ self: string; certname: string }> {
+  const host = ctx.target.name;
+  assertTokenSource(ctx.params, task);
+  const probe = parsePeHostProbe((await ctx.read(peHostProbeCommand({ certname: true }))).stdout);
+  assertPeHost(probe, host, task, { certname: true });
+  const self = probe.certname as string;
+  const certname = await resolveReplicaCertname(ctx.params, (n) => ctx.peer(n), task);
+  if (certname === self) {
+    throw new PefError('pef/task-failed', `${task}: ${certname} is this host (${host}), the primary; name the replica with replica=<inventory name>. Nothing was changed.`, { host, replica: certname });
+  }
+  return { self, certname };
+}
