@@ -1,7 +1,7 @@
 // The classifier stand-in over real TLS: a throwaway CA made by openssl, client certs on and off
 // the allow-list, and the real entry script stopped by SIGTERM.
 import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { request } from 'node:https';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { startClassifierStandin } from '../../../src/lab/pe-standins/classifier-standin.js';
 import type { ClassifierStandin } from '../../../src/lab/pe-standins/classifier-standin.js';
 import type { NodeGroup } from '../../../src/lab/pe-standins/node-group-hierarchy.js';
+import { issueCert, makeCa } from '../../helpers/throwaway-ca.js';
 
 const HOST = '127.0.30.1';
 let dir: string;
@@ -19,16 +20,6 @@ interface Reply {
   status: number;
   headers: Record<string, string | string[] | undefined>;
   body: string;
-}
-
-function openssl(...args: string[]): void {
-  execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
-}
-
-function issue(name: string, cn: string, san?: string): void {
-  openssl('req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${cn}`);
-  const ext = san === undefined ? [] : (writeFileSync(join(dir, `${name}.ext`), `subjectAltName=${san}\n`), ['-extfile', `${name}.ext`]);
-  openssl('x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', `${name}.pem`, '-days', '2', ...ext);
 }
 
 function call(port: number, method: string, path: string, client: string | undefined, body?: string): Promise<Reply> {
@@ -75,10 +66,10 @@ const group = (id: string, name: string, parent: string): NodeGroup => ({
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'pef-classifier-'));
-  openssl('req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '2', '-subj', '/CN=pef-test-ca');
-  issue('server', 'primary.lab', `IP:${HOST},IP:127.0.30.2,DNS:primary.lab`);
-  issue('allowed', 'replica.lab');
-  issue('denied', 'agent1.lab');
+  makeCa(dir, 'ca', 'pef-test-ca');
+  issueCert(dir, 'server', 'primary.lab', { san: `IP:${HOST},IP:127.0.30.2,DNS:primary.lab` });
+  issueCert(dir, 'allowed', 'replica.lab');
+  issueCert(dir, 'denied', 'agent1.lab');
   writeFileSync(join(dir, 'allowlist'), '# certnames allowed to use the classifier\nreplica.lab\n\n');
   standin = await start();
 });

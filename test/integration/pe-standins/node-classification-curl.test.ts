@@ -2,8 +2,8 @@
 // stand-in over TLS (a throwaway CA made by openssl): GET and transform, import-hierarchy with its
 // status, a refused import that leaves the hierarchy alone, and how failures read.
 import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
-import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startClassifierStandin, type ClassifierStandin } from '../../../src/lab/pe-standins/classifier-standin.js';
@@ -22,21 +22,12 @@ import {
   transformGroups,
 } from '../../../src/puppet/node-classification.js';
 import type { CommandOutput } from '../../../src/transport/transport.js';
+import { issueCert, makeCa } from '../../helpers/throwaway-ca.js';
 
 const HOST = '127.0.13.50';
 let dir: string;
 let standin: ClassifierStandin;
 let base: string;
-
-function openssl(...args: string[]): void {
-  execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
-}
-
-function issue(name: string, cn: string, ca = 'ca', san?: string): void {
-  openssl('req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${cn}`);
-  const ext = san === undefined ? [] : (writeFileSync(join(dir, `${name}.ext`), `subjectAltName=${san}\n`), ['-extfile', `${name}.ext`]);
-  openssl('x509', '-req', '-in', `${name}.csr`, '-CA', `${ca}.pem`, '-CAkey', `${ca}.key`, '-CAcreateserial', '-out', `${name}.pem`, '-days', '2', ...ext);
-}
 
 const tlsFor = (client: string, ca = 'ca'): ClientTls => ({ cert: join(dir, `${client}.pem`), key: join(dir, `${client}.key`), cacert: join(dir, `${ca}.pem`) });
 
@@ -66,10 +57,10 @@ const localHost: ClassifierClientHost = {
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'pef-nc-curl-'));
-  for (const ca of ['ca', 'other-ca']) openssl('req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', `${ca}.key`, '-out', `${ca}.pem`, '-days', '2', '-subj', `/CN=${ca}`);
-  issue('server', 'primary.lab', 'ca', `IP:${HOST},DNS:primary.lab`);
-  issue('replica', 'replica.lab');
-  issue('agent', 'agent1.lab');
+  for (const ca of ['ca', 'other-ca']) makeCa(dir, ca);
+  issueCert(dir, 'server', 'primary.lab', { san: `IP:${HOST},DNS:primary.lab` });
+  issueCert(dir, 'replica', 'replica.lab');
+  issueCert(dir, 'agent', 'agent1.lab');
   standin = await startClassifierStandin({
     host: HOST,
     port: 0,
