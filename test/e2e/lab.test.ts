@@ -14,8 +14,7 @@ import { labExec } from '../../src/lab/lab-exec.js';
 import { labStatus } from '../../src/lab/lab-status.js';
 import { labDown } from '../../src/lab/lab-down.js';
 import { runCommand } from '../../src/lab/lab-process.js';
-import { namespaceOf } from '../../src/lab/lab-procfs.js';
-import { labLeftovers, labNamespaces, listeners } from '../helpers/lab-leftovers.js';
+import { labLeftovers, labNamespaces, labSockets } from '../helpers/lab-leftovers.js';
 
 const maybe = labSupported() ? describe : describe.skip;
 
@@ -133,19 +132,9 @@ maybe('pef lab (oss profile)', () => {
   });
 
   it('binds every lab daemon to its own host address and talks to nothing outside 127.0.0.0/8', async () => {
-    const status = await labStatus({ dir: TEST_LAB_DIR });
-    const labNamespaces = new Set(status.hosts.map((h) => namespaceOf(h.initPid ?? 0, 'mnt')));
-    const own = new Map(status.hosts.map((h) => [namespaceOf(h.initPid ?? 0, 'mnt'), h.address]));
-    const labSockets = (await listeners()).filter((l) => labNamespaces.has(namespaceOf(l.pid, 'mnt')));
-    expect(labSockets.length).toBeGreaterThanOrEqual(7);
-    for (const s of labSockets) expect(s.address.replace(/:\d+$/, '')).toBe(own.get(namespaceOf(s.pid, 'mnt')));
-    // And no lab process talks to anything outside 127.0.0.0/8.
-    const tcp = await runCommand(['ss', '-Htanp']);
-    const outside = tcp.stdout
-      .split('\n')
-      .filter((l) => labNamespaces.has(namespaceOf(Number(/pid=(\d+)/.exec(l)?.[1] ?? 0), 'mnt')))
-      .map((l) => (l.trim().split(/\s+/)[4] ?? '').replace(/^\[::ffff:(.*)\]/, '$1'))
-      .filter((peer) => peer !== '*:*' && peer !== '0.0.0.0:*' && !peer.startsWith('127.') && !peer.startsWith('[::]'));
+    const { listening, outside } = await labSockets(TEST_LAB_DIR);
+    expect(listening.length).toBeGreaterThanOrEqual(7);
+    for (const s of listening) expect(s.address).toBe(s.own);
     expect(outside).toEqual([]);
   });
 

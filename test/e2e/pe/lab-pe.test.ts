@@ -12,7 +12,7 @@ import type { LabInfo } from '../../helpers/lab.js';
 import { labExec } from '../../../src/lab/lab-exec.js';
 import { labStatus } from '../../../src/lab/lab-status.js';
 import { labDown } from '../../../src/lab/lab-down.js';
-import { labLeftovers, labNamespaces } from '../../helpers/lab-leftovers.js';
+import { labLeftovers, labNamespaces, labSockets } from '../../helpers/lab-leftovers.js';
 import { taskRunner } from '../../helpers/task-runner.js';
 import { discover } from '../../../tasks/discover.js';
 
@@ -118,6 +118,14 @@ maybe('pef lab (pe profile)', () => {
     const facts = (await (await fetch(`http://${TEST_PE_LAB_PREFIX}.1:8080/pdb/query/v4/facts?query=${query}`)).json()) as { name: string; value: unknown }[];
     expect(new Map(facts.map((f) => [f.name, f.value])).get('pef_lab_address')).toBe(`${TEST_PE_LAB_PREFIX}.3`);
   }, 300_000);
+
+  it('binds every daemon, stand-ins included, to its own host address and talks to nothing outside 127.0.0.0/8', async () => {
+    const { listening, outside } = await labSockets(dir);
+    // sshd ×3, pe-postgresql ×2, the classifier ×2, PuppetDB (http, https), puppetserver.
+    expect(listening.length).toBeGreaterThanOrEqual(10);
+    for (const s of listening) expect(s.address).toBe(s.own);
+    expect(outside).toEqual([]);
+  });
 
   it('goes down leaving no process, socket, mount or file', async () => {
     const namespaces = labNamespaces(lab);
