@@ -14,6 +14,7 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { PefError } from '../src/errors/pef-error.js';
+import { sha256Command } from '../src/host/files.js';
 import { SERVICE_MANAGER_PROBE, parseServiceManager, serviceCommand } from '../src/host/services.js';
 import { assertPeHost, parsePeHostProbe, peHostProbeCommand } from '../src/puppet/pe-infrastructure.js';
 import { assertReplicationAllowed } from '../src/puppet/mode.js';
@@ -183,11 +184,6 @@ export function readSecretCommand(path: string): string {
   return `base64 -w0 ${shQuote(path)}`;
 }
 
-/** Prints a file's sha256 (nothing else). */
-export function digestCommand(path: string): string {
-  return `sha256sum < ${shQuote(path)} | cut -c1-64`;
-}
-
 /** `0640` from `640`. */
 export function octalMode(mode: string): string {
   return mode.padStart(4, '0');
@@ -301,7 +297,7 @@ async function copyFile(ctx: TaskContext<unknown>, replica: HostCommands, plan: 
     throw new PefError('pef/task-failed', `${plan.path} changed on ${ctx.target.name} while it was being copied (its sha256 no longer matches); nothing was written`, {});
   }
   await replica.change(write, { stdin: content.unwrap() });
-  const written = (await replica.read(digestCommand(plan.path))).stdout.trim();
+  const written = (await replica.read(sha256Command(plan.path))).stdout.trim();
   if (written !== src.sha256) {
     throw new PefError('pef/task-failed', `${plan.path} on ${replica.target.name} has sha256 ${written.slice(0, 12)} after the write, not ${src.sha256.slice(0, 12)}`, {});
   }

@@ -14,6 +14,7 @@
 import { z } from 'zod';
 import { PefError } from '../src/errors/pef-error.js';
 import { discoverHost } from '../src/host/discover.js';
+import { sha256Command } from '../src/host/files.js';
 import { dumpStamp } from '../src/puppet/databases.js';
 import { assertReplicationAllowed } from '../src/puppet/mode.js';
 import {
@@ -25,7 +26,6 @@ import {
   clientTlsPaths,
   completeArchives,
   diffHierarchies,
-  fileSha256Command,
   HOSTNAME,
   LATEST_ARCHIVE,
   linkLatestCommand,
@@ -143,7 +143,7 @@ restore_nc looks.`,
       const there = parseArchiveState((await receiver.read(archiveStateCommand(incoming))).stdout);
       const upToDate = (s: { names: string[]; latest: string | null }) => same && s.latest === name && s.names.slice().sort().join('\n') === shippedNames(name).join('\n');
       if (!upToDate(box)) await ctx.change(outboxCommand(dir, name));
-      const thereSum = there.names.includes(name) ? (await receiver.read(fileSha256Command(incoming, name))).stdout.trim() : '';
+      const thereSum = there.names.includes(name) ? (await receiver.read(sha256Command(`${incoming}/${name}`))).stdout.trim() : '';
       const current = upToDate(there) && thereSum === sum;
       if (!current) {
         if (!(await hasTransferKey(ctx, settings))) {
@@ -164,7 +164,7 @@ restore_nc looks.`,
             { archive: `${dir}/${name}` },
           );
         }
-        if (!ctx.noop && (await receiver.read(fileSha256Command(incoming, name))).stdout.trim() !== sum) {
+        if (!ctx.noop && (await receiver.read(sha256Command(`${incoming}/${name}`))).stdout.trim() !== sum) {
           throw new PefError('pef/task-failed', `${incoming}/${name} on ${receiver.target.name} does not match ${dir}/${name} after shipping. Run dump_nc again; restore_nc refuses a copy that fails its checksum.`, { archive: `${dir}/${name}` });
         }
         changes.push('shipped');

@@ -14,6 +14,7 @@ import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { PefError } from '../src/errors/pef-error.js';
 import { discoverHost } from '../src/host/discover.js';
+import { sha256Command } from '../src/host/files.js';
 import { assertReplicationAllowed } from '../src/puppet/mode.js';
 import { serviceCommand, startOrder, stopOrder } from '../src/host/services.js';
 import {
@@ -41,7 +42,6 @@ import {
   psqlCommand,
   restoreMarker,
   restoreNames,
-  sha256Command,
   SHIPPED_DUMP_DIR,
   sqlIdent,
   sqlLiteral,

@@ -24,6 +24,11 @@ export function readFileCommand(path: string): string {
   return `cat ${shQuote(path)} 2>/dev/null || true`;
 }
 
+/** Prints the sha256 (hex) of a file's content, or nothing if it does not exist. Read-only. */
+export function sha256Command(path: string): string {
+  return `{ sha256sum < ${shQuote(path)}; } 2>/dev/null | cut -c1-64`;
+}
+
 /** Prints `owner:group mode` of a path, or nothing if it does not exist. */
 export function statCommand(path: string): string {
   return `stat -c '%U:%G %a' ${shQuote(path)} 2>/dev/null || true`;

@@ -164,11 +164,6 @@ export function isSha256(text: string): boolean {
   return /^[0-9a-f]{64}$/.test(text);
 }
 
-/** Prints the sha256 of a file (read-only). */
-export function sha256Command(path: string): string {
-  return `sha256sum ${shQuote(path)} | cut -d ' ' -f 1`;
-}
-
 /**
  * Copies a dump into the superuser's private work dir and prints the sha256 of exactly the bytes
  * written (one pass): what gets restored is what was checked, even if the source changes meanwhile.

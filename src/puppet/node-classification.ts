@@ -347,11 +347,6 @@ export function outboxCommand(dir: string, name: string): string {
   ].join('\n');
 }
 
-/** Prints the sha256 of `<dir>/<name>` (read-only), nothing if it is missing. */
-export function fileSha256Command(dir: string, name: string): string {
-  return `sha256sum -- ${shQuote(`${dir}/${name}`)} 2>/dev/null | cut -d ' ' -f 1`;
-}
-
 /** The host's own client certificate, key and CA bundle (puppet's hostcert, hostprivkey, localcacert). */
 export interface ClientTls {
   cert: string;
