@@ -36,11 +36,7 @@ RBAC token (token_file or rbac_password, as provision_replica).`,
   async run(ctx) {
     const task = 'forget_replica';
     const host = ctx.target.name;
-    const { self, certname } = await primaryAndReplica(ctx, task);
-    const status = await readInfraStatus(ctx, task);
-    if (status.primary !== null && status.primary !== self) {
-      throw new PefError('pef/task-failed', `${task} runs on the primary, and PE says that is ${status.primary}, not ${self} (${host}). Run it there. Nothing was changed.`, { host, primary: status.primary });
-    }
+    const { self, certname, status } = await primaryAndReplica(ctx, task);
     const known = findReplica(status, certname) !== undefined;
     if (!known && !ctx.params.force) {
       return { changed: false, value: { replica: certname, primary: self, action: 'none', note: `${certname} is not a replica of ${self}`, status_source: status.source } };

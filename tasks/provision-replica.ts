@@ -59,15 +59,7 @@ or rbac_password (pef runs \`puppet access login\`, password on stdin). Copy the
   async run(ctx) {
     const task = 'provision_replica';
     const host = ctx.target.name;
-    const { self, certname } = await primaryAndReplica(ctx, task);
-    const status = await readInfraStatus(ctx, task);
-    if (status.primary !== null && status.primary !== self) {
-      throw new PefError(
-        'pef/task-failed',
-        `${task} runs on the primary, and PE says that is ${status.primary}, not ${self} (${host}). Run it there (-t <${status.primary}'s inventory name>). Nothing was changed.`,
-        { host, primary: status.primary },
-      );
-    }
+    const { self, certname, status } = await primaryAndReplica(ctx, task);
 
     const existing = findReplica(status, certname);
     const { enable } = ctx.params;

@@ -370,10 +370,11 @@ interface PrimaryTaskContext {
 
 /**
  * For the tasks that run on the primary and name a replica (provision_replica, forget_replica):
- * checks the token source and that this is a PE host, and returns this host's certname and the
- * replica's; refuses when they are the same host. Reads only.
+ * checks the token source and that this is a PE host, returns this host's certname, the replica's
+ * and PE's status; refuses when they are the same host or when PE says another host is the
+ * primary. Reads only.
  */
-export async function primaryAndReplica(ctx: PrimaryTaskContext, task: string): Promise<{ self: string; certname: string }> {
+export async function primaryAndReplica(ctx: PrimaryTaskContext, task: string): Promise<{ self: string; certname: string; status: InfraStatus }> {
   const host = ctx.target.name;
   assertTokenSource(ctx.params, task);
   const probe = parsePeHostProbe((await ctx.read(peHostProbeCommand({ certname: true }))).stdout);
@@ -383,5 +384,13 @@ export async function primaryAndReplica(ctx: PrimaryTaskContext, task: string): 
   if (certname === self) {
     throw new PefError('pef/task-failed', `${task}: ${certname} is this host (${host}), the primary; name the replica with replica=<inventory name>. Nothing was changed.`, { host, replica: certname });
   }
-  return { self, certname };
+  const status = await readInfraStatus(ctx, task);
+  if (status.primary !== null && status.primary !== self) {
+    throw new PefError(
+      'pef/task-failed',
+      `${task} runs on the primary, and PE says that is ${status.primary}, not ${self} (${host}). Run it there (-t <${status.primary}'s inventory name>). Nothing was changed.`,
+      { host, primary: status.primary },
+    );
+  }
+  return { self, certname, status };
 }
