@@ -13,7 +13,12 @@ export default {
     { ...common, displayName: 'unit', testMatch: ['<rootDir>/test/unit/**/*.test.ts'] },
     { ...common, displayName: 'integration', testMatch: ['<rootDir>/test/integration/**/*.test.ts'] },
     // The e2e suites share one lab, brought up once before them (test/helpers/lab.ts).
-    { ...common, displayName: 'e2e', testMatch: ['<rootDir>/test/e2e/**/*.test.ts'], globalSetup: '<rootDir>/test/helpers/lab-global-setup.mjs' },
+    {
+      ...common,
+      displayName: 'e2e',
+      testMatch: ['<rootDir>/test/e2e/**/*.test.ts'],
+      globalSetup: '<rootDir>/test/helpers/lab-global-setup.mjs',
+    },
   ],
   // Lab commands (puppet config print, JVM reloads) take seconds on a busy 2-core machine.
   testTimeout: 180_000,

@@ -75,17 +75,28 @@ export async function ansibleWorkspace(cleanup: Cleanup, endpoints: readonly Ssh
     env,
     playbook: async (command, count, timeoutMs) => {
       const file = join(dir, `playbook-${++playbooks}.yml`);
-      const tasks = Array.from({ length: count }, (_, i) => `    - name: raw ${i + 1}\n      raw: ${JSON.stringify(command)}\n`).join('');
+      const tasks = Array.from(
+        { length: count },
+        (_, i) => `    - name: raw ${i + 1}\n      raw: ${JSON.stringify(command)}\n`,
+      ).join('');
       await writeFile(file, `- hosts: bench\n  gather_facts: false\n  tasks:\n${tasks}`);
       return timedSpawn(cleanup, 'ansible-playbook', ['-i', inventory, file], { cwd: dir, env, timeoutMs });
     },
-    adhoc: (command, forks, timeoutMs) => timedSpawn(cleanup, 'ansible', ['bench', '-i', inventory, '-f', String(forks), '-m', 'raw', '-a', command], { cwd: dir, env, timeoutMs }),
+    adhoc: (command, forks, timeoutMs) =>
+      timedSpawn(cleanup, 'ansible', ['bench', '-i', inventory, '-f', String(forks), '-m', 'raw', '-a', command], {
+        cwd: dir,
+        env,
+        timeoutMs,
+      }),
     close,
   };
 }
 
 /** The PLAY RECAP counters of one host, or undefined when the recap lacks it. */
-export function recapOf(stdout: string, host: string): { ok: number; changed: number; unreachable: number; failed: number } | undefined {
+export function recapOf(
+  stdout: string,
+  host: string,
+): { ok: number; changed: number; unreachable: number; failed: number } | undefined {
   const line = stdout.split('\n').find((l) => l.startsWith(`${host} `) && l.includes('ok='));
   if (line === undefined) return undefined;
   const n = (key: string): number => Number(new RegExp(`${key}=(\\d+)`).exec(line)?.[1] ?? NaN);

@@ -23,7 +23,8 @@ export const benchEcho = defineTask({
   supportsNoop: true,
   async run(ctx) {
     const out = await ctx.read(BENCH_COMMAND);
-    if (out.stdout !== 'x\n') throw new Error(`bench_echo on ${ctx.target.name}: unexpected output ${JSON.stringify(out.stdout)}`);
+    if (out.stdout !== 'x\n')
+      throw new Error(`bench_echo on ${ctx.target.name}: unexpected output ${JSON.stringify(out.stdout)}`);
     return { changed: false };
   },
 });

@@ -46,7 +46,10 @@ export class Cleanup {
         try {
           await Promise.race([
             step.run(),
-            new Promise<void>((_, reject) => (timer = setTimeout(() => reject(new Error(`timed out after ${stepTimeoutMs} ms`)), stepTimeoutMs))),
+            new Promise<void>(
+              (_, reject) =>
+                (timer = setTimeout(() => reject(new Error(`timed out after ${stepTimeoutMs} ms`)), stepTimeoutMs)),
+            ),
           ]);
         } catch (error) {
           process.stderr.write(`bench: cleanup "${step.name}" failed: ${(error as Error).message}\n`);

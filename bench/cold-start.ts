@@ -50,9 +50,15 @@ export async function benchColdStart(cleanup: Cleanup, options: ColdStartOptions
   try {
     for (let round = -2; round < runs; round++) {
       for (const [i, probe] of probes.entries()) {
-        const run = await timedSpawn(cleanup, process.execPath, probe.args, { cwd: probe.inRoot ? options.root : cwd, env, timeoutMs: 30_000 });
+        const run = await timedSpawn(cleanup, process.execPath, probe.args, {
+          cwd: probe.inRoot ? options.root : cwd,
+          env,
+          timeoutMs: 30_000,
+        });
         if (run.code !== 0 || (probe.check !== undefined && !probe.check(run.stdout))) {
-          throw new Error(`${probe.label} failed (exit ${run.code}): ${run.stderr.slice(-1000)}${run.stdout.slice(-500)}`);
+          throw new Error(
+            `${probe.label} failed (exit ${run.code}): ${run.stderr.slice(-1000)}${run.stdout.slice(-500)}`,
+          );
         }
         if (round >= 0) {
           samples[i]?.push(run.ms);
@@ -67,18 +73,31 @@ export async function benchColdStart(cleanup: Cleanup, options: ColdStartOptions
   const wall = probes.map((p, i) => ({ probe: p, stats: summarize(samples[i] ?? []) }));
   const cpuStats = probes.map((p, i) => ({ probe: p, stats: summarize(cpu[i] ?? []) }));
   const rows: Row[] = [];
-  for (const [kind, list] of [['wall', wall], ['CPU', cpuStats]] as const) {
+  for (const [kind, list] of [
+    ['wall', wall],
+    ['CPU', cpuStats],
+  ] as const) {
     const [base, ...rest] = list;
     if (base === undefined) continue;
     rows.push({ section, label: `${kind}: ${base.probe.label}`, stats: base.stats, ratio: '1×' });
     for (const { probe, stats } of rest) {
       const over = stats.median - base.stats.median;
-      const goal = kind === 'wall' && probe.label.startsWith('pef') ? { goal: { text: `≤ ${goalMs} ms`, met: stats.median <= goalMs } } : {};
-      rows.push({ section, label: `${kind}: ${probe.label}`, stats, ratio: `${times(stats.median / base.stats.median)} node -e 0 (+${over.toFixed(0)} ms)`, ...goal });
+      const goal =
+        kind === 'wall' && probe.label.startsWith('pef')
+          ? { goal: { text: `≤ ${goalMs} ms`, met: stats.median <= goalMs } }
+          : {};
+      rows.push({
+        section,
+        label: `${kind}: ${probe.label}`,
+        stats,
+        ratio: `${times(stats.median / base.stats.median)} node -e 0 (+${over.toFixed(0)} ms)`,
+        ...goal,
+      });
     }
   }
   const cpuBase = rows.find((r) => r.label.startsWith('CPU: '));
-  if (cpuBase !== undefined) cpuBase.note = `CPU = user + system time of the process, from this process's cutime/cstime (${tickNote()}); it barely depends on other users' load, wall time does`;
+  if (cpuBase !== undefined)
+    cpuBase.note = `CPU = user + system time of the process, from this process's cutime/cstime (${tickNote()}); it barely depends on other users' load, wall time does`;
   return rows;
 }
 

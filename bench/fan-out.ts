@@ -41,10 +41,13 @@ export async function benchFanOut(cleanup: Cleanup, fleet: SshdFleet, options: F
   const cores = availableParallelism();
   const n = fleet.hosts.length;
   const section = `Fan-out: one task over ${n} loopback targets (${fleet.instances.length} sshd, ${cores} cores)`;
-  const targets: Target[] = fleet.hosts.map((host, i) => fleet.target(host, { connectTimeout: 10 }, `t${String(i + 1).padStart(3, '0')}`));
+  const targets: Target[] = fleet.hosts.map((host, i) =>
+    fleet.target(host, { connectTimeout: 10 }, `t${String(i + 1).padStart(3, '0')}`),
+  );
   const first = fleet.instances[0];
   const probe = targets[0];
-  if (first === undefined || probe === undefined) throw new RangeError('benchFanOut() needs a fleet with at least one host');
+  if (first === undefined || probe === undefined)
+    throw new RangeError('benchFanOut() needs a fleet with at least one host');
 
   const handshake = await measureHandshake(first, probe, options.handshakeRounds ?? 10);
   const floorWall = (n * handshake.wall.median) / cores;
@@ -99,7 +102,13 @@ export async function benchFanOut(cleanup: Cleanup, fleet: SshdFleet, options: F
     const server0 = serverCpu();
     const ws = await ansibleWorkspace(
       cleanup,
-      fleet.hosts.map((host) => ({ host, port: fleet.port, user: 'root', privateKeyPath: fleet.privateKeyPath, knownHostsFile: fleet.knownHostsFile })),
+      fleet.hosts.map((host) => ({
+        host,
+        port: fleet.port,
+        user: 'root',
+        privateKeyPath: fleet.privateKeyPath,
+        knownHostsFile: fleet.knownHostsFile,
+      })),
     );
     try {
       const run = await ws.adhoc(BENCH_COMMAND, forks, 300_000);
@@ -138,7 +147,13 @@ export async function benchFanOut(cleanup: Cleanup, fleet: SshdFleet, options: F
     },
   ];
   if (ansible !== undefined) {
-    rows.push({ section, label: `ansible -f ${forks} -m raw -a 'echo x' (whole run)`, stats: single(ansible.ms), ratio: `${times(ansible.ms / floorWall)} wall floor, ${times(ansible.ms / floorCpu)} CPU floor`, note: ansible.note });
+    rows.push({
+      section,
+      label: `ansible -f ${forks} -m raw -a 'echo x' (whole run)`,
+      stats: single(ansible.ms),
+      ratio: `${times(ansible.ms / floorWall)} wall floor, ${times(ansible.ms / floorCpu)} CPU floor`,
+      note: ansible.note,
+    });
   }
   const byConcurrency = new Map<number, PefRun[]>();
   for (const run of pefRuns) byConcurrency.set(run.concurrency, [...(byConcurrency.get(run.concurrency) ?? []), run]);
@@ -164,7 +179,10 @@ export async function benchFanOut(cleanup: Cleanup, fleet: SshdFleet, options: F
         ? {
             goal: {
               text: `≤ ${goalVsFloor}× wall floor${vsAnsible === undefined ? '' : `, ≥ ${goalVsAnsible}× faster than ansible`}, 1 connection a target`,
-              met: vsFloor <= goalVsFloor && (vsAnsible === undefined || vsAnsible >= goalVsAnsible) && problems.length === 0,
+              met:
+                vsFloor <= goalVsFloor &&
+                (vsAnsible === undefined || vsAnsible >= goalVsAnsible) &&
+                problems.length === 0,
             },
           }
         : {}),

@@ -32,7 +32,8 @@ export async function measureHandshake(sshd: Sshd, target: Target, rounds = 10):
     const conn = await transport.connect(target);
     try {
       const out = await conn.run(BENCH_COMMAND);
-      if (out.stdout !== 'x\n') throw new Error(`handshake probe on ${target.name}: unexpected output ${JSON.stringify(out.stdout)}`);
+      if (out.stdout !== 'x\n')
+        throw new Error(`handshake probe on ${target.name}: unexpected output ${JSON.stringify(out.stdout)}`);
       return performance.now() - t0;
     } finally {
       await conn.close();

@@ -20,15 +20,24 @@ export interface SshEndpoint {
 /** ssh(1) options for `endpoint`, up to and including the destination. */
 export function sshArgs(endpoint: SshEndpoint, extra: readonly string[] = []): string[] {
   return [
-    '-F', '/dev/null',
-    '-o', 'BatchMode=yes',
-    '-o', 'LogLevel=ERROR',
-    '-o', `UserKnownHostsFile=${endpoint.knownHostsFile}`,
-    '-o', 'GlobalKnownHostsFile=/dev/null',
-    '-o', 'StrictHostKeyChecking=yes',
-    '-o', 'IdentitiesOnly=yes',
-    '-i', endpoint.privateKeyPath,
-    '-p', String(endpoint.port),
+    '-F',
+    '/dev/null',
+    '-o',
+    'BatchMode=yes',
+    '-o',
+    'LogLevel=ERROR',
+    '-o',
+    `UserKnownHostsFile=${endpoint.knownHostsFile}`,
+    '-o',
+    'GlobalKnownHostsFile=/dev/null',
+    '-o',
+    'StrictHostKeyChecking=yes',
+    '-o',
+    'IdentitiesOnly=yes',
+    '-i',
+    endpoint.privateKeyPath,
+    '-p',
+    String(endpoint.port),
     ...extra,
     `${endpoint.user}@${endpoint.host}`,
   ];
@@ -44,18 +53,33 @@ export interface ControlMaster {
 }
 
 /** Starts a ControlMaster on `socket`; it dies by itself `persistSeconds` after its last client. */
-export async function startControlMaster(cleanup: Cleanup, endpoint: SshEndpoint, socket: string, persistSeconds = 120): Promise<ControlMaster> {
-  const start = await timedSpawn(cleanup, 'ssh', sshArgs(endpoint, ['-M', '-S', socket, '-o', `ControlPersist=${persistSeconds}`, '-N', '-f']), {
-    discardOutput: true,
-    timeoutMs: 30_000,
+export async function startControlMaster(
+  cleanup: Cleanup,
+  endpoint: SshEndpoint,
+  socket: string,
+  persistSeconds = 120,
+): Promise<ControlMaster> {
+  const start = await timedSpawn(
+    cleanup,
+    'ssh',
+    sshArgs(endpoint, ['-M', '-S', socket, '-o', `ControlPersist=${persistSeconds}`, '-N', '-f']),
+    {
+      discardOutput: true,
+      timeoutMs: 30_000,
+    },
+  );
+  if (start.code !== 0)
+    throw new Error(`ssh ControlMaster to ${endpoint.host}:${endpoint.port} failed (exit ${start.code})`);
+  const check = await timedSpawn(cleanup, 'ssh', sshArgs(endpoint, ['-S', socket, '-O', 'check']), {
+    timeoutMs: 10_000,
   });
-  if (start.code !== 0) throw new Error(`ssh ControlMaster to ${endpoint.host}:${endpoint.port} failed (exit ${start.code})`);
-  const check = await timedSpawn(cleanup, 'ssh', sshArgs(endpoint, ['-S', socket, '-O', 'check']), { timeoutMs: 10_000 });
   const pid = Number.parseInt(/pid=(\d+)/.exec(check.stderr)?.[1] ?? '', 10);
   if (Number.isNaN(pid)) throw new Error(`ssh -O check found no master on ${socket}: ${check.stderr.trim()}`);
   cleanup.trackPid(pid);
   const stop = cleanup.add(`ssh ControlMaster ${pid}`, async () => {
-    await timedSpawn(cleanup, 'ssh', sshArgs(endpoint, ['-S', socket, '-O', 'exit']), { timeoutMs: 10_000 }).catch(() => undefined);
+    await timedSpawn(cleanup, 'ssh', sshArgs(endpoint, ['-S', socket, '-O', 'exit']), { timeoutMs: 10_000 }).catch(
+      () => undefined,
+    );
     killPid(pid);
     cleanup.untrackPid(pid);
   });

@@ -40,14 +40,27 @@ const HEADER = ['measure', 'median', 'min', 'p90', 'max', 'n', 'vs same-run base
 function cells(row: Row): string[] {
   const { stats } = row;
   const goal = row.goal === undefined ? '' : `${row.goal.met ? 'MET' : 'MISSED'}: ${row.goal.text}`;
-  return [row.label, formatMs(stats.median), formatMs(stats.min), formatMs(stats.p90), formatMs(stats.max), String(stats.n), row.ratio ?? '', goal];
+  return [
+    row.label,
+    formatMs(stats.median),
+    formatMs(stats.min),
+    formatMs(stats.p90),
+    formatMs(stats.max),
+    String(stats.n),
+    row.ratio ?? '',
+    goal,
+  ];
 }
 
 /** The rows as a plain aligned table, one block per section, each followed by its notes. */
 export function formatTable(rows: readonly Row[]): string {
   const all = [HEADER, ...rows.map(cells)];
   const widths = HEADER.map((_, i) => Math.max(...all.map((r) => (r[i] ?? '').length)));
-  const line = (r: readonly string[]): string => r.map((c, i) => (i >= 1 && i <= 5 ? c.padStart(widths[i] ?? 0) : c.padEnd(widths[i] ?? 0))).join('  ').trimEnd();
+  const line = (r: readonly string[]): string =>
+    r
+      .map((c, i) => (i >= 1 && i <= 5 ? c.padStart(widths[i] ?? 0) : c.padEnd(widths[i] ?? 0)))
+      .join('  ')
+      .trimEnd();
   const out: string[] = [line(HEADER), widths.map((w) => '-'.repeat(w)).join('  ')];
   for (const [section, sectionRows] of bySection(rows)) {
     out.push(`[${section}]`, ...sectionRows.map((r) => line(cells(r))));
@@ -60,8 +73,20 @@ export function formatTable(rows: readonly Row[]): string {
 export function formatMarkdown(rows: readonly Row[]): string {
   const out: string[] = [];
   for (const [section, sectionRows] of bySection(rows)) {
-    out.push(`#### ${section}`, '', `| ${HEADER.join(' | ')} |`, `|${HEADER.map((_, i) => (i >= 1 && i <= 5 ? ' ---: ' : ' --- ')).join('|')}|`);
-    out.push(...sectionRows.map((r) => `| ${cells(r).map((c) => c.replace(/\|/g, '\\|')).join(' | ')} |`));
+    out.push(
+      `#### ${section}`,
+      '',
+      `| ${HEADER.join(' | ')} |`,
+      `|${HEADER.map((_, i) => (i >= 1 && i <= 5 ? ' ---: ' : ' --- ')).join('|')}|`,
+    );
+    out.push(
+      ...sectionRows.map(
+        (r) =>
+          `| ${cells(r)
+            .map((c) => c.replace(/\|/g, '\\|'))
+            .join(' | ')} |`,
+      ),
+    );
     const notes = notesOf(sectionRows);
     out.push(...(notes.length ? ['', ...notes] : []), '');
   }

@@ -47,7 +47,8 @@ const { values: flags } = parseArgs({
 
 function positiveInt(name: string, value: string, max: number): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 1 || n > max) throw new RangeError(`--${name} must be an integer from 1 to ${max}, got "${value}"`);
+  if (!Number.isInteger(n) || n < 1 || n > max)
+    throw new RangeError(`--${name} must be an integer from 1 to ${max}, got "${value}"`);
   return n;
 }
 
@@ -74,7 +75,11 @@ const log = (text: string): void => void process.stderr.write(`bench: ${text}\n`
 let failed = false;
 
 // Registers a server for teardown; one that finished starting after a signal is stopped at once.
-async function own<T extends { stop(): Promise<void> }>(name: string, pids: readonly number[], server: T): Promise<() => Promise<void>> {
+async function own<T extends { stop(): Promise<void> }>(
+  name: string,
+  pids: readonly number[],
+  server: T,
+): Promise<() => Promise<void>> {
   if (cleanup.stopping) {
     await server.stop();
     throw new Error(`stopped ${name}: the bench is stopping`);
@@ -96,14 +101,32 @@ try {
     const variants = [
       { name: 'clean login shell', address: '127.0.22.1', extraConfig: SKIP_LOGIN_RC, ansible, muxRounds: 3 },
       // As this machine's root logs in: every new session pays for pyenv init; one at a time here.
-      ...(flags['no-login-rc'] ? [] : [{ name: "root's real ~/.bashrc (pyenv init)", address: '127.0.22.2', extraConfig: [], ansible: false, muxRounds: 1 }]),
+      ...(flags['no-login-rc']
+        ? []
+        : [
+            {
+              name: "root's real ~/.bashrc (pyenv init)",
+              address: '127.0.22.2',
+              extraConfig: [],
+              ansible: false,
+              muxRounds: 1,
+            },
+          ]),
     ];
     for (const variant of variants) {
       log(`sequential: ${commands} commands on one target, ${variant.name}…`);
       const sshd = await startSshd({ addresses: [variant.address], extraConfig: variant.extraConfig });
       const stop = await own(`sshd ${sshd.pid}`, [sshd.pid], sshd);
       try {
-        rows.push(...(await benchSequential(cleanup, sshd, { commands, ansible: variant.ansible, variant: variant.name, muxRounds: variant.muxRounds, plainSshRuns: variant.ansible ? 10 : 5 })));
+        rows.push(
+          ...(await benchSequential(cleanup, sshd, {
+            commands,
+            ansible: variant.ansible,
+            variant: variant.name,
+            muxRounds: variant.muxRounds,
+            plainSshRuns: variant.ansible ? 10 : 5,
+          })),
+        );
       } finally {
         await stop();
       }
@@ -112,7 +135,11 @@ try {
   if (only.has('fanout')) {
     log(`fan-out: starting sshd for ${targetCount} loopback addresses…`);
     const fleet = await startSshdFleet(loopbackRange('127.0.21', 1, targetCount), { extraConfig: SKIP_LOGIN_RC });
-    const stop = await own('sshd fleet', fleet.instances.map((s) => s.pid), fleet);
+    const stop = await own(
+      'sshd fleet',
+      fleet.instances.map((s) => s.pid),
+      fleet,
+    );
     try {
       log(`fan-out over ${targetCount} targets, concurrency ${concurrencies.join(', ')}…`);
       rows.push(...(await benchFanOut(cleanup, fleet, { concurrencies, ansible })));

@@ -52,7 +52,13 @@ export async function benchSequential(cleanup: Cleanup, sshd: Sshd, options: Seq
   const goalRatio = options.goalRatio ?? 20;
   const SECTION = `${count} sequential commands on one target${options.variant === undefined ? '' : `, ${options.variant}`}`;
   const target = sshd.target({ connectTimeout: 10 }, 'seq');
-  const endpoint: SshEndpoint = { host: sshd.host, port: sshd.port, user: sshd.user, privateKeyPath: sshd.privateKeyPath, knownHostsFile: sshd.knownHostsFile };
+  const endpoint: SshEndpoint = {
+    host: sshd.host,
+    port: sshd.port,
+    user: sshd.user,
+    privateKeyPath: sshd.privateKeyPath,
+    knownHostsFile: sshd.knownHostsFile,
+  };
   const connectionsBefore = await sshd.connectionCount();
 
   // pef straight through the pool and its persistent channel, and ssh through a ControlMaster,
@@ -129,12 +135,18 @@ export async function benchSequential(cleanup: Cleanup, sshd: Sshd, options: Seq
   // Plain ssh: a handshake per command.
   const perPlain: number[] = [];
   const plain = sshArgs(endpoint, ['-o', 'ControlMaster=no', '-o', 'ControlPath=none']);
-  for (let i = 0; i < (options.plainSshRuns ?? 10); i++) perPlain.push(await sshX(cleanup, [...plain, BENCH_COMMAND], 'plain ssh'));
+  for (let i = 0; i < (options.plainSshRuns ?? 10); i++)
+    perPlain.push(await sshX(cleanup, [...plain, BENCH_COMMAND], 'plain ssh'));
 
   const pefMedian = summarize(batches).median;
   const muxMedian = summarize(muxBatches).median;
   const rows: Row[] = [
-    { section: SECTION, label: `ssh + ControlMaster, ${count} × \`ssh -S sock\` (baseline)`, stats: summarize(muxBatches), ratio: '1×' },
+    {
+      section: SECTION,
+      label: `ssh + ControlMaster, ${count} × \`ssh -S sock\` (baseline)`,
+      stats: summarize(muxBatches),
+      ratio: '1×',
+    },
     {
       section: SECTION,
       label: `pef pool, ${count} commands on one open connection`,
@@ -165,38 +177,60 @@ export async function benchSequential(cleanup: Cleanup, sshd: Sshd, options: Seq
       checkRecap(one.code, one.stdout, 1);
       const many = await ansible.playbook(BENCH_COMMAND, count, 240_000);
       checkRecap(many.code, many.stdout, count);
-      rows.push(
-        {
-          section: SECTION,
-          label: `ansible-playbook, ${count} raw tasks (whole run)`,
-          stats: single(many.ms),
-          ratio: `${times(many.ms / firstBatch)} slower than pef incl. connect`,
-          note: `ansible-playbook with 1 raw task took ${one.ms.toFixed(0)} ms (start-up + connect); each further task costs ≈ ${((many.ms - one.ms) / Math.max(count - 1, 1)).toFixed(0)} ms`,
-        },
-      );
+      rows.push({
+        section: SECTION,
+        label: `ansible-playbook, ${count} raw tasks (whole run)`,
+        stats: single(many.ms),
+        ratio: `${times(many.ms / firstBatch)} slower than pef incl. connect`,
+        note: `ansible-playbook with 1 raw task took ${one.ms.toFixed(0)} ms (start-up + connect); each further task costs ≈ ${((many.ms - one.ms) / Math.max(count - 1, 1)).toFixed(0)} ms`,
+      });
     } finally {
       await ansible.close();
     }
   }
 
   rows.push(
-    { section: SECTION, label: 'per command: pef pool', stats: summarize(perCommand), ratio: `${times(summarize(perMux).median / summarize(perCommand).median)} faster than ssh+CM` },
-    { section: SECTION, label: 'per command: pef runTask', stats: summarize(perTask), ratio: `${times(summarize(perMux).median / summarize(perTask).median)} faster than ssh+CM` },
+    {
+      section: SECTION,
+      label: 'per command: pef pool',
+      stats: summarize(perCommand),
+      ratio: `${times(summarize(perMux).median / summarize(perCommand).median)} faster than ssh+CM`,
+    },
+    {
+      section: SECTION,
+      label: 'per command: pef runTask',
+      stats: summarize(perTask),
+      ratio: `${times(summarize(perMux).median / summarize(perTask).median)} faster than ssh+CM`,
+    },
     { section: SECTION, label: 'per command: ssh + ControlMaster', stats: summarize(perMux), ratio: '1×' },
-    { section: SECTION, label: 'per command: pef exec channel (fallback mode)', stats: summarize(perExec), ratio: `${times(summarize(perExec).median / summarize(perMux).median)} ssh+CM` },
-    { section: SECTION, label: 'per command: plain ssh (new connection)', stats: summarize(perPlain), ratio: `${times(summarize(perPlain).median / summarize(perMux).median)} ssh+CM` },
+    {
+      section: SECTION,
+      label: 'per command: pef exec channel (fallback mode)',
+      stats: summarize(perExec),
+      ratio: `${times(summarize(perExec).median / summarize(perMux).median)} ssh+CM`,
+    },
+    {
+      section: SECTION,
+      label: 'per command: plain ssh (new connection)',
+      stats: summarize(perPlain),
+      ratio: `${times(summarize(perPlain).median / summarize(perMux).median)} ssh+CM`,
+    },
   );
   return rows;
 }
 
 async function expectX(conn: Connection, who: string): Promise<void> {
   const out = await conn.run(BENCH_COMMAND);
-  if (out.exitCode !== 0 || out.stdout !== 'x\n') throw new Error(`${who}: \`${BENCH_COMMAND}\` gave exit ${out.exitCode}, ${JSON.stringify(out.stdout)} ${out.stderr}`);
+  if (out.exitCode !== 0 || out.stdout !== 'x\n')
+    throw new Error(
+      `${who}: \`${BENCH_COMMAND}\` gave exit ${out.exitCode}, ${JSON.stringify(out.stdout)} ${out.stderr}`,
+    );
 }
 
 async function sshX(cleanup: Cleanup, args: readonly string[], who: string): Promise<number> {
   const run = await timedSpawn(cleanup, 'ssh', args, { timeoutMs: 30_000 });
-  if (run.code !== 0 || run.stdout !== 'x\n') throw new Error(`${who}: exit ${run.code}, ${JSON.stringify(run.stdout)} ${run.stderr.trim()}`);
+  if (run.code !== 0 || run.stdout !== 'x\n')
+    throw new Error(`${who}: exit ${run.code}, ${JSON.stringify(run.stdout)} ${run.stderr.trim()}`);
   return run.ms;
 }
 

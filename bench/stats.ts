@@ -19,7 +19,13 @@ export function summarize(samples: readonly number[]): Summary {
   const at = (i: number): number => sorted[Math.min(Math.max(i, 0), sorted.length - 1)] as number;
   const mid = sorted.length / 2;
   const median = sorted.length % 2 === 1 ? at(Math.floor(mid)) : (at(mid - 1) + at(mid)) / 2;
-  return { n: sorted.length, median, min: at(0), p90: at(Math.ceil(sorted.length * 0.9) - 1), max: at(sorted.length - 1) };
+  return {
+    n: sorted.length,
+    median,
+    min: at(0),
+    p90: at(Math.ceil(sorted.length * 0.9) - 1),
+    max: at(sorted.length - 1),
+  };
 }
 
 /** A single measurement as a Summary (n = 1). */

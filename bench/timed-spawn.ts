@@ -31,7 +31,12 @@ export interface TimedRun {
 const MAX_CAPTURE = 4 * 1024 * 1024;
 
 /** Spawns `command args`, resolves when it has exited; see the file comment. */
-export function timedSpawn(cleanup: Cleanup, command: string, args: readonly string[], options: TimedSpawnOptions = {}): Promise<TimedRun> {
+export function timedSpawn(
+  cleanup: Cleanup,
+  command: string,
+  args: readonly string[],
+  options: TimedSpawnOptions = {},
+): Promise<TimedRun> {
   if (cleanup.stopping) return Promise.reject(new Error(`not starting ${command}: the bench is stopping`));
   return new Promise<TimedRun>((resolve, reject) => {
     const started = performance.now();
@@ -70,7 +75,8 @@ export function timedSpawn(cleanup: Cleanup, command: string, args: readonly str
       clearTimeout(timer);
       clearTimeout(grace);
       if (pid !== undefined) cleanup.untrackPid(-pid);
-      if (timedOut) reject(new Error(`${command} ${args.join(' ')} did not finish within ${timeoutMs} ms\n${stderr.slice(-2000)}`));
+      if (timedOut)
+        reject(new Error(`${command} ${args.join(' ')} did not finish within ${timeoutMs} ms\n${stderr.slice(-2000)}`));
       else resolve({ ms, cpuMs, code, signal, stdout, stderr });
     };
     child.once('error', (error) => {

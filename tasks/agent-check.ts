@@ -54,9 +54,11 @@ export function parseAgentRun(stdout: string): AgentRun {
 /** Why a `puppet agent --test` exit code is a failure; null for 0 and 2 (success, with or without pending changes). */
 export function agentExitProblem(exitCode: number | null, output: string): string | null {
   if (exitCode === 0 || exitCode === 2) return null;
-  if (/administratively disabled/i.test(output)) return 'the agent is disabled (puppet agent --enable, once whoever disabled it agrees)';
+  if (/administratively disabled/i.test(output))
+    return 'the agent is disabled (puppet agent --enable, once whoever disabled it agrees)';
   if (/already in progress/i.test(output)) return 'another Puppet run is in progress; try again when it has finished';
-  if (exitCode === 4 || exitCode === 6) return `the catalog was compiled but resources failed in noop (exit ${exitCode})`;
+  if (exitCode === 4 || exitCode === 6)
+    return `the catalog was compiled but resources failed in noop (exit ${exitCode})`;
   return `the run failed (exit ${exitCode ?? 'signal'}): no server in the list answered, or the catalog could not be compiled`;
 }
 
@@ -68,13 +70,22 @@ export const agentCheck = defineTask({
 success. value.server_used is the compiling server from the run's report. expect_server fails the
 check when another server compiled. The agent's own last-run report files are not touched.`,
   params: z.object({
-    server_list: serverListParam('servers to try, in order (host[:port], array or comma string); default: the agent\'s own settings').optional(),
-    expect_server: z.string().min(1).optional().describe('fail unless this server (host or host:port) compiled the catalog'),
+    server_list: serverListParam(
+      "servers to try, in order (host[:port], array or comma string); default: the agent's own settings",
+    ).optional(),
+    expect_server: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('fail unless this server (host or host:port) compiled the catalog'),
   }),
   supportsNoop: true,
   async run(ctx) {
     const name = ctx.target.name;
-    const out = await ctx.read(agentCheckCommand(ctx.params.server_list), { okExitCodes: Array.from({ length: 256 }, (_, i) => i), timeoutMs: 900_000 });
+    const out = await ctx.read(agentCheckCommand(ctx.params.server_list), {
+      okExitCodes: Array.from({ length: 256 }, (_, i) => i),
+      timeoutMs: 900_000,
+    });
     const run = parseAgentRun(out.stdout);
     const tail = run.output.trim().split('\n').slice(-8).join('\n');
     const problem = agentExitProblem(out.exitCode, run.output);
@@ -88,10 +99,18 @@ check when another server compiled. The agent's own last-run report files are no
       server_list: ctx.params.server_list ?? null,
     };
     if (problem !== null) {
-      throw new PefError('pef/task-failed', `agent_check on ${name}: ${problem}${run.serverUsed ? ` (server used: ${run.serverUsed})` : ''}. Nothing was changed.\n${tail}`, value);
+      throw new PefError(
+        'pef/task-failed',
+        `agent_check on ${name}: ${problem}${run.serverUsed ? ` (server used: ${run.serverUsed})` : ''}. Nothing was changed.\n${tail}`,
+        value,
+      );
     }
     const expected = ctx.params.expect_server;
-    if (expected !== undefined && run.serverUsed !== expected && (run.serverUsed === null || serverHost(run.serverUsed) !== expected)) {
+    if (
+      expected !== undefined &&
+      run.serverUsed !== expected &&
+      (run.serverUsed === null || serverHost(run.serverUsed) !== expected)
+    ) {
       throw new PefError(
         'pef/task-failed',
         `agent_check on ${name}: the catalog was compiled by ${run.serverUsed ?? 'an unknown server (the run left no report)'}, not ${expected}. Nothing was changed.`,

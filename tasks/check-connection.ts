@@ -17,13 +17,19 @@ Use it before any plan to catch wrong addresses, keys, host keys or sudo setting
   }),
   supportsNoop: true,
   async run(ctx) {
-    const out = await ctx.read(`hostname -f 2>/dev/null || hostname; id -un; uname -sr; . /etc/os-release 2>/dev/null && echo "$PRETTY_NAME" || echo unknown`);
+    const out = await ctx.read(
+      `hostname -f 2>/dev/null || hostname; id -un; uname -sr; . /etc/os-release 2>/dev/null && echo "$PRETTY_NAME" || echo unknown`,
+    );
     const [hostname = '', user = '', kernel = '', os = ''] = out.stdout.trim().split('\n');
     if (ctx.params.expect_user !== undefined && user !== ctx.params.expect_user) {
-      throw new PefError('pef/task-failed', `${ctx.target.name}: commands run as "${user}", expected "${ctx.params.expect_user}". Check run-as / user in the inventory.`, {
-        user,
-        expected: ctx.params.expect_user,
-      });
+      throw new PefError(
+        'pef/task-failed',
+        `${ctx.target.name}: commands run as "${user}", expected "${ctx.params.expect_user}". Check run-as / user in the inventory.`,
+        {
+          user,
+          expected: ctx.params.expect_user,
+        },
+      );
     }
     return { changed: false, value: { hostname, user, kernel, os } };
   },

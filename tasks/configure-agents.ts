@@ -52,17 +52,26 @@ Explicit server, ca_server or report_server settings are reported; remove_settin
 (ca_server/report_server set explicitly make Puppet bypass server_list for those requests).`,
   params: z.object({
     server_list: serverListParam('servers in order, primary first (host[:port], array or comma string)'),
-    remove_settings: z.array(z.enum(OVERRIDES)).default([]).describe('explicit settings to delete from [main] and [agent]: server, ca_server, report_server'),
+    remove_settings: z
+      .array(z.enum(OVERRIDES))
+      .default([])
+      .describe('explicit settings to delete from [main] and [agent]: server, ca_server, report_server'),
   }),
   supportsNoop: true,
   async run(ctx) {
     const name = ctx.target.name;
     const wanted = formatServerList(ctx.params.server_list);
     const read = await ctx.read(puppetConfReadCommand(), { okExitCodes: [0, 3] });
-    if (read.exitCode === 3) throw new PefError('pef/task-failed', `configure_agents on ${name}: \`puppet config print config\` failed: is Puppet installed there? Nothing was changed.`, {});
+    if (read.exitCode === 3)
+      throw new PefError(
+        'pef/task-failed',
+        `configure_agents on ${name}: \`puppet config print config\` failed: is Puppet installed there? Nothing was changed.`,
+        {},
+      );
     const { config, settings } = parsePuppetConf(read.stdout);
     const inSection = (section: string, key: string) => settings.find((s) => s.section === section && s.key === key);
-    const same = (value: string | undefined) => value !== undefined && formatServerList(splitServerList(value)) === wanted;
+    const same = (value: string | undefined) =>
+      value !== undefined && formatServerList(splitServerList(value)) === wanted;
     const changes: string[] = [];
     const P = 'PATH=/opt/puppetlabs/bin:$PATH puppet config';
 
@@ -84,8 +93,16 @@ Explicit server, ca_server or report_server settings are reported; remove_settin
       }
     }
     const warnings = settings
-      .filter((s) => (s.key === 'ca_server' || s.key === 'report_server') && ['main', 'agent'].includes(s.section) && !ctx.params.remove_settings.includes(s.key as 'ca_server'))
-      .map((s) => `[${s.section}] ${s.key} = ${s.value} is set explicitly: Puppet sends ${s.key === 'ca_server' ? 'certificate' : 'report'} requests there, not along server_list (remove_settings=["${s.key}"] deletes it)`);
+      .filter(
+        (s) =>
+          (s.key === 'ca_server' || s.key === 'report_server') &&
+          ['main', 'agent'].includes(s.section) &&
+          !ctx.params.remove_settings.includes(s.key as 'ca_server'),
+      )
+      .map(
+        (s) =>
+          `[${s.section}] ${s.key} = ${s.value} is set explicitly: Puppet sends ${s.key === 'ca_server' ? 'certificate' : 'report'} requests there, not along server_list (remove_settings=["${s.key}"] deletes it)`,
+      );
     return { changed: changes.length > 0, value: { config, server_list: wanted, updated: changes, warnings } };
   },
 });

@@ -80,7 +80,11 @@ export function secretsProbeCommand(paths: readonly string[]): string {
     `  elif [ -e "$p" ]; then printf 'O\\t%s\\n' "$p"; else printf 'M\\t%s\\n' "$p"; fi`,
     'done',
     ...(dirs.length
-      ? [`for d in ${dirs.map(shQuote).join(' ')}; do`, `  if [ -d "$d" ]; then printf 'D\\t%s\\t%s\\n' "$d" "$(${stat} "$d")"; else printf 'N\\t%s\\n' "$d"; fi`, 'done']
+      ? [
+          `for d in ${dirs.map(shQuote).join(' ')}; do`,
+          `  if [ -d "$d" ]; then printf 'D\\t%s\\t%s\\n' "$d" "$(${stat} "$d")"; else printf 'N\\t%s\\n' "$d"; fi`,
+          'done',
+        ]
       : []),
   ].join('\n');
 }
@@ -131,8 +135,12 @@ export function planSecretCopy(
     const src = source.files.get(path) ?? { kind: 'missing' };
     const dst = dest.files.get(path) ?? { kind: 'missing' };
     if (src.kind === 'missing') {
-      if (optional.includes(path)) plans.push({ path, action: 'skip', createDirs: [], note: `not on ${hosts.source}; skipped (optional)` });
-      else problems.push(`${path} does not exist on ${hosts.source}${path.endsWith('orchestrator-encryption-keys.json') ? ' (PE before 2021 has none: add it to optional)' : ''}`);
+      if (optional.includes(path))
+        plans.push({ path, action: 'skip', createDirs: [], note: `not on ${hosts.source}; skipped (optional)` });
+      else
+        problems.push(
+          `${path} does not exist on ${hosts.source}${path.endsWith('orchestrator-encryption-keys.json') ? ' (PE before 2021 has none: add it to optional)' : ''}`,
+        );
       continue;
     }
     if (src.kind === 'other') {
@@ -148,7 +156,10 @@ export function planSecretCopy(
       continue;
     }
     if (dst.kind === 'file' && dst.sha256 === src.sha256) {
-      const same = dst.owner === src.owner && dst.group === src.group && Number.parseInt(dst.mode, 8) === Number.parseInt(src.mode, 8);
+      const same =
+        dst.owner === src.owner &&
+        dst.group === src.group &&
+        Number.parseInt(dst.mode, 8) === Number.parseInt(src.mode, 8);
       plans.push({ path, action: same ? 'unchanged' : 'attributes', source: src, createDirs: [] });
       continue;
     }
@@ -169,7 +180,11 @@ export function fixAttributesCommand(path: string, a: FileAttrs): string {
  * Writes base64 from stdin to `path`: missing parents first, then a temp file beside it (umask
  * 077 until chown/chmod), renamed into place; the temp file is removed on failure.
  */
-export function writeSecretCommand(path: string, a: FileAttrs, createDirs: readonly { path: string; attrs: FileAttrs }[]): string {
+export function writeSecretCommand(
+  path: string,
+  a: FileAttrs,
+  createDirs: readonly { path: string; attrs: FileAttrs }[],
+): string {
   const tmp = shQuote(`${path}.pef-tmp`);
   // `[ -d ] ||`: files sharing a missing parent each list it; the first one creates it.
   const mkdirs = createDirs.map((d) => {
@@ -207,9 +222,19 @@ replica (restart_services=true restarts the affected ones that run; pe-puppetser
 for hiera.yaml). Contents never appear in output, logs or errors; only sha256 prefixes do.`,
   params: z.object({
     replica: z.string().min(1).describe("the replica's inventory name (written to through pef's connection)"),
-    files: z.array(absolutePath).min(1).default([...PE_SECRET_FILES]).describe('absolute paths to copy (default: the three PE key files and hiera.yaml)'),
-    optional: z.array(absolutePath).default([...OPTIONAL_SECRET_FILES]).describe('of those, the ones that may be missing on the primary (skipped with a note)'),
-    restart_services: z.boolean().default(false).describe('restart (or reload) the running services on the replica that read a changed file'),
+    files: z
+      .array(absolutePath)
+      .min(1)
+      .default([...PE_SECRET_FILES])
+      .describe('absolute paths to copy (default: the three PE key files and hiera.yaml)'),
+    optional: z
+      .array(absolutePath)
+      .default([...OPTIONAL_SECRET_FILES])
+      .describe('of those, the ones that may be missing on the primary (skipped with a note)'),
+    restart_services: z
+      .boolean()
+      .default(false)
+      .describe('restart (or reload) the running services on the replica that read a changed file'),
   }),
   supportsNoop: true,
   async run(ctx) {
@@ -217,9 +242,19 @@ for hiera.yaml). Contents never appear in output, logs or errors; only sha256 pr
     const replica = await ctx.peer(ctx.params.replica);
     const from = ctx.target.name;
     const to = replica.target.name;
-    if (to === from) throw new PefError('pef/task-failed', `${task}: replica=${ctx.params.replica} is this host (${from}); name the replica. Nothing was changed.`, { host: from });
+    if (to === from)
+      throw new PefError(
+        'pef/task-failed',
+        `${task}: replica=${ctx.params.replica} is this host (${from}); name the replica. Nothing was changed.`,
+        { host: from },
+      );
     for (const host of [ctx, replica]) {
-      assertPeHost(parsePeHostProbe((await host.read(peHostProbeCommand({ certname: false }))).stdout), host.target.name, task, { certname: false });
+      assertPeHost(
+        parsePeHostProbe((await host.read(peHostProbeCommand({ certname: false }))).stdout),
+        host.target.name,
+        task,
+        { certname: false },
+      );
     }
     await assertReplicationAllowed(ctx, 'send', task);
     await assertReplicationAllowed(replica, 'receive', task);
@@ -230,7 +265,11 @@ for hiera.yaml). Contents never appear in output, logs or errors; only sha256 pr
     const dest = parseSecretsProbe((await replica.read(probe)).stdout);
     const { plans, problems } = planSecretCopy(paths, ctx.params.optional, source, dest, { source: from, dest: to });
     if (problems.length > 0) {
-      throw new PefError('pef/task-failed', `${task} cannot copy from ${from} to ${to}:\n  - ${problems.join('\n  - ')}\nNothing was changed.`, { host: from, replica: to, problems });
+      throw new PefError(
+        'pef/task-failed',
+        `${task} cannot copy from ${from} to ${to}:\n  - ${problems.join('\n  - ')}\nNothing was changed.`,
+        { host: from, replica: to, problems },
+      );
     }
 
     const changedPaths: string[] = [];
@@ -257,7 +296,10 @@ for hiera.yaml). Contents never appear in output, logs or errors; only sha256 pr
       if (reader) affected.set(reader.service, reader.action);
     }
     const restart = await restartReaders(replica, affected, ctx.params.restart_services);
-    if (restart.needed.length > 0) ctx.log(`${to}: ${restart.needed.join(', ')} read the changed files at start; restart them (or run again with restart_services=true)`);
+    if (restart.needed.length > 0)
+      ctx.log(
+        `${to}: ${restart.needed.join(', ')} read the changed files at start; restart them (or run again with restart_services=true)`,
+      );
 
     return {
       changed: changedPaths.length > 0,
@@ -267,7 +309,14 @@ for hiera.yaml). Contents never appear in output, logs or errors; only sha256 pr
           path: p.path,
           changed: p.action === 'copy' || p.action === 'attributes',
           action: p.action,
-          ...(p.source ? { sha256: p.source.sha256.slice(0, 12), owner: p.source.owner, group: p.source.group, mode: octalMode(p.source.mode) } : {}),
+          ...(p.source
+            ? {
+                sha256: p.source.sha256.slice(0, 12),
+                owner: p.source.owner,
+                group: p.source.group,
+                mode: octalMode(p.source.mode),
+              }
+            : {}),
           ...(p.createDirs.length ? { created_dirs: p.createDirs.map((d) => d.path) } : {}),
           ...(p.note ? { note: p.note } : {}),
         })),
@@ -280,7 +329,12 @@ for hiera.yaml). Contents never appear in output, logs or errors; only sha256 pr
 
 // Reads on the primary over the raw connection: ctx.read would emit the output as events,
 // which --verbose prints, before anything could mark it secret.
-async function copyFile(ctx: TaskContext<unknown>, replica: HostCommands, plan: FilePlan, src: NonNullable<FilePlan['source']>): Promise<void> {
+async function copyFile(
+  ctx: TaskContext<unknown>,
+  replica: HostCommands,
+  plan: FilePlan,
+  src: NonNullable<FilePlan['source']>,
+): Promise<void> {
   const write = writeSecretCommand(plan.path, src, plan.createDirs);
   if (ctx.noop) {
     await replica.change(write);
@@ -288,25 +342,38 @@ async function copyFile(ctx: TaskContext<unknown>, replica: HostCommands, plan: 
   }
   const read = await ctx.connection.run(readSecretCommand(plan.path));
   if (read.exitCode !== 0) {
-    throw new PefError('pef/command-failed', `reading ${plan.path} on ${ctx.target.name} exited with ${String(read.exitCode)}: ${redact(read.stderr.trim().split('\n').slice(-3).join(' '))}`, {});
+    throw new PefError(
+      'pef/command-failed',
+      `reading ${plan.path} on ${ctx.target.name} exited with ${String(read.exitCode)}: ${redact(read.stderr.trim().split('\n').slice(-3).join(' '))}`,
+      {},
+    );
   }
   const content = new Sensitive(read.stdout.trim());
   const bytes = Buffer.from(content.unwrap(), 'base64');
   markSecret(bytes);
   if (createHash('sha256').update(bytes).digest('hex') !== src.sha256) {
-    throw new PefError('pef/task-failed', `${plan.path} changed on ${ctx.target.name} while it was being copied (its sha256 no longer matches); nothing was written`, {});
+    throw new PefError(
+      'pef/task-failed',
+      `${plan.path} changed on ${ctx.target.name} while it was being copied (its sha256 no longer matches); nothing was written`,
+      {},
+    );
   }
   await replica.change(write, { stdin: content.unwrap() });
   const written = (await replica.read(sha256Command(plan.path))).stdout.trim();
   if (written !== src.sha256) {
-    throw new PefError('pef/task-failed', `${plan.path} on ${replica.target.name} has sha256 ${written.slice(0, 12)} after the write, not ${src.sha256.slice(0, 12)}`, {});
+    throw new PefError(
+      'pef/task-failed',
+      `${plan.path} on ${replica.target.name} has sha256 ${written.slice(0, 12)} after the write, not ${src.sha256.slice(0, 12)}`,
+      {},
+    );
   }
 }
 
 // The exit code and stderr of a failed write, without the (long) command; other errors as they are.
 function failureText(error: unknown): string {
   if (error instanceof PefError && error.kind === 'pef/command-failed') {
-    const stderr = typeof error.details['stderr'] === 'string' ? error.details['stderr'].trim().split('\n').slice(-3).join(' ') : '';
+    const stderr =
+      typeof error.details['stderr'] === 'string' ? error.details['stderr'].trim().split('\n').slice(-3).join(' ') : '';
     return redact(`exited with ${String(error.details['exitCode'])}${stderr ? `: ${stderr}` : ''}`);
   }
   return error instanceof Error ? redact(error.message) : String(error);
@@ -330,12 +397,18 @@ function markSecret(bytes: Buffer): void {
   }
 }
 
-async function restartReaders(replica: HostCommands, affected: Map<string, 'restart' | 'reload'>, restart: boolean): Promise<{ done: string[]; needed: string[] }> {
+async function restartReaders(
+  replica: HostCommands,
+  affected: Map<string, 'restart' | 'reload'>,
+  restart: boolean,
+): Promise<{ done: string[]; needed: string[] }> {
   if (affected.size === 0) return { done: [], needed: [] };
   const manager = parseServiceManager((await replica.read(SERVICE_MANAGER_PROBE)).stdout);
   const running: [string, 'restart' | 'reload'][] = [];
   for (const [service, action] of affected) {
-    const status = await replica.read(serviceCommand(manager, 'status', service), { okExitCodes: [0, 1, 2, 3, 4, 5, 7] });
+    const status = await replica.read(serviceCommand(manager, 'status', service), {
+      okExitCodes: [0, 1, 2, 3, 4, 5, 7],
+    });
     if (status.exitCode === 0) running.push([service, action]);
   }
   if (!restart) return { done: [], needed: running.map(([s]) => s) };

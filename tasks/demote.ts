@@ -22,8 +22,15 @@ export const demote = defineTask({
 The replication kill-switch stays on until \`pef task run set_mode mode=passive replication=enabled\`.
 A running puppetserver is restarted when its CA service changes. The peer (if reachable) is only reported.`,
   params: z.object({
-    peer: z.string().regex(/^[A-Za-z0-9_.:-]+$/).optional().describe("the other (now active) server, inventory name; default: the peer recorded in this host's mode file"),
-    ca: z.enum(['manage', 'leave']).default('manage').describe('manage: disable the CA service (open source); leave: do not touch it (PE, external CA)'),
+    peer: z
+      .string()
+      .regex(/^[A-Za-z0-9_.:-]+$/)
+      .optional()
+      .describe("the other (now active) server, inventory name; default: the peer recorded in this host's mode file"),
+    ca: z
+      .enum(['manage', 'leave'])
+      .default('manage')
+      .describe('manage: disable the CA service (open source); leave: do not touch it (PE, external CA)'),
     reason: z.string().min(1).max(300).optional().describe('why, written into the kill-switch file'),
     facts_dir: factsDirParam,
   }),
@@ -47,14 +54,21 @@ A running puppetserver is restarted when its CA service changes. The peer (if re
       },
       ctx.noop,
     );
-    const warnings = check.reachable === true && check.mode !== 'active' ? [`${peerName} is not active either: no server is active now; promote one (pef task run promote -t ${peerName})`] : [];
+    const warnings =
+      check.reachable === true && check.mode !== 'active'
+        ? [
+            `${peerName} is not active either: no server is active now; promote one (pef task run promote -t ${peerName})`,
+          ]
+        : [];
     return {
       changed: applied.changes.length > 0,
       value: {
         ...applied.value,
         peer_check: check,
         warnings,
-        next_steps: [`when ${peerName ?? 'the active server'} is confirmed and this host should receive from it: pef task run set_mode -t ${ctx.target.name} mode=passive replication=enabled`],
+        next_steps: [
+          `when ${peerName ?? 'the active server'} is confirmed and this host should receive from it: pef task run set_mode -t ${ctx.target.name} mode=passive replication=enabled`,
+        ],
       },
     };
   },

@@ -34,18 +34,34 @@ import { transferParams, transferSettings } from './setup-transfer.js';
 /** Dumps the databases; see the file comment. */
 export const dumpDb = defineTask({
   name: 'dump_db',
-  description: "pg_dump Puppet's databases on the primary with a checksum, keep the last N, optionally ship them to the replica",
+  description:
+    "pg_dump Puppet's databases on the primary with a checksum, keep the last N, optionally ship them to the replica",
   details: `Run on the primary. Databases default to puppetdb (oss) or pe-rbac (PE); PE may add
 pe-classifier, pe-orchestrator, pe-activity. pg_dump -Fc runs as the PostgreSQL superuser found by
 discovery; no service is stopped. Every run writes a new dump (changed: true): a dump is a copy of
 a moment. With receiver=<replica>, the newest dump of each database is shipped through the transfer
 channel (run setup_transfer first) to <receiver>:${SHIPPED_DUMP_DIR}/<db>/ (with the default transfer user).`,
   params: z.object({
-    databases: z.array(z.string().regex(DATABASE_NAME)).min(1).optional().describe('databases to dump (default: ["puppetdb"] on oss, ["pe-rbac"] on PE)'),
-    dump_dir: z.string().regex(/^\/\S+$/).default(DATABASE_DEFAULTS.dumpDir).describe('directory for the dumps; each database gets <dump_dir>/<db>/ (0700, the superuser)'),
-    retention: z.number().int().min(1).default(DATABASE_DEFAULTS.retention).describe('how many dumps to keep per database'),
+    databases: z
+      .array(z.string().regex(DATABASE_NAME))
+      .min(1)
+      .optional()
+      .describe('databases to dump (default: ["puppetdb"] on oss, ["pe-rbac"] on PE)'),
+    dump_dir: z
+      .string()
+      .regex(/^\/\S+$/)
+      .default(DATABASE_DEFAULTS.dumpDir)
+      .describe('directory for the dumps; each database gets <dump_dir>/<db>/ (0700, the superuser)'),
+    retention: z
+      .number()
+      .int()
+      .min(1)
+      .default(DATABASE_DEFAULTS.retention)
+      .describe('how many dumps to keep per database'),
     ...transferParams,
-    receiver: transferParams.receiver.optional().describe("inventory name of the replica to ship the newest dumps to (optional; needs setup_transfer)"),
+    receiver: transferParams.receiver
+      .optional()
+      .describe('inventory name of the replica to ship the newest dumps to (optional; needs setup_transfer)'),
   }),
   supportsNoop: true,
   async run(ctx) {
@@ -58,7 +74,12 @@ channel (run setup_transfer first) to <receiver>:${SHIPPED_DUMP_DIR}/<db>/ (with
     const host = ctx.target.name;
     const databases: readonly string[] = ctx.params.databases ?? DEFAULT_DATABASES[facts.flavor];
     const bin = facts.postgres.bin;
-    if (!bin) throw new PefError('pef/task-failed', `No PostgreSQL tools found on ${host} (no pg_dump under /usr/lib/postgresql/*/bin or /opt/puppetlabs/server/bin). Run dump_db on the primary, where the databases are. Nothing was dumped.`, {});
+    if (!bin)
+      throw new PefError(
+        'pef/task-failed',
+        `No PostgreSQL tools found on ${host} (no pg_dump under /usr/lib/postgresql/*/bin or /opt/puppetlabs/server/bin). Run dump_db on the primary, where the databases are. Nothing was dumped.`,
+        {},
+      );
     if (facts.postgres.databases === null) {
       throw new PefError(
         'pef/task-failed',
@@ -68,7 +89,11 @@ channel (run setup_transfer first) to <receiver>:${SHIPPED_DUMP_DIR}/<db>/ (with
     }
     const missing = databases.filter((d) => !facts.postgres.databases?.includes(d));
     if (missing.length > 0) {
-      throw new PefError('pef/task-failed', `${host} has no database ${missing.join(', ')} (it has: ${facts.postgres.databases.join(', ')}); fix the databases parameter. Nothing was dumped.`, { missing });
+      throw new PefError(
+        'pef/task-failed',
+        `${host} has no database ${missing.join(', ')} (it has: ${facts.postgres.databases.join(', ')}); fix the databases parameter. Nothing was dumped.`,
+        { missing },
+      );
     }
 
     const pg = { bin, superuser: facts.postgres.superuser };
@@ -90,7 +115,10 @@ channel (run setup_transfer first) to <receiver>:${SHIPPED_DUMP_DIR}/<db>/ (with
       }
       const durationMs = Math.round(performance.now() - started);
       const kv = parseKeyValues(out?.stdout ?? '');
-      const pruned = (await ctx.change(pruneCommand(dir, database, ctx.params.retention)))?.stdout.split('\n').flatMap((l) => (l.startsWith('pruned=') ? [l.slice(7)] : [])) ?? [];
+      const pruned =
+        (await ctx.change(pruneCommand(dir, database, ctx.params.retention)))?.stdout
+          .split('\n')
+          .flatMap((l) => (l.startsWith('pruned=') ? [l.slice(7)] : [])) ?? [];
       await ctx.change(outboxCommand(dir, database, file));
       ctx.log(`${database}: ${file}${kv.has('size') ? ` (${kv.get('size')} bytes)` : ''}`);
       dumps.push({
@@ -107,7 +135,11 @@ channel (run setup_transfer first) to <receiver>:${SHIPPED_DUMP_DIR}/<db>/ (with
       const settings = await transferSettings(ctx.params, receiver);
       const paths = transferPaths(settings);
       if (!(await hasTransferKey(ctx, settings))) {
-        throw new PefError('pef/task-failed', `The dumps were written on ${host} but not shipped: there is no transfer key (${paths.key}). Run setup_transfer -t ${host} receiver=${receiver.target.name}, then dump_db again.`, { dumps });
+        throw new PefError(
+          'pef/task-failed',
+          `The dumps were written on ${host} but not shipped: there is no transfer key (${paths.key}). Run setup_transfer -t ${host} receiver=${receiver.target.name}, then dump_db again.`,
+          { dumps },
+        );
       }
       try {
         await ctx.change(rsyncToReceiver(settings, `${dir}/${DATABASE_DEFAULTS.outbox}`, DATABASE_DEFAULTS.shipName));

@@ -54,7 +54,8 @@ import { transferParams, transferSettings } from './setup-transfer.js';
 /** Dumps the node classification; see the file comment. */
 export const dumpNc = defineTask({
   name: 'dump_nc',
-  description: "Archive the primary's PE node classification, hostnames rewritten for the replica; keep the last N; optionally ship it to the replica",
+  description:
+    "Archive the primary's PE node classification, hostnames rewritten for the replica; keep the last N; optionally ship it to the replica",
   details: `PE only. Run on the primary with receiver=<the replica's inventory name> (or to=<replica
 certname>). GET /classifier-api/v1/groups with curl and the primary's own certificate; every whole
 occurrence of <from> (default: the primary's certname) in rules, class parameters, variables and
@@ -64,14 +65,37 @@ archive. With receiver, the newest archive is shipped through the transfer chann
 setup_transfer first) to <receiver>:${SHIPPED_NC_DIR}/ (with the default transfer user), where
 restore_nc looks.`,
   params: z.object({
-    dump_dir: z.string().regex(/^\/\S+$/).default(NC_DEFAULTS.dumpDir).describe('directory for the archives (created 0700, root)'),
-    keep: z.number().int().min(1).default(NC_DEFAULTS.keep).describe('how many archives to keep (older ones and their .sha256 are removed)'),
+    dump_dir: z
+      .string()
+      .regex(/^\/\S+$/)
+      .default(NC_DEFAULTS.dumpDir)
+      .describe('directory for the archives (created 0700, root)'),
+    keep: z
+      .number()
+      .int()
+      .min(1)
+      .default(NC_DEFAULTS.keep)
+      .describe('how many archives to keep (older ones and their .sha256 are removed)'),
     from: z.string().regex(HOSTNAME).optional().describe("the host name to rewrite (default: this host's certname)"),
     to: z.string().regex(HOSTNAME).optional().describe("what it becomes (default: the receiver's certname)"),
-    classifier_host: z.string().regex(HOSTNAME).optional().describe("the classifier (console) to read (default: this host's certname)"),
-    classifier_port: z.number().int().min(1).max(65535).default(NC_DEFAULTS.port).describe("the classifier's HTTPS port"),
+    classifier_host: z
+      .string()
+      .regex(HOSTNAME)
+      .optional()
+      .describe("the classifier (console) to read (default: this host's certname)"),
+    classifier_port: z
+      .number()
+      .int()
+      .min(1)
+      .max(65535)
+      .default(NC_DEFAULTS.port)
+      .describe("the classifier's HTTPS port"),
     ...transferParams,
-    receiver: transferParams.receiver.optional().describe("inventory name of the replica: its certname is the default 'to', and the newest archive is shipped to it (needs setup_transfer)"),
+    receiver: transferParams.receiver
+      .optional()
+      .describe(
+        "inventory name of the replica: its certname is the default 'to', and the newest archive is shipped to it (needs setup_transfer)",
+      ),
   }),
   supportsNoop: true,
   async run(ctx) {
@@ -87,10 +111,18 @@ restore_nc looks.`,
     const from = ctx.params.from ?? facts.certname;
     const to = ctx.params.to ?? (receiver ? await receiverCertname(receiver) : undefined);
     if (to === undefined) {
-      throw new PefError('pef/param-error', `dump_nc on ${host}: name the replica (receiver=<inventory name>) or the host name to write (to=<replica certname>). Nothing was written.`, {});
+      throw new PefError(
+        'pef/param-error',
+        `dump_nc on ${host}: name the replica (receiver=<inventory name>) or the host name to write (to=<replica certname>). Nothing was written.`,
+        {},
+      );
     }
     if (from.toLowerCase() === to.toLowerCase()) {
-      throw new PefError('pef/param-error', `dump_nc on ${host}: from and to are both ${from}; the archive is meant for another server (to=<replica certname>). Nothing was written.`, { from, to });
+      throw new PefError(
+        'pef/param-error',
+        `dump_nc on ${host}: from and to are both ${from}; the archive is meant for another server (to=<replica certname>). Nothing was written.`,
+        { from, to },
+      );
     }
 
     // Read and rewrite the classification (read-only on the host).
@@ -98,7 +130,8 @@ restore_nc looks.`,
     const base = classifierBase(ctx.params.classifier_host ?? facts.certname, ctx.params.classifier_port);
     const current = await readClassifierGroups(ctx, tls, base, 'Nothing was written.');
     const { groups, count } = transformGroups(current, { from, to });
-    if (count === 0) ctx.log(`${from} does not occur in the classification's rules or parameters; the archive equals the source`);
+    if (count === 0)
+      ctx.log(`${from} does not occur in the classification's rules or parameters; the archive equals the source`);
     const content = renderArchive(groups);
     const sha256 = sha256Hex(content);
 
@@ -117,7 +150,11 @@ restore_nc looks.`,
       const written = await ctx.change(writeArchiveCommand(dir, name, { latest: LATEST_ARCHIVE }), { stdin: content });
       const got = written?.stdout.match(/^sha256=([0-9a-f]{64})$/m)?.[1];
       if (written && got !== sha256) {
-        throw new PefError('pef/task-failed', `The archive ${dir}/${name} on ${host} does not hold what was sent (sha256 ${got ?? '?'}, expected ${sha256}). Remove it and its .sha256, then run dump_nc again.`, { archive: `${dir}/${name}` });
+        throw new PefError(
+          'pef/task-failed',
+          `The archive ${dir}/${name} on ${host} does not hold what was sent (sha256 ${got ?? '?'}, expected ${sha256}). Remove it and its .sha256, then run dump_nc again.`,
+          { archive: `${dir}/${name}` },
+        );
       }
       sum = sha256;
       names = [...names, name, `${name}.sha256`];
@@ -141,9 +178,12 @@ restore_nc looks.`,
       const outbox = `${dir}/${NC_DEFAULTS.outbox}`;
       const box = parseArchiveState((await ctx.read(archiveStateCommand(outbox))).stdout);
       const there = parseArchiveState((await receiver.read(archiveStateCommand(incoming))).stdout);
-      const upToDate = (s: { names: string[]; latest: string | null }) => same && s.latest === name && s.names.slice().sort().join('\n') === shippedNames(name).join('\n');
+      const upToDate = (s: { names: string[]; latest: string | null }) =>
+        same && s.latest === name && s.names.slice().sort().join('\n') === shippedNames(name).join('\n');
       if (!upToDate(box)) await ctx.change(outboxCommand(dir, name));
-      const thereSum = there.names.includes(name) ? (await receiver.read(sha256Command(`${incoming}/${name}`))).stdout.trim() : '';
+      const thereSum = there.names.includes(name)
+        ? (await receiver.read(sha256Command(`${incoming}/${name}`))).stdout.trim()
+        : '';
       const current = upToDate(there) && thereSum === sum;
       if (!current) {
         if (!(await hasTransferKey(ctx, settings))) {
@@ -165,7 +205,11 @@ restore_nc looks.`,
           );
         }
         if (!ctx.noop && (await receiver.read(sha256Command(`${incoming}/${name}`))).stdout.trim() !== sum) {
-          throw new PefError('pef/task-failed', `${incoming}/${name} on ${receiver.target.name} does not match ${dir}/${name} after shipping. Run dump_nc again; restore_nc refuses a copy that fails its checksum.`, { archive: `${dir}/${name}` });
+          throw new PefError(
+            'pef/task-failed',
+            `${incoming}/${name} on ${receiver.target.name} does not match ${dir}/${name} after shipping. Run dump_nc again; restore_nc refuses a copy that fails its checksum.`,
+            { archive: `${dir}/${name}` },
+          );
         }
         changes.push('shipped');
       }
@@ -192,13 +236,22 @@ restore_nc looks.`,
 async function receiverCertname(receiver: HostCommands): Promise<string> {
   const facts = await discoverHost((c) => receiver.read(c));
   if (!facts.certname) {
-    throw new PefError('pef/task-failed', `dump_nc: \`puppet config print certname\` gave nothing on ${receiver.target.name}; pass to=<replica certname>. Nothing was written.`, {});
+    throw new PefError(
+      'pef/task-failed',
+      `dump_nc: \`puppet config print certname\` gave nothing on ${receiver.target.name}; pass to=<replica certname>. Nothing was written.`,
+      {},
+    );
   }
   return facts.certname;
 }
 
 /** The sha256 of `<dir>/<name>` when it checks out against its .sha256 and classifies like `groups`; else null. */
-async function archiveHolds(host: HostCommands, dir: string, name: string, groups: readonly NodeGroup[]): Promise<string | null> {
+async function archiveHolds(
+  host: HostCommands,
+  dir: string,
+  name: string,
+  groups: readonly NodeGroup[],
+): Promise<string | null> {
   const expected = parseChecksumFile((await host.read(`cat -- ${shQuote(`${dir}/${name}.sha256`)}`)).stdout);
   const text = (await host.read(`cat -- ${shQuote(`${dir}/${name}`)}`)).stdout;
   if (expected === null || sha256Hex(text) !== expected) return null;

@@ -29,7 +29,10 @@ provisioned anew. Afterwards delete keys.json on the old replica if it still exi
 RBAC token (token_file or rbac_password, as provision_replica).`,
   params: z.object({
     ...replicaParams,
-    force: z.boolean().default(false).describe('run forget even when the status does not list the certname as a replica'),
+    force: z
+      .boolean()
+      .default(false)
+      .describe('run forget even when the status does not list the certname as a replica'),
     ...tokenParams,
   }),
   supportsNoop: true,
@@ -39,7 +42,16 @@ RBAC token (token_file or rbac_password, as provision_replica).`,
     const { self, certname, status } = await primaryAndReplica(ctx, task);
     const known = findReplica(status, certname) !== undefined;
     if (!known && !ctx.params.force) {
-      return { changed: false, value: { replica: certname, primary: self, action: 'none', note: `${certname} is not a replica of ${self}`, status_source: status.source } };
+      return {
+        changed: false,
+        value: {
+          replica: certname,
+          primary: self,
+          action: 'none',
+          note: `${certname} is not a replica of ${self}`,
+          status_source: status.source,
+        },
+      };
     }
 
     const tokenFile = await ensureToken(ctx, ctx.params, task, ctx.noop);
@@ -54,14 +66,25 @@ RBAC token (token_file or rbac_password, as provision_replica).`,
         `PE may have forgotten ${certname} in part (certificate revoked, node purged): look at \`puppet infrastructure status\` on ${host}, fix the cause, and run ${task} again with force=true.`,
       );
     }
-    if (ctx.noop) return { changed: true, value: { replica: certname, primary: self, action: 'forget', was_replica: known, status_source: status.source } };
+    if (ctx.noop)
+      return {
+        changed: true,
+        value: { replica: certname, primary: self, action: 'forget', was_replica: known, status_source: status.source },
+      };
 
     if (findReplica(await readInfraStatus(ctx, task), certname) !== undefined) {
-      throw new PefError('pef/task-failed', `${task}: \`puppet infrastructure forget ${certname}\` succeeded on ${host}, but the status still lists it as a replica. Check \`puppet infrastructure status\` there.`, {
-        host,
-        replica: certname,
-      });
+      throw new PefError(
+        'pef/task-failed',
+        `${task}: \`puppet infrastructure forget ${certname}\` succeeded on ${host}, but the status still lists it as a replica. Check \`puppet infrastructure status\` there.`,
+        {
+          host,
+          replica: certname,
+        },
+      );
     }
-    return { changed: true, value: { replica: certname, primary: self, action: 'forget', was_replica: known, status_source: status.source } };
+    return {
+      changed: true,
+      value: { replica: certname, primary: self, action: 'forget', was_replica: known, status_source: status.source },
+    };
   },
 });

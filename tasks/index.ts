@@ -25,4 +25,26 @@ import { setupTransfer } from './setup-transfer.js';
 import { syncCa } from './sync-ca.js';
 
 /** The bundled tasks. */
-export const TASKS: readonly TaskDefinition[] = [checkConnection, discover, service, setupTransfer, padSerial, syncCa, dumpDb, restoreDb, dumpNc, restoreNc, setMode, promote, demote, agentCheck, configureAgents, installAgent, copySecrets, infraStatus, provisionReplica, promoteReplica, forgetReplica];
+export const TASKS: readonly TaskDefinition[] = [
+  checkConnection,
+  discover,
+  service,
+  setupTransfer,
+  padSerial,
+  syncCa,
+  dumpDb,
+  restoreDb,
+  dumpNc,
+  restoreNc,
+  setMode,
+  promote,
+  demote,
+  agentCheck,
+  configureAgents,
+  installAgent,
+  copySecrets,
+  infraStatus,
+  provisionReplica,
+  promoteReplica,
+  forgetReplica,
+];

@@ -4,7 +4,12 @@
  * the ones not running, and what this host is. Read-only; noop runs the same.
  */
 import { z } from 'zod';
-import { assertPeHost, parsePeHostProbe, peHostProbeCommand, readInfraStatus } from '../src/puppet/pe-infrastructure.js';
+import {
+  assertPeHost,
+  parsePeHostProbe,
+  peHostProbeCommand,
+  readInfraStatus,
+} from '../src/puppet/pe-infrastructure.js';
 import { defineTask } from '../src/task/task.js';
 
 /** Reads PE's infrastructure status; see the file comment. */
@@ -23,7 +28,12 @@ PE's JSON does not say whether a replica is enabled: enabled is null there.`,
     assertPeHost(probe, ctx.target.name, task, { certname: false });
     const status = await readInfraStatus(ctx, task);
     const self = probe.certname;
-    const role = self !== null && status.primary === self ? 'primary' : status.replicas.some((r) => r.certname === self) ? 'replica' : 'other';
+    const role =
+      self !== null && status.primary === self
+        ? 'primary'
+        : status.replicas.some((r) => r.certname === self)
+          ? 'replica'
+          : 'other';
     return {
       changed: false,
       value: {
@@ -33,7 +43,9 @@ PE's JSON does not say whether a replica is enabled: enabled is null there.`,
         primary: status.primary,
         replicas: status.replicas,
         services: status.services,
-        not_running: status.services.filter((s) => s.state !== 'running').map((s) => `${s.service}@${s.server}: ${s.state}`),
+        not_running: status.services
+          .filter((s) => s.state !== 'running')
+          .map((s) => `${s.service}@${s.server}: ${s.state}`),
         status_source: status.source,
       },
     };

@@ -21,13 +21,16 @@ import { defineTask } from '../src/task/task.js';
 
 /** Explains a refusal: package, wanted version, what the replica has and what it could get. */
 export function describeRefusals(plan: PackagePlan): string {
-  return plan.refuse.map((r) => `  ${r.name}: primary has ${r.wanted}, replica has ${r.have ?? 'nothing'}; ${r.why}`).join('\n');
+  return plan.refuse
+    .map((r) => `  ${r.name}: primary has ${r.wanted}, replica has ${r.have ?? 'nothing'}; ${r.why}`)
+    .join('\n');
 }
 
 /** Installs matching packages on the replica; see the file comment. */
 export const installAgent = defineTask({
   name: 'install_agent',
-  description: "Install the Puppet agent (and for oss the server packages) on the replica at exactly the primary's versions",
+  description:
+    "Install the Puppet agent (and for oss the server packages) on the replica at exactly the primary's versions",
   details: `Run on the replica with source=<the primary's inventory name>. Compares puppet-agent (or Debian's
 puppet), and for open source Puppet puppetserver, puppetdb and the PuppetDB terminus, with dpkg-query
 or rpm, and installs what differs with apt-get/dnf/yum at the exact version. Refuses, installing
@@ -42,20 +45,48 @@ downgrade without allow_downgrade=true. For PE only the agent is handled: the PE
     const name = ctx.target.name;
     const primary = await ctx.peer(ctx.params.source);
     const primaryFacts = await discoverHost((c) => primary.read(c));
-    const theirs = parseInstalledPackages((await primary.read(installedPackagesCommand(ALL_PACKAGES))).stdout, ALL_PACKAGES);
+    const theirs = parseInstalledPackages(
+      (await primary.read(installedPackagesCommand(ALL_PACKAGES))).stdout,
+      ALL_PACKAGES,
+    );
     const ours = parseInstalledPackages((await ctx.read(installedPackagesCommand(ALL_PACKAGES))).stdout, ALL_PACKAGES);
-    if (!Object.values(theirs.versions).some((v) => v !== null) || (!theirs.versions['puppet-agent'] && !theirs.versions['puppet'])) {
-      throw new PefError('pef/task-failed', `install_agent on ${name}: found no Puppet agent package on ${primary.target.name} (looked for puppet-agent, puppet with dpkg-query/rpm). Is source=${ctx.params.source} the primary? Nothing was changed.`, {
-        source: primary.target.name,
-      });
+    if (
+      !Object.values(theirs.versions).some((v) => v !== null) ||
+      (!theirs.versions['puppet-agent'] && !theirs.versions['puppet'])
+    ) {
+      throw new PefError(
+        'pef/task-failed',
+        `install_agent on ${name}: found no Puppet agent package on ${primary.target.name} (looked for puppet-agent, puppet with dpkg-query/rpm). Is source=${ctx.params.source} the primary? Nothing was changed.`,
+        {
+          source: primary.target.name,
+        },
+      );
     }
     const needsRepo = Object.entries(theirs.versions).some(([pkg, v]) => v !== null && ours.versions[pkg] !== v);
     if (needsRepo && ours.manager === 'unknown') {
-      throw new PefError('pef/task-failed', `install_agent on ${name}: neither dpkg nor rpm is there, so pef cannot install packages. Install the primary's versions by hand. Nothing was changed.`, {});
+      throw new PefError(
+        'pef/task-failed',
+        `install_agent on ${name}: neither dpkg nor rpm is there, so pef cannot install packages. Install the primary's versions by hand. Nothing was changed.`,
+        {},
+      );
     }
-    const available = needsRepo ? parseAvailableVersions((await ctx.read(availableVersionsCommand(ours.manager, ALL_PACKAGES))).stdout) : {};
-    const plan = planPackages({ flavor: primaryFacts.flavor, primary: theirs.versions, replica: ours.versions, available, allowDowngrade: ctx.params.allow_downgrade });
-    const report = { source: primary.target.name, flavor: primaryFacts.flavor, manager: ours.manager, versions: plan.wanted, matching: plan.matching };
+    const available = needsRepo
+      ? parseAvailableVersions((await ctx.read(availableVersionsCommand(ours.manager, ALL_PACKAGES))).stdout)
+      : {};
+    const plan = planPackages({
+      flavor: primaryFacts.flavor,
+      primary: theirs.versions,
+      replica: ours.versions,
+      available,
+      allowDowngrade: ctx.params.allow_downgrade,
+    });
+    const report = {
+      source: primary.target.name,
+      flavor: primaryFacts.flavor,
+      manager: ours.manager,
+      versions: plan.wanted,
+      matching: plan.matching,
+    };
     if (plan.refuse.length > 0) {
       throw new PefError(
         'pef/task-failed',
@@ -77,13 +108,20 @@ downgrade without allow_downgrade=true. For PE only the agent is handled: the PE
       );
     }
     if (!ctx.noop) {
-      const after = parseInstalledPackages((await ctx.read(installedPackagesCommand(ALL_PACKAGES))).stdout, ALL_PACKAGES).versions;
+      const after = parseInstalledPackages(
+        (await ctx.read(installedPackagesCommand(ALL_PACKAGES))).stdout,
+        ALL_PACKAGES,
+      ).versions;
       const off = plan.install.filter((i) => after[i.name] !== i.version);
       if (off.length) {
-        throw new PefError('pef/task-failed', `install_agent on ${name}: after installing, ${off.map((i) => `${i.name} is ${after[i.name] ?? 'missing'}, not ${i.version}`).join('; ')}. Check the package manager's log.`, {
-          ...report,
-          after,
-        });
+        throw new PefError(
+          'pef/task-failed',
+          `install_agent on ${name}: after installing, ${off.map((i) => `${i.name} is ${after[i.name] ?? 'missing'}, not ${i.version}`).join('; ')}. Check the package manager's log.`,
+          {
+            ...report,
+            after,
+          },
+        );
       }
     }
     return { changed: true, value: { ...report, installed: plan.install } };

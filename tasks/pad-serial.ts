@@ -22,16 +22,23 @@ export const padSerial = defineTask({
 format (width, case, trailing newline) is kept, and it is replaced atomically with the same
 owner and mode. A serial already at or above the floor is left alone (changed: false).`,
   params: z.object({
-    minimum: z.union([z.string(), z.number()]).default(DEFAULT_SERIAL_FLOOR).describe('the lowest next serial, hex (0x186A0) or a number'),
+    minimum: z
+      .union([z.string(), z.number()])
+      .default(DEFAULT_SERIAL_FLOOR)
+      .describe('the lowest next serial, hex (0x186A0) or a number'),
   }),
   supportsNoop: true,
   async run(ctx) {
     const floor = parseSerialParam(ctx.params.minimum, 'minimum');
     const facts = await discoverHost((c) => ctx.read(c));
     if (!facts.paths.cadir || !facts.hasCa) {
-      throw new PefError('pef/task-failed', `${ctx.target.name} has no CA (cadir ${facts.paths.cadir || 'unknown'} holds no ca_crt.pem). Run pad_serial on the primary.`, {
-        cadir: facts.paths.cadir,
-      });
+      throw new PefError(
+        'pef/task-failed',
+        `${ctx.target.name} has no CA (cadir ${facts.paths.cadir || 'unknown'} holds no ca_crt.pem). Run pad_serial on the primary.`,
+        {
+          cadir: facts.paths.cadir,
+        },
+      );
     }
     const file = `${facts.paths.cadir}/serial`;
     const text = (await ctx.read(`cat ${shQuote(file)}`)).stdout;

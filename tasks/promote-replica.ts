@@ -44,7 +44,10 @@ Promotion can take as long as the PE install did; afterwards provision a new rep
 (provision_replica) and point anything that named the old primary at this one.`,
   params: z.object({
     force: z.boolean().default(false).describe('promote even when the old primary still answers on 8140'),
-    topology: z.enum(TOPOLOGIES).optional().describe('--topology for the promoted primary (PE default: as provisioned)'),
+    topology: z
+      .enum(TOPOLOGIES)
+      .optional()
+      .describe('--topology for the promoted primary (PE default: as provisioned)'),
   }),
   supportsNoop: true,
   async run(ctx) {
@@ -55,7 +58,10 @@ Promotion can take as long as the PE install did; afterwards provision a new rep
     const self = probe.certname as string;
     const status = await readInfraStatus(ctx, task);
     if (status.primary === self) {
-      return { changed: false, value: { primary: self, action: 'none', note: `${self} is the primary already`, status_source: status.source } };
+      return {
+        changed: false,
+        value: { primary: self, action: 'none', note: `${self} is the primary already`, status_source: status.source },
+      };
     }
 
     const former = status.primary;
@@ -71,7 +77,14 @@ Promotion can take as long as the PE install did; afterwards provision a new rep
         );
       }
     }
-    const primaryCheck = former === null ? 'the status names no primary; not checked' : answers === null ? `could not check ${former} (no curl here)` : answers ? `${former} still answers (force=true)` : `${former} does not answer`;
+    const primaryCheck =
+      former === null
+        ? 'the status names no primary; not checked'
+        : answers === null
+          ? `could not check ${former} (no curl here)`
+          : answers
+            ? `${former} still answers (force=true)`
+            : `${former} does not answer`;
     ctx.log(`promoting ${self}: ${primaryCheck}`);
 
     try {
@@ -85,7 +98,17 @@ Promotion can take as long as the PE install did; afterwards provision a new rep
         `The promotion may have run in part: look at \`puppet infrastructure status\` on ${host} and PE's installer log (/var/log/puppetlabs/installer/), fix the cause, and run ${task} again.`,
       );
     }
-    if (ctx.noop) return { changed: true, value: { primary: self, action: 'promote', former_primary: former, primary_check: primaryCheck, status_source: status.source } };
+    if (ctx.noop)
+      return {
+        changed: true,
+        value: {
+          primary: self,
+          action: 'promote',
+          former_primary: former,
+          primary_check: primaryCheck,
+          status_source: status.source,
+        },
+      };
 
     const after = await readInfraStatus(ctx, task);
     if (after.primary !== null && after.primary !== self) {
@@ -95,6 +118,15 @@ Promotion can take as long as the PE install did; afterwards provision a new rep
         { host, primary: after.primary },
       );
     }
-    return { changed: true, value: { primary: self, action: 'promote', former_primary: former, primary_check: primaryCheck, status_source: after.source } };
+    return {
+      changed: true,
+      value: {
+        primary: self,
+        action: 'promote',
+        former_primary: former,
+        primary_check: primaryCheck,
+        status_source: after.source,
+      },
+    };
   },
 });

@@ -12,7 +12,13 @@ import { PefError } from '../src/errors/pef-error.js';
 import { KNOWN_SERVICES, discoverHost } from '../src/host/discover.js';
 import { writeFileCommand } from '../src/host/files.js';
 import { serviceCommand, startOrder } from '../src/host/services.js';
-import { KILL_SWITCH_FILE, PEF_STATE_DIR, readReplicationState, renderKillSwitch, type ReplicationState } from '../src/puppet/mode.js';
+import {
+  KILL_SWITCH_FILE,
+  PEF_STATE_DIR,
+  readReplicationState,
+  renderKillSwitch,
+  type ReplicationState,
+} from '../src/puppet/mode.js';
 import type { TaskContext } from '../src/task/task.js';
 import { defineTask } from '../src/task/task.js';
 import { shQuote } from '../src/util/shell-quote.js';
@@ -34,13 +40,32 @@ export interface PeerCheck {
 }
 
 /** Reads the peer's mode over `ctx.peer`; connection failures become data (a typo in the name does not). */
-export async function checkPeer(ctx: TaskContext<unknown>, name: string | null): Promise<{ check: PeerCheck; state: ReplicationState | null }> {
-  if (!name) return { check: { name: null, reachable: null, mode: null, kill_switch: null, note: 'no peer given or recorded; nothing checked' }, state: null };
+export async function checkPeer(
+  ctx: TaskContext<unknown>,
+  name: string | null,
+): Promise<{ check: PeerCheck; state: ReplicationState | null }> {
+  if (!name)
+    return {
+      check: {
+        name: null,
+        reachable: null,
+        mode: null,
+        kill_switch: null,
+        note: 'no peer given or recorded; nothing checked',
+      },
+      state: null,
+    };
   try {
     const peer = await ctx.peer(name);
     const state = await readReplicationState(peer);
     return {
-      check: { name, reachable: true, mode: state.mode?.mode ?? null, kill_switch: state.killSwitch !== null, note: state.mode ? `${name} is ${state.mode.mode}` : `${name} has no mode set` },
+      check: {
+        name,
+        reachable: true,
+        mode: state.mode?.mode ?? null,
+        kill_switch: state.killSwitch !== null,
+        note: state.mode ? `${name} is ${state.mode.mode}` : `${name} has no mode set`,
+      },
       state,
     };
   } catch (error) {
@@ -52,7 +77,9 @@ export async function checkPeer(ctx: TaskContext<unknown>, name: string | null):
         reachable: unreachable ? false : null,
         mode: null,
         kill_switch: null,
-        note: unreachable ? `${name} is unreachable (${error.kind}); assumed down` : `could not check ${name}: ${error.message}`,
+        note: unreachable
+          ? `${name} is unreachable (${error.kind}); assumed down`
+          : `could not check ${name}: ${error.message}`,
         error: { kind: error.kind, msg: error.message },
       },
       state: null,
@@ -63,7 +90,8 @@ export async function checkPeer(ctx: TaskContext<unknown>, name: string | null):
 /** Promotes this server to active; see the file comment. */
 export const promote = defineTask({
   name: 'promote',
-  description: 'Make this server the active primary: mode active, replication kill-switch off, CA service on, services running',
+  description:
+    'Make this server the active primary: mode active, replication kill-switch off, CA service on, services running',
   details: `Run on the server to promote (usually the replica) with peer=<the other server>.
 Refuses when the peer is reachable and still active, or when it is up but cannot be checked, unless
 force=true; with force, a reachable active peer also gets its replication switched off.
@@ -71,10 +99,22 @@ An unreachable peer is reported in the value (peer_check), not an error.
 Refuses to enable the CA where there is no CA (run sync_ca first). On PE, ca=manage is refused:
 PE sets the CA by classification (see docs/tasks.md).`,
   params: z.object({
-    peer: z.string().regex(/^[A-Za-z0-9_.:-]+$/).optional().describe('the other server (inventory name); default: the peer recorded in this host\'s mode file'),
+    peer: z
+      .string()
+      .regex(/^[A-Za-z0-9_.:-]+$/)
+      .optional()
+      .describe("the other server (inventory name); default: the peer recorded in this host's mode file"),
     force: z.boolean().default(false).describe('promote even when the peer still says active or cannot be checked'),
-    ca: z.enum(['manage', 'leave']).default('manage').describe('manage: enable the CA service (open source); leave: do not touch it (PE, external CA)'),
-    services: z.array(z.string().min(1)).optional().describe("services that must run afterwards (default: the server services present here, e.g. postgresql, puppetdb, puppetserver)"),
+    ca: z
+      .enum(['manage', 'leave'])
+      .default('manage')
+      .describe('manage: enable the CA service (open source); leave: do not touch it (PE, external CA)'),
+    services: z
+      .array(z.string().min(1))
+      .optional()
+      .describe(
+        'services that must run afterwards (default: the server services present here, e.g. postgresql, puppetdb, puppetserver)',
+      ),
     facts_dir: factsDirParam,
   }),
   supportsNoop: true,
@@ -83,7 +123,12 @@ PE sets the CA by classification (see docs/tasks.md).`,
     const facts = await discoverHost((c) => ctx.read(c));
     const own = await readReplicationState(ctx);
     const peerName = ctx.params.peer ?? own.mode?.peer ?? null;
-    if (peerName === name) throw new PefError('pef/param-error', `promote on ${name}: peer=${peerName} names this host itself; give the other server.`, { peer: peerName });
+    if (peerName === name)
+      throw new PefError(
+        'pef/param-error',
+        `promote on ${name}: peer=${peerName} names this host itself; give the other server.`,
+        { peer: peerName },
+      );
     const { check, state: peerState } = await checkPeer(ctx, peerName);
 
     const peerActive = peerState?.mode?.mode === 'active';
@@ -103,7 +148,14 @@ PE sets the CA by classification (see docs/tasks.md).`,
     const applied = await applyMode(
       ctx,
       facts,
-      { mode: 'active', peer: peerName ?? undefined, replication: 'enabled', ca: ctx.params.ca === 'manage' ? 'enabled' : undefined, factsDir: ctx.params.facts_dir, task: 'promote' },
+      {
+        mode: 'active',
+        peer: peerName ?? undefined,
+        replication: 'enabled',
+        ca: ctx.params.ca === 'manage' ? 'enabled' : undefined,
+        factsDir: ctx.params.facts_dir,
+        task: 'promote',
+      },
       ctx.noop,
     );
     const changes = [...applied.changes];
@@ -111,23 +163,43 @@ PE sets the CA by classification (see docs/tasks.md).`,
     // A forced promotion with a live, active peer: at least stop that peer's syncs from overwriting us.
     if (peerActive && peerName && !peerState?.killSwitch) {
       const peer = await ctx.peer(peerName);
-      await peer.change(`mkdir -p ${shQuote(PEF_STATE_DIR)} && ${writeFileCommand(KILL_SWITCH_FILE, { mode: '644' })}`, {
-        stdin: renderKillSwitch({ reason: `${name} was promoted with force=true while this host was active; demote this host`, since: new Date().toISOString(), by: changedBy('promote') }),
-      });
+      await peer.change(
+        `mkdir -p ${shQuote(PEF_STATE_DIR)} && ${writeFileCommand(KILL_SWITCH_FILE, { mode: '644' })}`,
+        {
+          stdin: renderKillSwitch({
+            reason: `${name} was promoted with force=true while this host was active; demote this host`,
+            since: new Date().toISOString(),
+            by: changedBy('promote'),
+          }),
+        },
+      );
       changes.push(`replication switched off on ${peerName}`);
     }
 
-    const wanted = ctx.params.services ?? facts.services.filter((s) => s.present && s.name !== 'puppet' && (KNOWN_SERVICES[facts.flavor] as readonly string[]).includes(s.name)).map((s) => s.name);
+    const wanted =
+      ctx.params.services ??
+      facts.services
+        .filter(
+          (s) =>
+            s.present && s.name !== 'puppet' && (KNOWN_SERVICES[facts.flavor] as readonly string[]).includes(s.name),
+        )
+        .map((s) => s.name);
     const started: string[] = [];
     for (const service of startOrder(wanted)) {
-      const status = await ctx.read(serviceCommand(facts.serviceManager, 'status', service), { okExitCodes: [0, 1, 2, 3, 4, 5, 7] });
+      const status = await ctx.read(serviceCommand(facts.serviceManager, 'status', service), {
+        okExitCodes: [0, 1, 2, 3, 4, 5, 7],
+      });
       if (status.exitCode === 0) continue;
       if (status.exitCode === 5) {
-        throw new PefError('pef/task-failed', `promote on ${name}: service ${service} does not exist here. Changes made so far: ${changes.join(', ') || 'none'}. Fix the services parameter and run again.`, {
-          host: name,
-          service,
-          done: changes,
-        });
+        throw new PefError(
+          'pef/task-failed',
+          `promote on ${name}: service ${service} does not exist here. Changes made so far: ${changes.join(', ') || 'none'}. Fix the services parameter and run again.`,
+          {
+            host: name,
+            service,
+            done: changes,
+          },
+        );
       }
       try {
         await ctx.change(serviceCommand(facts.serviceManager, 'start', service));
@@ -145,9 +217,25 @@ PE sets the CA by classification (see docs/tasks.md).`,
 
     const next = [
       `point agents at ${name} first: pef task run configure_agents -t agents server_list=${name}${peerName ? `,${peerName}` : ''}`,
-      ...(peerName && check.reachable !== true ? [`when ${peerName} comes back, demote it before anything else: pef task run demote -t ${peerName} peer=${name}`] : []),
-      ...(peerActive ? [`${peerName} still says active: demote it (pef task run demote -t ${peerName} peer=${name})`] : []),
+      ...(peerName && check.reachable !== true
+        ? [
+            `when ${peerName} comes back, demote it before anything else: pef task run demote -t ${peerName} peer=${name}`,
+          ]
+        : []),
+      ...(peerActive
+        ? [`${peerName} still says active: demote it (pef task run demote -t ${peerName} peer=${name})`]
+        : []),
     ];
-    return { changed: changes.length > 0, value: { ...applied.value, updated: changes, started, peer_check: check, forced: ctx.params.force && (peerActive || peerUnchecked), next_steps: next } };
+    return {
+      changed: changes.length > 0,
+      value: {
+        ...applied.value,
+        updated: changes,
+        started,
+        peer_check: check,
+        forced: ctx.params.force && (peerActive || peerUnchecked),
+        next_steps: next,
+      },
+    };
   },
 });

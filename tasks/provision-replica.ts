@@ -27,20 +27,31 @@ const CERTNAME = /^[A-Za-z0-9._-]+$/;
 /** Which replica: shared by provision_replica and forget_replica. */
 export const replicaParams = {
   replica: z.string().min(1).optional().describe("the replica's inventory name; pef reads its certname there"),
-  replica_certname: z.string().regex(CERTNAME).optional().describe("the replica's certname, instead of replica (for a host pef cannot reach)"),
+  replica_certname: z
+    .string()
+    .regex(CERTNAME)
+    .optional()
+    .describe("the replica's certname, instead of replica (for a host pef cannot reach)"),
 };
 
 /** The RBAC token: shared by the tasks that need one. */
 export const tokenParams = {
-  token_file: z.string().min(1).optional().describe(`token file on the host (default ${DEFAULT_TOKEN_FILE}); see puppet access login`),
-  rbac_password: sensitiveString('RBAC password: pef runs `puppet access login` (password on stdin) and uses the token it writes').optional(),
+  token_file: z
+    .string()
+    .min(1)
+    .optional()
+    .describe(`token file on the host (default ${DEFAULT_TOKEN_FILE}); see puppet access login`),
+  rbac_password: sensitiveString(
+    'RBAC password: pef runs `puppet access login` (password on stdin) and uses the token it writes',
+  ).optional(),
   rbac_user: z.string().min(1).default('admin').describe('RBAC user for rbac_password'),
 };
 
 /** Provisions (and enables) a PE replica; see the file comment. */
 export const provisionReplica = defineTask({
   name: 'provision_replica',
-  description: 'PE: provision (and enable) a replica with `puppet infrastructure provision replica`, run on the primary',
+  description:
+    'PE: provision (and enable) a replica with `puppet infrastructure provision replica`, run on the primary',
   details: `Run on the PE primary with replica=<inventory name> or replica_certname=<certname>.
 Reads \`puppet infrastructure status\` first: already provisioned (and enabled, with enable=true) is
 changed: false; provisioned but not enabled runs only \`enable replica\`. PE's status JSON does not
@@ -50,9 +61,15 @@ or rbac_password (pef runs \`puppet access login\`, password on stdin). Copy the
 (copy_secrets) so the replica does not make its own keys when promoted.`,
   params: z.object({
     ...replicaParams,
-    enable: z.boolean().default(true).describe('also enable the replica (--enable): agents and services fail over to it'),
+    enable: z
+      .boolean()
+      .default(true)
+      .describe('also enable the replica (--enable): agents and services fail over to it'),
     topology: z.enum(TOPOLOGIES).optional().describe('--topology (PE default: mono)'),
-    skip_agent_config: z.boolean().default(false).describe('--skip-agent-config: leave the agents\' server lists alone (load balancer setups)'),
+    skip_agent_config: z
+      .boolean()
+      .default(false)
+      .describe("--skip-agent-config: leave the agents' server lists alone (load balancer setups)"),
     ...tokenParams,
   }),
   supportsNoop: true,
@@ -65,13 +82,30 @@ or rbac_password (pef runs \`puppet access login\`, password on stdin). Copy the
     const { enable } = ctx.params;
     const options = { topology: ctx.params.topology, skipAgentConfig: ctx.params.skip_agent_config };
     if (existing !== undefined && (!enable || existing.enabled === true)) {
-      return { changed: false, value: { replica: certname, primary: self, action: 'none', provisioned: true, enabled: existing.enabled, topology: existing.topology, status_source: status.source } };
+      return {
+        changed: false,
+        value: {
+          replica: certname,
+          primary: self,
+          action: 'none',
+          provisioned: true,
+          enabled: existing.enabled,
+          topology: existing.topology,
+          status_source: status.source,
+        },
+      };
     }
     const action = existing === undefined ? 'provision' : 'enable';
-    if (existing !== undefined) ctx.log(`${certname} is provisioned but ${existing.enabled === false ? 'not enabled' : 'its enabled state is not in the status'}; enabling it`);
+    if (existing !== undefined)
+      ctx.log(
+        `${certname} is provisioned but ${existing.enabled === false ? 'not enabled' : 'its enabled state is not in the status'}; enabling it`,
+      );
 
     const tokenFile = await ensureToken(ctx, ctx.params, task, ctx.noop);
-    const command = action === 'provision' ? provisionReplicaCommand(certname, { ...options, tokenFile, enable }) : enableReplicaCommand(certname, { ...options, tokenFile });
+    const command =
+      action === 'provision'
+        ? provisionReplicaCommand(certname, { ...options, tokenFile, enable })
+        : enableReplicaCommand(certname, { ...options, tokenFile });
     try {
       await ctx.change(command);
     } catch (error) {
@@ -83,7 +117,18 @@ or rbac_password (pef runs \`puppet access login\`, password on stdin). Copy the
         `PE may have ${action === 'provision' ? 'provisioned' : 'enabled'} ${certname} in part: look at \`puppet infrastructure status --verbose\` (pef task run infra_status -t ${host}), fix the cause, and run ${task} again (it picks up from what the status shows).`,
       );
     }
-    if (ctx.noop) return { changed: true, value: { replica: certname, primary: self, action, provisioned: existing !== undefined, enabled: existing?.enabled ?? false, status_source: status.source } };
+    if (ctx.noop)
+      return {
+        changed: true,
+        value: {
+          replica: certname,
+          primary: self,
+          action,
+          provisioned: existing !== undefined,
+          enabled: existing?.enabled ?? false,
+          status_source: status.source,
+        },
+      };
 
     const after = findReplica(await readInfraStatus(ctx, task), certname);
     if (after === undefined || (enable && after.enabled === false)) {
@@ -93,6 +138,17 @@ or rbac_password (pef runs \`puppet access login\`, password on stdin). Copy the
         { host, replica: certname },
       );
     }
-    return { changed: true, value: { replica: certname, primary: self, action, provisioned: true, enabled: after.enabled, topology: after.topology, status_source: status.source } };
+    return {
+      changed: true,
+      value: {
+        replica: certname,
+        primary: self,
+        action,
+        provisioned: true,
+        enabled: after.enabled,
+        topology: after.topology,
+        status_source: status.source,
+      },
+    };
   },
 });

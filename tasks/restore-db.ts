@@ -66,7 +66,8 @@ interface Planned {
 /** Restores the databases; see the file comment. */
 export const restoreDb = defineTask({
   name: 'restore_db',
-  description: 'Restore dump_db dumps on the replica: checksum, lock, new database, atomic swap; on failure the previous database stays and services run again',
+  description:
+    'Restore dump_db dumps on the replica: checksum, lock, new database, atomic swap; on failure the previous database stays and services run again',
   details: `Run on the replica, after dump_db receiver=<replica> on the primary (or point dump_dir at
 dumps made on this host). For each database the newest complete dump in <dump_dir>/<db>/ is used.
 A database that already holds that dump (pef marks it with a comment) is left alone (changed:
@@ -75,11 +76,26 @@ order, and started again afterwards; PostgreSQL is started if it was not running
 Roles the dump needs but this server lacks are created NOLOGIN (a later setup step gives the
 service user its password); the value lists them.`,
   params: z.object({
-    databases: z.array(z.string().regex(DATABASE_NAME)).min(1).optional().describe('databases to restore (default: ["puppetdb"] on oss, ["pe-rbac"] on PE)'),
-    dump_dir: z.string().regex(/^\/\S+$/).default(SHIPPED_DUMP_DIR).describe('where the dumps are: <dump_dir>/<db>/<db>-<stamp>.dump and .sha256'),
+    databases: z
+      .array(z.string().regex(DATABASE_NAME))
+      .min(1)
+      .optional()
+      .describe('databases to restore (default: ["puppetdb"] on oss, ["pe-rbac"] on PE)'),
+    dump_dir: z
+      .string()
+      .regex(/^\/\S+$/)
+      .default(SHIPPED_DUMP_DIR)
+      .describe('where the dumps are: <dump_dir>/<db>/<db>-<stamp>.dump and .sha256'),
     force: z.boolean().default(false).describe('restore even when the database already holds the newest dump'),
-    keep_previous: z.boolean().default(false).describe('keep the replaced database as <db>_pef_old (one generation) instead of dropping it'),
-    owner: z.string().min(1).optional().describe("owner of the restored database (default: the current database's owner, else the dump's main owner)"),
+    keep_previous: z
+      .boolean()
+      .default(false)
+      .describe('keep the replaced database as <db>_pef_old (one generation) instead of dropping it'),
+    owner: z
+      .string()
+      .min(1)
+      .optional()
+      .describe("owner of the restored database (default: the current database's owner, else the dump's main owner)"),
     jobs: z.number().int().min(1).max(16).default(2).describe('parallel pg_restore jobs'),
   }),
   supportsNoop: true,
@@ -91,7 +107,11 @@ service user its password); the value lists them.`,
     const flavor = facts.flavor;
     const databases: readonly string[] = ctx.params.databases ?? DEFAULT_DATABASES[flavor];
     if (!facts.postgres.bin) {
-      throw new PefError('pef/task-failed', `No PostgreSQL tools on ${host} (no pg_restore under /usr/lib/postgresql/*/bin or /opt/puppetlabs/server/bin): install the PostgreSQL server package there first. Nothing was changed.`, {});
+      throw new PefError(
+        'pef/task-failed',
+        `No PostgreSQL tools on ${host} (no pg_restore under /usr/lib/postgresql/*/bin or /opt/puppetlabs/server/bin): install the PostgreSQL server package there first. Nothing was changed.`,
+        {},
+      );
     }
     const pg: PgTools = { bin: facts.postgres.bin, superuser: facts.postgres.superuser };
     const dir = ctx.params.dump_dir.replace(/\/+$/, '');
@@ -104,20 +124,46 @@ service user its password); the value lists them.`,
     const dbServiceFact = facts.services.find((s) => s.name === dbService);
     let pgRunning = facts.postgres.databases !== null;
     if (!pgRunning && dbServiceFact?.present !== true) {
-      throw new PefError('pef/task-failed', `PostgreSQL does not answer on ${host} and there is no ${dbService} service to start. Install and set up the database server first. Nothing was changed.`, {});
+      throw new PefError(
+        'pef/task-failed',
+        `PostgreSQL does not answer on ${host} and there is no ${dbService} service to start. Install and set up the database server first. Nothing was changed.`,
+        {},
+      );
     }
-    const names = planned.flatMap((p) => [p.database, restoreNames(p.database).next, restoreNames(p.database).previous]);
-    const readState = async (): Promise<Map<string, DatabaseRow>> => parseDatabaseRows((await ctx.read(psqlCommand(pg, [databaseStateSql(names)]))).stdout);
-    const pending = (rows: Map<string, DatabaseRow>) => planned.filter((p) => ctx.params.force || parseRestoreMarker(rows.get(p.database)?.comment ?? '') !== p.sha256);
-    const report = (p: Planned, restored: boolean) => ({ database: p.database, dump: p.path, sha256: p.sha256, size: p.size, restored });
+    const names = planned.flatMap((p) => [
+      p.database,
+      restoreNames(p.database).next,
+      restoreNames(p.database).previous,
+    ]);
+    const readState = async (): Promise<Map<string, DatabaseRow>> =>
+      parseDatabaseRows((await ctx.read(psqlCommand(pg, [databaseStateSql(names)]))).stdout);
+    const pending = (rows: Map<string, DatabaseRow>) =>
+      planned.filter((p) => ctx.params.force || parseRestoreMarker(rows.get(p.database)?.comment ?? '') !== p.sha256);
+    const report = (p: Planned, restored: boolean) => ({
+      database: p.database,
+      dump: p.path,
+      sha256: p.sha256,
+      size: p.size,
+      restored,
+    });
 
     let rows = pgRunning ? await readState() : new Map<string, DatabaseRow>();
     if (pgRunning && pending(rows).length === 0) {
-      return { changed: false, value: { flavor, databases: planned.map((p) => report(p, false)), note: 'every database already holds its newest dump (force=true restores it again)' } };
+      return {
+        changed: false,
+        value: {
+          flavor,
+          databases: planned.map((p) => report(p, false)),
+          note: 'every database already holds its newest dump (force=true restores it again)',
+        },
+      };
     }
 
     const token = `pef-${randomBytes(6).toString('hex')}`;
-    const lock = parseLock((await ctx.change(lockAcquireCommand(DATABASE_DEFAULTS.lock, DATABASE_DEFAULTS.lockSeconds, token)))?.stdout ?? `locked=1`);
+    const lock = parseLock(
+      (await ctx.change(lockAcquireCommand(DATABASE_DEFAULTS.lock, DATABASE_DEFAULTS.lockSeconds, token)))?.stdout ??
+        `locked=1`,
+    );
     if (!lock.locked) {
       const [pid = '?', since = '?'] = lock.holder.split(' ');
       throw new PefError(
@@ -150,23 +196,46 @@ service user its password); the value lists them.`,
         }
         todo = pgRunning ? pending(rows) : planned;
         for (const p of todo) if (rows.has(p.database)) existedBefore.add(p.database);
-        if (todo.length === 0) return { changed: startedPostgres, value: { flavor, started_postgresql: startedPostgres, databases: planned.map((p) => report(p, false)) } };
+        if (todo.length === 0)
+          return {
+            changed: startedPostgres,
+            value: { flavor, started_postgresql: startedPostgres, databases: planned.map((p) => report(p, false)) },
+          };
 
         // The copy that gets restored is hashed as it is written: what was checked is what is restored.
         for (const p of todo) {
           step = `copying the dump of ${p.database}`;
           const work = `${DATABASE_DEFAULTS.workDir}/${p.database}.dump`;
           workFiles.push(work);
-          const copied = (await ctx.change(copyForRestoreCommand(pg, p.path, DATABASE_DEFAULTS.workDir, `${p.database}.dump`)))?.stdout.trim();
+          const copied = (
+            await ctx.change(copyForRestoreCommand(pg, p.path, DATABASE_DEFAULTS.workDir, `${p.database}.dump`))
+          )?.stdout.trim();
           if (copied !== undefined && copied !== p.sha256) {
-            throw new PefError('pef/task-failed', `The dump ${p.path} changed while it was being read (sha256 now ${copied}, expected ${p.sha256}).`, { database: p.database });
+            throw new PefError(
+              'pef/task-failed',
+              `The dump ${p.path} changed while it was being read (sha256 now ${copied}, expected ${p.sha256}).`,
+              { database: p.database },
+            );
           }
           p.path = work;
         }
 
         step = 'creating missing roles';
         const needed = [...new Set(todo.flatMap((p) => p.roles))].sort();
-        const existing = pgRunning && needed.length > 0 ? new Set((await ctx.read(psqlCommand(pg, [`SELECT rolname FROM pg_roles WHERE rolname IN (${needed.map(sqlLiteral).join(', ')})`]))).stdout.split('\n').map((l) => l.trim())) : new Set<string>();
+        const existing =
+          pgRunning && needed.length > 0
+            ? new Set(
+                (
+                  await ctx.read(
+                    psqlCommand(pg, [
+                      `SELECT rolname FROM pg_roles WHERE rolname IN (${needed.map(sqlLiteral).join(', ')})`,
+                    ]),
+                  )
+                ).stdout
+                  .split('\n')
+                  .map((l) => l.trim()),
+              )
+            : new Set<string>();
         for (const role of needed.filter((r) => !existing.has(r))) {
           await ctx.change(psqlCommand(pg, [createRoleSql(role)]));
           createdRoles.push(role);
@@ -174,7 +243,9 @@ service user its password); the value lists them.`,
 
         // Consumers stop only now: everything that can be checked without stopping them was.
         const consumers: readonly string[] = DATABASE_CONSUMERS[flavor];
-        for (const name of stopOrder(facts.services.filter((s) => s.running && consumers.includes(s.name)).map((s) => s.name))) {
+        for (const name of stopOrder(
+          facts.services.filter((s) => s.running && consumers.includes(s.name)).map((s) => s.name),
+        )) {
           step = `stopping ${name}`;
           await ctx.change(serviceCommand(facts.serviceManager, 'stop', name));
           stopped.push(name);
@@ -185,16 +256,38 @@ service user its password); the value lists them.`,
           const owner = ctx.params.owner ?? rows.get(p.database)?.owner ?? p.dumpOwner ?? pg.superuser;
           step = `restoring ${p.database} into ${next}`;
           await ctx.change(psqlCommand(pg, dropDatabaseStatements(next)));
-          await ctx.change(psqlCommand(pg, [`CREATE DATABASE ${sqlIdent(next)} OWNER ${sqlIdent(owner)} ENCODING 'UTF8' TEMPLATE template0`]));
-          await ctx.change(asSuperuser(pg, 'pg_restore', ['--exit-on-error', '--no-password', '-j', String(ctx.params.jobs), '-d', next, p.path]));
+          await ctx.change(
+            psqlCommand(pg, [
+              `CREATE DATABASE ${sqlIdent(next)} OWNER ${sqlIdent(owner)} ENCODING 'UTF8' TEMPLATE template0`,
+            ]),
+          );
+          await ctx.change(
+            asSuperuser(pg, 'pg_restore', [
+              '--exit-on-error',
+              '--no-password',
+              '-j',
+              String(ctx.params.jobs),
+              '-d',
+              next,
+              p.path,
+            ]),
+          );
         }
 
         step = 'swapping the restored databases in';
-        for (const p of todo) if (existedBefore.has(p.database)) await ctx.change(psqlCommand(pg, dropDatabaseStatements(restoreNames(p.database).previous)));
+        for (const p of todo)
+          if (existedBefore.has(p.database))
+            await ctx.change(psqlCommand(pg, dropDatabaseStatements(restoreNames(p.database).previous)));
         await ctx.change(
           psqlCommand(
             pg,
-            swapStatements(todo.map((p) => ({ database: p.database, exists: existedBefore.has(p.database), marker: restoreMarker(p.sha256, p.file) }))),
+            swapStatements(
+              todo.map((p) => ({
+                database: p.database,
+                exists: existedBefore.has(p.database),
+                marker: restoreMarker(p.sha256, p.file),
+              })),
+            ),
             { single: true },
           ),
         );
@@ -216,7 +309,9 @@ service user its password); the value lists them.`,
       }
     } finally {
       restartFailures = await startAgain(ctx, facts.serviceManager, stopped);
-      await ctx.change(`rm -f ${workFiles.map(shQuote).join(' ')}; ${lockReleaseCommand(DATABASE_DEFAULTS.lock, token)}`).catch((error: unknown) => ctx.log(`could not release ${DATABASE_DEFAULTS.lock}: ${(error as Error).message}`));
+      await ctx
+        .change(`rm -f ${workFiles.map(shQuote).join(' ')}; ${lockReleaseCommand(DATABASE_DEFAULTS.lock, token)}`)
+        .catch((error: unknown) => ctx.log(`could not release ${DATABASE_DEFAULTS.lock}: ${(error as Error).message}`));
     }
 
     const servicesState =
@@ -224,7 +319,11 @@ service user its password); the value lists them.`,
         ? 'no service was stopped'
         : restartFailures.length === 0
           ? `services ${startOrder(stopped).join(', ')} running again`
-          : `services ${startOrder(stopped).filter((s) => !restartFailures.some((f) => f.startsWith(`${s} `))).join(', ') || '(none)'} running again, BUT ${restartFailures.join('; ')} did not start: start them by hand (pef task run service action=start)`;
+          : `services ${
+              startOrder(stopped)
+                .filter((s) => !restartFailures.some((f) => f.startsWith(`${s} `)))
+                .join(', ') || '(none)'
+            } running again, BUT ${restartFailures.join('; ')} did not start: start them by hand (pef task run service action=start)`;
     const extras = [
       ...(startedPostgres ? [`${dbService} was started and is left running`] : []),
       ...(createdRoles.length ? [`roles ${createdRoles.join(', ')} were created (NOLOGIN)`] : []),
@@ -238,9 +337,14 @@ service user its password); the value lists them.`,
       );
     }
     if (restartFailures.length > 0) {
-      throw new PefError('pef/task-failed', `restore_db on ${host} restored ${todo.map((p) => p.database).join(', ')}, but ${servicesState}.`, { stopped, restart_failures: restartFailures });
+      throw new PefError(
+        'pef/task-failed',
+        `restore_db on ${host} restored ${todo.map((p) => p.database).join(', ')}, but ${servicesState}.`,
+        { stopped, restart_failures: restartFailures },
+      );
     }
-    for (const d of dropFailures) ctx.log(`could not drop the replaced database ${d}; drop it by hand to free its space`);
+    for (const d of dropFailures)
+      ctx.log(`could not drop the replaced database ${d}; drop it by hand to free its space`);
     return {
       changed: true,
       value: {
@@ -249,7 +353,13 @@ service user its password); the value lists them.`,
         stopped_and_started: startOrder(stopped),
         started_postgresql: startedPostgres,
         created_roles: createdRoles,
-        ...(ctx.params.keep_previous || dropFailures.length ? { previous_kept: todo.filter((p) => existedBefore.has(p.database)).map((p) => restoreNames(p.database).previous) } : {}),
+        ...(ctx.params.keep_previous || dropFailures.length
+          ? {
+              previous_kept: todo
+                .filter((p) => existedBefore.has(p.database))
+                .map((p) => restoreNames(p.database).previous),
+            }
+          : {}),
       },
     };
   },
@@ -260,11 +370,19 @@ async function findDump(ctx: TaskContext<unknown>, pg: PgTools, dir: string, dat
   const host = ctx.target.name;
   const found = parseLatestDump((await ctx.read(latestDumpCommand(dir, database))).stdout);
   if (!found) {
-    throw new PefError('pef/task-failed', `No complete dump of ${database} in ${dir}/${database}/ on ${host} (a dump counts once its .sha256 is there). Run dump_db receiver=${host} on the primary, or set dump_dir. Nothing was changed.`, { dir, database });
+    throw new PefError(
+      'pef/task-failed',
+      `No complete dump of ${database} in ${dir}/${database}/ on ${host} (a dump counts once its .sha256 is there). Run dump_db receiver=${host} on the primary, or set dump_dir. Nothing was changed.`,
+      { dir, database },
+    );
   }
   const path = `${dir}/${database}/${found.file}`;
   if (!isSha256(found.expected)) {
-    throw new PefError('pef/task-failed', `${path}.sha256 on ${host} holds no sha256; the dump cannot be checked and is refused. Nothing was changed.`, { path });
+    throw new PefError(
+      'pef/task-failed',
+      `${path}.sha256 on ${host} holds no sha256; the dump cannot be checked and is refused. Nothing was changed.`,
+      { path },
+    );
   }
   const actual = (await ctx.read(sha256Command(path))).stdout.trim();
   if (actual !== found.expected) {
@@ -275,7 +393,9 @@ async function findDump(ctx: TaskContext<unknown>, pg: PgTools, dir: string, dat
     );
   }
   // The schema as SQL (no data, no connection) names every role the restore needs.
-  const schemaRead = await ctx.read(`${shQuote(`${pg.bin}/pg_restore`)} -s -f - ${shQuote(path)}`, { okExitCodes: Array.from({ length: 256 }, (_, i) => i) });
+  const schemaRead = await ctx.read(`${shQuote(`${pg.bin}/pg_restore`)} -s -f - ${shQuote(path)}`, {
+    okExitCodes: Array.from({ length: 256 }, (_, i) => i),
+  });
   if (schemaRead.exitCode !== 0) {
     throw new PefError(
       'pef/task-failed',
@@ -284,7 +404,15 @@ async function findDump(ctx: TaskContext<unknown>, pg: PgTools, dir: string, dat
     );
   }
   const schema = schemaRead.stdout;
-  return { database, path, file: found.file, sha256: actual, size: found.size, roles: parseDumpRoles(schema), dumpOwner: mainOwner(schema) };
+  return {
+    database,
+    path,
+    file: found.file,
+    sha256: actual,
+    size: found.size,
+    roles: parseDumpRoles(schema),
+    dumpOwner: mainOwner(schema),
+  };
 }
 
 /** CREATE ROLE … NOLOGIN unless it exists (the check also covers a race with another session). */
@@ -296,26 +424,43 @@ function createRoleSql(role: string): string {
  * After a failure: each database back under its name (renamed back from `<db>_pef_old` if a swap
  * half-happened), the half-restored `<db>_pef_new` dropped. Returns one line per database.
  */
-async function putBackDatabases(ctx: TaskContext<unknown>, pg: PgTools, todo: readonly Planned[], existedBefore: ReadonlySet<string>): Promise<string[]> {
+async function putBackDatabases(
+  ctx: TaskContext<unknown>,
+  pg: PgTools,
+  todo: readonly Planned[],
+  existedBefore: ReadonlySet<string>,
+): Promise<string[]> {
   const lines: string[] = [];
   for (const p of todo) {
     const { next, previous } = restoreNames(p.database);
     try {
-      const rows = parseDatabaseRows((await ctx.read(psqlCommand(pg, [databaseStateSql([p.database, next, previous])]))).stdout);
+      const rows = parseDatabaseRows(
+        (await ctx.read(psqlCommand(pg, [databaseStateSql([p.database, next, previous])]))).stdout,
+      );
       if (existedBefore.has(p.database) && !rows.has(p.database) && rows.has(previous)) {
         await ctx.change(psqlCommand(pg, [`ALTER DATABASE ${sqlIdent(previous)} RENAME TO ${sqlIdent(p.database)}`]));
       }
       if (rows.has(next)) await ctx.change(psqlCommand(pg, dropDatabaseStatements(next)));
-      lines.push(existedBefore.has(p.database) ? `previous database ${p.database} kept` : `${p.database} did not exist before and was not created`);
+      lines.push(
+        existedBefore.has(p.database)
+          ? `previous database ${p.database} kept`
+          : `${p.database} did not exist before and was not created`,
+      );
     } catch (error) {
-      lines.push(`putting ${p.database} back FAILED (${(error as Error).message.split('\n')[0]}): check databases ${p.database}, ${previous} and ${next} by hand`);
+      lines.push(
+        `putting ${p.database} back FAILED (${(error as Error).message.split('\n')[0]}): check databases ${p.database}, ${previous} and ${next} by hand`,
+      );
     }
   }
   return lines;
 }
 
 /** Starts what the restore stopped, database side first; returns `<service> (<why>)` per failure. */
-async function startAgain(ctx: TaskContext<unknown>, manager: Parameters<typeof serviceCommand>[0], stopped: readonly string[]): Promise<string[]> {
+async function startAgain(
+  ctx: TaskContext<unknown>,
+  manager: Parameters<typeof serviceCommand>[0],
+  stopped: readonly string[],
+): Promise<string[]> {
   const failures: string[] = [];
   for (const name of startOrder(stopped)) {
     try {

@@ -51,7 +51,8 @@ const UNCHANGED = 'Nothing was changed.';
 /** Restores the node classification; see the file comment. */
 export const restoreNc = defineTask({
   name: 'restore_nc',
-  description: "Import the newest dump_nc archive into the replica's PE classifier (checksum, compare, import-hierarchy, verify)",
+  description:
+    "Import the newest dump_nc archive into the replica's PE classifier (checksum, compare, import-hierarchy, verify)",
   details: `PE only. Run on the replica, after dump_nc receiver=<replica> on the primary. Uses the newest
 complete archive in dump_dir (nc_dump.<stamp>.json with its .sha256). Refused while the replica's
 replication kill-switch is on or it is active. An equal classification is left alone (changed:
@@ -59,11 +60,29 @@ false). Before an import, the replica's current hierarchy is saved as
 <backup_dir>/nc_before_restore.<stamp>.json (the last <keep> are kept). import-hierarchy is atomic:
 when it does not answer 204, the replica's classification is unchanged.`,
   params: z.object({
-    dump_dir: z.string().regex(/^\/\S+$/).default(SHIPPED_NC_DIR).describe('where the archives are (dump_nc ships them here)'),
-    backup_dir: z.string().regex(/^\/\S+$/).default(NC_DEFAULTS.backupDir).describe("where the replica's hierarchy is saved before each import (created 0700, root)"),
+    dump_dir: z
+      .string()
+      .regex(/^\/\S+$/)
+      .default(SHIPPED_NC_DIR)
+      .describe('where the archives are (dump_nc ships them here)'),
+    backup_dir: z
+      .string()
+      .regex(/^\/\S+$/)
+      .default(NC_DEFAULTS.backupDir)
+      .describe("where the replica's hierarchy is saved before each import (created 0700, root)"),
     keep: z.number().int().min(1).default(NC_DEFAULTS.keep).describe('how many of those saved hierarchies to keep'),
-    classifier_host: z.string().regex(HOSTNAME).optional().describe("the classifier (console) to import into (default: this host's certname)"),
-    classifier_port: z.number().int().min(1).max(65535).default(NC_DEFAULTS.port).describe("the classifier's HTTPS port"),
+    classifier_host: z
+      .string()
+      .regex(HOSTNAME)
+      .optional()
+      .describe("the classifier (console) to import into (default: this host's certname)"),
+    classifier_port: z
+      .number()
+      .int()
+      .min(1)
+      .max(65535)
+      .default(NC_DEFAULTS.port)
+      .describe("the classifier's HTTPS port"),
   }),
   supportsNoop: true,
   async run(ctx) {
@@ -75,9 +94,16 @@ when it does not answer 204, the replica's classification is unchanged.`,
 
     // The archive: newest complete one, its checksum over the very text that will be posted.
     const dir = ctx.params.dump_dir.replace(/\/+$/, '');
-    const newest = completeArchives(parseArchiveState((await ctx.read(archiveStateCommand(dir))).stdout).names, ARCHIVE_PREFIX.dump)[0];
+    const newest = completeArchives(
+      parseArchiveState((await ctx.read(archiveStateCommand(dir))).stdout).names,
+      ARCHIVE_PREFIX.dump,
+    )[0];
     if (newest === undefined) {
-      throw new PefError('pef/task-failed', `No complete NC archive (nc_dump.<stamp>.json with its .sha256) in ${dir} on ${host}. Run dump_nc receiver=${host} on the primary, or set dump_dir. ${UNCHANGED}`, { dir });
+      throw new PefError(
+        'pef/task-failed',
+        `No complete NC archive (nc_dump.<stamp>.json with its .sha256) in ${dir} on ${host}. Run dump_nc receiver=${host} on the primary, or set dump_dir. ${UNCHANGED}`,
+        { dir },
+      );
     }
     const path = `${dir}/${newest}`;
     const expected = parseChecksumFile((await ctx.read(`cat -- ${shQuote(`${path}.sha256`)}`)).stdout);
@@ -92,7 +118,11 @@ when it does not answer 204, the replica's classification is unchanged.`,
     }
     const parsed = parseGroups(text);
     if (!parsed.ok) {
-      throw new PefError('pef/task-failed', `${path} on ${host} matches its checksum but holds no node groups: ${parsed.problem}. It was refused. ${UNCHANGED}`, { path });
+      throw new PefError(
+        'pef/task-failed',
+        `${path} on ${host} matches its checksum but holds no node groups: ${parsed.problem}. It was refused. ${UNCHANGED}`,
+        { path },
+      );
     }
     const wanted = parsed.groups;
 
@@ -102,7 +132,8 @@ when it does not answer 204, the replica's classification is unchanged.`,
     const current = await readClassifierGroups(ctx, tls, base, UNCHANGED);
     const diff = diffHierarchies(current, wanted);
     const report = { archive: path, sha256: actual, groups: wanted.length, classifier: base };
-    if (sameHierarchy(diff)) return { changed: false, value: { ...report, note: 'the classifier already holds this archive' } };
+    if (sameHierarchy(diff))
+      return { changed: false, value: { ...report, note: 'the classifier already holds this archive' } };
     ctx.log(`${base}: ${describeDiff(diff)}`);
 
     // Keep what is about to be replaced.
@@ -110,11 +141,18 @@ when it does not answer 204, the replica's classification is unchanged.`,
     const backup = archiveName(ARCHIVE_PREFIX.backup, dumpStamp(new Date()));
     await ctx.change(writeArchiveCommand(backupDir, backup), { stdin: renderArchive(current) });
     const backups = parseArchiveState((await ctx.read(archiveStateCommand(backupDir))).stdout).names;
-    const pruned = archivesToPrune([...new Set([...backups, backup, `${backup}.sha256`])], ARCHIVE_PREFIX.backup, ctx.params.keep);
+    const pruned = archivesToPrune(
+      [...new Set([...backups, backup, `${backup}.sha256`])],
+      ARCHIVE_PREFIX.backup,
+      ctx.params.keep,
+    );
     if (pruned.length > 0) await ctx.change(removeFilesCommand(backupDir, pruned));
     const saved = `its hierarchy before this run is saved in ${backupDir}/${backup}`;
 
-    const out = await ctx.change(classifierImportCommand(tls, base), { stdin: text, okExitCodes: Array.from({ length: 256 }, (_, i) => i) });
+    const out = await ctx.change(classifierImportCommand(tls, base), {
+      stdin: text,
+      okExitCodes: Array.from({ length: 256 }, (_, i) => i),
+    });
     if (out !== undefined) {
       const reply = parseHttpReply(out.stdout);
       if (out.exitCode !== 0 || reply === null || reply.status === 0) {
@@ -132,7 +170,10 @@ when it does not answer 204, the replica's classification is unchanged.`,
           { url: `${base}/import-hierarchy`, status: reply.status, archive: path, backup: `${backupDir}/${backup}` },
         );
       }
-      const after = diffHierarchies(await readClassifierGroups(ctx, tls, base, `The import answered 204; ${saved}.`), wanted);
+      const after = diffHierarchies(
+        await readClassifierGroups(ctx, tls, base, `The import answered 204; ${saved}.`),
+        wanted,
+      );
       if (!sameHierarchy(after)) {
         throw new PefError(
           'pef/task-failed',
@@ -141,6 +182,16 @@ when it does not answer 204, the replica's classification is unchanged.`,
         );
       }
     }
-    return { changed: true, value: { ...report, groups_added: diff.added, groups_removed: diff.removed, groups_changed: diff.changed, backup: `${backupDir}/${backup}`, pruned_backups: pruned.filter((f) => !f.endsWith('.sha256')) } };
+    return {
+      changed: true,
+      value: {
+        ...report,
+        groups_added: diff.added,
+        groups_removed: diff.removed,
+        groups_changed: diff.changed,
+        backup: `${backupDir}/${backup}`,
+        pruned_backups: pruned.filter((f) => !f.endsWith('.sha256')),
+      },
+    };
   },
 });

@@ -4,7 +4,13 @@
  */
 import { z } from 'zod';
 import { PefError } from '../src/errors/pef-error.js';
-import { SERVICE_MANAGER_PROBE, parseServiceManager, serviceCommand, startOrder, stopOrder } from '../src/host/services.js';
+import {
+  SERVICE_MANAGER_PROBE,
+  parseServiceManager,
+  serviceCommand,
+  startOrder,
+  stopOrder,
+} from '../src/host/services.js';
 import { defineTask } from '../src/task/task.js';
 
 /** Controls services in order; idempotent (a running service is not started again). */
@@ -45,6 +51,9 @@ On a failure the task stops at once and reports which services it already change
       }
       done.push(name);
     }
-    return { changed: done.length > 0, value: { manager, [action === 'stop' ? 'stopped' : action === 'start' ? 'started' : 'restarted']: done } };
+    return {
+      changed: done.length > 0,
+      value: { manager, [action === 'stop' ? 'stopped' : action === 'start' ? 'started' : 'restarted']: done },
+    };
   },
 });

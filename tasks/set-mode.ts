@@ -70,7 +70,12 @@ export function changedBy(task: string): string {
  * puppetserver when ca.cfg changed). Refuses, before changing anything, to touch the CA on PE and
  * to enable a CA where there is none (puppetserver would create a new, untrusted one).
  */
-export async function applyMode(host: HostCommands, facts: HostFacts, wanted: WantedMode, noop: boolean): Promise<AppliedMode> {
+export async function applyMode(
+  host: HostCommands,
+  facts: HostFacts,
+  wanted: WantedMode,
+  noop: boolean,
+): Promise<AppliedMode> {
   const name = host.target.name;
   const before = await readReplicationState(host);
   const peer = wanted.peer === undefined ? (before.mode?.peer ?? null) : wanted.peer || null;
@@ -116,10 +121,13 @@ export async function applyMode(host: HostCommands, facts: HostFacts, wanted: Wa
     });
     if (!before.mode) changes.push(`mode ${wanted.mode}`);
     else if (before.mode.mode !== wanted.mode) changes.push(`mode ${before.mode.mode} -> ${wanted.mode}`);
-    if (before.mode && before.mode.peer !== peer) changes.push(`peer ${before.mode.peer ?? 'none'} -> ${peer ?? 'none'}`);
+    if (before.mode && before.mode.peer !== peer)
+      changes.push(`peer ${before.mode.peer ?? 'none'} -> ${peer ?? 'none'}`);
   }
   if (factsNow !== factsText) {
-    await host.change(`mkdir -p ${shQuote(factsDir)} && ${writeFileCommand(factsFile, { mode: '644' })}`, { stdin: factsText });
+    await host.change(`mkdir -p ${shQuote(factsDir)} && ${writeFileCommand(factsFile, { mode: '644' })}`, {
+      stdin: factsText,
+    });
     changes.push('fact pef_failover_mode');
   }
   if (wanted.replication === 'disabled' && !before.killSwitch) {
@@ -184,29 +192,51 @@ export const factsDirParam = z
   .string()
   .regex(/^\/[^\0\n]*$/)
   .optional()
-  .describe("facter's external facts directory to write pef_failover.yaml into (default: /opt/puppetlabs/facter/facts.d on AIO/PE, else /etc/facter/facts.d)");
+  .describe(
+    "facter's external facts directory to write pef_failover.yaml into (default: /opt/puppetlabs/facter/facts.d on AIO/PE, else /etc/facter/facts.d)",
+  );
 
 /** Sets the failover mode; see the file comment. */
 export const setMode = defineTask({
   name: 'set_mode',
-  description: "Set this server's failover mode (marker + pef_failover_mode fact), and optionally the replication kill-switch and the CA service",
+  description:
+    "Set this server's failover mode (marker + pef_failover_mode fact), and optionally the replication kill-switch and the CA service",
   details: `Writes ${MODE_FILE} (mode, peer, changed_at, by) and ${FACTS_FILE_NAME} in facter's facts.d
 (/opt/puppetlabs/facter/facts.d on AIO/PE, /etc/facter/facts.d on Debian), then checks with facter.
 replication=disabled creates the kill-switch ${KILL_SWITCH_FILE} (no sync or restore touches this
 host while it exists); replication=enabled removes it. ca=enabled|disabled edits services.d/ca.cfg
 (open source only) and restarts a running puppetserver. promote and demote are built on this.`,
   params: z.object({
-    mode: z.enum(['active', 'passive']).describe('active: agents\' primary, signs certificates, sends data; passive: warm spare, receives data'),
-    peer: z.string().regex(/^[A-Za-z0-9_.:-]*$/).optional().describe('the other server (inventory name), recorded in the marker and the pef_failover_peer fact; "" clears it; default: keep'),
-    replication: z.enum(['enabled', 'disabled']).optional().describe('switch the replication kill-switch off (enabled) or on (disabled); default: leave it'),
-    ca: z.enum(['enabled', 'disabled']).optional().describe('switch the CA service in services.d/ca.cfg (open source Puppet only); default: leave it'),
+    mode: z
+      .enum(['active', 'passive'])
+      .describe("active: agents' primary, signs certificates, sends data; passive: warm spare, receives data"),
+    peer: z
+      .string()
+      .regex(/^[A-Za-z0-9_.:-]*$/)
+      .optional()
+      .describe(
+        'the other server (inventory name), recorded in the marker and the pef_failover_peer fact; "" clears it; default: keep',
+      ),
+    replication: z
+      .enum(['enabled', 'disabled'])
+      .optional()
+      .describe('switch the replication kill-switch off (enabled) or on (disabled); default: leave it'),
+    ca: z
+      .enum(['enabled', 'disabled'])
+      .optional()
+      .describe('switch the CA service in services.d/ca.cfg (open source Puppet only); default: leave it'),
     facts_dir: factsDirParam,
   }),
   supportsNoop: true,
   async run(ctx) {
     const facts = await discoverHost((c) => ctx.read(c));
     const { mode, peer, replication, ca, facts_dir: factsDir } = ctx.params;
-    const applied = await applyMode(ctx, facts, { mode, peer, replication, ca, factsDir, task: 'set_mode', reason: 'switched off with set_mode' }, ctx.noop);
+    const applied = await applyMode(
+      ctx,
+      facts,
+      { mode, peer, replication, ca, factsDir, task: 'set_mode', reason: 'switched off with set_mode' },
+      ctx.noop,
+    );
     return { changed: applied.changes.length > 0, value: applied.value };
   },
 });

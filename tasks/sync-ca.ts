@@ -35,20 +35,33 @@ import { transferParams, transferSettings } from './setup-transfer.js';
 /** Syncs the CA to the replica; see the file comment. */
 export const syncCa = defineTask({
   name: 'sync_ca',
-  description: "Copy the primary's CA to the replica (staged, verified, swapped) and ensure the replica's server certificate",
+  description:
+    "Copy the primary's CA to the replica (staged, verified, swapped) and ensure the replica's server certificate",
   details: `Run on the primary with receiver=<the replica's inventory name>. Needs setup_transfer first.
 Idempotent: an identical CA is not copied, a good replica certificate is not replaced.
 replica_cert=false skips the certificate part (the continuous sync uses that).`,
   params: z.object({
     ...transferParams,
-    replica_cert: z.boolean().default(true).describe("also ensure the replica's server certificate (issuer, DNS alt names, pp_cli_auth)"),
-    dns_alt_names: z.array(z.string().min(1)).optional().describe("common names the replica's certificate must carry (default: the primary's DNS alt names other than its certname)"),
+    replica_cert: z
+      .boolean()
+      .default(true)
+      .describe("also ensure the replica's server certificate (issuer, DNS alt names, pp_cli_auth)"),
+    dns_alt_names: z
+      .array(z.string().min(1))
+      .optional()
+      .describe(
+        "common names the replica's certificate must carry (default: the primary's DNS alt names other than its certname)",
+      ),
   }),
   supportsNoop: true,
   async run(ctx) {
     const primary = await discoverHost((c) => ctx.read(c));
     if (!primary.hasCa) {
-      throw new PefError('pef/task-failed', `${ctx.target.name} has no CA in ${primary.paths.cadir || 'its cadir'}: run sync_ca on the primary (the CA server).`, {});
+      throw new PefError(
+        'pef/task-failed',
+        `${ctx.target.name} has no CA in ${primary.paths.cadir || 'its cadir'}: run sync_ca on the primary (the CA server).`,
+        {},
+      );
     }
     const replica = await ctx.peer(ctx.params.receiver);
     // A demoted (passive) primary must never overwrite a promoted replica: both ends must agree.
@@ -71,20 +84,44 @@ replica_cert=false skips the certificate part (the continuous sync uses that).`,
         if (!ctx.noop) await syncCaFiles(ctx, replica, primary, replicaFacts, settings, caOwner);
       }
     }
-    return { changed: changes.length > 0, value: { receiver: replica.target.name, cadir: replicaFacts.paths.cadir, updated: changes, ...(certificate ? { certificate } : {}) } };
+    return {
+      changed: changes.length > 0,
+      value: {
+        receiver: replica.target.name,
+        cadir: replicaFacts.paths.cadir,
+        updated: changes,
+        ...(certificate ? { certificate } : {}),
+      },
+    };
   },
 });
 
-async function syncCaFiles(ctx: TaskContext<unknown>, replica: HostCommands, primary: HostFacts, replicaFacts: HostFacts, settings: TransferSettings, owner: string): Promise<boolean> {
+async function syncCaFiles(
+  ctx: TaskContext<unknown>,
+  replica: HostCommands,
+  primary: HostFacts,
+  replicaFacts: HostFacts,
+  settings: TransferSettings,
+  owner: string,
+): Promise<boolean> {
   const cadir = replicaFacts.paths.cadir;
-  if (!cadir) throw new PefError('pef/task-failed', `Could not find the cadir on ${replica.target.name} (puppet config print cadir gave nothing). Is Puppet installed there?`, {});
+  if (!cadir)
+    throw new PefError(
+      'pef/task-failed',
+      `Could not find the cadir on ${replica.target.name} (puppet config print cadir gave nothing). Is Puppet installed there?`,
+      {},
+    );
   const want = (await ctx.read(caDigestCommand(primary.paths.cadir))).stdout.trim();
   const have = (await replica.read(caDigestCommand(cadir))).stdout.trim();
   const replicaOwner = (await replica.read(`stat -c %U:%G ${shQuote(cadir)} 2>/dev/null || true`)).stdout.trim();
   if (want === have && replicaOwner === owner) return false;
 
   if (!(await hasTransferKey(ctx, settings))) {
-    throw new PefError('pef/task-failed', `No transfer key on ${ctx.target.name}: run setup_transfer receiver=${replica.target.name} first. Nothing was changed.`, {});
+    throw new PefError(
+      'pef/task-failed',
+      `No transfer key on ${ctx.target.name}: run setup_transfer receiver=${replica.target.name} first. Nothing was changed.`,
+      {},
+    );
   }
   await ctx.change(rsyncToReceiver(settings, primary.paths.cadir, 'ca'));
   await replica.change(installCaCommand(`${transferPaths(settings).incoming}/ca`, cadir, owner, want));
@@ -101,7 +138,9 @@ async function ensureReplicaCert(
 ): Promise<Record<string, unknown>> {
   const certname = replicaFacts.certname;
   const certPath = `${replicaFacts.paths.ssldir}/certs/${certname}.pem`;
-  const caSubject = parseCertInfo((await ctx.read(certInfoCommand(`${primary.paths.cadir}/ca_crt.pem`))).stdout).subject;
+  const caSubject = parseCertInfo(
+    (await ctx.read(certInfoCommand(`${primary.paths.cadir}/ca_crt.pem`))).stdout,
+  ).subject;
   const cert = parseCertInfo((await replica.read(certInfoCommand(certPath))).stdout);
   const names = [certname, ...wantedNames.filter((n) => n !== certname)];
   const missing = names.filter((n) => !cert.dnsNames.includes(n));
@@ -126,13 +165,19 @@ async function ensureReplicaCert(
   const used = inventorySerials((await ctx.read(readFileCommand(`${primary.paths.cadir}/inventory.txt`))).stdout);
   const serial = unusedSerialBelow(next.value, used);
   if (serial === undefined) {
-    throw new PefError('pef/task-failed', `The primary's CA has no unused serial below its next one (0x${next.value.toString(16)}): run pad_serial on ${ctx.target.name} first, then sync_ca again. Nothing was changed on ${certname}.`, {});
+    throw new PefError(
+      'pef/task-failed',
+      `The primary's CA has no unused serial below its next one (0x${next.value.toString(16)}): run pad_serial on ${ctx.target.name} first, then sync_ca again. Nothing was changed on ${certname}.`,
+      {},
+    );
   }
 
   // `puppetserver ca generate --ca-client` signs offline (the only way to get pp_cli_auth: the CA
   // refuses CSRs that ask for it), so the replica's own puppetserver must not run meanwhile.
   const manager = replicaFacts.serviceManager;
-  const server = replicaFacts.services.find((s) => (s.name === 'puppetserver' || s.name === 'pe-puppetserver') && s.present)?.name ?? 'puppetserver';
+  const server =
+    replicaFacts.services.find((s) => (s.name === 'puppetserver' || s.name === 'pe-puppetserver') && s.present)?.name ??
+    'puppetserver';
   const serverWasRunning = replicaFacts.services.some((s) => s.name === server && s.running);
   let replicaSslTouched = false;
   try {
@@ -151,10 +196,16 @@ async function ensureReplicaCert(
     // Record the certificate in the primary's CA, so it is listed, synced and revocable there.
     const issued = ctx.noop ? '' : (await replica.read(`cat ${shQuote(`${ssldir}/certs/${certname}.pem`)}`)).stdout;
     const line = ctx.noop ? '' : (await replica.read(inventoryLineCommand(`${ssldir}/certs/${certname}.pem`))).stdout;
-    await ctx.change(writeFileCommand(`${primary.paths.cadir}/signed/${certname}.pem`, { mode: '644', owner: caOwner }), { stdin: issued });
+    await ctx.change(
+      writeFileCommand(`${primary.paths.cadir}/signed/${certname}.pem`, { mode: '644', owner: caOwner }),
+      { stdin: issued },
+    );
     await ctx.change(`printf '%s\\n' ${shQuote(line.trim())} >> ${shQuote(`${primary.paths.cadir}/inventory.txt`)}`);
   } catch (error) {
-    if (replicaSslTouched) await replica.change(`rm -rf ${shQuote(ssldir)} && cp -a ${shQuote(backup)} ${shQuote(ssldir)}`).catch(() => undefined);
+    if (replicaSslTouched)
+      await replica
+        .change(`rm -rf ${shQuote(ssldir)} && cp -a ${shQuote(backup)} ${shQuote(ssldir)}`)
+        .catch(() => undefined);
     throw new PefError(
       'pef/task-failed',
       `Could not issue a certificate for ${certname}: ${(error as Error).message}\n` +
@@ -162,10 +213,19 @@ async function ensureReplicaCert(
       { certname, replicaSslTouched },
     );
   } finally {
-    if (serverWasRunning && !ctx.noop) await replica.change(serviceCommand(manager, 'start', server)).catch(() => undefined);
+    if (serverWasRunning && !ctx.noop)
+      await replica.change(serviceCommand(manager, 'start', server)).catch(() => undefined);
   }
   const after = ctx.noop ? cert : parseCertInfo((await replica.read(certInfoCommand(certPath))).stdout);
-  return { changed: true, certname, serial: `0x${serial.toString(16).toUpperCase()}`, dns_names: after.dnsNames, cli_auth: after.cliAuth, ssldir_backup: backup, was: problems };
+  return {
+    changed: true,
+    certname,
+    serial: `0x${serial.toString(16).toUpperCase()}`,
+    dns_names: after.dnsNames,
+    cli_auth: after.cliAuth,
+    ssldir_backup: backup,
+    was: problems,
+  };
 }
 
 /**
@@ -189,4 +249,3 @@ function inventoryLineCommand(certPath: string): string {
     `printf '0x%04x %s %s /%s\\n' "0x$serial" "$nb" "$na" "$cn"`
   );
 }
-

@@ -44,7 +44,12 @@ export async function allPlans(): Promise<readonly PlanDefinition[]> {
 export async function findTask(name: string): Promise<TaskDefinition> {
   const tasks = await allTasks();
   const task = tasks.find((t) => t.name === name);
-  if (!task) throw unknown('task', name, tasks.map((t) => t.name));
+  if (!task)
+    throw unknown(
+      'task',
+      name,
+      tasks.map((t) => t.name),
+    );
   return task;
 }
 
@@ -52,7 +57,12 @@ export async function findTask(name: string): Promise<TaskDefinition> {
 export async function findPlan(name: string): Promise<PlanDefinition> {
   const plans = await allPlans();
   const plan = plans.find((p) => p.name === name);
-  if (!plan) throw unknown('plan', name, plans.map((p) => p.name));
+  if (!plan)
+    throw unknown(
+      'plan',
+      name,
+      plans.map((p) => p.name),
+    );
   return plan;
 }
 

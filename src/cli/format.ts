@@ -25,17 +25,29 @@ export function formatResultSet(set: ResultSet, noop: boolean): string {
       lines.push(`✗ ${r.target}: ${r.error?.msg ?? 'failed'}`);
       continue;
     }
-    const change = r.changed === undefined ? '' : noop ? (r.changed ? ' (would change)' : ' (no change needed)') : r.changed ? ' (changed)' : ' (no change)';
+    const change =
+      r.changed === undefined
+        ? ''
+        : noop
+          ? r.changed
+            ? ' (would change)'
+            : ' (no change needed)'
+          : r.changed
+            ? ' (changed)'
+            : ' (no change)';
     lines.push(`✓ ${r.target}${change}`);
     const value = { ...r.value };
     const wouldRun = value['would_run'];
     delete value['would_run'];
     delete value['noop'];
     if (Object.keys(value).length > 0) lines.push(indent(JSON.stringify(value, null, 2)));
-    if (Array.isArray(wouldRun) && wouldRun.length > 0) lines.push(`  would run:\n${wouldRun.map((c) => `    $ ${String(c)}`).join('\n')}`);
+    if (Array.isArray(wouldRun) && wouldRun.length > 0)
+      lines.push(`  would run:\n${wouldRun.map((c) => `    $ ${String(c)}`).join('\n')}`);
   }
   const failed = set.errorSet().length;
-  lines.push(`\n${failed === 0 ? 'Ran' : `Failed on ${failed} of`} ${set.results.length} target(s) in ${(set.elapsedMs / 1000).toFixed(2)}s`);
+  lines.push(
+    `\n${failed === 0 ? 'Ran' : `Failed on ${failed} of`} ${set.results.length} target(s) in ${(set.elapsedMs / 1000).toFixed(2)}s`,
+  );
   return redact(lines.join('\n'));
 }
 
@@ -44,18 +56,25 @@ export function formatPlanResult(result: PlanResult): string {
   const lines: string[] = [`Plan ${result.plan}${result.noop ? ' (noop: nothing was changed)' : ''}`];
   for (const step of result.steps) {
     const mark = { success: '✓', failure: '✗', skipped: '↷', 'not-run': '·' }[step.status];
-    lines.push(`${mark} ${step.name} ${step.status === 'success' || step.status === 'failure' ? `(${step.elapsed_time.toFixed(1)}s)` : `(${step.status})`}`);
+    lines.push(
+      `${mark} ${step.name} ${step.status === 'success' || step.status === 'failure' ? `(${step.elapsed_time.toFixed(1)}s)` : `(${step.status})`}`,
+    );
     if (result.noop) {
       for (const set of step.results) {
         for (const item of set.items) {
           const cmds = (item.value as { would_run?: unknown } | undefined)?.would_run;
-          if (Array.isArray(cmds) && cmds.length > 0) lines.push(`    ${item.target} · ${item.object}:\n${cmds.map((c) => `      $ ${String(c)}`).join('\n')}`);
+          if (Array.isArray(cmds) && cmds.length > 0)
+            lines.push(`    ${item.target} · ${item.object}:\n${cmds.map((c) => `      $ ${String(c)}`).join('\n')}`);
         }
       }
     }
     if (step.error) lines.push(indent(step.error.msg, 4));
   }
-  lines.push(result.status === 'success' ? `\nPlan ${result.plan} finished in ${result.elapsed_time.toFixed(1)}s` : `\n${result.error?.msg ?? 'Plan failed'}`);
+  lines.push(
+    result.status === 'success'
+      ? `\nPlan ${result.plan} finished in ${result.elapsed_time.toFixed(1)}s`
+      : `\n${result.error?.msg ?? 'Plan failed'}`,
+  );
   return redact(lines.join('\n'));
 }
 

@@ -9,7 +9,9 @@ import { readFileSync } from 'node:fs';
 import { PefError, toErrorData } from '../errors/pef-error.js';
 import { exitCodeFor, wantsJson } from './output.js';
 
-const VERSION = (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+const VERSION = (
+  JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }
+).version;
 
 const SUBCOMMANDS = {
   task: async () => (await import('./commands/task.js')).taskCommand(),
@@ -37,7 +39,10 @@ Exit codes: 0 ok, 1 usage or config error, 2 a target or step failed (see docs/c
     );
   // Load only the subcommand being run; help and unknown commands need them all.
   const first = args.find((a) => !a.startsWith('-'));
-  const names = first !== undefined && first in SUBCOMMANDS ? [first as keyof typeof SUBCOMMANDS] : (Object.keys(SUBCOMMANDS) as (keyof typeof SUBCOMMANDS)[]);
+  const names =
+    first !== undefined && first in SUBCOMMANDS
+      ? [first as keyof typeof SUBCOMMANDS]
+      : (Object.keys(SUBCOMMANDS) as (keyof typeof SUBCOMMANDS)[]);
   for (const command of await Promise.all(names.map((name) => SUBCOMMANDS[name]()))) program.addCommand(command);
   return program;
 }
@@ -70,7 +75,10 @@ function reportError(error: unknown, json: boolean): void {
     return;
   }
   if (error instanceof PefError) process.stderr.write(`Error: ${error.message}\n`);
-  else process.stderr.write(`Internal error (please report it): ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  else
+    process.stderr.write(
+      `Internal error (please report it): ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+    );
 }
 
 // `pef task list | head` closes our stdout early: that is the reader's choice, not an error.

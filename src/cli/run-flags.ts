@@ -20,7 +20,10 @@ export interface RunFlags {
 /** Adds the shared run flags to a command. */
 export function withRunFlags(command: Command): Command {
   return command
-    .option('-i, --inventory <file>', 'inventory file (Bolt inventory v2); default from the pef config, else inventory.yaml')
+    .option(
+      '-i, --inventory <file>',
+      'inventory file (Bolt inventory v2); default from the pef config, else inventory.yaml',
+    )
     .option('-t, --targets <names>', 'targets: names, groups, aliases, globs or "all", comma-separated')
     .option('--params <json>', 'parameters as JSON, @file.json, or - for stdin')
     .option('--noop', 'show what would change, and every command that would run, without changing anything')
@@ -29,4 +32,3 @@ export function withRunFlags(command: Command): Command {
     .option('-v, --verbose', 'show command output as it arrives')
     .option('--log-file <file>', 'debug log of this run (default .pef/logs/pef-<time>-<pid>.log)');
 }
-

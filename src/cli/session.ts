@@ -38,11 +38,26 @@ export async function openSession(flags: RunFlags): Promise<Session> {
   const { ConnectionPool } = await import('../transport/connection-pool.js');
   const { transportFor } = await import('../transport/transports.js');
   const connections = new ConnectionPool(transportFor, {
-    onCommand: (e) => log.write(e.error ? 'warn' : 'debug', `ran \`${e.command}\` exit=${e.exitCode ?? 'null'} in ${e.durationMs.toFixed(0)}ms${e.error ? ` error=${e.error}` : ''}`, e.target),
+    onCommand: (e) =>
+      log.write(
+        e.error ? 'warn' : 'debug',
+        `ran \`${e.command}\` exit=${e.exitCode ?? 'null'} in ${e.durationMs.toFixed(0)}ms${e.error ? ` error=${e.error}` : ''}`,
+        e.target,
+      ),
   });
-  const runtime = new Runtime({ targets: inventory, connections, events, log, prompter, noop: flags.noop === true, concurrency });
-  const renderer = await attachRenderer(events, { format, verbose: flags.verbose ?? config.verbose ?? false, tty: process.stdout.isTTY === true }, (t) =>
-    process.stderr.write(t),
+  const runtime = new Runtime({
+    targets: inventory,
+    connections,
+    events,
+    log,
+    prompter,
+    noop: flags.noop === true,
+    concurrency,
+  });
+  const renderer = await attachRenderer(
+    events,
+    { format, verbose: flags.verbose ?? config.verbose ?? false, tty: process.stdout.isTTY === true },
+    (t) => process.stderr.write(t),
   );
   log.write('info', `pef ${process.argv.slice(2).join(' ')}`);
   return {
@@ -77,14 +92,20 @@ export function readParamsFlag(value: string | undefined): Record<string, unknow
     try {
       text = readFileSync(source, 'utf8');
     } catch (error) {
-      throw new PefError('pef/file-error', `Cannot read the params file ${source}: ${(error as Error).message}`, { file: source });
+      throw new PefError('pef/file-error', `Cannot read the params file ${source}: ${(error as Error).message}`, {
+        file: source,
+      });
     }
   }
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
   } catch (error) {
-    throw new PefError('pef/param-error', `${source} is not valid JSON: ${(error as Error).message}. Pass an object, e.g. --params '{"name":"value"}'.`, { source });
+    throw new PefError(
+      'pef/param-error',
+      `${source} is not valid JSON: ${(error as Error).message}. Pass an object, e.g. --params '{"name":"value"}'.`,
+      { source },
+    );
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
     throw new PefError('pef/param-error', `${source} must be a JSON object of parameter names to values.`, { source });
@@ -100,6 +121,9 @@ function parseFormat(value: string): 'human' | 'json' {
 function parseConcurrency(value: string | number | undefined): number {
   if (value === undefined) return DEFAULT_CONCURRENCY;
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new PefError('pef/usage-error', `--concurrency must be a whole number of at least 1, not "${value}".`, { concurrency: value });
+  if (!Number.isInteger(n) || n < 1)
+    throw new PefError('pef/usage-error', `--concurrency must be a whole number of at least 1, not "${value}".`, {
+      concurrency: value,
+    });
   return n;
 }

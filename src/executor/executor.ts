@@ -24,7 +24,8 @@ export class Executor {
     readonly events: EventBus,
     readonly concurrency: number = DEFAULT_CONCURRENCY,
   ) {
-    if (!Number.isInteger(concurrency) || concurrency < 1) throw new RangeError(`concurrency must be a positive integer, got ${concurrency}`);
+    if (!Number.isInteger(concurrency) || concurrency < 1)
+      throw new RangeError(`concurrency must be a positive integer, got ${concurrency}`);
   }
 
   async run<V extends Record<string, unknown>>(
@@ -59,7 +60,11 @@ export class Executor {
 }
 
 /** Maps items with at most `limit` promises in flight, keeping input order. */
-export async function mapWithLimit<T, R>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
+export async function mapWithLimit<T, R>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T, index: number) => Promise<R>,
+): Promise<R[]> {
   const out = new Array<R>(items.length);
   let next = 0;
   const worker = async (): Promise<void> => {

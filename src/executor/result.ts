@@ -22,12 +22,26 @@ export interface Result<V = Record<string, unknown>> {
 }
 
 /** A success Result. */
-export function successResult<V>(target: string, action: Action, object: string, value: V, elapsedMs: number, changed?: boolean): Result<V> {
+export function successResult<V>(
+  target: string,
+  action: Action,
+  object: string,
+  value: V,
+  elapsedMs: number,
+  changed?: boolean,
+): Result<V> {
   return { target, action, object, status: 'success', value, ...(changed === undefined ? {} : { changed }), elapsedMs };
 }
 
 /** A failure Result from anything thrown. */
-export function failureResult(target: string, action: Action, object: string, error: unknown, elapsedMs: number, value: Record<string, unknown> = {}): Result {
+export function failureResult(
+  target: string,
+  action: Action,
+  object: string,
+  error: unknown,
+  elapsedMs: number,
+  value: Record<string, unknown> = {},
+): Result {
   return { target, action, object, status: 'failure', value, error: toErrorData(error), elapsedMs };
 }
 

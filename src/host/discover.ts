@@ -11,7 +11,15 @@ import { SERVICE_MANAGER_PROBE, parseServiceManager, type ServiceManager } from 
 /** Services pef looks for, per flavor. */
 export const KNOWN_SERVICES = {
   oss: ['puppet', 'puppetserver', 'puppetdb', 'postgresql'],
-  pe: ['puppet', 'pe-puppetserver', 'pe-puppetdb', 'pe-postgresql', 'pe-console-services', 'pe-orchestration-services', 'pe-nginx'],
+  pe: [
+    'puppet',
+    'pe-puppetserver',
+    'pe-puppetdb',
+    'pe-postgresql',
+    'pe-console-services',
+    'pe-orchestration-services',
+    'pe-nginx',
+  ],
 } as const;
 
 /** A service and its state. */
@@ -118,7 +126,12 @@ export function parseDiscovery(stdout: string): HostFacts {
       cadir,
       vardir: get('config.vardir'),
     },
-    versions: { agent: orNull('version.agent'), server: orNull('version.server'), puppetdb: orNull('version.puppetdb'), postgresql: orNull('version.postgresql') },
+    versions: {
+      agent: orNull('version.agent'),
+      server: orNull('version.server'),
+      puppetdb: orNull('version.puppetdb'),
+      postgresql: orNull('version.postgresql'),
+    },
     hasCa: get('has_ca') === 'true',
     serviceManager: parseServiceManager(get('service_manager')),
     systemd: get('systemd') === 'true',
@@ -132,7 +145,9 @@ export function parseDiscovery(stdout: string): HostFacts {
 export function followUpScript(facts: HostFacts): string {
   const dirs = [facts.paths.cadir, facts.paths.ssldir, '/var/lib', '/tmp'].filter(Boolean);
   return [
-    facts.paths.cadir ? `[ -f ${shQuote(facts.paths.cadir)}/ca_crt.pem ] && echo has_ca=true || echo has_ca=false` : 'echo has_ca=false',
+    facts.paths.cadir
+      ? `[ -f ${shQuote(facts.paths.cadir)}/ca_crt.pem ] && echo has_ca=true || echo has_ca=false`
+      : 'echo has_ca=false',
     ...dirs.map((d) => `df -Pk ${shQuote(d)} 2>/dev/null | awk 'NR==2 {print "disk.${d}=" $4}'`),
   ].join('\n');
 }

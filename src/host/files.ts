@@ -15,7 +15,10 @@ export interface FileAttributes {
 /** The command that writes its stdin to `path` atomically with the given attributes. */
 export function writeFileCommand(path: string, attrs: FileAttributes): string {
   const tmp = `${path}.pef-tmp`;
-  const chown = attrs.owner === undefined ? '' : ` && chown ${shQuote(`${attrs.owner}${attrs.group === undefined ? '' : `:${attrs.group}`}`)} ${shQuote(tmp)}`;
+  const chown =
+    attrs.owner === undefined
+      ? ''
+      : ` && chown ${shQuote(`${attrs.owner}${attrs.group === undefined ? '' : `:${attrs.group}`}`)} ${shQuote(tmp)}`;
   return `umask 077 && cat > ${shQuote(tmp)}${chown} && chmod ${shQuote(attrs.mode)} ${shQuote(tmp)} && mv -f ${shQuote(tmp)} ${shQuote(path)}`;
 }
 

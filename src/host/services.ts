@@ -67,7 +67,8 @@ export function serviceCommand(manager: ServiceManager, action: ServiceAction, s
       // puppet resource cannot reload; a restart is the closest it offers.
       if (action === 'reload') return serviceCommand(manager, 'restart', service);
       if (action === 'status') return `puppet resource service ${name} | grep -q "ensure *=> *'running'"`;
-      if (action === 'restart') return `puppet resource service ${name} ensure=stopped >/dev/null && puppet resource service ${name} ensure=running >/dev/null`;
+      if (action === 'restart')
+        return `puppet resource service ${name} ensure=stopped >/dev/null && puppet resource service ${name} ensure=running >/dev/null`;
       return `puppet resource service ${name} ensure=${action === 'start' ? 'running' : 'stopped'} >/dev/null`;
     }
   }

@@ -20,7 +20,9 @@ export interface Prompter {
   input(q: QuestionBase & { default?: string }): Promise<string>;
   secret(q: QuestionBase): Promise<Sensitive>;
   confirm(q: QuestionBase & { default?: boolean }): Promise<boolean>;
-  select<T extends string>(q: QuestionBase & { choices: readonly { value: T; name?: string; description?: string }[] }): Promise<T>;
+  select<T extends string>(
+    q: QuestionBase & { choices: readonly { value: T; name?: string; description?: string }[] },
+  ): Promise<T>;
 }
 
 /** Refuses every question, naming what to pass instead. */
@@ -65,7 +67,9 @@ export class TerminalPrompter implements Prompter {
     const { confirm } = await import('@inquirer/prompts');
     return confirm({ message: q.message, ...(q.default === undefined ? {} : { default: q.default }) });
   }
-  async select<T extends string>(q: QuestionBase & { choices: readonly { value: T; name?: string; description?: string }[] }): Promise<T> {
+  async select<T extends string>(
+    q: QuestionBase & { choices: readonly { value: T; name?: string; description?: string }[] },
+  ): Promise<T> {
     const { select } = await import('@inquirer/prompts');
     return select<T>({ message: q.message, choices: q.choices.map((c) => ({ ...c })) });
   }

@@ -34,7 +34,11 @@ export const SSH_DEFAULTS = { port: 22, connectTimeout: 10, knownHosts: '~/.ssh/
 export function transportOf(data: Pick<TargetData, 'name' | 'uri' | 'config'>): string {
   const uri = data.uri === undefined ? undefined : parseTargetUri(data.uri);
   const configured = data.config['transport'];
-  return (uri?.ok ? uri.uri.scheme : undefined) ?? (typeof configured === 'string' ? configured : undefined) ?? (data.name === 'localhost' ? 'local' : 'ssh');
+  return (
+    (uri?.ok ? uri.uri.scheme : undefined) ??
+    (typeof configured === 'string' ? configured : undefined) ??
+    (data.name === 'localhost' ? 'local' : 'ssh')
+  );
 }
 
 /** Builds the Target; see the file comment. The transport must be ssh or local (check transportOf first). */
@@ -58,7 +62,11 @@ export function buildTarget(data: TargetData, defaults: TargetDefaults): Target 
   };
   const key = ssh['private-key'];
   if (typeof key === 'string') sshConfig.privateKey = { path: path(key) };
-  else if (typeof key === 'object' && key !== null && typeof (key as Record<string, unknown>)['key-data'] === 'string') {
+  else if (
+    typeof key === 'object' &&
+    key !== null &&
+    typeof (key as Record<string, unknown>)['key-data'] === 'string'
+  ) {
     sshConfig.privateKey = { data: new Sensitive((key as Record<string, string>)['key-data']!) };
   }
   const password = str('password');

@@ -33,8 +33,17 @@ export function checkInventoryNames(root: unknown): NameIssue[] {
     if (path.length > 0 && isString(group['name'])) {
       const name = group['name'];
       const first = groups.get(name);
-      if (name === 'all') issues.push({ path: [...path, 'name'], message: '"all" is the implicit top-level group; give this group another name' });
-      else if (first) issues.push({ path: [...path, 'name'], message: `group "${name}" is defined twice; group names must be unique`, firstAt: [...first, 'name'] });
+      if (name === 'all')
+        issues.push({
+          path: [...path, 'name'],
+          message: '"all" is the implicit top-level group; give this group another name',
+        });
+      else if (first)
+        issues.push({
+          path: [...path, 'name'],
+          message: `group "${name}" is defined twice; group names must be unique`,
+          firstAt: [...first, 'name'],
+        });
       else groups.set(name, path);
     }
     const targets = group['targets'];
@@ -65,7 +74,11 @@ export function checkInventoryNames(root: unknown): NameIssue[] {
       if (!isString(value)) continue;
       const first = aliases.get(value);
       if (first && first.target !== name) {
-        issues.push({ path: aliasPath, message: `alias "${value}" already names target "${first.target}"; an alias must name one target`, firstAt: first.path });
+        issues.push({
+          path: aliasPath,
+          message: `alias "${value}" already names target "${first.target}"; an alias must name one target`,
+          firstAt: first.path,
+        });
       } else if (!first) aliases.set(value, { target: name, path: aliasPath });
     }
   };
@@ -86,14 +99,29 @@ export function checkInventoryNames(root: unknown): NameIssue[] {
   for (const [name, path] of [...objectTargets, ...stringTargets]) {
     const group = groups.get(name);
     if (name === 'all') issues.push({ path, message: `${RESERVED}; a target cannot be called "all"` });
-    else if (group) issues.push({ path, message: `target "${name}" has the same name as a group; names of groups, targets and aliases must be distinct`, firstAt: group.length > 0 ? [...group, 'name'] : [] });
+    else if (group)
+      issues.push({
+        path,
+        message: `target "${name}" has the same name as a group; names of groups, targets and aliases must be distinct`,
+        firstAt: group.length > 0 ? [...group, 'name'] : [],
+      });
   }
   for (const [alias, { target, path }] of aliases) {
     const group = groups.get(alias);
     const targetPath = objectTargets.get(alias) ?? stringTargets.get(alias);
     if (alias === 'all') issues.push({ path, message: `${RESERVED}; an alias cannot be "all"` });
-    else if (group) issues.push({ path, message: `alias "${alias}" of target "${target}" is also a group name; names of groups, targets and aliases must be distinct`, firstAt: group.length > 0 ? [...group, 'name'] : [] });
-    else if (targetPath) issues.push({ path, message: `alias "${alias}" of target "${target}" is also a target name; names of groups, targets and aliases must be distinct`, firstAt: targetPath });
+    else if (group)
+      issues.push({
+        path,
+        message: `alias "${alias}" of target "${target}" is also a group name; names of groups, targets and aliases must be distinct`,
+        firstAt: group.length > 0 ? [...group, 'name'] : [],
+      });
+    else if (targetPath)
+      issues.push({
+        path,
+        message: `alias "${alias}" of target "${target}" is also a target name; names of groups, targets and aliases must be distinct`,
+        firstAt: targetPath,
+      });
   }
   return issues;
 }

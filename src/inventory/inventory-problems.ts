@@ -33,9 +33,14 @@ export function formatProblem(file: string, p: InventoryProblem): string {
 }
 
 /** The one error thrown for a file's problems; details carry them for JSON output. */
-export function inventoryError(file: string, problems: readonly InventoryProblem[], kind: PefErrorKind = 'pef/inventory-error'): PefError {
+export function inventoryError(
+  file: string,
+  problems: readonly InventoryProblem[],
+  kind: PefErrorKind = 'pef/inventory-error',
+): PefError {
   const sorted = [...problems].sort((a, b) => a.line - b.line || a.column - b.column);
-  const head = sorted.length === 1 ? `invalid inventory ${file}:` : `invalid inventory ${file} (${sorted.length} problems):`;
+  const head =
+    sorted.length === 1 ? `invalid inventory ${file}:` : `invalid inventory ${file} (${sorted.length} problems):`;
   return new PefError(kind, [head, ...sorted.map((p) => formatProblem(file, p))].join('\n'), { file, errors: sorted });
 }
 
@@ -51,7 +56,12 @@ export function formatPath(path: DataPath): string {
 }
 
 /** A problem at `path`, positioned by the source. */
-export function problemAt(source: YamlSource, path: DataPath, message: string, options: { key?: boolean } = {}): InventoryProblem {
+export function problemAt(
+  source: YamlSource,
+  path: DataPath,
+  message: string,
+  options: { key?: boolean } = {},
+): InventoryProblem {
   return { ...source.position(path, options), path: formatPath(path), message };
 }
 
@@ -87,7 +97,11 @@ interface Flat {
 }
 
 /** Problems for the issues of one failed parse of `data` (the file read by `source`). */
-export function problemsFromIssues(issues: readonly z.core.$ZodIssue[], data: unknown, source: YamlSource): InventoryProblem[] {
+export function problemsFromIssues(
+  issues: readonly z.core.$ZodIssue[],
+  data: unknown,
+  source: YamlSource,
+): InventoryProblem[] {
   const flats: Flat[] = [];
   for (const issue of issues) flatten(issue, [], data, flats);
   const seen = new Set<string>();
@@ -118,7 +132,13 @@ function flatten(issue: z.core.$ZodIssue, base: Path, data: unknown, out: Flat[]
   const value = valueAt(data, path);
   const key = path[path.length - 1];
   const parent = valueAt(data, path.slice(0, -1));
-  if (value === undefined && key !== undefined && typeof parent === 'object' && parent !== null && !(String(key) in parent)) {
+  if (
+    value === undefined &&
+    key !== undefined &&
+    typeof parent === 'object' &&
+    parent !== null &&
+    !(String(key) in parent)
+  ) {
     if (issue.code === 'invalid_type' || issue.code === 'invalid_union') {
       out.push({ path, message: `missing required key "${String(key)}" (${issue.message})`, where: 'parent' });
       return;
@@ -132,16 +152,27 @@ function flatten(issue: z.core.$ZodIssue, base: Path, data: unknown, out: Flat[]
         for (const inner of result.error?.issues ?? []) flatten(inner, path, data, out);
         if (!result.success) return;
       }
-      const branch = issue.errors.find((errs) => errs.every((e) => !(e.path.length === 0 && e.code === 'invalid_type') && !('discriminator' in e && e.discriminator !== undefined)));
+      const branch = issue.errors.find((errs) =>
+        errs.every(
+          (e) =>
+            !(e.path.length === 0 && e.code === 'invalid_type') &&
+            !('discriminator' in e && e.discriminator !== undefined),
+        ),
+      );
       if (branch && branch.length > 0) {
         for (const inner of branch) flatten(inner, path, data, out);
         return;
       }
-      out.push({ path, message: `${issue.message}, found ${describeValue(value, isSecretPath(path))}`, where: 'value' });
+      out.push({
+        path,
+        message: `${issue.message}, found ${describeValue(value, isSecretPath(path))}`,
+        where: 'value',
+      });
       return;
     }
     case 'unrecognized_keys':
-      for (const key of issue.keys) out.push({ path: [...path, key], message: unknownKeyMessage(key, path, data), where: 'key' });
+      for (const key of issue.keys)
+        out.push({ path: [...path, key], message: unknownKeyMessage(key, path, data), where: 'key' });
       return;
     case 'custom': {
       const firstAt = (issue.params as { firstAt?: Path } | undefined)?.firstAt;
@@ -150,7 +181,11 @@ function flatten(issue: z.core.$ZodIssue, base: Path, data: unknown, out: Flat[]
     }
     case 'invalid_type': {
       if (path.length === 0) {
-        out.push({ path, message: `the inventory must be a mapping (keys: version, config, vars, facts, features, groups, targets), found ${describeValue(value)}`, where: 'value' });
+        out.push({
+          path,
+          message: `the inventory must be a mapping (keys: version, config, vars, facts, features, groups, targets), found ${describeValue(value)}`,
+          where: 'value',
+        });
         return;
       }
       break;
@@ -192,7 +227,8 @@ function pluginAllowedAt(path: DataPath): boolean {
   if (rest[0] === 'vars' || rest[0] === 'facts') return rest.length >= 2;
   if (rest[0] !== 'config') return false;
   if (rest[1] === 'transport') return rest.length === 2;
-  if (rest[1] === 'ssh') return rest.length === 3 || (rest.length === 4 && rest[2] === 'private-key' && rest[3] === 'key-data');
+  if (rest[1] === 'ssh')
+    return rest.length === 3 || (rest.length === 4 && rest[2] === 'private-key' && rest[3] === 'key-data');
   return false;
 }
 
@@ -205,10 +241,16 @@ function pluginPlacementMessage(path: DataPath): string {
 }
 
 function unknownKeyMessage(key: string, path: Path, data: unknown): string {
-  if (key === 'nodes') return 'unknown key "nodes": this looks like a Bolt v1 inventory; v2 calls them "targets" (`bolt project migrate` converts the file)';
+  if (key === 'nodes')
+    return 'unknown key "nodes": this looks like a Bolt v1 inventory; v2 calls them "targets" (`bolt project migrate` converts the file)';
   const allowed = allowedKeys(path, data);
   const near = nearNames(key, allowed, 1);
-  const hint = near.length > 0 ? `; did you mean "${near[0]}"?` : allowed.length > 0 ? `; expected one of ${allowed.join(', ')}` : '';
+  const hint =
+    near.length > 0
+      ? `; did you mean "${near[0]}"?`
+      : allowed.length > 0
+        ? `; expected one of ${allowed.join(', ')}`
+        : '';
   return `unknown key "${key}"${hint}`;
 }
 

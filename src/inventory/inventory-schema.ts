@@ -22,9 +22,26 @@ export const SECRET_KEYS: ReadonlySet<string> = new Set(['password', 'sudo-passw
 
 /** Bolt ssh options pef accepts so Bolt inventories load unchanged, but does not use. */
 export const BOLT_IGNORED_SSH_KEYS: readonly string[] = [
-  'batch-mode', 'cleanup', 'copy-command', 'disconnect-timeout', 'encryption-algorithms', 'extensions',
-  'host-key-algorithms', 'interpreters', 'kex-algorithms', 'load-config', 'login-shell', 'mac-algorithms',
-  'native-ssh', 'proxyjump', 'run-as-command', 'script-dir', 'ssh-command', 'sudo-executable', 'tmpdir', 'tty',
+  'batch-mode',
+  'cleanup',
+  'copy-command',
+  'disconnect-timeout',
+  'encryption-algorithms',
+  'extensions',
+  'host-key-algorithms',
+  'interpreters',
+  'kex-algorithms',
+  'load-config',
+  'login-shell',
+  'mac-algorithms',
+  'native-ssh',
+  'proxyjump',
+  'run-as-command',
+  'script-dir',
+  'ssh-command',
+  'sudo-executable',
+  'tmpdir',
+  'tty',
 ];
 
 /** Bolt transports whose `config.<name>` blocks pef accepts and ignores. */
@@ -69,24 +86,40 @@ export function expectationFor(issue: z.core.$ZodRawIssue): string | undefined {
 const EnvVarPluginSchema = z
   .strictObject({
     _plugin: z.literal('env_var'),
-    var: z.string({ error: 'expected the name of an environment variable' }).min(1, { error: 'expected the name of an environment variable' }).describe('Name of the environment variable to read'),
+    var: z
+      .string({ error: 'expected the name of an environment variable' })
+      .min(1, { error: 'expected the name of an environment variable' })
+      .describe('Name of the environment variable to read'),
     default: z.unknown().optional().describe('Value used when the variable is not set'),
-    optional: z.boolean({ error: 'expected true or false' }).optional().describe('When true, an unset variable leaves the key unset instead of failing'),
+    optional: z
+      .boolean({ error: 'expected true or false' })
+      .optional()
+      .describe('When true, an unset variable leaves the key unset instead of failing'),
     json: z.boolean({ error: 'expected true or false' }).optional().describe('Parse the variable as JSON'),
   })
-  .meta({ id: 'EnvVarPlugin', description: 'Reads an environment variable when a target that uses the value is resolved' });
+  .meta({
+    id: 'EnvVarPlugin',
+    description: 'Reads an environment variable when a target that uses the value is resolved',
+  });
 
 const PromptPluginSchema = z
   .strictObject({
     _plugin: z.literal('prompt'),
-    message: z.string({ error: 'expected the question to ask' }).min(1, { error: 'expected the question to ask' }).describe('The question to ask; asked once per run'),
+    message: z
+      .string({ error: 'expected the question to ask' })
+      .min(1, { error: 'expected the question to ask' })
+      .describe('The question to ask; asked once per run'),
   })
-  .meta({ id: 'PromptPlugin', description: 'Asks the operator on the terminal (once per run per message); refused without a TTY' });
+  .meta({
+    id: 'PromptPlugin',
+    description: 'Asks the operator on the terminal (once per run per message); refused without a TTY',
+  });
 
 /** A `{_plugin: env_var | prompt, …}` reference. */
 export const PluginRefSchema = z
   .discriminatedUnion('_plugin', [EnvVarPluginSchema, PromptPluginSchema], {
-    error: (iss) => (iss.code === 'invalid_union' ? 'expected env_var or prompt (the plugins pef supports)' : undefined),
+    error: (iss) =>
+      iss.code === 'invalid_union' ? 'expected env_var or prompt (the plugins pef supports)' : undefined,
   })
   .meta({ id: 'PluginReference' });
 
@@ -100,16 +133,22 @@ function orPlugin<T extends z.ZodType>(leaf: T, expectation: string) {
 
 // Plugins nested anywhere inside vars and facts are checked by walking the value: the JSON Schema
 // cannot say "any value, but mappings with _plugin must be plugin references".
-function checkNestedPlugins(value: unknown, ctx: z.core.$RefinementCtx, skipTopKeys: ReadonlySet<string> = new Set()): void {
+function checkNestedPlugins(
+  value: unknown,
+  ctx: z.core.$RefinementCtx,
+  skipTopKeys: ReadonlySet<string> = new Set(),
+): void {
   const walk = (v: unknown, path: PropertyKey[]): void => {
     if (isPluginRef(v)) {
       const result = PluginRefSchema.safeParse(v, { error: expectationFor });
-      for (const { input: _input, ...issue } of result.error?.issues ?? []) ctx.addIssue({ ...issue, path: [...path, ...issue.path] });
+      for (const { input: _input, ...issue } of result.error?.issues ?? [])
+        ctx.addIssue({ ...issue, path: [...path, ...issue.path] });
       return;
     }
     if (Array.isArray(v)) v.forEach((item, i) => walk(item, [...path, i]));
     else if (typeof v === 'object' && v !== null) {
-      for (const [k, item] of Object.entries(v)) if (!(path.length === 0 && skipTopKeys.has(k))) walk(item, [...path, k]);
+      for (const [k, item] of Object.entries(v))
+        if (!(path.length === 0 && skipTopKeys.has(k))) walk(item, [...path, k]);
     }
   };
   walk(value, []);
@@ -133,30 +172,66 @@ const TRANSPORT = 'expected ssh or local (the transports pef speaks)';
  * inventories work, and fail only for a target that is resolved.
  */
 export const TransportSchema = z.union(
-  [z.enum(['ssh', 'local'], { error: TRANSPORT }), z.enum(BOLT_ONLY_TRANSPORTS as [string, ...string[]]).describe("Bolt transports pef does not speak")],
+  [
+    z.enum(['ssh', 'local'], { error: TRANSPORT }),
+    z.enum(BOLT_ONLY_TRANSPORTS as [string, ...string[]]).describe('Bolt transports pef does not speak'),
+  ],
   { error: TRANSPORT },
 );
 
 /** `vars.role`. */
-export const RoleSchema = z.enum(['primary', 'replica', 'agent', 'compiler'], { error: 'expected primary, replica, agent or compiler' });
+export const RoleSchema = z.enum(['primary', 'replica', 'agent', 'compiler'], {
+  error: 'expected primary, replica, agent or compiler',
+});
 
-const ignoredBoltOption = z.unknown().optional().describe('Bolt option, accepted for compatibility and ignored by pef (a warning says so)');
+const ignoredBoltOption = z
+  .unknown()
+  .optional()
+  .describe('Bolt option, accepted for compatibility and ignored by pef (a warning says so)');
 
 const keyDataSchema = nonEmpty('the private key');
-const privateKeySchema = z.union([nonEmpty('a path to a private key file'), z.strictObject({ 'key-data': orPlugin(keyDataSchema, 'expected the private key').describe('The private key itself (a secret)') })], {
-  error: PRIVATE_KEY,
-});
+const privateKeySchema = z.union(
+  [
+    nonEmpty('a path to a private key file'),
+    z.strictObject({
+      'key-data': orPlugin(keyDataSchema, 'expected the private key').describe('The private key itself (a secret)'),
+    }),
+  ],
+  {
+    error: PRIVATE_KEY,
+  },
+);
 
 // The ssh keys pef uses: the value schema, its expectation, and its description.
 const SSH_LEAVES: Record<string, readonly [z.ZodType, string, string]> = {
-  host: [nonEmpty('a host name or address'), 'expected a host name or address', 'Address to connect to; the uri host, else this, else the target name'],
+  host: [
+    nonEmpty('a host name or address'),
+    'expected a host name or address',
+    'Address to connect to; the uri host, else this, else the target name',
+  ],
   user: [nonEmpty('a user name'), 'expected a user name', 'Login user (default: the user running pef)'],
   port: [portSchema, PORT, 'SSH port (default 22)'],
-  'private-key': [privateKeySchema, PRIVATE_KEY, 'Path to a private key (~ expanded, relative to the inventory file), or {key-data: <key>}'],
+  'private-key': [
+    privateKeySchema,
+    PRIVATE_KEY,
+    'Path to a private key (~ expanded, relative to the inventory file), or {key-data: <key>}',
+  ],
   password: [secretString, 'expected a string', 'Login password (a secret; prefer an env_var plugin)'],
-  'host-key-check': [z.boolean({ error: 'expected true or false' }), 'expected true or false', 'Verify the host key against known-hosts (default true)'],
-  'known-hosts': [nonEmpty('a path to a known_hosts file'), 'expected a path to a known_hosts file', 'known_hosts file (pef extension; default ~/.ssh/known_hosts)'],
-  'connect-timeout': [z.number({ error: TIMEOUT }).positive({ error: TIMEOUT }), TIMEOUT, 'Seconds to wait for connection and authentication (default 10)'],
+  'host-key-check': [
+    z.boolean({ error: 'expected true or false' }),
+    'expected true or false',
+    'Verify the host key against known-hosts (default true)',
+  ],
+  'known-hosts': [
+    nonEmpty('a path to a known_hosts file'),
+    'expected a path to a known_hosts file',
+    'known_hosts file (pef extension; default ~/.ssh/known_hosts)',
+  ],
+  'connect-timeout': [
+    z.number({ error: TIMEOUT }).positive({ error: TIMEOUT }),
+    TIMEOUT,
+    'Seconds to wait for connection and authentication (default 10)',
+  ],
   'run-as': [nonEmpty('a user name'), 'expected a user name', 'Run commands as this user through sudo'],
   'sudo-password': [secretString, 'expected a string', 'Password for sudo (a secret; prefer an env_var plugin)'],
 };
@@ -164,7 +239,12 @@ const SSH_LEAVES: Record<string, readonly [z.ZodType, string, string]> = {
 /** `config.ssh`: the keys pef uses, plus Bolt's that it accepts and ignores. */
 export const SshConfigSchema = z
   .strictObject({
-    ...Object.fromEntries(Object.entries(SSH_LEAVES).map(([key, [schema, expectation, description]]) => [key, orPlugin(schema, expectation).optional().describe(description)])),
+    ...Object.fromEntries(
+      Object.entries(SSH_LEAVES).map(([key, [schema, expectation, description]]) => [
+        key,
+        orPlugin(schema, expectation).optional().describe(description),
+      ]),
+    ),
     ...Object.fromEntries(BOLT_IGNORED_SSH_KEYS.map((k) => [k, ignoredBoltOption])),
   })
   .meta({ id: 'SshConfig', description: 'SSH settings (Bolt config.ssh)' });
@@ -193,14 +273,20 @@ const ignoredTransportBlock = z
 /** `config`: the transport and its settings. */
 export const ConfigSchema = z
   .strictObject({
-    transport: orPlugin(TransportSchema, TRANSPORT).optional().describe('ssh (default) or local (a target named localhost defaults to local)'),
+    transport: orPlugin(TransportSchema, TRANSPORT)
+      .optional()
+      .describe('ssh (default) or local (a target named localhost defaults to local)'),
     ssh: SshConfigSchema.optional(),
     ...Object.fromEntries(BOLT_IGNORED_TRANSPORTS.map((k) => [k, ignoredTransportBlock])),
   })
   .meta({ id: 'Config', description: 'Connection settings; inner groups and targets override outer ones key by key' });
 
 const VarsSchema = z
-  .looseObject({ role: orPlugin(RoleSchema, 'expected primary, replica, agent or compiler').optional().describe('The role pef gives this target') })
+  .looseObject({
+    role: orPlugin(RoleSchema, 'expected primary, replica, agent or compiler')
+      .optional()
+      .describe('The role pef gives this target'),
+  })
   .superRefine((v, ctx) => checkNestedPlugins(v, ctx, new Set(['role'])), always)
   .meta({ id: 'Vars', description: 'Variables for tasks and plans; merged key by key (inner wins)' });
 
@@ -213,8 +299,14 @@ const dataShape = {
   config: ConfigSchema.optional(),
   vars: VarsSchema.optional(),
   facts: FactsSchema.optional(),
-  features: z.array(z.string({ error: 'expected a feature name' }), { error: 'expected a list of feature names' }).optional().describe('Bolt features (e.g. puppet-agent)'),
-  plugin_hooks: z.record(z.string(), z.unknown(), { error: 'expected a mapping' }).optional().describe('Bolt plugin hooks; ignored by pef'),
+  features: z
+    .array(z.string({ error: 'expected a feature name' }), { error: 'expected a list of feature names' })
+    .optional()
+    .describe('Bolt features (e.g. puppet-agent)'),
+  plugin_hooks: z
+    .record(z.string(), z.unknown(), { error: 'expected a mapping' })
+    .optional()
+    .describe('Bolt plugin hooks; ignored by pef'),
 };
 
 const NAME_RULE = 'lowercase letters, digits, "_" and "-", not starting with "-"';
@@ -223,18 +315,27 @@ const aliasName = nonEmpty('an alias').regex(NAME_PATTERN, { error: `expected an
 const TARGET_NAME = 'expected a target name without spaces or commas (they separate names on the command line)';
 
 /** A target uri: `[ssh://][user@]host[:port]`. */
-export const TargetUriSchema = nonEmpty('a uri like [ssh://][user@]host[:port]').describe('[ssh://|local://][user@]host[:port]');
+export const TargetUriSchema = nonEmpty('a uri like [ssh://][user@]host[:port]').describe(
+  '[ssh://|local://][user@]host[:port]',
+);
 
 /** A target given as a mapping. */
 export const TargetObjectSchema = z
   .strictObject({
-    name: nonEmpty('a target name').regex(/^[^\s,]+$/, { error: TARGET_NAME }).optional().describe('Name used on the command line and in results (default: the uri)'),
+    name: nonEmpty('a target name')
+      .regex(/^[^\s,]+$/, { error: TARGET_NAME })
+      .optional()
+      .describe('Name used on the command line and in results (default: the uri)'),
     uri: TargetUriSchema.optional(),
-    alias: z.union([aliasName, z.array(aliasName)], { error: 'expected an alias or a list of aliases' }).optional().describe('Other names for the target'),
+    alias: z
+      .union([aliasName, z.array(aliasName)], { error: 'expected an alias or a list of aliases' })
+      .optional()
+      .describe('Other names for the target'),
     ...dataShape,
   })
   .superRefine((t, ctx) => {
-    if (t.name === undefined && t.uri === undefined) ctx.addIssue({ code: 'custom', message: 'a target mapping needs a name or a uri' });
+    if (t.name === undefined && t.uri === undefined)
+      ctx.addIssue({ code: 'custom', message: 'a target mapping needs a name or a uri' });
   }, always)
   .meta({ id: 'Target', description: 'A target with its own config, vars and facts' });
 
@@ -263,12 +364,20 @@ export const GroupSchema = z.strictObject({
   plugin_hooks: dataShape.plugin_hooks,
 });
 // Registered rather than chained with .meta(), which would return a copy the recursion never sees.
-z.globalRegistry.add(GroupSchema, { id: 'Group', description: 'A named group of targets; its config, vars and facts apply to all of them' });
+z.globalRegistry.add(GroupSchema, {
+  id: 'Group',
+  description: 'A named group of targets; its config, vars and facts apply to all of them',
+});
 
 /** The whole file: the implicit `all` group plus an optional version. */
 export const InventoryFileSchema = z
   .strictObject({
-    version: z.literal(2, { error: 'expected version 2 (pef reads Bolt inventory v2; v1 files with `nodes` must be migrated, e.g. with `bolt project migrate`)' }).optional(),
+    version: z
+      .literal(2, {
+        error:
+          'expected version 2 (pef reads Bolt inventory v2; v1 files with `nodes` must be migrated, e.g. with `bolt project migrate`)',
+      })
+      .optional(),
     targets: targetList(),
     groups: z.array(GroupSchema, { error: GROUP_LIST }).nullable().optional(),
     ...dataShape,
@@ -278,7 +387,12 @@ export const InventoryFileSchema = z
 /** The file schema plus the rules that span the whole file (unique names, target uris). */
 export const InventorySchema = InventoryFileSchema.superRefine((root, ctx) => {
   for (const issue of checkInventoryNames(root)) {
-    ctx.addIssue({ code: 'custom', message: issue.message, path: issue.path, params: issue.firstAt === undefined ? {} : { firstAt: issue.firstAt } });
+    ctx.addIssue({
+      code: 'custom',
+      message: issue.message,
+      path: issue.path,
+      params: issue.firstAt === undefined ? {} : { firstAt: issue.firstAt },
+    });
   }
 }, always);
 

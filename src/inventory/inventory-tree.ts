@@ -119,7 +119,10 @@ export function buildInventoryTree(file: InventoryFile, source: YamlSource): Inv
       if (typeof entry === 'string') {
         const canonical = defined.has(entry) ? entry : aliases.get(entry);
         tname = canonical ?? entry;
-        def = canonical === undefined ? { data: EMPTY, uri: entry, aliases: [], path: entryPath } : { data: EMPTY, aliases: [], path: entryPath };
+        def =
+          canonical === undefined
+            ? { data: EMPTY, uri: entry, aliases: [], path: entryPath }
+            : { data: EMPTY, aliases: [], path: entryPath };
       } else {
         tname = targetName(entry);
         def = { data: block(entry, entryPath), aliases: aliasList(entry.alias), path: entryPath };
@@ -127,7 +130,13 @@ export function buildInventoryTree(file: InventoryFile, source: YamlSource): Inv
       }
       if (node.own.has(tname)) {
         const where = name === 'all' ? 'the top-level targets' : `group "${name}"`;
-        warnings.push(problemAt(source, entryPath, `target "${tname}" is already listed in ${where}; this entry is ignored (as Bolt does)`));
+        warnings.push(
+          problemAt(
+            source,
+            entryPath,
+            `target "${tname}" is already listed in ${where}; this entry is ignored (as Bolt does)`,
+          ),
+        );
       } else node.own.set(tname, def);
     });
     node.children = (g.groups ?? []).map((child, i) => build(child, child.name, [...path, 'groups', i]));
@@ -172,7 +181,14 @@ export function buildInventoryTree(file: InventoryFile, source: YamlSource): Inv
     const defs = defsOf.get(name) ?? [];
     const withUri = defs.filter((d) => d.uri !== undefined);
     for (const d of withUri.slice(1)) {
-      if (d.uri !== withUri[0]!.uri) warnings.push(problemAt(source, [...d.path, 'uri'], `target "${name}" already has uri "${withUri[0]!.uri}"; this uri is ignored`));
+      if (d.uri !== withUri[0]!.uri)
+        warnings.push(
+          problemAt(
+            source,
+            [...d.path, 'uri'],
+            `target "${name}" already has uri "${withUri[0]!.uri}"; this uri is ignored`,
+          ),
+        );
     }
     const merged: MergedTarget = {
       name,
@@ -188,7 +204,11 @@ export function buildInventoryTree(file: InventoryFile, source: YamlSource): Inv
     targets.set(name, merged);
   }
 
-  const groups = nodes.map((n) => ({ name: n.name, targets: [...membersOf(n)], groups: n.children.map((c) => c.name) }));
+  const groups = nodes.map((n) => ({
+    name: n.name,
+    targets: [...membersOf(n)],
+    groups: n.children.map((c) => c.name),
+  }));
   return { groups, targets, aliases, allData: root.data, pluginPaths, warnings };
 }
 
@@ -217,19 +237,31 @@ function foldSiblings(results: (DataBlock | undefined)[]): DataBlock | undefined
   return results.reduce<DataBlock | undefined>((acc, next) => mergeBlocks(next, acc), undefined);
 }
 
-function groupCollect(node: GroupNode, target: string, membersOf: (n: GroupNode) => ReadonlySet<string>): DataBlock | undefined {
+function groupCollect(
+  node: GroupNode,
+  target: string,
+  membersOf: (n: GroupNode) => ReadonlySet<string>,
+): DataBlock | undefined {
   if (!membersOf(node).has(target)) return undefined;
   const children = node.children.filter((c) => membersOf(c).has(target));
   return mergeBlocks(node.data, foldSiblings(children.map((c) => groupCollect(c, target, membersOf))));
 }
 
-function targetCollect(node: GroupNode, target: string, membersOf: (n: GroupNode) => ReadonlySet<string>): DataBlock | undefined {
+function targetCollect(
+  node: GroupNode,
+  target: string,
+  membersOf: (n: GroupNode) => ReadonlySet<string>,
+): DataBlock | undefined {
   if (!membersOf(node).has(target)) return undefined;
   const children = node.children.filter((c) => membersOf(c).has(target));
-  return mergeBlocks(node.own.get(target)?.data, foldSiblings(children.map((c) => targetCollect(c, target, membersOf))));
+  return mergeBlocks(
+    node.own.get(target)?.data,
+    foldSiblings(children.map((c) => targetCollect(c, target, membersOf))),
+  );
 }
 
-const isMergeable = (v: unknown): v is Rec => typeof v === 'object' && v !== null && !Array.isArray(v) && !isPluginRef(v);
+const isMergeable = (v: unknown): v is Rec =>
+  typeof v === 'object' && v !== null && !Array.isArray(v) && !isPluginRef(v);
 
 /** Deep merge of mappings where `b` wins; lists and plugin references are replaced whole. */
 export function deepMerge(a: Rec, b: Rec): Rec {
@@ -244,24 +276,45 @@ export function deepMerge(a: Rec, b: Rec): Rec {
 function rememberPlugins(value: unknown, path: Path, into: WeakMap<object, DataPath>): void {
   if (isPluginRef(value)) into.set(value, path);
   else if (Array.isArray(value)) value.forEach((v, i) => rememberPlugins(v, [...path, i], into));
-  else if (typeof value === 'object' && value !== null) for (const [k, v] of Object.entries(value)) rememberPlugins(v, [...path, k], into);
+  else if (typeof value === 'object' && value !== null)
+    for (const [k, v] of Object.entries(value)) rememberPlugins(v, [...path, k], into);
 }
 
-function ignoredKeyWarnings(from: GroupData | InventoryFile | TargetObjectData, path: Path, source: YamlSource, warnings: InventoryProblem[]): void {
+function ignoredKeyWarnings(
+  from: GroupData | InventoryFile | TargetObjectData,
+  path: Path,
+  source: YamlSource,
+  warnings: InventoryProblem[],
+): void {
   const config = (from.config ?? {}) as Rec;
   const ssh = (config['ssh'] ?? {}) as Rec;
   for (const key of BOLT_IGNORED_SSH_KEYS) {
-    if (key in ssh) warnings.push(problemAt(source, [...path, 'config', 'ssh', key], `"${key}" is a Bolt ssh option pef does not use; ignored`, { key: true }));
+    if (key in ssh)
+      warnings.push(
+        problemAt(source, [...path, 'config', 'ssh', key], `"${key}" is a Bolt ssh option pef does not use; ignored`, {
+          key: true,
+        }),
+      );
   }
   for (const key of BOLT_IGNORED_TRANSPORTS) {
     if (key in config) {
-      const why = key === 'local' ? "pef's local transport takes no settings" : `pef does not speak Bolt's ${key} transport`;
+      const why =
+        key === 'local' ? "pef's local transport takes no settings" : `pef does not speak Bolt's ${key} transport`;
       warnings.push(problemAt(source, [...path, 'config', key], `${why}; config.${key} is ignored`, { key: true }));
     }
   }
   const transport = config['transport'];
   if (typeof transport === 'string' && transport !== 'ssh' && transport !== 'local') {
-    warnings.push(problemAt(source, [...path, 'config', 'transport'], `pef does not speak Bolt's ${transport} transport; its targets load but cannot be used`));
+    warnings.push(
+      problemAt(
+        source,
+        [...path, 'config', 'transport'],
+        `pef does not speak Bolt's ${transport} transport; its targets load but cannot be used`,
+      ),
+    );
   }
-  if (from.plugin_hooks !== undefined) warnings.push(problemAt(source, [...path, 'plugin_hooks'], 'pef does not run Bolt plugin hooks; ignored', { key: true }));
+  if (from.plugin_hooks !== undefined)
+    warnings.push(
+      problemAt(source, [...path, 'plugin_hooks'], 'pef does not run Bolt plugin hooks; ignored', { key: true }),
+    );
 }

@@ -78,7 +78,9 @@ export class Inventory {
     this.#defaults = init.defaults;
     this.#resolver = new PluginResolver(init.env, init.prompter);
     this.groups = init.tree.groups;
-    this.warnings = [...init.tree.warnings].sort((a, b) => a.line - b.line || a.column - b.column).map((w) => formatProblem(init.file, w));
+    this.warnings = [...init.tree.warnings]
+      .sort((a, b) => a.line - b.line || a.column - b.column)
+      .map((w) => formatProblem(init.file, w));
   }
 
   /** Every target name in the file, in file order. */
@@ -91,9 +93,15 @@ export class Inventory {
    * duplicates, in the order named. Unknown names fail with `pef/unknown-target`.
    */
   async resolve(spec: string | readonly string[], options: ResolveOptions = {}): Promise<Target[]> {
-    const names = (typeof spec === 'string' ? [spec] : spec).flatMap((s) => s.split(/[\s,]+/)).filter((s) => s.length > 0);
+    const names = (typeof spec === 'string' ? [spec] : spec)
+      .flatMap((s) => s.split(/[\s,]+/))
+      .filter((s) => s.length > 0);
     if (names.length === 0) {
-      throw new PefError('pef/unknown-target', `no targets named; give target names, groups, aliases or globs (e.g. all)`, { spec });
+      throw new PefError(
+        'pef/unknown-target',
+        `no targets named; give target names, groups, aliases or globs (e.g. all)`,
+        { spec },
+      );
     }
     const selected: string[] = [];
     const adHoc = new Set<string>();
@@ -114,8 +122,13 @@ export class Inventory {
   /** Targets whose `vars.role` is `role`, in file order. */
   async targetsWithRole(role: Role): Promise<Target[]> {
     // A literal role decides without resolving; a plugin-given role needs the target resolved.
-    const candidates = [...this.#tree.targets.values()].filter((t) => t.vars['role'] === role || isPluginRef(t.vars['role']));
-    const targets = await this.#materialize(candidates.map((t) => t.name), new Set());
+    const candidates = [...this.#tree.targets.values()].filter(
+      (t) => t.vars['role'] === role || isPluginRef(t.vars['role']),
+    );
+    const targets = await this.#materialize(
+      candidates.map((t) => t.name),
+      new Set(),
+    );
     return targets.filter((t) => roleOf(t) === role);
   }
 
@@ -183,17 +196,30 @@ export class Inventory {
         targets.push(this.#built.get(name)!);
       }
     }
-    if (problems.length > 0) throw inventoryError(this.file, [...byTarget(problems), ...refusals.map((r) => r.problem)]);
+    if (problems.length > 0)
+      throw inventoryError(this.file, [...byTarget(problems), ...refusals.map((r) => r.problem)]);
     if (refusals.length === 1) throw refusals[0]!.error;
     if (refusals.length > 1) {
-      throw new PefError('pef/non-interactive', refusals.map((r) => r.error.message).join('\n'), { questions: refusals.map((r) => r.error.details) });
+      throw new PefError('pef/non-interactive', refusals.map((r) => r.error.message).join('\n'), {
+        questions: refusals.map((r) => r.error.details),
+      });
     }
     return targets;
   }
 
   #adHoc(name: string): MergedTarget {
     const all: DataBlock = this.#tree.allData;
-    return { name, uri: name, aliases: [], groups: [], config: all.config, vars: all.vars, facts: all.facts, features: all.features, path: [] };
+    return {
+      name,
+      uri: name,
+      aliases: [],
+      groups: [],
+      config: all.config,
+      vars: all.vars,
+      facts: all.facts,
+      features: all.features,
+      path: [],
+    };
   }
 
   async #build(merged: MergedTarget, problems: TargetProblem[], refusals: Refusal[]): Promise<Target | undefined> {
@@ -209,7 +235,11 @@ export class Inventory {
         failed = true;
         // A refused prompt is cached, so every target sharing it refuses the same way: keep one.
         if ('refusal' in outcome) {
-          if (!refusals.some((r) => r.error === outcome.refusal)) refusals.push({ error: outcome.refusal, problem: { ...position, path: yamlPath, message: outcome.refusal.message } });
+          if (!refusals.some((r) => r.error === outcome.refusal))
+            refusals.push({
+              error: outcome.refusal,
+              problem: { ...position, path: yamlPath, message: outcome.refusal.message },
+            });
         } else problems.push({ ...position, path: yamlPath, message: outcome.message, target: merged.name });
         return undefined;
       }
@@ -233,9 +263,20 @@ export class Inventory {
     const vars = (await resolveValue(merged.vars, ['vars'])) as Record<string, unknown>;
     const facts = (await resolveValue(merged.facts, ['facts'])) as Record<string, unknown>;
     if (failed) return undefined;
-    const transport = transportOf({ name: merged.name, config, ...(merged.uri === undefined ? {} : { uri: merged.uri }) });
+    const transport = transportOf({
+      name: merged.name,
+      config,
+      ...(merged.uri === undefined ? {} : { uri: merged.uri }),
+    });
     if (transport !== 'ssh' && transport !== 'local') {
-      problems.push({ ...problemAt(this.#source, merged.path, `uses Bolt's ${transport} transport, which pef does not speak; pef reaches hosts over ssh or local`), target: merged.name });
+      problems.push({
+        ...problemAt(
+          this.#source,
+          merged.path,
+          `uses Bolt's ${transport} transport, which pef does not speak; pef reaches hosts over ssh or local`,
+        ),
+        target: merged.name,
+      });
       return undefined;
     }
     return buildTarget({ ...merged, config, vars, facts }, this.#defaults);
@@ -249,7 +290,9 @@ export class Inventory {
       const glob = isGlob(n) && !parseTargetUri(n).ok;
       const near = nearNames(glob ? n.replace(/[*?[\]!]/g, '') : n, everything);
       const hint = near.length > 0 ? `; did you mean ${near.map((x) => `"${x}"`).join(' or ')}?` : '';
-      return glob ? `no group, target or alias in ${this.file} matches "${n}"${hint}` : `unknown target "${n}": not a group, target or alias in ${this.file}${hint}`;
+      return glob
+        ? `no group, target or alias in ${this.file} matches "${n}"${hint}`
+        : `unknown target "${n}": not a group, target or alias in ${this.file}${hint}`;
     });
     lines.push(`known groups: ${list(groups)}`, `known targets: ${list(targets)}`);
     return new PefError('pef/unknown-target', lines.join('\n'), { names, file: this.file, groups, targets });

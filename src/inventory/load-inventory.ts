@@ -29,25 +29,46 @@ export async function loadInventory(file: string, options: LoadInventoryOptions)
   const text = await readInventoryFile(file);
   const { source, errors, warnings } = YamlSource.parse(text);
   if (errors.length > 0) {
-    throw inventoryError(file, errors.map((e) => ({ line: e.line, column: e.column, path: '', message: `YAML syntax error: ${e.message}` })));
+    throw inventoryError(
+      file,
+      errors.map((e) => ({ line: e.line, column: e.column, path: '', message: `YAML syntax error: ${e.message}` })),
+    );
   }
   if (source.empty) {
-    throw inventoryError(file, [{ line: 1, column: 1, path: '', message: 'the inventory is empty; expected a mapping with targets and/or groups (see docs/inventory.md)' }]);
+    throw inventoryError(file, [
+      {
+        line: 1,
+        column: 1,
+        path: '',
+        message: 'the inventory is empty; expected a mapping with targets and/or groups (see docs/inventory.md)',
+      },
+    ]);
   }
   let data: unknown;
   try {
     data = source.toJS();
   } catch (error) {
     // toJS throws only for alias bombs and the like.
-    throw inventoryError(file, [{ line: 1, column: 1, path: '', message: `cannot read the YAML: ${(error as Error).message}` }]);
+    throw inventoryError(file, [
+      { line: 1, column: 1, path: '', message: `cannot read the YAML: ${(error as Error).message}` },
+    ]);
   }
   const parsed = InventorySchema.safeParse(data, { error: expectationFor });
   if (!parsed.success) throw inventoryError(file, problemsFromIssues(parsed.error.issues, data, source));
 
   const tree = buildInventoryTree(parsed.data, source);
-  tree.warnings.unshift(...warnings.map((w) => ({ line: w.line, column: w.column, path: '', message: `YAML: ${w.message}` })));
+  tree.warnings.unshift(
+    ...warnings.map((w) => ({ line: w.line, column: w.column, path: '', message: `YAML: ${w.message}` })),
+  );
   const home = env['HOME'] ?? homedir();
-  return new Inventory({ file, source, tree, env, prompter: options.prompter, defaults: { dir: dirname(resolve(file)), home, user: currentUser(env) } });
+  return new Inventory({
+    file,
+    source,
+    tree,
+    env,
+    prompter: options.prompter,
+    defaults: { dir: dirname(resolve(file)), home, user: currentUser(env) },
+  });
 }
 
 async function readInventoryFile(file: string): Promise<string> {
@@ -57,12 +78,23 @@ async function readInventoryFile(file: string): Promise<string> {
     const code = (error as NodeJS.ErrnoException).code;
     const absolute = resolve(file);
     if (code === 'ENOENT') {
-      throw new PefError('pef/file-error', `inventory file not found: ${absolute}; create it (see inventory.example.yaml) or name another with --inventory <file>`, { file: absolute, code });
+      throw new PefError(
+        'pef/file-error',
+        `inventory file not found: ${absolute}; create it (see inventory.example.yaml) or name another with --inventory <file>`,
+        { file: absolute, code },
+      );
     }
     if (code === 'EISDIR') {
-      throw new PefError('pef/file-error', `${absolute} is a directory, not an inventory file; name the file with --inventory <file>`, { file: absolute, code });
+      throw new PefError(
+        'pef/file-error',
+        `${absolute} is a directory, not an inventory file; name the file with --inventory <file>`,
+        { file: absolute, code },
+      );
     }
-    throw new PefError('pef/file-error', `cannot read inventory file ${absolute}: ${(error as Error).message}`, { file: absolute, code });
+    throw new PefError('pef/file-error', `cannot read inventory file ${absolute}: ${(error as Error).message}`, {
+      file: absolute,
+      code,
+    });
   }
 }
 

@@ -44,7 +44,10 @@ export function nearNames(wanted: string, candidates: Iterable<string>, limit = 
     else if (w.length >= 3 && n.includes(w)) scored.push({ name, score: budget + 1 });
     else if (n.length >= 3 && w.startsWith(n)) scored.push({ name, score: budget + 2 });
   }
-  return scored.sort((a, b) => a.score - b.score || a.name.localeCompare(b.name)).slice(0, limit).map((s) => s.name);
+  return scored
+    .sort((a, b) => a.score - b.score || a.name.localeCompare(b.name))
+    .slice(0, limit)
+    .map((s) => s.name);
 }
 
 // `host_key_check` and `Host-Key-Check` both mean `host-key-check`.

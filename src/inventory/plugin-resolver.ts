@@ -22,9 +22,7 @@ export interface PluginSite {
 
 /** The outcome of one reference. */
 export type PluginOutcome =
-  | { ok: true; value: unknown }
-  | { ok: false; message: string }
-  | { ok: false; refusal: PefError };
+  { ok: true; value: unknown } | { ok: false; message: string } | { ok: false; refusal: PefError };
 
 /** Resolves plugin references; see the file comment. */
 export class PluginResolver {
@@ -48,7 +46,11 @@ export class PluginResolver {
       if (raw === undefined) {
         if (ref.default !== undefined) value = ref.default;
         else if (ref.optional === true) return { ok: true, value: undefined };
-        else return { ok: false, message: `environment variable ${ref.var} is not set; export it, or give the plugin a default or optional: true` };
+        else
+          return {
+            ok: false,
+            message: `environment variable ${ref.var} is not set; export it, or give the plugin a default or optional: true`,
+          };
       } else if (ref.json === true) {
         try {
           value = JSON.parse(raw);

@@ -45,7 +45,9 @@ export function parseTargetUri(text: string): ParsedTargetUri {
     const userInfo = rest.slice(0, at);
     rest = rest.slice(at + 1);
     if (userInfo.includes(':')) {
-      return fail('a password in the uri would show up in target names and logs; put it in config.ssh.password (an env_var plugin keeps it out of the file)');
+      return fail(
+        'a password in the uri would show up in target names and logs; put it in config.ssh.password (an env_var plugin keeps it out of the file)',
+      );
     }
     if (userInfo.length === 0) return fail(`"${text}" has an empty user before "@"`);
     try {
@@ -62,12 +64,14 @@ export function parseTargetUri(text: string): ParsedTargetUri {
     if (close < 0) return fail(`"${text}" opens "[" for an IPv6 address but never closes it`);
     host = rest.slice(1, close);
     const after = rest.slice(close + 1);
-    if (after !== '' && !after.startsWith(':')) return fail(`unexpected "${after}" after the IPv6 address in "${text}"`);
+    if (after !== '' && !after.startsWith(':'))
+      return fail(`unexpected "${after}" after the IPv6 address in "${text}"`);
     if (after !== '') portText = after.slice(1);
     if (!IPV6.test(host)) return fail(`"${host}" is not an IPv6 address`);
   } else {
     const parts = rest.split(':');
-    if (parts.length > 2) return fail(`"${text}" has more than one ":"; write an IPv6 address in brackets, e.g. [::1]:22`);
+    if (parts.length > 2)
+      return fail(`"${text}" has more than one ":"; write an IPv6 address in brackets, e.g. [::1]:22`);
     host = parts[0]!;
     portText = parts[1];
     if (host.length === 0) return fail(`"${text}" has no host`);

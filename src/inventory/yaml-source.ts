@@ -32,9 +32,18 @@ export class YamlSource {
   /** Parses `text`; syntax errors come back as problems, never thrown. */
   static parse(text: string): { source: YamlSource; errors: YamlSyntaxProblem[]; warnings: YamlSyntaxProblem[] } {
     const lines = new LineCounter();
-    const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true, version: '1.1', merge: true, prettyErrors: false });
+    const doc = parseDocument(text, {
+      lineCounter: lines,
+      uniqueKeys: true,
+      version: '1.1',
+      merge: true,
+      prettyErrors: false,
+    });
     const source = new YamlSource(doc, lines);
-    const convert = (e: { message: string; pos: [number, number] }): YamlSyntaxProblem => ({ ...source.#at(e.pos[0]), message: yamlMessage(e.message) });
+    const convert = (e: { message: string; pos: [number, number] }): YamlSyntaxProblem => ({
+      ...source.#at(e.pos[0]),
+      message: yamlMessage(e.message),
+    });
     return { source, errors: doc.errors.map(convert), warnings: doc.warnings.map(convert) };
   }
 
@@ -72,7 +81,12 @@ export class YamlSource {
     }
     const complete = matched === path.length;
     // An empty value (`port:`) has no text of its own; its key is what the reader looks for.
-    const emptyValue = isScalar(node) && node.value === null && node.range !== undefined && node.range !== null && node.range[0] === node.range[1];
+    const emptyValue =
+      isScalar(node) &&
+      node.value === null &&
+      node.range !== undefined &&
+      node.range !== null &&
+      node.range[0] === node.range[1];
     const target = (complete && options.key) || emptyValue ? (keyNode ?? node) : node;
     const offset = rangeStart(target);
     return offset === undefined ? { line: 1, column: 1 } : this.#at(offset);

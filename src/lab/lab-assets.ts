@@ -62,8 +62,16 @@ export interface PeStandinInstall {
 export async function peStandins(): Promise<PeStandinInstall> {
   const root = await packageRoot();
   const files: HostFile[] = [
-    { path: '/opt/puppetlabs/bin/puppet', content: await readFile(join(root, 'src/lab/pe-standins/puppet-pe-standin.sh'), 'utf8'), mode: 0o755 },
-    { path: `${STANDINS_DIR}/package.json`, content: '{ "type": "module", "description": "pef lab stand-ins, not Puppet Enterprise" }\n', mode: 0o644 },
+    {
+      path: '/opt/puppetlabs/bin/puppet',
+      content: await readFile(join(root, 'src/lab/pe-standins/puppet-pe-standin.sh'), 'utf8'),
+      mode: 0o755,
+    },
+    {
+      path: `${STANDINS_DIR}/package.json`,
+      content: '{ "type": "module", "description": "pef lab stand-ins, not Puppet Enterprise" }\n',
+      mode: 0o644,
+    },
   ];
   for (const dir of ['src/lab/pe-standins', 'src/errors']) {
     const built = join(root, 'dist', dir);
@@ -71,7 +79,11 @@ export async function peStandins(): Promise<PeStandinInstall> {
       throw new Error(`the lab's PE stand-ins are not built (${built} is missing); run \`npm run build\` first`);
     });
     for (const name of names.filter((n) => n.endsWith('.js'))) {
-      files.push({ path: `${STANDINS_DIR}/${dir}/${name}`, content: await readFile(join(built, name), 'utf8'), mode: 0o644 });
+      files.push({
+        path: `${STANDINS_DIR}/${dir}/${name}`,
+        content: await readFile(join(built, name), 'utf8'),
+        mode: 0o644,
+      });
     }
   }
   const zod = dirname(createRequire(import.meta.url).resolve('zod/package.json'));

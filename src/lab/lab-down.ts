@@ -36,9 +36,13 @@ export async function labDown(options: { dir?: string } = {}): Promise<LabDownRe
   const holders = findHolders(paths.dir);
   if (!exists && holders.length === 0) return { dir: paths.dir, removed: false, hostsStopped: [] };
   if (exists && !(await looksLikeLabDir(paths.dir))) {
-    throw new PefError('pef/lab-error', `${paths.dir} does not look like a pef lab state dir (unexpected files); not removing it`, {
-      dir: paths.dir,
-    });
+    throw new PefError(
+      'pef/lab-error',
+      `${paths.dir} does not look like a pef lab state dir (unexpected files); not removing it`,
+      {
+        dir: paths.dir,
+      },
+    );
   }
   const state = await readLabState(paths);
   const inits = new Map<string, number>();
@@ -52,11 +56,19 @@ export async function labDown(options: { dir?: string } = {}): Promise<LabDownRe
   for (const ns of namespaces) {
     const left = processesInNamespace(ns);
     if (left.length > 0) {
-      throw new PefError('pef/lab-error', `processes ${left.join(', ')} are still in a lab host (${ns}); kill them and rerun \`pef lab down\``, {
-        pids: left,
-      });
+      throw new PefError(
+        'pef/lab-error',
+        `processes ${left.join(', ')} are still in a lab host (${ns}); kill them and rerun \`pef lab down\``,
+        {
+          pids: left,
+        },
+      );
     }
   }
   if (exists) await rm(paths.dir, { recursive: true, force: true, maxRetries: 3 });
-  return { dir: paths.dir, removed: true, hostsStopped: [...new Set(holders.filter((h) => h.isInit).map((h) => h.host))] };
+  return {
+    dir: paths.dir,
+    removed: true,
+    hostsStopped: [...new Set(holders.filter((h) => h.isInit).map((h) => h.host))],
+  };
 }

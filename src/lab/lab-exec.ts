@@ -26,24 +26,40 @@ export async function findLabHost(host: string, dir?: string): Promise<LabHostSt
   const paths = labPaths(dir);
   const state = await readLabState(paths);
   if (state === undefined) {
-    throw new PefError('pef/lab-error', `no lab in ${paths.dir}; start one with \`pef lab up\` (or pass --dir)`, { dir: paths.dir });
+    throw new PefError('pef/lab-error', `no lab in ${paths.dir}; start one with \`pef lab up\` (or pass --dir)`, {
+      dir: paths.dir,
+    });
   }
   const found = state.hosts.find((h) => h.name === host || h.fqdn === host || h.address === host);
   if (found === undefined) {
-    throw new PefError('pef/unknown-target', `no lab host '${host}'; the lab has ${state.hosts.map((h) => h.name).join(', ')}`, {
-      host,
-      hosts: state.hosts.map((h) => h.name),
-    });
+    throw new PefError(
+      'pef/unknown-target',
+      `no lab host '${host}'; the lab has ${state.hosts.map((h) => h.name).join(', ')}`,
+      {
+        host,
+        hosts: state.hosts.map((h) => h.name),
+      },
+    );
   }
   if (!isAlive(found.initPid)) {
-    throw new PefError('pef/lab-error', `lab host ${found.fqdn} is not running; \`pef lab up\` rebuilds the lab`, { host });
+    throw new PefError('pef/lab-error', `lab host ${found.fqdn} is not running; \`pef lab up\` rebuilds the lab`, {
+      host,
+    });
   }
   return found;
 }
 
 /** Runs `command` in a lab host; never throws for a non-zero exit (see `exitCode`). */
-export async function labExec(host: string, command: readonly string[], options: LabExecOptions = {}): Promise<RunOutput> {
-  if (command.length === 0) throw new PefError('pef/usage-error', 'pef lab exec needs a command after `--`, e.g. `pef lab exec primary -- hostname`');
+export async function labExec(
+  host: string,
+  command: readonly string[],
+  options: LabExecOptions = {},
+): Promise<RunOutput> {
+  if (command.length === 0)
+    throw new PefError(
+      'pef/usage-error',
+      'pef lab exec needs a command after `--`, e.g. `pef lab exec primary -- hostname`',
+    );
   const h = await findLabHost(host, options.dir);
   const term = process.env['TERM'];
   const argv = hostArgv(h.initPid, command, term === undefined ? {} : { TERM: term });

@@ -41,8 +41,22 @@ export async function startHolder(paths: LabPaths, host: LabHost): Promise<Holde
   const log = await open(paths.holderLog(host.name), 'w');
   const child = spawn(
     'unshare',
-    ['--mount', '--uts', '--ipc', '--pid', '--fork', '--mount-proc', '--propagation', 'private', '--',
-      '/bin/bash', script, HOLDER_MARKER, hostDir, host.fqdn],
+    [
+      '--mount',
+      '--uts',
+      '--ipc',
+      '--pid',
+      '--fork',
+      '--mount-proc',
+      '--propagation',
+      'private',
+      '--',
+      '/bin/bash',
+      script,
+      HOLDER_MARKER,
+      hostDir,
+      host.fqdn,
+    ],
     // setsid (detached): the host outlives `pef lab up` and no terminal signal reaches it.
     { detached: true, stdio: ['ignore', log.fd, log.fd] },
   );
@@ -53,9 +67,13 @@ export async function startHolder(paths: LabPaths, host: LabHost): Promise<Holde
   try {
     await spawned;
   } catch (error) {
-    throw new PefError('pef/lab-error', `cannot start unshare for ${host.fqdn}: ${(error as Error).message}; is util-linux installed?`, {
-      host: host.name,
-    });
+    throw new PefError(
+      'pef/lab-error',
+      `cannot start unshare for ${host.fqdn}: ${(error as Error).message}; is util-linux installed?`,
+      {
+        host: host.name,
+      },
+    );
   } finally {
     await log.close();
   }
@@ -69,16 +87,24 @@ export async function startHolder(paths: LabPaths, host: LabHost): Promise<Holde
       if (Number.isInteger(initPid) && initPid > 0) return { holderPid, initPid };
     }
     if (!isAlive(holderPid)) {
-      throw new PefError('pef/lab-error', `the holder of ${host.fqdn} exited while mounting its filesystem:\n${text.trim()}`, {
-        host: host.name,
-        log: paths.holderLog(host.name),
-      });
+      throw new PefError(
+        'pef/lab-error',
+        `the holder of ${host.fqdn} exited while mounting its filesystem:\n${text.trim()}`,
+        {
+          host: host.name,
+          log: paths.holderLog(host.name),
+        },
+      );
     }
     await sleep(50);
   }
-  throw new PefError('pef/lab-error', `the holder of ${host.fqdn} did not get ready in 15 s; see ${paths.holderLog(host.name)}`, {
-    host: host.name,
-  });
+  throw new PefError(
+    'pef/lab-error',
+    `the holder of ${host.fqdn} did not get ready in 15 s; see ${paths.holderLog(host.name)}`,
+    {
+      host: host.name,
+    },
+  );
 }
 
 /**
@@ -99,9 +125,13 @@ export async function killHolders(paths: LabPaths, timeoutMs = 15_000): Promise<
   }
   const left = findHolders(paths.dir).filter((h) => isAlive(h.pid));
   if (left.length > 0) {
-    throw new PefError('pef/lab-error', `lab holders still running after ${timeoutMs} ms: ${left.map((h) => `${h.host} pid ${h.pid}`).join(', ')}`, {
-      pids: left.map((h) => h.pid),
-    });
+    throw new PefError(
+      'pef/lab-error',
+      `lab holders still running after ${timeoutMs} ms: ${left.map((h) => `${h.host} pid ${h.pid}`).join(', ')}`,
+      {
+        pids: left.map((h) => h.pid),
+      },
+    );
   }
 }
 

@@ -27,9 +27,18 @@ export function labInventory(paths: LabPaths, hosts: readonly LabHost[]): Record
       },
     },
     groups: [
-      group('primaries', hosts.filter((h) => h.role === 'primary')),
-      group('replicas', hosts.filter((h) => h.role === 'replica')),
-      group('agents', hosts.filter((h) => h.role === 'agent')),
+      group(
+        'primaries',
+        hosts.filter((h) => h.role === 'primary'),
+      ),
+      group(
+        'replicas',
+        hosts.filter((h) => h.role === 'replica'),
+      ),
+      group(
+        'agents',
+        hosts.filter((h) => h.role === 'agent'),
+      ),
     ],
   };
 }

@@ -59,7 +59,11 @@ export const MAX_AGENTS = 250;
 export const OVERLAY_DIRS: readonly string[] = ['/etc', '/var', '/usr/local', '/opt', '/srv'];
 
 /** Lab hosts for a profile and agent count, primary first. */
-export function labHosts(agents: number, addressPrefix: string = DEFAULT_ADDRESS_PREFIX, profile: LabProfile = 'oss'): LabHost[] {
+export function labHosts(
+  agents: number,
+  addressPrefix: string = DEFAULT_ADDRESS_PREFIX,
+  profile: LabProfile = 'oss',
+): LabHost[] {
   const host = (name: string, role: LabRole, last: number, services: LabService[]): LabHost => ({
     name,
     fqdn: `${name}.${LAB_DOMAIN}`,
@@ -70,7 +74,13 @@ export function labHosts(agents: number, addressPrefix: string = DEFAULT_ADDRESS
   const hosts =
     profile === 'pe'
       ? [
-          host('primary', 'primary', 1, ['sshd', 'pe-postgresql', 'pe-puppetdb', 'pe-puppetserver', 'pe-console-services']),
+          host('primary', 'primary', 1, [
+            'sshd',
+            'pe-postgresql',
+            'pe-puppetdb',
+            'pe-puppetserver',
+            'pe-console-services',
+          ]),
           // pe_failover's passive primary: PE installed, its database and console up, its JVMs stopped.
           host('replica', 'replica', 2, ['sshd', 'pe-postgresql', 'pe-console-services']),
         ]

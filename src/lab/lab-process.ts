@@ -42,10 +42,28 @@ export function hostArgv(
   command: readonly string[],
   env: Readonly<Record<string, string>> = {},
 ): string[] {
-  const vars = Object.entries({ PATH: LAB_HOST_PATH, HOME: '/root', USER: 'root', LOGNAME: 'root', LANG: 'C.UTF-8', ...env });
+  const vars = Object.entries({
+    PATH: LAB_HOST_PATH,
+    HOME: '/root',
+    USER: 'root',
+    LOGNAME: 'root',
+    LANG: 'C.UTF-8',
+    ...env,
+  });
   return [
-    'nsenter', '-t', String(initPid), '-m', '-u', '-i', '-p', '--wd=/', '--',
-    'env', '-i', ...vars.map(([k, v]) => `${k}=${v}`), ...command,
+    'nsenter',
+    '-t',
+    String(initPid),
+    '-m',
+    '-u',
+    '-i',
+    '-p',
+    '--wd=/',
+    '--',
+    'env',
+    '-i',
+    ...vars.map(([k, v]) => `${k}=${v}`),
+    ...command,
   ];
 }
 

@@ -132,11 +132,24 @@ export function formatLabStatus(status: LabStatus): string {
     }
     for (const s of h.services) {
       if (s.state === 'down' && !s.expected) continue;
-      rows.push([h.fqdn, h.address, s.name, s.state === 'up' ? 'up' : 'DOWN', s.pid === undefined ? '-' : String(s.pid)]);
+      rows.push([
+        h.fqdn,
+        h.address,
+        s.name,
+        s.state === 'up' ? 'up' : 'DOWN',
+        s.pid === undefined ? '-' : String(s.pid),
+      ]);
     }
   }
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
-  const table = rows.map((r) => r.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ').trimEnd()).join('\n');
+  const table = rows
+    .map((r) =>
+      r
+        .map((c, i) => c.padEnd(widths[i] ?? 0))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
   const summary = status.healthy
     ? `lab ${status.profile ?? ''} in ${status.dir}: healthy`
     : `lab in ${status.dir}: NOT healthy (phase ${status.phase ?? '?'}); \`pef lab up\` repairs by starting over`;

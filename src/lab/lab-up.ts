@@ -57,8 +57,21 @@ const SITE_PP: Record<LabProfile, string> = {
   pe: '/etc/puppetlabs/code/environments/production/manifests/site.pp',
 };
 /** The services that make a primary a Puppet server, in start order. */
-const SERVER_SERVICES: Record<LabProfile, readonly string[]> = { oss: ['puppetdb', 'puppetserver'], pe: ['pe-puppetdb', 'pe-puppetserver'] };
-const REQUIRED_COMMANDS = ['unshare', 'nsenter', 'ssh-keygen', 'ss', 'sshd', 'puppet', 'puppetserver', 'pg_ctlcluster', 'java'];
+const SERVER_SERVICES: Record<LabProfile, readonly string[]> = {
+  oss: ['puppetdb', 'puppetserver'],
+  pe: ['pe-puppetdb', 'pe-puppetserver'],
+};
+const REQUIRED_COMMANDS = [
+  'unshare',
+  'nsenter',
+  'ssh-keygen',
+  'ss',
+  'sshd',
+  'puppet',
+  'puppetserver',
+  'pg_ctlcluster',
+  'java',
+];
 
 function hostsFileLines(hosts: readonly LabHost[]): string {
   return hosts
@@ -67,7 +80,12 @@ function hostsFileLines(hosts: readonly LabHost[]): string {
 }
 
 /** What host-setup.sh needs to know about a host (see its header). */
-function setupEnv(host: LabHost, hosts: readonly LabHost[], prefix: string, profile: LabProfile): Record<string, string> {
+function setupEnv(
+  host: LabHost,
+  hosts: readonly LabHost[],
+  prefix: string,
+  profile: LabProfile,
+): Record<string, string> {
   return {
     LAB_PROFILE: profile,
     LAB_FQDN: host.fqdn,
@@ -80,12 +98,20 @@ function setupEnv(host: LabHost, hosts: readonly LabHost[], prefix: string, prof
 }
 
 /** Runs one step of host-setup.sh on each of `hosts`, in parallel. */
-async function setupStep(step: string, on: readonly LabHostState[], all: readonly LabHostState[], o: { addressPrefix: string; profile: LabProfile }): Promise<void> {
+async function setupStep(
+  step: string,
+  on: readonly LabHostState[],
+  all: readonly LabHostState[],
+  o: { addressPrefix: string; profile: LabProfile },
+): Promise<void> {
   const setup = await readLabAsset('host-setup.sh');
   await Promise.all(
     on.map(async (h) =>
       check(
-        await runScriptInHost(h.initPid, setup, [step], { env: setupEnv(h, all, o.addressPrefix, o.profile), timeoutMs: 300_000 }),
+        await runScriptInHost(h.initPid, setup, [step], {
+          env: setupEnv(h, all, o.addressPrefix, o.profile),
+          timeoutMs: 300_000,
+        }),
         `lab step ${step} on ${h.fqdn}`,
         { host: h.name },
       ),
@@ -93,20 +119,36 @@ async function setupStep(step: string, on: readonly LabHostState[], all: readonl
   );
 }
 
-async function preflight(options: Required<Pick<LabUpOptions, 'profile' | 'agents' | 'addressPrefix'>>, paths: LabPaths): Promise<void> {
+async function preflight(
+  options: Required<Pick<LabUpOptions, 'profile' | 'agents' | 'addressPrefix'>>,
+  paths: LabPaths,
+): Promise<void> {
   if (options.profile !== 'oss' && options.profile !== 'pe') {
-    throw new PefError('pef/usage-error', `unknown lab profile '${String(options.profile)}'; use --profile oss or --profile pe`, {
-      profile: options.profile,
-    });
+    throw new PefError(
+      'pef/usage-error',
+      `unknown lab profile '${String(options.profile)}'; use --profile oss or --profile pe`,
+      {
+        profile: options.profile,
+      },
+    );
   }
   if (!Number.isInteger(options.agents) || options.agents < 0 || options.agents > MAX_AGENTS) {
-    throw new PefError('pef/usage-error', `--agents must be a whole number from 0 to ${MAX_AGENTS}, got ${String(options.agents)}`);
+    throw new PefError(
+      'pef/usage-error',
+      `--agents must be a whole number from 0 to ${MAX_AGENTS}, got ${String(options.agents)}`,
+    );
   }
   if (!/^127\.\d{1,3}\.\d{1,3}$/.test(options.addressPrefix)) {
-    throw new PefError('pef/usage-error', `lab address prefix must be 127.x.y (inside 127.0.0.0/8), got ${options.addressPrefix}`);
+    throw new PefError(
+      'pef/usage-error',
+      `lab address prefix must be 127.x.y (inside 127.0.0.0/8), got ${options.addressPrefix}`,
+    );
   }
   if (process.platform !== 'linux' || process.getuid?.() !== 0) {
-    throw new PefError('pef/lab-error', 'pef lab needs root on Linux (it creates mount, UTS, IPC and PID namespaces); run it with sudo');
+    throw new PefError(
+      'pef/lab-error',
+      'pef lab needs root on Linux (it creates mount, UTS, IPC and PID namespaces); run it with sudo',
+    );
   }
   const missing: string[] = [];
   for (const cmd of REQUIRED_COMMANDS) {
@@ -114,11 +156,16 @@ async function preflight(options: Required<Pick<LabUpOptions, 'profile' | 'agent
     if (out.exitCode !== 0) missing.push(cmd);
   }
   if (missing.length > 0) {
-    throw new PefError('pef/lab-error', `missing commands for the lab: ${missing.join(', ')}; run scripts/install.sh`, { missing });
+    throw new PefError('pef/lab-error', `missing commands for the lab: ${missing.join(', ')}; run scripts/install.sh`, {
+      missing,
+    });
   }
   for (const d of OVERLAY_DIRS) {
     if (paths.dir === d || paths.dir.startsWith(`${d}/`)) {
-      throw new PefError('pef/usage-error', `the lab state dir ${paths.dir} cannot be under ${d} (lab hosts overlay it); pick another --dir`);
+      throw new PefError(
+        'pef/usage-error',
+        `the lab state dir ${paths.dir} cannot be under ${d} (lab hosts overlay it); pick another --dir`,
+      );
     }
   }
 }
@@ -133,12 +180,23 @@ async function listenersOn(prefix: string): Promise<string[]> {
     .filter((a) => a.startsWith(`${prefix}.`));
 }
 
-async function prepareHosts(paths: LabPaths, hosts: LabHostState[], o: { addressPrefix: string; profile: LabProfile }, progress: (l: string) => void): Promise<void> {
+async function prepareHosts(
+  paths: LabPaths,
+  hosts: LabHostState[],
+  o: { addressPrefix: string; profile: LabProfile },
+  progress: (l: string) => void,
+): Promise<void> {
   const shim = await readLabAsset('pef-lab-service.sh');
-  progress(`preparing ${hosts.length} hosts (${o.profile === 'pe' ? 'Puppet Enterprise layout, ' : ''}ssh keys, configs bound to ${o.addressPrefix}.x)`);
+  progress(
+    `preparing ${hosts.length} hosts (${o.profile === 'pe' ? 'Puppet Enterprise layout, ' : ''}ssh keys, configs bound to ${o.addressPrefix}.x)`,
+  );
   await Promise.all(hosts.map((h) => writeHostFile(h.initPid, SERVICE_SHIM, shim, 0o755)));
   await setupStep('prep', hosts, hosts, o);
-  if (o.profile === 'pe') await installPeStandins(paths, hosts.filter((h) => h.role !== 'agent'));
+  if (o.profile === 'pe')
+    await installPeStandins(
+      paths,
+      hosts.filter((h) => h.role !== 'agent'),
+    );
 }
 
 // The PE stand-ins on the PE servers, and the one PE installation they share (primary first).
@@ -153,60 +211,96 @@ async function installPeStandins(paths: LabPaths, servers: readonly LabHostState
     }
   }
   const primary = servers.find((h) => h.role === 'primary');
-  const state = { pef_standin: 'pef lab stand-in, not Puppet Enterprise', primary: primary?.fqdn, replicas: {}, jobs: [], events: [] };
+  const state = {
+    pef_standin: 'pef lab stand-in, not Puppet Enterprise',
+    primary: primary?.fqdn,
+    replicas: {},
+    jobs: [],
+    events: [],
+  };
   await writeFile(`${paths.sharedDir}/pe-infra.json`, `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600 });
 }
 
 async function startSsh(paths: LabPaths, hosts: LabHostState[], progress: (l: string) => void): Promise<void> {
   const hostKeys = await Promise.all(
-    hosts.map(async (host) => ({ host, publicKey: await readHostFile(host.initPid, '/etc/ssh/ssh_host_ed25519_key.pub') })),
+    hosts.map(async (host) => ({
+      host,
+      publicKey: await readHostFile(host.initPid, '/etc/ssh/ssh_host_ed25519_key.pub'),
+    })),
   );
   const rootKeys = await Promise.all(hosts.map((h) => readHostFile(h.initPid, '/root/.ssh/id_ed25519.pub')));
   const labKey = await readFile(`${paths.privateKey}.pub`, 'utf8');
   const knownHosts = knownHostsLines(hostKeys);
-  const authorized = [labKey, ...rootKeys].map((k) => k.trim()).join('\n').concat('\n');
+  const authorized = [labKey, ...rootKeys]
+    .map((k) => k.trim())
+    .join('\n')
+    .concat('\n');
   await writeFile(paths.knownHosts, knownHosts);
   progress('starting sshd on every host');
   await Promise.all(
     hosts.map(async (h) => {
       await writeHostFile(h.initPid, '/root/.ssh/authorized_keys', authorized, 0o600);
       await writeHostFile(h.initPid, '/etc/ssh/ssh_known_hosts', knownHosts);
-      check(await runInHost(h.initPid, [SERVICE_SHIM, 'start', 'sshd'], { timeoutMs: 30_000 }), `starting sshd on ${h.fqdn}`);
+      check(
+        await runInHost(h.initPid, [SERVICE_SHIM, 'start', 'sshd'], { timeoutMs: 30_000 }),
+        `starting sshd on ${h.fqdn}`,
+      );
     }),
   );
 }
 
-async function startPrimary(hosts: LabHostState[], o: { addressPrefix: string; profile: LabProfile }, progress: (l: string) => void): Promise<void> {
+async function startPrimary(
+  hosts: LabHostState[],
+  o: { addressPrefix: string; profile: LabProfile },
+  progress: (l: string) => void,
+): Promise<void> {
   const primary = hosts.find((h) => h.role === 'primary');
   if (primary === undefined) throw new PefError('pef/internal', 'lab has no primary');
   await writeHostFile(primary.initPid, SITE_PP[o.profile], await readLabAsset('site.pp'));
   if (o.profile === 'pe') {
     progress("primary, replica: PE's databases in pe-postgresql, secrets, console configuration");
-    await setupStep('pe-server', hosts.filter((h) => h.role !== 'agent'), hosts, o);
+    await setupStep(
+      'pe-server',
+      hosts.filter((h) => h.role !== 'agent'),
+      hosts,
+      o,
+    );
   }
   progress('primary: CA, PostgreSQL database, PuppetDB configuration');
   await setupStep('primary-server', [primary], hosts, o);
   // One JVM at a time: two booting together on 2 cores take as long as both in a row, or longer.
   for (const svc of SERVER_SERVICES[o.profile]) {
     progress(`primary: starting ${svc} (about a minute)`);
-    check(await runInHost(primary.initPid, [SERVICE_SHIM, 'start', svc], { timeoutMs: 400_000 }), `starting ${svc} on ${primary.fqdn}`, {
-      host: primary.name,
-      log: `${o.profile === 'pe' ? '/var/log/puppetlabs/' : '/var/log/'}${svc.replace(/^pe-/, '')}/ on ${primary.fqdn}`,
-    });
+    check(
+      await runInHost(primary.initPid, [SERVICE_SHIM, 'start', svc], { timeoutMs: 400_000 }),
+      `starting ${svc} on ${primary.fqdn}`,
+      {
+        host: primary.name,
+        log: `${o.profile === 'pe' ? '/var/log/puppetlabs/' : '/var/log/'}${svc.replace(/^pe-/, '')}/ on ${primary.fqdn}`,
+      },
+    );
   }
 }
 
 // PE servers: the classifier stand-in (pe-console-services) once their certificates exist.
-async function startConsoles(hosts: LabHostState[], o: { addressPrefix: string; profile: LabProfile }, progress: (l: string) => void): Promise<void> {
+async function startConsoles(
+  hosts: LabHostState[],
+  o: { addressPrefix: string; profile: LabProfile },
+  progress: (l: string) => void,
+): Promise<void> {
   const servers = hosts.filter((h) => h.role !== 'agent');
   progress(`${servers.map((h) => h.name).join(', ')}: starting pe-console-services (the classifier stand-in)`);
   await setupStep('pe-console', servers, hosts, o);
   await Promise.all(
     servers.map(async (h) =>
-      check(await runInHost(h.initPid, [SERVICE_SHIM, 'start', 'pe-console-services'], { timeoutMs: 60_000 }), `starting pe-console-services on ${h.fqdn}`, {
-        host: h.name,
-        log: `/var/log/puppetlabs/console-services/console.log on ${h.fqdn}`,
-      }),
+      check(
+        await runInHost(h.initPid, [SERVICE_SHIM, 'start', 'pe-console-services'], { timeoutMs: 60_000 }),
+        `starting pe-console-services on ${h.fqdn}`,
+        {
+          host: h.name,
+          log: `/var/log/puppetlabs/console-services/console.log on ${h.fqdn}`,
+        },
+      ),
     ),
   );
 }
@@ -218,18 +312,30 @@ async function signCertificates(hosts: LabHostState[], progress: (l: string) => 
   progress(`certificates for ${others.map((h) => h.fqdn).join(', ')}`);
   await Promise.all(
     others.map(async (h) =>
-      check(await runInHost(h.initPid, ['puppet', 'ssl', 'submit_request'], { timeoutMs: 120_000 }), `CSR from ${h.fqdn}`, { host: h.name }),
+      check(
+        await runInHost(h.initPid, ['puppet', 'ssl', 'submit_request'], { timeoutMs: 120_000 }),
+        `CSR from ${h.fqdn}`,
+        { host: h.name },
+      ),
     ),
   );
   check(
-    await runInHost(primary.initPid, ['puppetserver', 'ca', 'sign', '--certname', others.map((h) => h.fqdn).join(',')], { timeoutMs: 120_000 }),
+    await runInHost(
+      primary.initPid,
+      ['puppetserver', 'ca', 'sign', '--certname', others.map((h) => h.fqdn).join(',')],
+      { timeoutMs: 120_000 },
+    ),
     'signing the lab certificates on primary',
   );
   await Promise.all(
     others.map(async (h) =>
-      check(await runInHost(h.initPid, ['puppet', 'ssl', 'download_cert'], { timeoutMs: 120_000 }), `downloading the cert of ${h.fqdn}`, {
-        host: h.name,
-      }),
+      check(
+        await runInHost(h.initPid, ['puppet', 'ssl', 'download_cert'], { timeoutMs: 120_000 }),
+        `downloading the cert of ${h.fqdn}`,
+        {
+          host: h.name,
+        },
+      ),
     ),
   );
 }
@@ -251,7 +357,8 @@ export async function labUp(options: LabUpOptions = {}): Promise<LabInfo> {
     const existing = await readLabState(paths);
     if (existing !== undefined) {
       const status = await labStatus({ dir: paths.dir });
-      const same = existing.profile === profile && existing.agents === agents && existing.addressPrefix === addressPrefix;
+      const same =
+        existing.profile === profile && existing.agents === agents && existing.addressPrefix === addressPrefix;
       const enough = existing.reached === stopAfter || existing.reached === 'full';
       if (status.healthy && same && enough) {
         progress(`lab in ${paths.dir} is already up`);
@@ -310,7 +417,10 @@ async function build(
 ): Promise<LabInfo> {
   const hosts = labHosts(o.agents, o.addressPrefix, o.profile);
   await mkdir(paths.keysDir, { recursive: true, mode: 0o700 });
-  check(await runCommand(['ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-C', 'pef-lab', '-f', paths.privateKey]), 'creating the lab ssh key');
+  check(
+    await runCommand(['ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-C', 'pef-lab', '-f', paths.privateKey]),
+    'creating the lab ssh key',
+  );
   const state: LabState = {
     version: 1,
     profile: o.profile,

@@ -24,7 +24,12 @@ export interface PlanContext<P> {
   /** Targets by role (`primary`, `replica`, …) or by inventory name, group, alias or glob. */
   targets(spec: Role | string): Promise<Target[]>;
   /** Runs a task; fails the step if any target fails unless `catchErrors`. */
-  runTask<S extends ParamsSchema>(task: TaskDefinition<S>, targets: readonly Target[], params?: z.input<S>, options?: PlanRunOptions): Promise<ResultSet>;
+  runTask<S extends ParamsSchema>(
+    task: TaskDefinition<S>,
+    targets: readonly Target[],
+    params?: z.input<S>,
+    options?: PlanRunOptions,
+  ): Promise<ResultSet>;
   /** A progress line for the operator (and the run log). */
   log(text: string): void;
   /** Values earlier steps stored for later ones (e.g. discovered facts). */

@@ -39,17 +39,26 @@ export interface RunPlanOptions {
 }
 
 /** Runs `plan`; never throws for a failing step (the PlanResult says so), only for bad input. */
-export async function runPlan(runtime: Runtime, plan: PlanDefinition, rawParams: Record<string, unknown>, options: RunPlanOptions = {}): Promise<PlanResult> {
+export async function runPlan(
+  runtime: Runtime,
+  plan: PlanDefinition,
+  rawParams: Record<string, unknown>,
+  options: RunPlanOptions = {},
+): Promise<PlanResult> {
   const params = validateParams(plan.params, rawParams, { kind: 'plan', name: plan.name });
   const names = plan.steps.map((s) => s.name);
   let startAt = 0;
   if (options.from !== undefined) {
     startAt = names.indexOf(options.from);
     if (startAt < 0) {
-      throw new PefError('pef/unknown-step', `Plan ${plan.name} has no step "${options.from}". Its steps are: ${names.join(', ')}.`, {
-        plan: plan.name,
-        steps: names,
-      });
+      throw new PefError(
+        'pef/unknown-step',
+        `Plan ${plan.name} has no step "${options.from}". Its steps are: ${names.join(', ')}.`,
+        {
+          plan: plan.name,
+          steps: names,
+        },
+      );
     }
   }
 
@@ -102,7 +111,12 @@ export async function runPlan(runtime: Runtime, plan: PlanDefinition, rawParams:
   return result;
 }
 
-function planContext<P>(runtime: Runtime, params: P, memo: Map<string, unknown>, results: ResultSetJson[]): PlanContext<P> {
+function planContext<P>(
+  runtime: Runtime,
+  params: P,
+  memo: Map<string, unknown>,
+  results: ResultSetJson[],
+): PlanContext<P> {
   return {
     params,
     noop: runtime.noop,
@@ -119,10 +133,14 @@ function planContext<P>(runtime: Runtime, params: P, memo: Map<string, unknown>,
       if (!set.ok && !options.catchErrors) {
         const failed = set.errorSet();
         const lines = failed.map((r) => `${r.target}: ${r.error?.msg ?? 'failed'}`);
-        throw new PefError('pef/run-failure', `task ${task.name} failed on ${failed.length} of ${set.results.length} target(s):\n${lines.join('\n')}`, {
-          task: task.name,
-          targets: failed.map((r) => r.target),
-        });
+        throw new PefError(
+          'pef/run-failure',
+          `task ${task.name} failed on ${failed.length} of ${set.results.length} target(s):\n${lines.join('\n')}`,
+          {
+            task: task.name,
+            targets: failed.map((r) => r.target),
+          },
+        );
       }
       return set;
     },
@@ -137,7 +155,11 @@ function planContext<P>(runtime: Runtime, params: P, memo: Map<string, unknown>,
 // result says so, so the operator sees the gap instead of a silent skip.
 function previewOnly(runtime: Runtime, task: string, targets: readonly Target[]): Promise<ResultSet> {
   return runtime.executor.run('task', task, targets, async (target) => {
-    runtime.events.emit({ type: 'noop-command', target: target.name, command: `(task ${task}: runs for real only; it cannot preview its commands)` });
+    runtime.events.emit({
+      type: 'noop-command',
+      target: target.name,
+      command: `(task ${task}: runs for real only; it cannot preview its commands)`,
+    });
     return { value: { noop: true, would_run: [], preview: 'unsupported' }, changed: true };
   });
 }

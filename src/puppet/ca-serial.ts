@@ -19,9 +19,18 @@ export function parseSerial(text: string, file: string): SerialFile {
   const newline = text.endsWith('\n');
   const digits = text.trim();
   if (!/^[0-9a-fA-F]+$/.test(digits)) {
-    throw new PefError('pef/task-failed', `${file} does not hold a hex serial (found ${JSON.stringify(text.slice(0, 40))}); it is left as it was.`, { file });
+    throw new PefError(
+      'pef/task-failed',
+      `${file} does not hold a hex serial (found ${JSON.stringify(text.slice(0, 40))}); it is left as it was.`,
+      { file },
+    );
   }
-  return { value: BigInt(`0x${digits}`), width: digits.length, newline, upper: /[A-F]/.test(digits) || (!/[a-f]/.test(digits) && !newline) };
+  return {
+    value: BigInt(`0x${digits}`),
+    width: digits.length,
+    newline,
+    upper: /[A-F]/.test(digits) || (!/[a-f]/.test(digits) && !newline),
+  };
 }
 
 /** Writes `value` in the same format as `like`. */
@@ -34,13 +43,16 @@ export function formatSerial(value: bigint, like: SerialFile): string {
 /** Reads a serial given as a number, `0x…` hex or plain hex digits. */
 export function parseSerialParam(value: string | number, name: string): bigint {
   if (typeof value === 'number') {
-    if (!Number.isSafeInteger(value) || value < 1) throw new PefError('pef/param-error', `${name} must be a positive integer, not ${value}.`, { [name]: value });
+    if (!Number.isSafeInteger(value) || value < 1)
+      throw new PefError('pef/param-error', `${name} must be a positive integer, not ${value}.`, { [name]: value });
     return BigInt(value);
   }
   const text = value.trim();
   if (/^0x[0-9a-f]+$/i.test(text)) return BigInt(text);
   if (/^[0-9a-f]+$/i.test(text)) return BigInt(`0x${text}`);
-  throw new PefError('pef/param-error', `${name} must be hex like 0x186A0 (or a number), not "${value}".`, { [name]: value });
+  throw new PefError('pef/param-error', `${name} must be hex like 0x186A0 (or a number), not "${value}".`, {
+    [name]: value,
+  });
 }
 
 /** Serials in a CA's inventory.txt (`0x0003 <not before> <not after> /CN=name` per line). */

@@ -14,14 +14,18 @@ import { shQuote } from '../util/shell-quote.js';
 export const CA_SERVICE_LINE = 'puppetlabs.services.ca.certificate-authority-service/certificate-authority-service';
 
 /** The line that loads the no-op stand-in. */
-export const CA_DISABLED_SERVICE_LINE = 'puppetlabs.services.ca.certificate-authority-disabled-service/certificate-authority-disabled-service';
+export const CA_DISABLED_SERVICE_LINE =
+  'puppetlabs.services.ca.certificate-authority-disabled-service/certificate-authority-disabled-service';
 
 /** What a ca.cfg says; `broken` when both or neither service line is active. */
 export type CaServiceState = 'enabled' | 'disabled' | 'broken';
 
 function lineRe(service: string): { on: RegExp; off: RegExp } {
   const escaped = service.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
-  return { on: new RegExp(`^[ \\t]*${escaped}[ \\t]*$`, 'm'), off: new RegExp(`^[ \\t]*#+[ \\t]*${escaped}[ \\t]*$`, 'm') };
+  return {
+    on: new RegExp(`^[ \\t]*${escaped}[ \\t]*$`, 'm'),
+    off: new RegExp(`^[ \\t]*#+[ \\t]*${escaped}[ \\t]*$`, 'm'),
+  };
 }
 
 /** Reads the state of a ca.cfg text. */
@@ -38,7 +42,9 @@ export function caServiceState(text: string): CaServiceState {
  * missing), the other commented out; everything else is kept as it was.
  */
 export function setCaService(text: string, enabled: boolean): string {
-  const [want, other] = enabled ? [CA_SERVICE_LINE, CA_DISABLED_SERVICE_LINE] : [CA_DISABLED_SERVICE_LINE, CA_SERVICE_LINE];
+  const [want, other] = enabled
+    ? [CA_SERVICE_LINE, CA_DISABLED_SERVICE_LINE]
+    : [CA_DISABLED_SERVICE_LINE, CA_SERVICE_LINE];
   let out = text;
   const w = lineRe(want);
   const o = lineRe(other);
@@ -51,7 +57,10 @@ export function setCaService(text: string, enabled: boolean): string {
 
 /** Where ca.cfg may be, from Puppet's confdir: Debian /etc/puppet/puppetserver, AIO /etc/puppetlabs/puppetserver. */
 export function caCfgCandidates(confdir: string): string[] {
-  const candidates = [`${confdir}/puppetserver/services.d/ca.cfg`, `${confdir.replace(/\/puppet\/?$/, '')}/puppetserver/services.d/ca.cfg`];
+  const candidates = [
+    `${confdir}/puppetserver/services.d/ca.cfg`,
+    `${confdir.replace(/\/puppet\/?$/, '')}/puppetserver/services.d/ca.cfg`,
+  ];
   return [...new Set(candidates)];
 }
 

@@ -51,13 +51,21 @@ export const DATABASE_SERVICE = { oss: 'postgresql', pe: 'pe-postgresql' } as co
 export const DATABASE_NAME = /^(?!.*_pef_(new|old)$)[a-z][a-z0-9_-]{0,50}$/;
 
 /** Runs a PostgreSQL tool as the superuser (peer authentication on the local socket). */
-export function asSuperuser(pg: PgTools, tool: 'pg_dump' | 'pg_restore' | 'psql' | 'createdb' | 'dropdb', args: readonly string[]): string {
+export function asSuperuser(
+  pg: PgTools,
+  tool: 'pg_dump' | 'pg_restore' | 'psql' | 'createdb' | 'dropdb',
+  args: readonly string[],
+): string {
   // cd /: runuser keeps the cwd, and root's home is not readable by the superuser.
   return `cd / && runuser -u ${shQuote(pg.superuser)} -- ${shQuote(`${pg.bin}/${tool}`)} ${shJoin(args)}`;
 }
 
 /** A psql command running `statements` against `database` (one transaction when `single`). */
-export function psqlCommand(pg: PgTools, statements: readonly string[], options: { database?: string; single?: boolean } = {}): string {
+export function psqlCommand(
+  pg: PgTools,
+  statements: readonly string[],
+  options: { database?: string; single?: boolean } = {},
+): string {
   const args = ['-X', '-q', '-A', '-t', '-v', 'ON_ERROR_STOP=1', '-d', options.database ?? 'postgres'];
   if (options.single === true) args.push('-1');
   for (const sql of statements) args.push('-c', sql);
@@ -196,7 +204,11 @@ export function parseKeyValues(stdout: string): Map<string, string> {
 export function parseDumpRoles(schemaSql: string): string[] {
   const roles = new Set<string>();
   const role = String.raw`("(?:[^"]|"")+"|[A-Za-z_][A-Za-z0-9_$-]*)`;
-  const patterns = [new RegExp(String.raw`^ALTER\b.*\bOWNER TO ${role};$`, 'gm'), new RegExp(String.raw`^GRANT\b.*\bTO ${role}(?: WITH GRANT OPTION)?;`, 'gm'), new RegExp(String.raw`^REVOKE\b.*\bFROM ${role};`, 'gm')];
+  const patterns = [
+    new RegExp(String.raw`^ALTER\b.*\bOWNER TO ${role};$`, 'gm'),
+    new RegExp(String.raw`^GRANT\b.*\bTO ${role}(?: WITH GRANT OPTION)?;`, 'gm'),
+    new RegExp(String.raw`^REVOKE\b.*\bFROM ${role};`, 'gm'),
+  ];
   for (const pattern of patterns) {
     for (const match of schemaSql.matchAll(pattern)) {
       const raw = match[1] ?? '';

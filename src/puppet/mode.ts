@@ -87,7 +87,12 @@ export function renderKillSwitch(record: KillSwitchRecord): string {
 
 /** The external fact file's YAML (facter reads it as `pef_failover_mode`, `pef_failover_peer`). */
 export function renderFactsFile(mode: FailoverMode, peer: string | null): string {
-  return ['# Written by pef (set_mode/promote/demote); classification may use pef_failover_mode.', `pef_failover_mode: ${mode}`, `pef_failover_peer: ${JSON.stringify(peer ?? '')}`, ''].join('\n');
+  return [
+    '# Written by pef (set_mode/promote/demote); classification may use pef_failover_mode.',
+    `pef_failover_mode: ${mode}`,
+    `pef_failover_peer: ${JSON.stringify(peer ?? '')}`,
+    '',
+  ].join('\n');
 }
 
 /** Reads key=value text (comments and blank lines skipped). */
@@ -130,7 +135,11 @@ export function parseReplicationState(stdout: string): ReplicationState {
   if (switchAt >= 0) {
     const kv = parseKeyValues(stdout.slice(switchAt + SWITCH_MARK.length));
     // An empty or hand-made file still switches replication off: its existence is what counts.
-    killSwitch = { reason: kv.get('reason') || '(no reason given)', since: kv.get('since') ?? '', by: kv.get('by') ?? '' };
+    killSwitch = {
+      reason: kv.get('reason') || '(no reason given)',
+      since: kv.get('since') ?? '',
+      by: kv.get('by') ?? '',
+    };
   }
   return { mode: parseModeFile(modeText), killSwitch };
 }
@@ -183,7 +192,11 @@ export async function readReplicationState(host: ReadableHost): Promise<Replicat
  * restore tasks, before they change anything: `await assertReplicationAllowed(ctx, 'send', 'sync_ca')`
  * and `await assertReplicationAllowed(replica, 'receive', 'sync_ca')`.
  */
-export async function assertReplicationAllowed(host: ReadableHost, role: ReplicationRole, task: string): Promise<ReplicationState> {
+export async function assertReplicationAllowed(
+  host: ReadableHost,
+  role: ReplicationRole,
+  task: string,
+): Promise<ReplicationState> {
   const state = await readReplicationState(host);
   const reason = replicationBlock(state, role, host.target.name);
   if (reason !== null) {

@@ -75,14 +75,21 @@ export function parseGroups(text: string): GroupsParse {
   } catch (error) {
     return { ok: false, problem: `not JSON (${(error as Error).message})` };
   }
-  if (!Array.isArray(body)) return { ok: false, problem: `a JSON ${body === null ? 'null' : typeof body}, not an array of node groups` };
-  if (body.length === 0) return { ok: false, problem: 'an empty array: a classifier always has at least the "All Nodes" group' };
+  if (!Array.isArray(body))
+    return { ok: false, problem: `a JSON ${body === null ? 'null' : typeof body}, not an array of node groups` };
+  if (body.length === 0)
+    return { ok: false, problem: 'an empty array: a classifier always has at least the "All Nodes" group' };
   const groups: NodeGroup[] = [];
   for (const [index, item] of body.entries()) {
     const parsed = groupSchema.safeParse(item);
     if (!parsed.success) {
-      const name = typeof item === 'object' && item !== null && typeof (item as { name?: unknown }).name === 'string' ? ` ("${(item as { name: string }).name}")` : '';
-      const issues = parsed.error.issues.map((i) => `${i.path.map(String).join('.') || '(group)'}: ${i.message}`).join('; ');
+      const name =
+        typeof item === 'object' && item !== null && typeof (item as { name?: unknown }).name === 'string'
+          ? ` ("${(item as { name: string }).name}")`
+          : '';
+      const issues = parsed.error.issues
+        .map((i) => `${i.path.map(String).join('.') || '(group)'}: ${i.message}`)
+        .join('; ');
       return { ok: false, problem: `group ${index}${name} is not a node group: ${issues}` };
     }
     groups.push(parsed.data);
@@ -115,7 +122,10 @@ const escapeRegex = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g
 export function replaceHostname(text: string, r: HostnameReplacement): { text: string; count: number } {
   const literal = escapeRegex(r.from);
   const escaped = escapeRegex(escapeRegex(r.from));
-  const pattern = new RegExp(`(?<![A-Za-z0-9_.-])(?:${escaped === literal ? literal : `${escaped}|${literal}`})(?![A-Za-z0-9_-])(?!\\\\?\\.[A-Za-z0-9_-])`, 'gi');
+  const pattern = new RegExp(
+    `(?<![A-Za-z0-9_.-])(?:${escaped === literal ? literal : `${escaped}|${literal}`})(?![A-Za-z0-9_-])(?!\\\\?\\.[A-Za-z0-9_-])`,
+    'gi',
+  );
   let count = 0;
   const out = text.replace(pattern, (match) => {
     count++;
@@ -142,11 +152,15 @@ function transformValue(value: unknown, r: HostnameReplacement, counter: { count
 export const TRANSFORMED_FIELDS = ['rule', 'classes', 'variables', 'config_data'] as const;
 
 /** Applies `replaceHostname` to every string value in the rules, class parameters, variables and config data of every group. */
-export function transformGroups(groups: readonly NodeGroup[], r: HostnameReplacement): { groups: NodeGroup[]; count: number } {
+export function transformGroups(
+  groups: readonly NodeGroup[],
+  r: HostnameReplacement,
+): { groups: NodeGroup[]; count: number } {
   const counter = { count: 0 };
   const out = groups.map((group) => {
     const copy: Record<string, unknown> = { ...group };
-    for (const field of TRANSFORMED_FIELDS) if (copy[field] !== undefined) copy[field] = transformValue(copy[field], r, counter);
+    for (const field of TRANSFORMED_FIELDS)
+      if (copy[field] !== undefined) copy[field] = transformValue(copy[field], r, counter);
     return copy as NodeGroup;
   });
   return { groups: out, count: counter.count };
@@ -200,7 +214,9 @@ export function diffHierarchies(current: readonly NodeGroup[], wanted: readonly 
   return {
     added: wanted.filter((g) => !have.has(g.id)).map((g) => g.name),
     removed: current.filter((g) => !want.has(g.id)).map((g) => g.name),
-    changed: wanted.filter((g) => have.has(g.id) && canonicalGroup(have.get(g.id)!) !== canonicalGroup(g)).map((g) => g.name),
+    changed: wanted
+      .filter((g) => have.has(g.id) && canonicalGroup(have.get(g.id)!) !== canonicalGroup(g))
+      .map((g) => g.name),
   };
 }
 
@@ -211,7 +227,9 @@ export function sameHierarchy(diff: HierarchyDiff): boolean {
 
 /** One line for messages: `added A; changed B, C`. */
 export function describeDiff(diff: HierarchyDiff): string {
-  const parts = (['added', 'removed', 'changed'] as const).filter((k) => diff[k].length > 0).map((k) => `${k} ${diff[k].join(', ')}`);
+  const parts = (['added', 'removed', 'changed'] as const)
+    .filter((k) => diff[k].length > 0)
+    .map((k) => `${k} ${diff[k].join(', ')}`);
   return parts.join('; ') || 'no difference';
 }
 
@@ -268,7 +286,10 @@ export function parseArchiveState(stdout: string): ArchiveState {
 /** Archives with `prefix` that have their `.sha256`, newest first (stamps sort by time). */
 export function completeArchives(names: readonly string[], prefix: string): string[] {
   const present = new Set(names);
-  return names.filter((n) => isArchive(prefix, n) && present.has(`${n}.sha256`)).sort().reverse();
+  return names
+    .filter((n) => isArchive(prefix, n) && present.has(`${n}.sha256`))
+    .sort()
+    .reverse();
 }
 
 /**
@@ -356,7 +377,11 @@ export interface ClientTls {
 
 /** The client TLS files under a host's ssldir. */
 export function clientTlsPaths(ssldir: string, certname: string): ClientTls {
-  return { cert: `${ssldir}/certs/${certname}.pem`, key: `${ssldir}/private_keys/${certname}.pem`, cacert: `${ssldir}/certs/ca.pem` };
+  return {
+    cert: `${ssldir}/certs/${certname}.pem`,
+    key: `${ssldir}/private_keys/${certname}.pem`,
+    cacert: `${ssldir}/certs/ca.pem`,
+  };
 }
 
 /** The classifier API's base URL. */
@@ -387,7 +412,12 @@ export function classifierGetCommand(tls: ClientTls, base: string): string {
 
 /** `POST <base>/import-hierarchy` with the body on stdin. */
 export function classifierImportCommand(tls: ClientTls, base: string): string {
-  return curl(tls, ['-X POST -H', shQuote('Content-Type: application/json'), '--data-binary @-', shQuote(`${base}/import-hierarchy`)]);
+  return curl(tls, [
+    '-X POST -H',
+    shQuote('Content-Type: application/json'),
+    '--data-binary @-',
+    shQuote(`${base}/import-hierarchy`),
+  ]);
 }
 
 /** An HTTP reply as the curl commands print it. */
@@ -439,10 +469,18 @@ export function curlFailureHint(exitCode: number | null): string {
 /** Refuses a host that is not PE (open-source Puppet has no node classifier API) or has no certname. */
 export function requirePe(facts: HostFacts, host: string, task: string, state: string): void {
   if (facts.flavor !== 'pe') {
-    throw new PefError('pef/task-failed', `${task} is for Puppet Enterprise, but ${host} is open-source Puppet (no /opt/puppetlabs/server/pe_version): it has no node classifier API. ${state}`, { flavor: facts.flavor });
+    throw new PefError(
+      'pef/task-failed',
+      `${task} is for Puppet Enterprise, but ${host} is open-source Puppet (no /opt/puppetlabs/server/pe_version): it has no node classifier API. ${state}`,
+      { flavor: facts.flavor },
+    );
   }
   if (!facts.certname || !facts.paths.ssldir) {
-    throw new PefError('pef/task-failed', `${task}: \`puppet config print certname ssldir\` gave nothing on ${host}, so its client certificate cannot be found. Is the PE agent installed? ${state}`, {});
+    throw new PefError(
+      'pef/task-failed',
+      `${task}: \`puppet config print certname ssldir\` gave nothing on ${host}, so its client certificate cannot be found. Is the PE agent installed? ${state}`,
+      {},
+    );
   }
 }
 
@@ -458,20 +496,41 @@ const ANY_EXIT = Array.from({ length: 256 }, (_, i) => i);
  * `GET <base>/groups` from `host` with its certificate, validated; throws `pef/task-failed`
  * naming the URL, the status or curl's failure, and `state` (what the task left).
  */
-export async function readClassifierGroups(host: ClassifierClientHost, tls: ClientTls, base: string, state: string): Promise<NodeGroup[]> {
+export async function readClassifierGroups(
+  host: ClassifierClientHost,
+  tls: ClientTls,
+  base: string,
+  state: string,
+): Promise<NodeGroup[]> {
   const name = host.target.name;
   const url = `${base}/groups`;
   const out = await host.read(classifierGetCommand(tls, base), { okExitCodes: ANY_EXIT });
   const reply = parseHttpReply(out.stdout);
   if (out.exitCode !== 0 || reply === null || reply.status === 0) {
     const detail = out.stderr.trim().split('\n').pop() ?? '';
-    throw new PefError('pef/task-failed', `GET ${url} on ${name} failed: ${curlFailureHint(out.exitCode)}${detail ? ` (${detail})` : ''}. ${state}`, { url, exitCode: out.exitCode });
+    throw new PefError(
+      'pef/task-failed',
+      `GET ${url} on ${name} failed: ${curlFailureHint(out.exitCode)}${detail ? ` (${detail})` : ''}. ${state}`,
+      { url, exitCode: out.exitCode },
+    );
   }
   if (reply.status !== 200) {
-    const hint = reply.status === 403 ? ` Put ${name}'s certname on the classifier's certificate allow-list (PE: /etc/puppetlabs/console-services/rbac-certificate-allowlist).` : '';
-    throw new PefError('pef/task-failed', `GET ${url} on ${name} answered HTTP ${reply.status}: ${bodyExcerpt(reply.body)}.${hint} ${state}`, { url, status: reply.status });
+    const hint =
+      reply.status === 403
+        ? ` Put ${name}'s certname on the classifier's certificate allow-list (PE: /etc/puppetlabs/console-services/rbac-certificate-allowlist).`
+        : '';
+    throw new PefError(
+      'pef/task-failed',
+      `GET ${url} on ${name} answered HTTP ${reply.status}: ${bodyExcerpt(reply.body)}.${hint} ${state}`,
+      { url, status: reply.status },
+    );
   }
   const parsed = parseGroups(reply.body);
-  if (!parsed.ok) throw new PefError('pef/task-failed', `GET ${url} on ${name} did not return node groups: ${parsed.problem}. ${state}`, { url });
+  if (!parsed.ok)
+    throw new PefError(
+      'pef/task-failed',
+      `GET ${url} on ${name} did not return node groups: ${parsed.problem}. ${state}`,
+      { url },
+    );
   return parsed.groups;
 }

@@ -14,7 +14,12 @@ export type PackageManager = 'apt' | 'rpm' | 'unknown';
 export const AGENT_PACKAGES = ['puppet-agent', 'puppet'] as const;
 
 /** Server packages of open source Puppet (Debian and AIO names of the PuppetDB terminus). */
-export const OSS_SERVER_PACKAGES = ['puppetserver', 'puppetdb', 'puppet-terminus-puppetdb', 'puppetdb-termini'] as const;
+export const OSS_SERVER_PACKAGES = [
+  'puppetserver',
+  'puppetdb',
+  'puppet-terminus-puppetdb',
+  'puppetdb-termini',
+] as const;
 
 /** Every name the probe asks about. */
 export const ALL_PACKAGES: readonly string[] = [...AGENT_PACKAGES, ...OSS_SERVER_PACKAGES];
@@ -36,7 +41,10 @@ export function installedPackagesCommand(names: readonly string[]): string {
 }
 
 /** Reads `installedPackagesCommand` output. */
-export function parseInstalledPackages(stdout: string, names: readonly string[]): { manager: PackageManager; versions: InstalledVersions } {
+export function parseInstalledPackages(
+  stdout: string,
+  names: readonly string[],
+): { manager: PackageManager; versions: InstalledVersions } {
   const versions: InstalledVersions = Object.fromEntries(names.map((n) => [n, null]));
   let manager: PackageManager = 'unknown';
   for (const line of stdout.split('\n')) {
@@ -137,10 +145,18 @@ export function planPackages(input: {
         wanted: version,
         have,
         available,
-        why: available.length ? `the replica's repositories offer ${available.join(', ')}, not ${version}` : "the replica's repositories do not offer this package",
+        why: available.length
+          ? `the replica's repositories offer ${available.join(', ')}, not ${version}`
+          : "the replica's repositories do not offer this package",
       });
     } else if (downgrade && !input.allowDowngrade) {
-      plan.refuse.push({ name, wanted: version, have, available, why: `the replica has the newer ${have}; downgrading needs allow_downgrade=true` });
+      plan.refuse.push({
+        name,
+        wanted: version,
+        have,
+        available,
+        why: `the replica has the newer ${have}; downgrading needs allow_downgrade=true`,
+      });
     } else {
       plan.install.push({ name, version, from: have, downgrade });
     }
@@ -157,7 +173,11 @@ export function installPackagesCommand(manager: PackageManager, items: readonly 
   const up = items.filter((i) => !i.downgrade).map((i) => shQuote(`${i.name}-${i.version}`));
   const down = items.filter((i) => i.downgrade).map((i) => shQuote(`${i.name}-${i.version}`));
   const y = 'Y=$(command -v dnf || command -v yum)';
-  return [y, ...(up.length ? [`"$Y" -y install ${up.join(' ')}`] : []), ...(down.length ? [`"$Y" -y downgrade ${down.join(' ')}`] : [])].join(' && ');
+  return [
+    y,
+    ...(up.length ? [`"$Y" -y install ${up.join(' ')}`] : []),
+    ...(down.length ? [`"$Y" -y downgrade ${down.join(' ')}`] : []),
+  ].join(' && ');
 }
 
 /**

@@ -83,7 +83,11 @@ export function parseInfraStatus(stdout: string, host: string): InfraStatus {
   }
   if (Array.isArray(doc)) return parsePeStatus(doc);
   if (isRecord(doc) && isRecord(doc['replicas'])) return parseStandinStatus(doc);
-  throw new PefError('pef/task-failed', `\`${infraStatusCommand()}\` on ${host} printed JSON pef does not know (neither PE's array of services nor the lab stand-in's object).`, { host });
+  throw new PefError(
+    'pef/task-failed',
+    `\`${infraStatusCommand()}\` on ${host} printed JSON pef does not know (neither PE's array of services nor the lab stand-in's object).`,
+    { host },
+  );
 }
 
 function parsePeStatus(entries: unknown[]): InfraStatus {
@@ -94,7 +98,12 @@ function parsePeStatus(entries: unknown[]): InfraStatus {
     if (!isRecord(entry)) continue;
     const server = str(entry['server']);
     if (!server) continue;
-    services.push({ service: str(entry['service']), display_name: str(entry['display_name']), server, state: str(entry['state']) });
+    services.push({
+      service: str(entry['service']),
+      display_name: str(entry['display_name']),
+      server,
+      state: str(entry['state']),
+    });
     const status = entry['status'];
     const replication = isRecord(status) ? status['replication'] : undefined;
     const mode = isRecord(replication) ? str(replication['mode']) : '';
@@ -130,12 +139,21 @@ function parseStandinStatus(doc: Record<string, unknown>): InfraStatus {
 }
 
 /** Runs and reads the status on `host`; a failing status command becomes a task error. */
-export async function readInfraStatus(host: { readonly target: { readonly name: string }; read(command: string): Promise<{ stdout: string }> }, task: string): Promise<InfraStatus> {
+export async function readInfraStatus(
+  host: { readonly target: { readonly name: string }; read(command: string): Promise<{ stdout: string }> },
+  task: string,
+): Promise<InfraStatus> {
   let stdout: string;
   try {
     stdout = (await host.read(infraStatusCommand())).stdout;
   } catch (error) {
-    throw infrastructureFailure(task, host.target.name, 'infrastructure status --format json', error, 'pef reads the status before changing anything, so nothing was changed. Are PE\'s services running there?');
+    throw infrastructureFailure(
+      task,
+      host.target.name,
+      'infrastructure status --format json',
+      error,
+      "pef reads the status before changing anything, so nothing was changed. Are PE's services running there?",
+    );
   }
   return parseInfraStatus(stdout, host.target.name);
 }
@@ -158,7 +176,10 @@ export interface ReplicaCommandOptions {
 }
 
 /** `puppet infrastructure provision replica …` (on the primary), optionally enabling it in the same run. */
-export function provisionReplicaCommand(certname: string, options: ReplicaCommandOptions & { enable: boolean }): string {
+export function provisionReplicaCommand(
+  certname: string,
+  options: ReplicaCommandOptions & { enable: boolean },
+): string {
   return [
     `${PE_PUPPET} infrastructure provision replica ${shQuote(certname)} --yes --token-file ${tokenFileWord(options.tokenFile)}`,
     ...(options.enable ? ['--enable'] : []),
@@ -168,11 +189,17 @@ export function provisionReplicaCommand(certname: string, options: ReplicaComman
 
 /** `puppet infrastructure enable replica …` (on the primary), for a replica provisioned without --enable. */
 export function enableReplicaCommand(certname: string, options: ReplicaCommandOptions): string {
-  return [`${PE_PUPPET} infrastructure enable replica ${shQuote(certname)} --yes --token-file ${tokenFileWord(options.tokenFile)}`, ...replicaFlags(options)].join(' ');
+  return [
+    `${PE_PUPPET} infrastructure enable replica ${shQuote(certname)} --yes --token-file ${tokenFileWord(options.tokenFile)}`,
+    ...replicaFlags(options),
+  ].join(' ');
 }
 
 function replicaFlags(options: ReplicaCommandOptions): string[] {
-  return [...(options.topology ? [`--topology ${shQuote(options.topology)}`] : []), ...(options.skipAgentConfig ? ['--skip-agent-config'] : [])];
+  return [
+    ...(options.topology ? [`--topology ${shQuote(options.topology)}`] : []),
+    ...(options.skipAgentConfig ? ['--skip-agent-config'] : []),
+  ];
 }
 
 /** `puppet infrastructure promote replica --yes` (on the replica; PE needs no token for it). */
@@ -200,7 +227,11 @@ export function peHostProbeCommand(options: { certname: boolean }): string {
   const pe = shQuote(PE_VERSION_FILE);
   return [
     `if [ -r ${pe} ]; then echo "pe_version=$(cat ${pe})"; else echo pe_version=; fi`,
-    ...(options.certname ? [`echo "certname=$(${PE_PUPPET} config print certname 2>/dev/null || puppet config print certname 2>/dev/null)"`] : []),
+    ...(options.certname
+      ? [
+          `echo "certname=$(${PE_PUPPET} config print certname 2>/dev/null || puppet config print certname 2>/dev/null)"`,
+        ]
+      : []),
   ].join('; ');
 }
 
@@ -221,7 +252,12 @@ export function parsePeHostProbe(stdout: string): PeHostProbe {
 }
 
 /** Throws unless the probe found PE (and a certname, when one was asked for). */
-export function assertPeHost(probe: PeHostProbe, host: string, task: string, options: { certname: boolean }): asserts probe is PeHostProbe {
+export function assertPeHost(
+  probe: PeHostProbe,
+  host: string,
+  task: string,
+  options: { certname: boolean },
+): asserts probe is PeHostProbe {
   if (probe.peVersion === null) {
     throw new PefError(
       'pef/task-failed',
@@ -230,7 +266,11 @@ export function assertPeHost(probe: PeHostProbe, host: string, task: string, opt
     );
   }
   if (options.certname && probe.certname === null) {
-    throw new PefError('pef/task-failed', `Could not read ${host}'s certname (\`${PE_PUPPET} config print certname\` printed nothing). Is Puppet working there? Nothing was changed.`, { host });
+    throw new PefError(
+      'pef/task-failed',
+      `Could not read ${host}'s certname (\`${PE_PUPPET} config print certname\` printed nothing). Is Puppet working there? Nothing was changed.`,
+      { host },
+    );
   }
 }
 
@@ -244,7 +284,11 @@ export interface ReplicaChoice {
  * The replica's certname as PE knows it: `replica_certname` as given, or read on the inventory
  * target `replica` (`puppet config print certname`). Exactly one of the two.
  */
-export async function resolveReplicaCertname(choice: ReplicaChoice, peer: (name: string) => Promise<{ read(command: string): Promise<{ stdout: string }> }>, task: string): Promise<string> {
+export async function resolveReplicaCertname(
+  choice: ReplicaChoice,
+  peer: (name: string) => Promise<{ read(command: string): Promise<{ stdout: string }> }>,
+  task: string,
+): Promise<string> {
   if ((choice.replica === undefined) === (choice.replica_certname === undefined)) {
     throw new PefError(
       'pef/param-error',
@@ -266,7 +310,11 @@ export async function resolveReplicaCertname(choice: ReplicaChoice, peer: (name:
     );
   }
   if (probe.certname === null) {
-    throw new PefError('pef/task-failed', `${task}: ${name} printed no certname (\`${PE_PUPPET} config print certname\`). Pass replica_certname=<its certname>. Nothing was changed.`, { replica: name });
+    throw new PefError(
+      'pef/task-failed',
+      `${task}: ${name} printed no certname (\`${PE_PUPPET} config print certname\`). Pass replica_certname=<its certname>. Nothing was changed.`,
+      { replica: name },
+    );
   }
   return probe.certname;
 }
@@ -308,7 +356,13 @@ export async function ensureToken(host: TokenHost, source: TokenSource, task: st
     try {
       await host.change(accessLoginCommand(source.rbac_user), { stdin: `${source.rbac_password.unwrap()}\n` });
     } catch (error) {
-      throw infrastructureFailure(task, host.target.name, 'access login', error, `No token was written; check rbac_user (${source.rbac_user}) and the password, then run ${task} again. Nothing else was changed.`);
+      throw infrastructureFailure(
+        task,
+        host.target.name,
+        'access login',
+        error,
+        `No token was written; check rbac_user (${source.rbac_user}) and the password, then run ${task} again. Nothing else was changed.`,
+      );
     }
     if (noop) return DEFAULT_TOKEN_FILE;
   }
@@ -329,7 +383,13 @@ export async function ensureToken(host: TokenHost, source: TokenSource, task: st
  * A failed `puppet infrastructure`/`puppet access` run as a task error: the exit code, the last
  * lines PE printed (redacted), and `left`: what state that leaves and what to do.
  */
-export function infrastructureFailure(task: string, host: string, action: string, error: unknown, left: string): PefError {
+export function infrastructureFailure(
+  task: string,
+  host: string,
+  action: string,
+  error: unknown,
+  left: string,
+): PefError {
   if (error instanceof PefError && error.kind === 'pef/command-failed') {
     const exitCode = error.details['exitCode'];
     const stderr = typeof error.details['stderr'] === 'string' ? error.details['stderr'] : '';
@@ -340,16 +400,24 @@ export function infrastructureFailure(task: string, host: string, action: string
       .slice(-8)
       .join('\n  ');
     const how = exitCode === null ? 'was killed by a signal' : `exited with ${String(exitCode)}`;
-    return new PefError('pef/task-failed', `${task} on ${host}: \`puppet ${action}\` ${how}${excerpt ? `:\n  ${excerpt}` : ' (no error output)'}\n${left}`, {
-      host,
-      action,
-      exitCode,
-      stderr: excerpt,
-    });
+    return new PefError(
+      'pef/task-failed',
+      `${task} on ${host}: \`puppet ${action}\` ${how}${excerpt ? `:\n  ${excerpt}` : ' (no error output)'}\n${left}`,
+      {
+        host,
+        action,
+        exitCode,
+        stderr: excerpt,
+      },
+    );
   }
   const message = error instanceof Error ? redact(error.message) : String(error);
   const kind = error instanceof PefError ? error.kind : 'pef/internal';
-  return new PefError('pef/task-failed', `${task} on ${host}: \`puppet ${action}\` did not finish (${kind}: ${message})\n${left}`, { host, action, cause_kind: kind });
+  return new PefError(
+    'pef/task-failed',
+    `${task} on ${host}: \`puppet ${action}\` did not finish (${kind}: ${message})\n${left}`,
+    { host, action, cause_kind: kind },
+  );
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {
@@ -374,7 +442,10 @@ interface PrimaryTaskContext {
  * and PE's status; refuses when they are the same host or when PE says another host is the
  * primary. Reads only.
  */
-export async function primaryAndReplica(ctx: PrimaryTaskContext, task: string): Promise<{ self: string; certname: string; status: InfraStatus }> {
+export async function primaryAndReplica(
+  ctx: PrimaryTaskContext,
+  task: string,
+): Promise<{ self: string; certname: string; status: InfraStatus }> {
   const host = ctx.target.name;
   assertTokenSource(ctx.params, task);
   const probe = parsePeHostProbe((await ctx.read(peHostProbeCommand({ certname: true }))).stdout);
@@ -382,7 +453,11 @@ export async function primaryAndReplica(ctx: PrimaryTaskContext, task: string): 
   const self = probe.certname as string;
   const certname = await resolveReplicaCertname(ctx.params, (n) => ctx.peer(n), task);
   if (certname === self) {
-    throw new PefError('pef/task-failed', `${task}: ${certname} is this host (${host}), the primary; name the replica with replica=<inventory name>. Nothing was changed.`, { host, replica: certname });
+    throw new PefError(
+      'pef/task-failed',
+      `${task}: ${certname} is this host (${host}), the primary; name the replica with replica=<inventory name>. Nothing was changed.`,
+      { host, replica: certname },
+    );
   }
   const status = await readInfraStatus(ctx, task);
   if (status.primary !== null && status.primary !== self) {

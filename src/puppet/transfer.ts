@@ -19,7 +19,12 @@ export interface TransferSettings {
 }
 
 /** The default transfer user and paths. */
-export const TRANSFER_DEFAULTS = { user: 'pef-transfer', home: '/var/lib/pef-transfer', senderDir: '/etc/pef/transfer', port: 22 } as const;
+export const TRANSFER_DEFAULTS = {
+  user: 'pef-transfer',
+  home: '/var/lib/pef-transfer',
+  senderDir: '/etc/pef/transfer',
+  port: 22,
+} as const;
 
 /** Paths derived from the settings. */
 export function transferPaths(s: TransferSettings) {
@@ -32,7 +37,10 @@ export function transferPaths(s: TransferSettings) {
 }
 
 /** Whether the sender already has the transfer key (setup_transfer creates it). */
-export async function hasTransferKey(sender: { read(command: string): Promise<{ stdout: string }> }, s: TransferSettings): Promise<boolean> {
+export async function hasTransferKey(
+  sender: { read(command: string): Promise<{ stdout: string }> },
+  s: TransferSettings,
+): Promise<boolean> {
   return (await sender.read(`test -f ${shQuote(transferPaths(s).key)} && echo yes || echo no`)).stdout.trim() === 'yes';
 }
 
@@ -56,7 +64,12 @@ export function transferSsh(s: TransferSettings): string {
  * non-root receiver cannot keep owners, so the receiving task sets them). `sourceDir` is a path,
  * or with `{ shellSource: true }` a shell expression such as "$d".
  */
-export function rsyncToReceiver(s: TransferSettings, sourceDir: string, name: string, options: { shellSource?: boolean } = {}): string {
+export function rsyncToReceiver(
+  s: TransferSettings,
+  sourceDir: string,
+  name: string,
+  options: { shellSource?: boolean } = {},
+): string {
   const source = options.shellSource ? `${sourceDir}/` : shQuote(sourceDir.endsWith('/') ? sourceDir : `${sourceDir}/`);
   return `rsync -rlpt --delete -e ${shQuote(transferSsh(s))} ${source} ${shQuote(`${s.user}@${s.host}:${name}/`)}`;
 }

@@ -45,7 +45,8 @@ export class ListrRenderer implements Renderer {
         const r = event.result;
         if (r.status === 'failure') pending.reject(new Error(redact(r.error?.msg ?? 'failed')));
         else {
-          if (pending.wrapper && r.changed !== undefined) pending.wrapper.title = `${r.target}: ${r.changed ? 'changed' : 'no change'}`;
+          if (pending.wrapper && r.changed !== undefined)
+            pending.wrapper.title = `${r.target}: ${r.changed ? 'changed' : 'no change'}`;
           pending.resolve();
         }
         break;

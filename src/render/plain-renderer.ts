@@ -41,7 +41,9 @@ export class PlainRenderer implements Renderer {
       case 'message':
         return event.target ? `[${event.target}] ${event.text}` : event.text;
       case 'output':
-        return this.verbose ? `[${event.target}] ${event.stream === 'stderr' ? '!' : '>'} ${event.chunk.replace(/\n$/, '')}` : undefined;
+        return this.verbose
+          ? `[${event.target}] ${event.stream === 'stderr' ? '!' : '>'} ${event.chunk.replace(/\n$/, '')}`
+          : undefined;
       default:
         return undefined;
     }

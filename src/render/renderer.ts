@@ -18,7 +18,11 @@ export interface RenderChoice {
 }
 
 /** Attaches the right renderer to the bus; see the file comment. */
-export async function attachRenderer(bus: EventBus, choice: RenderChoice, write: (text: string) => void): Promise<Renderer> {
+export async function attachRenderer(
+  bus: EventBus,
+  choice: RenderChoice,
+  write: (text: string) => void,
+): Promise<Renderer> {
   if (choice.format === 'json') return { stop: async () => {} };
   if (choice.tty) {
     const { ListrRenderer } = await import('./listr-renderer.js');

@@ -69,7 +69,11 @@ function typeName(prop: JsonSchemaProp): string {
  * Merges parameters from `--params` (already parsed JSON) and `key=value` words. A value of a
  * non-string parameter is read as JSON (`count=3`, `dry=true`, `names=["a"]`).
  */
-export function parseParamWords(schema: ParamsSchema, words: readonly string[], base: Record<string, unknown> = {}): Record<string, unknown> {
+export function parseParamWords(
+  schema: ParamsSchema,
+  words: readonly string[],
+  base: Record<string, unknown> = {},
+): Record<string, unknown> {
   const docs = new Map(describeParams(schema).map((d) => [d.name, d]));
   const out: Record<string, unknown> = { ...base };
   for (const word of words) {
@@ -100,11 +104,18 @@ export interface ParamOwner {
 }
 
 /** Validates raw params; throws `pef/param-error` listing every problem. */
-export function validateParams<S extends ParamsSchema>(schema: S, raw: Record<string, unknown>, owner: ParamOwner): z.output<S> {
+export function validateParams<S extends ParamsSchema>(
+  schema: S,
+  raw: Record<string, unknown>,
+  owner: ParamOwner,
+): z.output<S> {
   const known = Object.keys(schema.shape);
   const problems: string[] = Object.keys(raw)
     .filter((k) => !known.includes(k))
-    .map((k) => `unknown parameter "${k}"${known.length ? ` (known: ${known.join(', ')})` : ` (the ${owner.kind} takes no parameters)`}`);
+    .map(
+      (k) =>
+        `unknown parameter "${k}"${known.length ? ` (known: ${known.join(', ')})` : ` (the ${owner.kind} takes no parameters)`}`,
+    );
   const parsed = schema.safeParse(raw);
   if (!parsed.success) {
     for (const issue of parsed.error.issues) {

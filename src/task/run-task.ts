@@ -12,11 +12,20 @@ import { validateParams } from './params.js';
 import type { HostCommands, TaskCommandOptions, TaskContext, TaskDefinition } from './task.js';
 
 /** Runs `task` with raw `params` on `targets`; exactly one Result per target. */
-export async function runTask(runtime: Runtime, task: TaskDefinition, targets: readonly Target[], rawParams: Record<string, unknown>): Promise<ResultSet> {
+export async function runTask(
+  runtime: Runtime,
+  task: TaskDefinition,
+  targets: readonly Target[],
+  rawParams: Record<string, unknown>,
+): Promise<ResultSet> {
   if (runtime.noop && !task.supportsNoop) {
-    throw new PefError('pef/param-error', `Task ${task.name} does not support --noop: its changes cannot be previewed safely. Run it without --noop, or not at all.`, {
-      task: task.name,
-    });
+    throw new PefError(
+      'pef/param-error',
+      `Task ${task.name} does not support --noop: its changes cannot be previewed safely. Run it without --noop, or not at all.`,
+      {
+        task: task.name,
+      },
+    );
   }
   const params = validateParams(task.params, rawParams, { kind: 'task', name: task.name });
   return runtime.executor.run('task', task.name, targets, async (target) => {
@@ -25,7 +34,11 @@ export async function runTask(runtime: Runtime, task: TaskDefinition, targets: r
     const ctx = taskContext(runtime, task, target, connection, params, wouldRun);
     runtime.log.write('info', `task ${task.name} start${runtime.noop ? ' (noop)' : ''}`, target.name);
     const outcome = await task.run(ctx).catch((error: unknown) => {
-      runtime.log.write('error', `task ${task.name} failed: ${error instanceof Error ? error.message : String(error)}`, target.name);
+      runtime.log.write(
+        'error',
+        `task ${task.name} failed: ${error instanceof Error ? error.message : String(error)}`,
+        target.name,
+      );
       throw error;
     });
     runtime.log.write('info', `task ${task.name} done changed=${outcome.changed}`, target.name);
@@ -38,7 +51,14 @@ export async function runTask(runtime: Runtime, task: TaskDefinition, targets: r
   });
 }
 
-function taskContext<P>(runtime: Runtime, task: TaskDefinition, target: Target, connection: Connection, params: P, wouldRun: string[]): TaskContext<P> {
+function taskContext<P>(
+  runtime: Runtime,
+  task: TaskDefinition,
+  target: Target,
+  connection: Connection,
+  params: P,
+  wouldRun: string[],
+): TaskContext<P> {
   const own = hostCommands(runtime, task.name, target, connection, wouldRun, '');
   return {
     ...own,
@@ -51,7 +71,10 @@ function taskContext<P>(runtime: Runtime, task: TaskDefinition, target: Target, 
     },
     peer: async (name) => {
       const [peer] = await runtime.targets.resolve(name);
-      if (!peer) throw new PefError('pef/unknown-target', `${task.name}: no target named ${name} in the inventory.`, { target: name });
+      if (!peer)
+        throw new PefError('pef/unknown-target', `${task.name}: no target named ${name} in the inventory.`, {
+          target: name,
+        });
       return hostCommands(runtime, task.name, peer, await runtime.connections.get(peer), wouldRun, `${peer.name}: `);
     },
   };
@@ -59,7 +82,14 @@ function taskContext<P>(runtime: Runtime, task: TaskDefinition, target: Target, 
 
 // read/change/upload for one host. Noop records go to the task's own would_run list, prefixed
 // with the peer's name when the command is meant for another host.
-function hostCommands(runtime: Runtime, task: string, target: Target, connection: Connection, wouldRun: string[], prefix: string): HostCommands {
+function hostCommands(
+  runtime: Runtime,
+  task: string,
+  target: Target,
+  connection: Connection,
+  wouldRun: string[],
+  prefix: string,
+): HostCommands {
   const exec = async (command: string, options: TaskCommandOptions = {}): Promise<CommandOutput> => {
     const { okExitCodes = [0], ...commandOptions } = options;
     const output = await connection.run(command, {
@@ -69,7 +99,8 @@ function hostCommands(runtime: Runtime, task: string, target: Target, connection
         options.onOutput?.(stream, chunk);
       },
     });
-    if (output.exitCode === null || !okExitCodes.includes(output.exitCode)) throw commandFailed(task, target, command, output);
+    if (output.exitCode === null || !okExitCodes.includes(output.exitCode))
+      throw commandFailed(task, target, command, output);
     return output;
   };
   const record = (command: string): void => {
@@ -89,7 +120,9 @@ function hostCommands(runtime: Runtime, task: string, target: Target, connection
     },
     upload: async (localPath, remotePath, options) => {
       if (runtime.noop) {
-        record(`upload ${localPath} -> ${remotePath}${options?.mode === undefined ? '' : ` (mode ${options.mode.toString(8)})`}`);
+        record(
+          `upload ${localPath} -> ${remotePath}${options?.mode === undefined ? '' : ` (mode ${options.mode.toString(8)})`}`,
+        );
         return;
       }
       await connection.upload(localPath, remotePath, options);
@@ -100,9 +133,13 @@ function hostCommands(runtime: Runtime, task: string, target: Target, connection
 function commandFailed(task: string, target: Target, command: string, output: CommandOutput): PefError {
   const tail = (output.stderr.trim() || output.stdout.trim()).split('\n').slice(-5).join('\n');
   const how = output.exitCode === null ? 'was killed by a signal' : `exited with ${output.exitCode}`;
-  return new PefError('pef/command-failed', `${task} on ${target.name}: \`${command}\` ${how}${tail ? `:\n${tail}` : ''}`, {
-    command,
-    exitCode: output.exitCode,
-    stderr: output.stderr.slice(-4000),
-  });
+  return new PefError(
+    'pef/command-failed',
+    `${task} on ${target.name}: \`${command}\` ${how}${tail ? `:\n${tail}` : ''}`,
+    {
+      command,
+      exitCode: output.exitCode,
+      stderr: output.stderr.slice(-4000),
+    },
+  );
 }

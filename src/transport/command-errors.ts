@@ -21,10 +21,14 @@ export function shortCommand(command: string): string {
 
 /** `pef/timeout` for a command that ran past `timeoutMs` and was stopped. */
 export function commandTimeoutError(target: Target, command: string, limitMs: number): PefError {
-  return new PefError('pef/timeout', `Command \`${shortCommand(command)}\` on ${describeTarget(target)} did not finish within ${limitMs} ms and was stopped.`, {
-    target: target.name,
-    timeoutMs: limitMs,
-  });
+  return new PefError(
+    'pef/timeout',
+    `Command \`${shortCommand(command)}\` on ${describeTarget(target)} did not finish within ${limitMs} ms and was stopped.`,
+    {
+      target: target.name,
+      timeoutMs: limitMs,
+    },
+  );
 }
 
 /** `pef/connection-lost` for a link that went away; `cause` says how, when known. */
@@ -32,11 +36,18 @@ export function connectionLostError(target: Target, cause?: string): PefError {
   return new PefError(
     'pef/connection-lost',
     `The connection to ${describeTarget(target)} was lost${cause === undefined || cause === '' ? '' : ` (${redact(cause)})`}. Commands that were running may or may not have finished there.`,
-    { target: target.name, ...(target.config.transport === 'ssh' ? { host: target.config.ssh.host, port: target.config.ssh.port } : {}) },
+    {
+      target: target.name,
+      ...(target.config.transport === 'ssh' ? { host: target.config.ssh.host, port: target.config.ssh.port } : {}),
+    },
   );
 }
 
 /** `pef/connection-lost` for a connection pef itself closed (a bug in the caller if it was still used). */
 export function connectionClosedError(target: Target): PefError {
-  return new PefError('pef/connection-lost', `The connection to ${describeTarget(target)} was already closed by pef; nothing more can run on it.`, { target: target.name });
+  return new PefError(
+    'pef/connection-lost',
+    `The connection to ${describeTarget(target)} was already closed by pef; nothing more can run on it.`,
+    { target: target.name },
+  );
 }

@@ -110,18 +110,28 @@ class ObservedConnection implements Connection {
   }
 
   upload(localPath: string, remotePath: string, options?: { mode?: number }): Promise<void> {
-    return this.#observe('upload', `${localPath} -> ${remotePath}`, async () => ({ value: await this.#inner.upload(localPath, remotePath, options), exitCode: 0 }));
+    return this.#observe('upload', `${localPath} -> ${remotePath}`, async () => ({
+      value: await this.#inner.upload(localPath, remotePath, options),
+      exitCode: 0,
+    }));
   }
 
   download(remotePath: string, localPath: string): Promise<void> {
-    return this.#observe('download', `${remotePath} -> ${localPath}`, async () => ({ value: await this.#inner.download(remotePath, localPath), exitCode: 0 }));
+    return this.#observe('download', `${remotePath} -> ${localPath}`, async () => ({
+      value: await this.#inner.download(remotePath, localPath),
+      exitCode: 0,
+    }));
   }
 
   close(): Promise<void> {
     return this.#inner.close();
   }
 
-  async #observe<T>(kind: CommandEvent['kind'], text: string, fn: () => Promise<{ value: T; exitCode: number | null }>): Promise<T> {
+  async #observe<T>(
+    kind: CommandEvent['kind'],
+    text: string,
+    fn: () => Promise<{ value: T; exitCode: number | null }>,
+  ): Promise<T> {
     const started = performance.now();
     const report = (exitCode: number | null, error?: unknown): void => {
       const data = error === undefined ? undefined : toErrorData(error);

@@ -46,7 +46,12 @@ export class LocalConnection implements Connection {
   }
 
   run(command: string, options: CommandOptions = {}): Promise<CommandOutput> {
-    if (this.#closed) return Promise.reject(new PefError('pef/connection-lost', `The local connection for ${this.target.name} was closed.`, { target: this.target.name }));
+    if (this.#closed)
+      return Promise.reject(
+        new PefError('pef/connection-lost', `The local connection for ${this.target.name} was closed.`, {
+          target: this.target.name,
+        }),
+      );
     const started = performance.now();
     const out = new OutputCollector('stdout', options.onOutput);
     const err = new OutputCollector('stderr', options.onOutput);
@@ -81,13 +86,26 @@ export class LocalConnection implements Connection {
       child.on('error', (error) => {
         for (const t of timers) clearTimeout(t);
         if (pid !== undefined) this.#running.delete(pid);
-        reject(new PefError('pef/command-failed', `Cannot run a command on ${describeTarget(this.target)}: ${error.message}`, { target: this.target.name }, { cause: error }));
+        reject(
+          new PefError(
+            'pef/command-failed',
+            `Cannot run a command on ${describeTarget(this.target)}: ${error.message}`,
+            { target: this.target.name },
+            { cause: error },
+          ),
+        );
       });
       child.on('close', (code, signal) => {
         for (const t of timers) clearTimeout(t);
         if (pid !== undefined) this.#running.delete(pid);
         if (timedOut) reject(commandTimeoutError(this.target, command, options.timeoutMs ?? 0));
-        else resolve({ stdout: out.text(), stderr: err.text(), exitCode: signal === null ? code : null, durationMs: performance.now() - started });
+        else
+          resolve({
+            stdout: out.text(),
+            stderr: err.text(),
+            exitCode: signal === null ? code : null,
+            durationMs: performance.now() - started,
+          });
       });
     });
   }
@@ -110,12 +128,16 @@ export class LocalConnection implements Connection {
       await copyFile(from, to);
       if (mode !== undefined) await chmod(to, mode);
     } catch (error) {
-      throw new PefError('pef/transfer-failed', `Cannot ${direction} ${from} to ${to} on ${describeTarget(this.target)}: ${(error as Error).message}`, {
-        target: this.target.name,
-        direction,
-        from,
-        to,
-      });
+      throw new PefError(
+        'pef/transfer-failed',
+        `Cannot ${direction} ${from} to ${to} on ${describeTarget(this.target)}: ${(error as Error).message}`,
+        {
+          target: this.target.name,
+          direction,
+          from,
+          to,
+        },
+      );
     }
   }
 }

@@ -40,7 +40,10 @@ export class SshTransport implements Transport {
 
   async connect(target: Target): Promise<SshConnection> {
     const o = this.#options;
-    const ssh = await openClient(target, { keepaliveIntervalMs: o.keepaliveIntervalMs ?? 15_000, keepaliveCountMax: o.keepaliveCountMax ?? 3 });
+    const ssh = await openClient(target, {
+      keepaliveIntervalMs: o.keepaliveIntervalMs ?? 15_000,
+      keepaliveCountMax: o.keepaliveCountMax ?? 3,
+    });
     return new SshConnection(target, ssh, {
       commandMode: o.commandMode ?? 'persistent',
       shell: o.shell ?? 'sh',

@@ -26,8 +26,18 @@ const repo = fileURLToPath(new URL('../../', import.meta.url));
 async function killUpMidway(dir: string, hosts: number): Promise<string[]> {
   const child = spawn(
     process.execPath,
-    ['--import', `${repo}test/helpers/lab-ts-loader.mjs`, `${repo}test/helpers/lab-cli.ts`,
-      'up', '--dir', dir, '--stop-after', 'ssh', '--address-prefix', PREFIX],
+    [
+      '--import',
+      `${repo}test/helpers/lab-ts-loader.mjs`,
+      `${repo}test/helpers/lab-cli.ts`,
+      'up',
+      '--dir',
+      dir,
+      '--stop-after',
+      'ssh',
+      '--address-prefix',
+      PREFIX,
+    ],
     { stdio: 'ignore', cwd: repo },
   );
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
@@ -35,7 +45,8 @@ async function killUpMidway(dir: string, hosts: number): Promise<string[]> {
   for (;;) {
     const state = await readLabState(labPaths(dir));
     if ((state?.hosts.length ?? 0) >= hosts) break;
-    if (Date.now() > deadline || child.exitCode !== null) throw new Error(`lab up never started ${hosts} hosts in ${dir}`);
+    if (Date.now() > deadline || child.exitCode !== null)
+      throw new Error(`lab up never started ${hosts} hosts in ${dir}`);
     await new Promise((r) => setTimeout(r, 20));
   }
   process.kill(child.pid ?? 0, 'SIGKILL');
@@ -84,12 +95,17 @@ maybe('pef lab after a killed or failed up', () => {
   it('lab up clears the stale state of a killed up and comes up', async () => {
     dir = await mkdtemp('/tmp/pef-lab-kill-');
     await killUpMidway(dir, 2);
-    const staleInits = findHolders(dir).filter((h) => h.isInit).map((h) => h.pid);
+    const staleInits = findHolders(dir)
+      .filter((h) => h.isInit)
+      .map((h) => h.pid);
     expect(staleInits.length).toBeGreaterThanOrEqual(1);
     const info = await labUp({ dir, stopAfter: 'ssh', addressPrefix: PREFIX });
     expect(info.reused).toBe(false);
     // Only the new hosts' holders are left (namespace ids are recycled, holder pids are checked).
-    const inits = findHolders(dir).filter((h) => h.isInit && isAlive(h.pid)).map((h) => h.pid).sort();
+    const inits = findHolders(dir)
+      .filter((h) => h.isInit && isAlive(h.pid))
+      .map((h) => h.pid)
+      .sort();
     expect(inits).toEqual(info.hosts.map((h) => h.initPid).sort());
     for (const pid of staleInits) expect(inits).not.toContain(pid);
     const fresh = info.hosts.map((h) => namespaceOf(h.initPid, 'mnt')).filter((n): n is string => n !== undefined);
@@ -110,7 +126,9 @@ maybe('pef lab after a killed or failed up', () => {
       onProgress: (line) => {
         // Fail half-way, once every holder is running.
         if (!line.startsWith('starting sshd')) return;
-        started = findHolders(dir).filter((h) => h.isInit).map((h) => h.pid);
+        started = findHolders(dir)
+          .filter((h) => h.isInit)
+          .map((h) => h.pid);
         throw new Error('injected failure');
       },
     });

@@ -18,10 +18,25 @@ import { labLeftovers, labNamespaces, labSockets } from '../helpers/lab-leftover
 
 const maybe = labSupported() ? describe : describe.skip;
 
-function ssh(lab: LabInfo, address: string, command: string): Promise<{ exitCode: number | null; stdout: string; stderr: string }> {
+function ssh(
+  lab: LabInfo,
+  address: string,
+  command: string,
+): Promise<{ exitCode: number | null; stdout: string; stderr: string }> {
   return runCommand([
-    'ssh', '-i', lab.privateKey, '-o', `UserKnownHostsFile=${lab.knownHosts}`, '-o', 'StrictHostKeyChecking=yes',
-    '-o', 'BatchMode=yes', '-o', 'ConnectTimeout=10', `root@${address}`, command,
+    'ssh',
+    '-i',
+    lab.privateKey,
+    '-o',
+    `UserKnownHostsFile=${lab.knownHosts}`,
+    '-o',
+    'StrictHostKeyChecking=yes',
+    '-o',
+    'BatchMode=yes',
+    '-o',
+    'ConnectTimeout=10',
+    `root@${address}`,
+    command,
   ]);
 }
 
@@ -39,7 +54,12 @@ maybe('pef lab (oss profile)', () => {
       groups: { name: string; targets: { name: string; uri: string; alias: string; vars: { role: string } }[] }[];
     };
     expect(inv.version).toBe(2);
-    expect(inv.config.ssh).toEqual({ user: 'root', 'private-key': lab.privateKey, 'known-hosts': lab.knownHosts, 'host-key-check': true });
+    expect(inv.config.ssh).toEqual({
+      user: 'root',
+      'private-key': lab.privateKey,
+      'known-hosts': lab.knownHosts,
+      'host-key-check': true,
+    });
     const targets = inv.groups.flatMap((g) => g.targets).map((t) => [t.name, t.uri, t.alias, t.vars.role]);
     expect(targets).toEqual([
       ['primary.lab', '127.0.10.1', 'primary', 'primary'],
@@ -63,7 +83,15 @@ maybe('pef lab (oss profile)', () => {
 
   it('refuses password logins', async () => {
     const out = await runCommand([
-      'ssh', '-o', `UserKnownHostsFile=${lab.knownHosts}`, '-o', 'PubkeyAuthentication=no', '-o', 'BatchMode=yes', 'root@127.0.10.2', 'true',
+      'ssh',
+      '-o',
+      `UserKnownHostsFile=${lab.knownHosts}`,
+      '-o',
+      'PubkeyAuthentication=no',
+      '-o',
+      'BatchMode=yes',
+      'root@127.0.10.2',
+      'true',
     ]);
     expect(out.exitCode).toBe(255);
     expect(out.stderr).toContain('Permission denied');
@@ -79,14 +107,20 @@ maybe('pef lab (oss profile)', () => {
       const s = primary?.services.find((x) => x.name === name);
       expect(s?.state).toBe('up');
       // The pid is the controller's view of the service's own process.
-      expect(readFileSync(`/proc/${String(s?.pid)}/cmdline`, 'utf8')).toMatch(name === 'postgresql' ? /postgres/ : name === 'sshd' ? /sshd/ : /java/);
+      expect(readFileSync(`/proc/${String(s?.pid)}/cmdline`, 'utf8')).toMatch(
+        name === 'postgresql' ? /postgres/ : name === 'sshd' ? /sshd/ : /java/,
+      );
     }
     expect(replica?.services.filter((s) => s.state === 'up').map((s) => s.name)).toEqual(['sshd']);
     // The lab gives the replica no CA of its own; suites that ran before this one may have
     // synced the primary's CA there, which is then the very same CA certificate.
-    const replicaCa = await labExec('replica', ['cat', '/etc/puppet/puppetserver/ca/ca_crt.pem'], { dir: TEST_LAB_DIR });
+    const replicaCa = await labExec('replica', ['cat', '/etc/puppet/puppetserver/ca/ca_crt.pem'], {
+      dir: TEST_LAB_DIR,
+    });
     if (replicaCa.exitCode === 0) {
-      const primaryCa = await labExec('primary', ['cat', '/etc/puppet/puppetserver/ca/ca_crt.pem'], { dir: TEST_LAB_DIR });
+      const primaryCa = await labExec('primary', ['cat', '/etc/puppet/puppetserver/ca/ca_crt.pem'], {
+        dir: TEST_LAB_DIR,
+      });
       expect(replicaCa.stdout).toBe(primaryCa.stdout);
     }
   });
@@ -105,21 +139,30 @@ maybe('pef lab (oss profile)', () => {
   }, 60_000);
 
   it('runs the agent on agent1 against primary, which compiles its catalog', async () => {
-    const out = await labExec('agent1', ['puppet', 'agent', '--test', '--color=false'], { dir: TEST_LAB_DIR, timeoutMs: 300_000 });
+    const out = await labExec('agent1', ['puppet', 'agent', '--test', '--color=false'], {
+      dir: TEST_LAB_DIR,
+      timeoutMs: 300_000,
+    });
     expect([0, 2]).toContain(out.exitCode);
     expect(out.stdout).toContain('catalog compiled by primary.lab for agent1.lab');
   }, 300_000);
 
   it("has agent1's facts in primary's PuppetDB", async () => {
     const query = encodeURIComponent(JSON.stringify(['=', 'certname', 'agent1.lab']));
-    const facts = (await (await fetch(`http://127.0.10.1:8080/pdb/query/v4/facts?query=${query}`)).json()) as { name: string; value: unknown }[];
+    const facts = (await (await fetch(`http://127.0.10.1:8080/pdb/query/v4/facts?query=${query}`)).json()) as {
+      name: string;
+      value: unknown;
+    }[];
     const byName = new Map(facts.map((f) => [f.name, f.value]));
     expect(byName.get('pef_lab_address')).toBe('127.0.10.3');
     expect(byName.get('fqdn')).toBe('agent1.lab');
   });
 
   it("collects agent1's exported resource on primary", async () => {
-    const run = await labExec('primary', ['puppet', 'agent', '--test', '--color=false'], { dir: TEST_LAB_DIR, timeoutMs: 300_000 });
+    const run = await labExec('primary', ['puppet', 'agent', '--test', '--color=false'], {
+      dir: TEST_LAB_DIR,
+      timeoutMs: 300_000,
+    });
     expect([0, 2]).toContain(run.exitCode);
     const file = await labExec('primary', ['cat', '/var/lib/pef-lab/nodes/agent1.lab'], { dir: TEST_LAB_DIR });
     expect(file.stdout).toBe('agent1.lab 127.0.10.3\n');
@@ -149,7 +192,12 @@ maybe('pef lab (oss profile)', () => {
     expect(namespaces).toHaveLength(3);
     await labDown({ dir: TEST_LAB_DIR });
     await releaseTestLab({ force: true });
-    expect(await labLeftovers(lab, namespaces, '127.0.10')).toEqual({ processes: [], holders: [], listeners: [], mounts: [] });
+    expect(await labLeftovers(lab, namespaces, '127.0.10')).toEqual({
+      processes: [],
+      holders: [],
+      listeners: [],
+      mounts: [],
+    });
     expect(existsSync(lab.dir)).toBe(false);
   }, 60_000);
 });

@@ -10,7 +10,11 @@ import { Runtime } from '../../src/runtime/runtime.js';
 import type { CommandOptions, CommandOutput, Connection } from '../../src/transport/transport.js';
 
 /** Answers one command on one target; throw to simulate a transport failure. */
-export type CommandHandler = (target: string, command: string, options: CommandOptions) => Partial<CommandOutput> | Promise<Partial<CommandOutput>>;
+export type CommandHandler = (
+  target: string,
+  command: string,
+  options: CommandOptions,
+) => Partial<CommandOutput> | Promise<Partial<CommandOutput>>;
 
 /** A target with defaults, for tests. */
 export function fakeTarget(name: string, vars: Record<string, unknown> = {}): Target {
@@ -33,7 +37,11 @@ export interface FakeRuntime {
 }
 
 /** Builds a FakeRuntime over `targets`. */
-export function fakeRuntime(targets: Target[], handler: CommandHandler = () => ({}), options: { noop?: boolean; concurrency?: number } = {}): FakeRuntime {
+export function fakeRuntime(
+  targets: Target[],
+  handler: CommandHandler = () => ({}),
+  options: { noop?: boolean; concurrency?: number } = {},
+): FakeRuntime {
   const sent: FakeRuntime['sent'] = [];
   const events: RunEvent[] = [];
   const connectCount = new Map<string, number>();

@@ -8,5 +8,7 @@ export default async function labGlobalSetup() {
   const { ensureLab, labSupported } = await import('./lab.ts');
   if (!labSupported()) return;
   const info = await ensureLab({ onProgress: (line) => process.stderr.write(`lab: ${line}\n`) });
-  process.stderr.write(`lab: ${info.reused ? 'reusing' : 'started'} ${info.dir} (${(info.durationMs / 1000).toFixed(0)} s)\n`);
+  process.stderr.write(
+    `lab: ${info.reused ? 'reusing' : 'started'} ${info.dir} (${(info.durationMs / 1000).toFixed(0)} s)\n`,
+  );
 }

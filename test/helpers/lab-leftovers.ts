@@ -27,7 +27,11 @@ export function labNamespaces(lab: LabInfo): string[] {
 }
 
 /** Everything of the lab still on the machine; all lists empty once it is down. */
-export async function labLeftovers(lab: LabInfo, namespaces: readonly string[], addressPrefix: string): Promise<Record<string, unknown[]>> {
+export async function labLeftovers(
+  lab: LabInfo,
+  namespaces: readonly string[],
+  addressPrefix: string,
+): Promise<Record<string, unknown[]>> {
   const mounts = readdirSync('/proc')
     .filter((p) => /^\d+$/.test(p))
     .filter((p) => {
@@ -49,7 +53,9 @@ export async function labLeftovers(lab: LabInfo, namespaces: readonly string[], 
  * The lab's sockets while it is up: every listening socket of a lab process with the address of
  * its own host, and the peers of lab connections that are outside 127.0.0.0/8 (should be none).
  */
-export async function labSockets(dir: string): Promise<{ listening: { address: string; own: string | undefined }[]; outside: string[] }> {
+export async function labSockets(
+  dir: string,
+): Promise<{ listening: { address: string; own: string | undefined }[]; outside: string[] }> {
   const status = await labStatus({ dir });
   const hostOf = new Map(status.hosts.map((h) => [namespaceOf(h.initPid ?? 0, 'mnt'), h.address]));
   const listening = (await listeners())

@@ -10,7 +10,10 @@ const rank = (t) => LAST.findIndex((re) => re.test(t.path));
 export default class LabTestSequencer extends Base {
   sort(tests) {
     const sorted = super.sort(tests);
-    const order = (list) => [...list.filter((t) => rank(t) < 0), ...LAST.flatMap((_, i) => list.filter((t) => rank(t) === i))];
+    const order = (list) => [
+      ...list.filter((t) => rank(t) < 0),
+      ...LAST.flatMap((_, i) => list.filter((t) => rank(t) === i)),
+    ];
     return sorted instanceof Promise ? sorted.then(order) : order(sorted);
   }
 }

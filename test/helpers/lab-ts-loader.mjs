@@ -12,7 +12,11 @@ if (!globalThis.__pefTsLoaderRegistered) {
 }
 
 export async function resolve(specifier, context, next) {
-  if ((specifier.startsWith('.') || specifier.startsWith('/') || specifier.startsWith('file:')) && specifier.endsWith('.js') && context.parentURL?.endsWith('.ts')) {
+  if (
+    (specifier.startsWith('.') || specifier.startsWith('/') || specifier.startsWith('file:')) &&
+    specifier.endsWith('.js') &&
+    context.parentURL?.endsWith('.ts')
+  ) {
     const url = new URL(specifier.replace(/\.js$/, '.ts'), context.parentURL);
     try {
       await access(fileURLToPath(url));
@@ -30,7 +34,12 @@ export async function load(url, context, next) {
   const source = await readFile(fileURLToPath(url), 'utf8');
   const out = ts.transpileModule(source, {
     fileName: fileURLToPath(url),
-    compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022, verbatimModuleSyntax: true, sourceMap: false },
+    compilerOptions: {
+      module: ts.ModuleKind.ESNext,
+      target: ts.ScriptTarget.ES2022,
+      verbatimModuleSyntax: true,
+      sourceMap: false,
+    },
   });
   return { format: 'module', source: out.outputText, shortCircuit: true };
 }

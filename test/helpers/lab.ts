@@ -51,15 +51,25 @@ export function labSupported(): boolean {
   return (
     process.platform === 'linux' &&
     process.getuid?.() === 0 &&
-    ['/usr/bin/unshare', '/usr/bin/nsenter', '/usr/sbin/sshd', '/usr/share/puppetserver/puppetserver.jar', '/usr/share/puppetdb/puppetdb.jar'].every(
-      (p) => existsSync(p),
-    )
+    [
+      '/usr/bin/unshare',
+      '/usr/bin/nsenter',
+      '/usr/sbin/sshd',
+      '/usr/share/puppetserver/puppetserver.jar',
+      '/usr/share/puppetdb/puppetdb.jar',
+    ].every((p) => existsSync(p))
   );
 }
 
 async function ensure(lab: TestLab, options: Pick<LabUpOptions, 'onProgress'>): Promise<LabInfo> {
   const before = await labStatus({ dir: lab.dir });
-  const info = await labUp({ dir: lab.dir, agents: 1, addressPrefix: lab.addressPrefix, profile: lab.profile, ...options });
+  const info = await labUp({
+    dir: lab.dir,
+    agents: 1,
+    addressPrefix: lab.addressPrefix,
+    profile: lab.profile,
+    ...options,
+  });
   if (!before.healthy && !info.reused) await writeFile(startedMarker(lab), `${process.pid} ${process.ppid}\n`);
   return info;
 }

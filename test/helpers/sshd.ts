@@ -79,14 +79,28 @@ export interface Sshd {
 }
 
 /** Generates host keys and a client key in `dir`. */
-export async function generateSshdKeys(dir: string, types: readonly HostKeyType[] = ['ed25519', 'ecdsa', 'rsa']): Promise<SshdKeys> {
+export async function generateSshdKeys(
+  dir: string,
+  types: readonly HostKeyType[] = ['ed25519', 'ecdsa', 'rsa'],
+): Promise<SshdKeys> {
   const hostKeys: SshdKeys['hostKeys'] = {};
   const hostKeyPaths: string[] = [];
   const privateKeyPath = join(dir, 'client_ed25519');
   await Promise.all([
     ...types.map(async (type) => {
       const path = join(dir, `host_${type}`);
-      await run('ssh-keygen', ['-q', '-t', type, ...(type === 'rsa' ? ['-b', '2048'] : []), '-N', '', '-C', '', '-f', path]);
+      await run('ssh-keygen', [
+        '-q',
+        '-t',
+        type,
+        ...(type === 'rsa' ? ['-b', '2048'] : []),
+        '-N',
+        '',
+        '-C',
+        '',
+        '-f',
+        path,
+      ]);
       hostKeys[type] = (await readFile(`${path}.pub`, 'utf8')).trim().split(/\s+/).slice(0, 2).join(' ');
       hostKeyPaths.push(path);
     }),
@@ -102,8 +116,10 @@ export async function generateSshdKeys(dir: string, types: readonly HostKeyType[
 /** Starts one sshd; see the file comment. */
 export async function startSshd(options: SshdOptions = {}): Promise<Sshd> {
   const addresses = options.addresses ?? ['127.0.20.1'];
-  if (addresses.length === 0 || addresses.length > 16) throw new RangeError(`sshd listens on 1 to 16 addresses, got ${addresses.length}`);
-  for (const a of addresses) if (!a.startsWith('127.')) throw new RangeError(`test sshd must listen on loopback only, not ${a}`);
+  if (addresses.length === 0 || addresses.length > 16)
+    throw new RangeError(`sshd listens on 1 to 16 addresses, got ${addresses.length}`);
+  for (const a of addresses)
+    if (!a.startsWith('127.')) throw new RangeError(`test sshd must listen on loopback only, not ${a}`);
   mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
   const dir = await mkdtemp(join(tmpdir(), 'pef-sshd-'));
   try {
@@ -114,7 +130,8 @@ export async function startSshd(options: SshdOptions = {}): Promise<Sshd> {
       try {
         return await launch(dir, addresses, port, keys, options.extraConfig ?? []);
       } catch (error) {
-        if (options.port !== undefined || attempt >= 4 || !/Address already in use|Cannot bind/i.test(String(error))) throw error;
+        if (options.port !== undefined || attempt >= 4 || !/Address already in use|Cannot bind/i.test(String(error)))
+          throw error;
       }
     }
   } catch (error) {
@@ -137,13 +154,17 @@ export interface SshdFleet {
 }
 
 /** Starts ceil(n/16) sshd instances for `addresses`; see the file comment. */
-export async function startSshdFleet(addresses: readonly string[], options: Omit<SshdOptions, 'addresses' | 'keys'> = {}): Promise<SshdFleet> {
+export async function startSshdFleet(
+  addresses: readonly string[],
+  options: Omit<SshdOptions, 'addresses' | 'keys'> = {},
+): Promise<SshdFleet> {
   const dir = await mkdtemp(join(tmpdir(), 'pef-sshd-fleet-'));
   const keys = await generateSshdKeys(dir, options.hostKeyTypes);
   const instances: Sshd[] = [];
   try {
     const port = options.port ?? (await freePort(addresses[0] ?? '127.0.0.1'));
-    for (let i = 0; i < addresses.length; i += 16) instances.push(await startSshd({ ...options, addresses: addresses.slice(i, i + 16), keys, port }));
+    for (let i = 0; i < addresses.length; i += 16)
+      instances.push(await startSshd({ ...options, addresses: addresses.slice(i, i + 16), keys, port }));
     const knownHostsFile = join(dir, 'known_hosts');
     await writeFile(knownHostsFile, knownHostsLines(addresses, port, keys));
     const byHost = new Map(instances.flatMap((s) => s.hosts.map((h) => [h, s] as const)));
@@ -158,7 +179,8 @@ export async function startSshdFleet(addresses: readonly string[], options: Omit
         if (instance === undefined) throw new RangeError(`${host} is not served by this fleet`);
         return instance.target({ host, knownHosts: knownHostsFile, ...ssh }, name);
       },
-      connectionCount: async () => (await Promise.all(instances.map((s) => s.connectionCount()))).reduce((a, b) => a + b, 0),
+      connectionCount: async () =>
+        (await Promise.all(instances.map((s) => s.connectionCount()))).reduce((a, b) => a + b, 0),
       stop: async () => {
         await Promise.all(instances.map((s) => s.stop()));
         await rm(dir, { recursive: true, force: true });
@@ -181,7 +203,13 @@ export function knownHostsLines(addresses: readonly string[], port: number, keys
   return addresses.flatMap((a) => Object.values(keys.hostKeys).map((k) => `[${a}]:${port} ${k}\n`)).join('');
 }
 
-async function launch(dir: string, addresses: readonly string[], port: number, keys: SshdKeys, extra: readonly string[]): Promise<Sshd> {
+async function launch(
+  dir: string,
+  addresses: readonly string[],
+  port: number,
+  keys: SshdKeys,
+  extra: readonly string[],
+): Promise<Sshd> {
   const tag = `${addresses[0]}-${port}`;
   const config = join(dir, `sshd_config-${tag}`);
   const logFile = join(dir, `sshd-${tag}.log`);
@@ -219,7 +247,9 @@ async function launch(dir: string, addresses: readonly string[], port: number, k
   const pid = child.pid;
   if (pid === undefined) throw new Error('sshd did not start');
   let exited: string | undefined;
-  const exit = new Promise<void>((resolve) => child.once('exit', (code, signal) => ((exited = `sshd exited (${code ?? signal})`), resolve())));
+  const exit = new Promise<void>((resolve) =>
+    child.once('exit', (code, signal) => ((exited = `sshd exited (${code ?? signal})`), resolve())),
+  );
   try {
     await Promise.all(addresses.map((a) => waitForBanner(a, port, () => exited)));
   } catch (error) {
@@ -231,7 +261,10 @@ async function launch(dir: string, addresses: readonly string[], port: number, k
   await writeFile(knownHostsFile, knownHostsLines(addresses, port, keys));
   const sessionPids = async (): Promise<number[]> => {
     const { stdout } = await run('ps', ['-o', 'pid=', '--ppid', String(pid)]).catch(() => ({ stdout: '' }));
-    return stdout.split('\n').map((s) => Number.parseInt(s, 10)).filter((n) => !Number.isNaN(n));
+    return stdout
+      .split('\n')
+      .map((s) => Number.parseInt(s, 10))
+      .filter((n) => !Number.isNaN(n));
   };
   let stopped = false;
   return {
@@ -245,7 +278,8 @@ async function launch(dir: string, addresses: readonly string[], port: number, k
     logFile,
     pid,
     keys,
-    connectionCount: async () => ((await readFile(logFile, 'utf8')).match(/^.*Connection from .* port \d+ on .* port \d+/gm) ?? []).length,
+    connectionCount: async () =>
+      ((await readFile(logFile, 'utf8')).match(/^.*Connection from .* port \d+ on .* port \d+/gm) ?? []).length,
     sessionPids,
     target: (ssh = {}, name) => {
       const host = ssh.host ?? (addresses[0] as string);
@@ -257,7 +291,16 @@ async function launch(dir: string, addresses: readonly string[], port: number, k
         facts: {},
         config: {
           transport: 'ssh',
-          ssh: { host, port, user: 'root', privateKey: { path: keys.privateKeyPath }, hostKeyCheck: true, knownHosts: knownHostsFile, connectTimeout: 5, ...ssh },
+          ssh: {
+            host,
+            port,
+            user: 'root',
+            privateKey: { path: keys.privateKeyPath },
+            hostKeyCheck: true,
+            knownHosts: knownHostsFile,
+            connectTimeout: 5,
+            ...ssh,
+          },
         },
       };
     },
@@ -290,12 +333,19 @@ async function freePort(host: string): Promise<number> {
     server.once('error', reject);
     server.listen(0, host, () => {
       const address = server.address();
-      server.close(() => (typeof address === 'object' && address !== null ? resolve(address.port) : reject(new Error('no port'))));
+      server.close(() =>
+        typeof address === 'object' && address !== null ? resolve(address.port) : reject(new Error('no port')),
+      );
     });
   });
 }
 
-async function waitForBanner(host: string, port: number, exited: () => string | undefined, timeoutMs = 10_000): Promise<void> {
+async function waitForBanner(
+  host: string,
+  port: number,
+  exited: () => string | undefined,
+  timeoutMs = 10_000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const why = exited();

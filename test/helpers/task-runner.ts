@@ -25,8 +25,17 @@ export interface TaskRunner {
   events: RunEvent[];
   logFile: string;
   /** Runs a task on the named targets (names, aliases, groups), live or in noop. */
-  task<S extends ParamsSchema>(task: TaskDefinition<S>, targets: string, params?: Record<string, unknown>, options?: { noop?: boolean }): Promise<ResultSet>;
-  plan(plan: PlanDefinition, params?: Record<string, unknown>, options?: { noop?: boolean; from?: string }): Promise<PlanResult>;
+  task<S extends ParamsSchema>(
+    task: TaskDefinition<S>,
+    targets: string,
+    params?: Record<string, unknown>,
+    options?: { noop?: boolean },
+  ): Promise<ResultSet>;
+  plan(
+    plan: PlanDefinition,
+    params?: Record<string, unknown>,
+    options?: { noop?: boolean; from?: string },
+  ): Promise<PlanResult>;
   /** Everything the run log holds so far. */
   log(): string;
   close(): Promise<void>;
@@ -42,16 +51,31 @@ export async function taskRunner(inventoryFile: string): Promise<TaskRunner> {
   const bus = new EventBus();
   bus.subscribe((e) => events.push(e));
   const pool = new ConnectionPool(transportFor, {
-    onCommand: (e) => log.write('debug', `ran \`${e.command}\` exit=${e.exitCode ?? 'null'} in ${e.durationMs.toFixed(0)}ms`, e.target),
+    onCommand: (e) =>
+      log.write('debug', `ran \`${e.command}\` exit=${e.exitCode ?? 'null'} in ${e.durationMs.toFixed(0)}ms`, e.target),
   });
-  const runtimeFor = (noop: boolean) => new Runtime({ targets: inventory, connections: pool, events: bus, log, prompter: new NonInteractivePrompter(), noop });
+  const runtimeFor = (noop: boolean) =>
+    new Runtime({
+      targets: inventory,
+      connections: pool,
+      events: bus,
+      log,
+      prompter: new NonInteractivePrompter(),
+      noop,
+    });
   return {
     inventory,
     events,
     logFile,
-    task: async (task, targets, params = {}, options = {}) => runTask(runtimeFor(options.noop ?? false), task, await inventory.resolve(targets), params),
+    task: async (task, targets, params = {}, options = {}) =>
+      runTask(runtimeFor(options.noop ?? false), task, await inventory.resolve(targets), params),
     plan: async (plan, params = {}, options = {}) =>
-      runPlan(runtimeFor(options.noop ?? false), plan, params, options.from === undefined ? {} : { from: options.from }),
+      runPlan(
+        runtimeFor(options.noop ?? false),
+        plan,
+        params,
+        options.from === undefined ? {} : { from: options.from },
+      ),
     log: () => readFileSync(logFile, 'utf8'),
     close: async () => {
       await pool.closeAll();

@@ -15,13 +15,45 @@ const EC_KEY = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-n
 
 /** A self-signed CA `<name>.pem`/`<name>.key`, valid two days. */
 export function makeCa(dir: string, name = 'ca', cn = name): void {
-  openssl(dir, 'req', '-x509', ...EC_KEY, '-keyout', `${name}.key`, '-out', `${name}.pem`, '-days', '2', '-subj', `/CN=${cn}`);
+  openssl(
+    dir,
+    'req',
+    '-x509',
+    ...EC_KEY,
+    '-keyout',
+    `${name}.key`,
+    '-out',
+    `${name}.pem`,
+    '-days',
+    '2',
+    '-subj',
+    `/CN=${cn}`,
+  );
 }
 
 /** A certificate `<name>.pem`/`<name>.key` for `cn`, signed by CA `ca`, with an optional subjectAltName (`IP:…,DNS:…`). */
 export function issueCert(dir: string, name: string, cn: string, options: { ca?: string; san?: string } = {}): void {
   const ca = options.ca ?? 'ca';
   openssl(dir, 'req', ...EC_KEY, '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${cn}`);
-  const ext = options.san === undefined ? [] : (writeFileSync(join(dir, `${name}.ext`), `subjectAltName=${options.san}\n`), ['-extfile', `${name}.ext`]);
-  openssl(dir, 'x509', '-req', '-in', `${name}.csr`, '-CA', `${ca}.pem`, '-CAkey', `${ca}.key`, '-CAcreateserial', '-out', `${name}.pem`, '-days', '2', ...ext);
+  const ext =
+    options.san === undefined
+      ? []
+      : (writeFileSync(join(dir, `${name}.ext`), `subjectAltName=${options.san}\n`), ['-extfile', `${name}.ext`]);
+  openssl(
+    dir,
+    'x509',
+    '-req',
+    '-in',
+    `${name}.csr`,
+    '-CA',
+    `${ca}.pem`,
+    '-CAkey',
+    `${ca}.key`,
+    '-CAcreateserial',
+    '-out',
+    `${name}.pem`,
+    '-days',
+    '2',
+    ...ext,
+  );
 }

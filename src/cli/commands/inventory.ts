@@ -23,14 +23,19 @@ export function inventoryCommand(): Command {
         name: t.name,
         role: (t.vars['role'] as string | undefined) ?? '',
         transport: t.config.transport,
-        address: t.config.transport === 'ssh' ? `${t.config.ssh.user}@${t.config.ssh.host}:${t.config.ssh.port}` : 'local',
+        address:
+          t.config.transport === 'ssh' ? `${t.config.ssh.user}@${t.config.ssh.host}:${t.config.ssh.port}` : 'local',
         groups: t.groups,
         aliases: t.aliases,
         run_as: t.config.ssh.runAs ?? '',
         host_key_check: t.config.ssh.hostKeyCheck,
       }));
       if (flags.format === 'json') {
-        printJson({ inventory: inv.file, targets: targets.map((t) => JSON.parse(JSON.stringify(t))), warnings: inv.warnings });
+        printJson({
+          inventory: inv.file,
+          targets: targets.map((t) => JSON.parse(JSON.stringify(t))),
+          warnings: inv.warnings,
+        });
         return;
       }
       const header = ['NAME', 'ROLE', 'ADDRESS', 'GROUPS', 'RUN-AS'];
@@ -44,5 +49,12 @@ export function inventoryCommand(): Command {
 
 function table(rows: string[][]): string {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
-  return rows.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n');
+  return rows
+    .map((r) =>
+      r
+        .map((c, i) => c.padEnd(widths[i]!))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
 }

@@ -22,13 +22,25 @@ function wholeNumber(value: string): number {
 /** The `lab` command. */
 export function labCommand(): Command {
   const lab = new Command('lab')
-    .description('a multi-host Puppet lab on this machine: primary, replica and agents, each a host with its own sshd (root, Linux)')
-    .addHelpText('after', '\nExample:\n  $ sudo pef lab up --agents 2 && pef lab status && pef lab down\n\nSee docs/lab.md.');
+    .description(
+      'a multi-host Puppet lab on this machine: primary, replica and agents, each a host with its own sshd (root, Linux)',
+    )
+    .addHelpText(
+      'after',
+      '\nExample:\n  $ sudo pef lab up --agents 2 && pef lab status && pef lab down\n\nSee docs/lab.md.',
+    );
 
   lab
     .command('up')
     .description('start the lab (or report that it is up) and write its Bolt inventory')
-    .addOption(new Option('--profile <profile>', 'oss (Debian packages) or pe (the same Puppet laid out as Puppet Enterprise, with labelled stand-ins)').choices(['oss', 'pe']).default('oss'))
+    .addOption(
+      new Option(
+        '--profile <profile>',
+        'oss (Debian packages) or pe (the same Puppet laid out as Puppet Enterprise, with labelled stand-ins)',
+      )
+        .choices(['oss', 'pe'])
+        .default('oss'),
+    )
     .option('--agents <n>', 'number of agents agent1…agentN', wholeNumber, 1)
     .option('--dir <dir>', 'state directory', '.pef-lab')
     .addOption(new Option('--format <format>', 'human or json').default('human'))
@@ -36,34 +48,39 @@ export function labCommand(): Command {
     .addOption(new Option('--stop-after <step>').choices(['hosts', 'ssh', 'full']).default('full').hideHelp())
     // For tests that need a second lab next to the shared one: another 127.x.y.0/24.
     .addOption(new Option('--address-prefix <a.b.c>').hideHelp())
-    .addHelpText('after', '\nExample:\n  $ sudo pef lab up --agents 2\n  $ pef inventory show -i .pef-lab/inventory.yaml')
-    .action(async (flags: {
-      profile: 'oss' | 'pe';
-      agents: number;
-      dir: string;
-      format?: string;
-      stopAfter: 'hosts' | 'ssh' | 'full';
-      addressPrefix?: string;
-    }) => {
-      const fmt = format(flags.format);
-      const { labUp } = await import('../../lab/lab-up.js');
-      const info = await labUp({
-        dir: flags.dir,
-        profile: flags.profile,
-        agents: flags.agents,
-        stopAfter: flags.stopAfter,
-        ...(flags.addressPrefix === undefined ? {} : { addressPrefix: flags.addressPrefix }),
-        onProgress: (line) => process.stderr.write(`lab: ${line}\n`),
-      });
-      if (fmt === 'json') {
-        printJson(info);
-        return;
-      }
-      const took = (info.durationMs / 1000).toFixed(1);
-      printText(info.reused ? `lab already up in ${info.dir}` : `lab up in ${info.dir} (${took} s)`);
-      for (const h of info.hosts) printText(`  ${h.fqdn.padEnd(14)} ${h.address.padEnd(12)} ${h.role}`);
-      printText(`inventory: ${info.inventory}`);
-    });
+    .addHelpText(
+      'after',
+      '\nExample:\n  $ sudo pef lab up --agents 2\n  $ pef inventory show -i .pef-lab/inventory.yaml',
+    )
+    .action(
+      async (flags: {
+        profile: 'oss' | 'pe';
+        agents: number;
+        dir: string;
+        format?: string;
+        stopAfter: 'hosts' | 'ssh' | 'full';
+        addressPrefix?: string;
+      }) => {
+        const fmt = format(flags.format);
+        const { labUp } = await import('../../lab/lab-up.js');
+        const info = await labUp({
+          dir: flags.dir,
+          profile: flags.profile,
+          agents: flags.agents,
+          stopAfter: flags.stopAfter,
+          ...(flags.addressPrefix === undefined ? {} : { addressPrefix: flags.addressPrefix }),
+          onProgress: (line) => process.stderr.write(`lab: ${line}\n`),
+        });
+        if (fmt === 'json') {
+          printJson(info);
+          return;
+        }
+        const took = (info.durationMs / 1000).toFixed(1);
+        printText(info.reused ? `lab already up in ${info.dir}` : `lab up in ${info.dir} (${took} s)`);
+        for (const h of info.hosts) printText(`  ${h.fqdn.padEnd(14)} ${h.address.padEnd(12)} ${h.role}`);
+        printText(`inventory: ${info.inventory}`);
+      },
+    );
 
   lab
     .command('down')
@@ -97,7 +114,7 @@ export function labCommand(): Command {
 
   lab
     .command('exec')
-    .description('run a command inside a lab host, as root (exit code is the command\'s)')
+    .description("run a command inside a lab host, as root (exit code is the command's)")
     .argument('<host>', 'primary, replica, agentN (or FQDN, or address)')
     .argument('<command...>', 'the command, after --')
     .option('--dir <dir>', 'state directory', '.pef-lab')

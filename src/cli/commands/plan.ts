@@ -8,7 +8,9 @@ import { withRunFlags, type RunFlags } from '../run-flags.js';
 
 /** The `plan` command and its subcommands. */
 export function planCommand(): Command {
-  const plan = new Command('plan').description('list, show and run plans (setup, sync, failover, promote, failback, status)');
+  const plan = new Command('plan').description(
+    'list, show and run plans (setup, sync, failover, promote, failback, status)',
+  );
 
   plan
     .command('list')
@@ -33,14 +35,26 @@ export function planCommand(): Command {
     .option('--format <format>', 'human or json')
     .addHelpText('after', '\nExample:\n  $ pef plan show preflight')
     .action(async (name: string, flags: { format?: string }) => {
-      const [def, { describeParams }, { formatParams }] = await Promise.all([findPlan(name), import('../../task/params.js'), import('../format.js')]);
+      const [def, { describeParams }, { formatParams }] = await Promise.all([
+        findPlan(name),
+        import('../../task/params.js'),
+        import('../format.js'),
+      ]);
       const params = describeParams(def.params);
       if (flags.format === 'json') {
-        printJson({ name: def.name, description: def.description, details: def.details ?? '', steps: def.steps.map((s) => ({ name: s.name, description: s.description })), parameters: params });
+        printJson({
+          name: def.name,
+          description: def.description,
+          details: def.details ?? '',
+          steps: def.steps.map((s) => ({ name: s.name, description: s.description })),
+          parameters: params,
+        });
         return;
       }
       const steps = def.steps.map((s, i) => `  ${i + 1}. ${s.name} — ${s.description}`).join('\n');
-      printText(`${def.name} — ${def.description}${def.details ? `\n\n${def.details.trim()}` : ''}\n\nSteps:\n${steps}\n\n${formatParams(params)}\n\nUsage: pef plan run ${def.name} -i INVENTORY [--noop] [--from STEP]`);
+      printText(
+        `${def.name} — ${def.description}${def.details ? `\n\n${def.details.trim()}` : ''}\n\nSteps:\n${steps}\n\n${formatParams(params)}\n\nUsage: pef plan run ${def.name} -i INVENTORY [--noop] [--from STEP]`,
+      );
     });
 
   withRunFlags(
@@ -48,16 +62,23 @@ export function planCommand(): Command {
       .command('run')
       .argument('<name>', 'plan name')
       .argument('[params...]', 'parameters as key=value')
-      .option('--from <step>', 'resume: skip the steps before STEP (after a failure, pef prints the step to resume from)')
+      .option(
+        '--from <step>',
+        'resume: skip the steps before STEP (after a failure, pef prints the step to resume from)',
+      )
       .description('run a plan')
-      .addHelpText('after', '\nExamples:\n  $ pef plan run preflight -i inventory.yaml\n  $ pef plan run setup -i inventory.yaml --noop\n  $ pef plan run setup -i inventory.yaml --from sync-ca'),
+      .addHelpText(
+        'after',
+        '\nExamples:\n  $ pef plan run preflight -i inventory.yaml\n  $ pef plan run setup -i inventory.yaml --noop\n  $ pef plan run setup -i inventory.yaml --from sync-ca',
+      ),
   ).action(async (name: string, words: string[], flags: RunFlags & { from?: string }) => {
-    const [{ parseParamWords, validateParams }, { runPlan }, { openSession, readParamsFlag }, { formatPlanResult }] = await Promise.all([
-      import('../../task/params.js'),
-      import('../../plan/run-plan.js'),
-      import('../session.js'),
-      import('../format.js'),
-    ]);
+    const [{ parseParamWords, validateParams }, { runPlan }, { openSession, readParamsFlag }, { formatPlanResult }] =
+      await Promise.all([
+        import('../../task/params.js'),
+        import('../../plan/run-plan.js'),
+        import('../session.js'),
+        import('../format.js'),
+      ]);
     const def = await findPlan(name);
     const raw = parseParamWords(def.params, words, readParamsFlag(flags.params));
     // Validate before anything connects or logs: bad input fails fast, and sensitive values

@@ -24,7 +24,7 @@ export function taskCommand(): Command {
       }
       const width = Math.max(...tasks.map((t) => t.name.length));
       printText(tasks.map((t) => `${t.name.padEnd(width)}  ${t.description}`).join('\n'));
-      printText('\nRun `pef task show NAME` for a task\'s parameters.');
+      printText("\nRun `pef task show NAME` for a task's parameters.");
     });
 
   task
@@ -34,13 +34,25 @@ export function taskCommand(): Command {
     .option('--format <format>', 'human or json')
     .addHelpText('after', '\nExample:\n  $ pef task show check_connection')
     .action(async (name: string, flags: { format?: string }) => {
-      const [def, { describeParams }, { formatParams }] = await Promise.all([findTask(name), import('../../task/params.js'), import('../format.js')]);
+      const [def, { describeParams }, { formatParams }] = await Promise.all([
+        findTask(name),
+        import('../../task/params.js'),
+        import('../format.js'),
+      ]);
       const params = describeParams(def.params);
       if (flags.format === 'json') {
-        printJson({ name: def.name, description: def.description, details: def.details ?? '', supports_noop: def.supportsNoop, parameters: params });
+        printJson({
+          name: def.name,
+          description: def.description,
+          details: def.details ?? '',
+          supports_noop: def.supportsNoop,
+          parameters: params,
+        });
         return;
       }
-      printText(`${def.name} — ${def.description}${def.details ? `\n\n${def.details.trim()}` : ''}\n\nSupports --noop: ${def.supportsNoop ? 'yes' : 'no'}\n\n${formatParams(params)}\n\nUsage: pef task run ${def.name} -t TARGETS${params.length ? ' [key=value ...]' : ''}`);
+      printText(
+        `${def.name} — ${def.description}${def.details ? `\n\n${def.details.trim()}` : ''}\n\nSupports --noop: ${def.supportsNoop ? 'yes' : 'no'}\n\n${formatParams(params)}\n\nUsage: pef task run ${def.name} -t TARGETS${params.length ? ' [key=value ...]' : ''}`,
+      );
     });
 
   withRunFlags(
@@ -49,15 +61,19 @@ export function taskCommand(): Command {
       .argument('<name>', 'task name')
       .argument('[params...]', 'parameters as key=value')
       .description('run a task on targets')
-      .addHelpText('after', '\nExamples:\n  $ pef task run check_connection -t all -i inventory.yaml\n  $ pef task run pad_serial -t primary minimum=0x186A0 --noop --format json'),
+      .addHelpText(
+        'after',
+        '\nExamples:\n  $ pef task run check_connection -t all -i inventory.yaml\n  $ pef task run pad_serial -t primary minimum=0x186A0 --noop --format json',
+      ),
   ).action(async (name: string, words: string[], flags: RunFlags) => {
     // Loaded here, not at the top: `pef task list` must not pay for them.
-    const [{ parseParamWords, validateParams }, { runTask }, { openSession, readParamsFlag }, { formatResultSet }] = await Promise.all([
-      import('../../task/params.js'),
-      import('../../task/run-task.js'),
-      import('../session.js'),
-      import('../format.js'),
-    ]);
+    const [{ parseParamWords, validateParams }, { runTask }, { openSession, readParamsFlag }, { formatResultSet }] =
+      await Promise.all([
+        import('../../task/params.js'),
+        import('../../task/run-task.js'),
+        import('../session.js'),
+        import('../format.js'),
+      ]);
     const def = await findTask(name);
     const raw = parseParamWords(def.params, words, readParamsFlag(flags.params));
     // Validate before anything connects or logs: bad input fails fast, and sensitive values
@@ -82,7 +98,10 @@ export function taskCommand(): Command {
 /** `--targets` is required for task runs; plans choose targets by role. */
 function requireTargets(flags: RunFlags): string {
   if (flags.targets === undefined || flags.targets.trim() === '') {
-    throw new PefError('pef/usage-error', 'pef task run needs --targets (-t): target names, groups, aliases, globs, or "all".');
+    throw new PefError(
+      'pef/usage-error',
+      'pef task run needs --targets (-t): target names, groups, aliases, globs, or "all".',
+    );
   }
   return flags.targets;
 }

@@ -32,7 +32,8 @@ export function parseClassifierStandinArgs(argv: readonly string[]): ClassifierS
   const missing = (['host', 'cert', 'key', 'ca'] as const).filter((name) => values[name] === undefined);
   if (missing.length > 0) throw new Error(`missing ${missing.map((m) => `--${m}`).join(', ')}`);
   const port = Number(values.port);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port ${values.port} is not a port number`);
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new Error(`--port ${values.port} is not a port number`);
   return {
     host: values.host!,
     port,
@@ -51,13 +52,18 @@ async function main(): Promise<void> {
   try {
     options = parseClassifierStandinArgs(process.argv.slice(2));
   } catch (e) {
-    process.stderr.write(`classifier stand-in: ${(e as Error).message}\nusage: classifier-standin-main --host 127.x.y.z [--port 4433] --cert PEM --key PEM --ca PEM [--data FILE] [--allowlist-file FILE] [--allow CERTNAME]... [--primary CERTNAME]\n`);
+    process.stderr.write(
+      `classifier stand-in: ${(e as Error).message}\nusage: classifier-standin-main --host 127.x.y.z [--port 4433] --cert PEM --key PEM --ca PEM [--data FILE] [--allowlist-file FILE] [--allow CERTNAME]... [--primary CERTNAME]\n`,
+    );
     process.exit(1);
   }
   try {
     const standin = await startClassifierStandin(options);
     const stop = (): void => {
-      standin.close().then(() => process.exit(0), () => process.exit(1));
+      standin.close().then(
+        () => process.exit(0),
+        () => process.exit(1),
+      );
     };
     process.once('SIGTERM', stop);
     process.once('SIGINT', stop);

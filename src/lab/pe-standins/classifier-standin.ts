@@ -57,12 +57,17 @@ const MAX_BODY = 16 * 1024 * 1024;
 /** Starts the classifier stand-in; resolves once it listens. */
 export async function startClassifierStandin(options: ClassifierStandinOptions): Promise<ClassifierStandin> {
   if (!/^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(options.host)) {
-    throw new PefError('pef/lab-error', `classifier stand-in: --host ${options.host} is not a loopback address; lab servers bind only in 127.0.0.0/8`, { host: options.host });
+    throw new PefError(
+      'pef/lab-error',
+      `classifier stand-in: --host ${options.host} is not a loopback address; lab servers bind only in 127.0.0.0/8`,
+      { host: options.host },
+    );
   }
   const log = options.log ?? ((line: string) => process.stdout.write(`${line}\n`));
   const [cert, key, ca] = await Promise.all([options.certFile, options.keyFile, options.caFile].map((f) => readPem(f)));
   const allowed = new Set(options.allowlist ?? []);
-  if (options.allowlistFile !== undefined) for (const name of await readAllowlist(options.allowlistFile)) allowed.add(name);
+  if (options.allowlistFile !== undefined)
+    for (const name of await readAllowlist(options.allowlistFile)) allowed.add(name);
   let groups = await loadHierarchy(options.dataFile, options.primaryCertname);
   // Imports are persisted one at a time, so the file always holds the last accepted hierarchy.
   let writes: Promise<void> = Promise.resolve();
@@ -70,7 +75,15 @@ export async function startClassifierStandin(options: ClassifierStandinOptions):
   const handle = async (req: IncomingMessage, res: ServerResponse, certname: string | undefined): Promise<void> => {
     const url = new URL(req.url ?? '/', 'https://standin');
     if (certname === undefined || !allowed.has(certname)) {
-      return sendJson(res, 403, error('permission-denied', `Client certificate ${certname ?? '(none)'} is not on the certificate allow-list of this classifier stand-in.`, { certname: certname ?? null }));
+      return sendJson(
+        res,
+        403,
+        error(
+          'permission-denied',
+          `Client certificate ${certname ?? '(none)'} is not on the certificate allow-list of this classifier stand-in.`,
+          { certname: certname ?? null },
+        ),
+      );
     }
     if (url.pathname === GROUPS) {
       if (req.method !== 'GET') return methodNotAllowed(res, 'GET');
@@ -81,12 +94,17 @@ export async function startClassifierStandin(options: ClassifierStandinOptions):
     if (url.pathname === IMPORT) {
       if (req.method !== 'POST') return methodNotAllowed(res, 'POST');
       const text = await readBody(req);
-      if (text === undefined) return sendJson(res, 413, error('request-too-large', `The request body exceeds ${MAX_BODY} bytes.`, {}));
+      if (text === undefined)
+        return sendJson(res, 413, error('request-too-large', `The request body exceeds ${MAX_BODY} bytes.`, {}));
       let body: unknown;
       try {
         body = JSON.parse(text);
       } catch (e) {
-        return sendJson(res, 400, error('malformed-request', `The request body is not valid JSON: ${(e as Error).message}`, {}));
+        return sendJson(
+          res,
+          400,
+          error('malformed-request', `The request body is not valid JSON: ${(e as Error).message}`, {}),
+        );
       }
       const check = validateHierarchy(body);
       if (!check.ok) return sendJson(res, 400, check.error);
@@ -97,23 +115,45 @@ export async function startClassifierStandin(options: ClassifierStandinOptions):
       res.writeHead(204).end();
       return;
     }
-    return sendJson(res, 404, error('not-found', `No such endpoint: ${req.method ?? '?'} ${url.pathname}. This stand-in serves GET ${GROUPS} and POST ${IMPORT}.`, {}));
+    return sendJson(
+      res,
+      404,
+      error(
+        'not-found',
+        `No such endpoint: ${req.method ?? '?'} ${url.pathname}. This stand-in serves GET ${GROUPS} and POST ${IMPORT}.`,
+        {},
+      ),
+    );
   };
 
   const server = createServer({ cert, key, ca, requestCert: true, rejectUnauthorized: true }, (req, res) => {
     const certname = peerCertname(req.socket as TLSSocket);
     res.setHeader(STANDIN_HEADER, 'classifier');
-    res.on('finish', () => log(`${new Date().toISOString()} ${certname ?? '-'} ${req.method ?? '?'} ${req.url ?? ''} ${res.statusCode}`));
+    res.on('finish', () =>
+      log(`${new Date().toISOString()} ${certname ?? '-'} ${req.method ?? '?'} ${req.url ?? ''} ${res.statusCode}`),
+    );
     handle(req, res, certname).catch((e: unknown) => {
       writes = Promise.resolve(); // a failed write must not block later imports
-      if (!res.headersSent) sendJson(res, 500, error('application-error', `classifier stand-in: ${(e as Error).message}`, {}));
+      if (!res.headersSent)
+        sendJson(res, 500, error('application-error', `classifier stand-in: ${(e as Error).message}`, {}));
       else res.destroy();
     });
   });
-  server.on('tlsClientError', (e, socket) => log(`${new Date().toISOString()} ${socket.remoteAddress ?? '-'} TLS handshake refused: ${e.message}`));
+  server.on('tlsClientError', (e, socket) =>
+    log(`${new Date().toISOString()} ${socket.remoteAddress ?? '-'} TLS handshake refused: ${e.message}`),
+  );
 
   await new Promise<void>((resolve, reject) => {
-    server.once('error', (e) => reject(new PefError('pef/lab-error', `classifier stand-in: cannot listen on ${options.host}:${options.port}: ${e.message}`, { host: options.host, port: options.port }, { cause: e })));
+    server.once('error', (e) =>
+      reject(
+        new PefError(
+          'pef/lab-error',
+          `classifier stand-in: cannot listen on ${options.host}:${options.port}: ${e.message}`,
+          { host: options.host, port: options.port },
+          { cause: e },
+        ),
+      ),
+    );
     server.listen(options.port, options.host, () => resolve());
   });
   const address = server.address();
@@ -138,16 +178,29 @@ export async function readAllowlist(file: string): Promise<string[]> {
   try {
     text = await readFile(file, 'utf8');
   } catch (e) {
-    throw new PefError('pef/file-error', `classifier stand-in: cannot read the allow-list ${file}: ${(e as Error).message}`, { file }, { cause: e });
+    throw new PefError(
+      'pef/file-error',
+      `classifier stand-in: cannot read the allow-list ${file}: ${(e as Error).message}`,
+      { file },
+      { cause: e },
+    );
   }
-  return text.split('\n').map((line) => line.replace(/#.*/, '').trim()).filter((line) => line !== '');
+  return text
+    .split('\n')
+    .map((line) => line.replace(/#.*/, '').trim())
+    .filter((line) => line !== '');
 }
 
 async function readPem(file: string): Promise<string> {
   try {
     return await readFile(file, 'utf8');
   } catch (e) {
-    throw new PefError('pef/file-error', `classifier stand-in: cannot read ${file}: ${(e as Error).message}`, { file }, { cause: e });
+    throw new PefError(
+      'pef/file-error',
+      `classifier stand-in: cannot read ${file}: ${(e as Error).message}`,
+      { file },
+      { cause: e },
+    );
   }
 }
 
@@ -156,7 +209,13 @@ async function loadHierarchy(file: string, primary: string): Promise<NodeGroup[]
   try {
     text = await readFile(file, 'utf8');
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw new PefError('pef/file-error', `classifier stand-in: cannot read ${file}: ${(e as Error).message}`, { file }, { cause: e });
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT')
+      throw new PefError(
+        'pef/file-error',
+        `classifier stand-in: cannot read ${file}: ${(e as Error).message}`,
+        { file },
+        { cause: e },
+      );
     const seed = defaultHierarchy(primary);
     await persist(file, seed);
     return seed;
@@ -165,10 +224,19 @@ async function loadHierarchy(file: string, primary: string): Promise<NodeGroup[]
   try {
     parsed = JSON.parse(text);
   } catch (e) {
-    throw new PefError('pef/file-error', `classifier stand-in: ${file} is not valid JSON (${(e as Error).message}); fix it, or remove it to reseed the default hierarchy`, { file });
+    throw new PefError(
+      'pef/file-error',
+      `classifier stand-in: ${file} is not valid JSON (${(e as Error).message}); fix it, or remove it to reseed the default hierarchy`,
+      { file },
+    );
   }
   const check = validateHierarchy(parsed);
-  if (!check.ok) throw new PefError('pef/file-error', `classifier stand-in: ${file} does not hold a valid hierarchy: ${check.error.msg} Fix it, or remove it to reseed the default hierarchy.`, { file, error: check.error });
+  if (!check.ok)
+    throw new PefError(
+      'pef/file-error',
+      `classifier stand-in: ${file} does not hold a valid hierarchy: ${check.error.msg} Fix it, or remove it to reseed the default hierarchy.`,
+      { file, error: check.error },
+    );
   return check.groups;
 }
 

@@ -29,7 +29,10 @@ const group = (id: string, name: string, parent: string, rest: Partial<NodeGroup
 export function defaultHierarchy(primary: string): NodeGroup[] {
   const isPrimary = ['or', ['=', 'name', primary]];
   return [
-    group(ALL_NODES_ID, 'All Nodes', ALL_NODES_ID, { rule: ['and', ['~', 'name', '.*']], description: 'The root of the hierarchy.' }),
+    group(ALL_NODES_ID, 'All Nodes', ALL_NODES_ID, {
+      rule: ['and', ['~', 'name', '.*']],
+      description: 'The root of the hierarchy.',
+    }),
     group(PE_INFRASTRUCTURE_ID, 'PE Infrastructure', ALL_NODES_ID, {
       description: 'Parameters shared by the PE infrastructure groups.',
       classes: {
@@ -57,7 +60,9 @@ export function defaultHierarchy(primary: string): NodeGroup[] {
     }),
     group('00000000-0000-4000-8000-0000000000a5', 'PE Infrastructure Agent', PE_INFRASTRUCTURE_ID, {
       rule: ['and', ['~', ['fact', 'pe_server_version'], '.+']],
-      classes: { 'puppet_enterprise::profile::agent': { server_list: [`${primary}:8140`], pcp_broker_list: [`${primary}:8142`] } },
+      classes: {
+        'puppet_enterprise::profile::agent': { server_list: [`${primary}:8140`], pcp_broker_list: [`${primary}:8142`] },
+      },
     }),
   ];
 }

@@ -43,34 +43,57 @@ const fail = (kind: string, msg: string, details: Record<string, unknown>): Hier
 /** Checks a parsed import-hierarchy body; see the file comment for the rules. */
 export function validateHierarchy(body: unknown): HierarchyCheck {
   if (!Array.isArray(body)) {
-    return fail('schema-violation', 'The request body must be a JSON array of node groups.', { submitted: typeof body });
+    return fail('schema-violation', 'The request body must be a JSON array of node groups.', {
+      submitted: typeof body,
+    });
   }
   const groups: NodeGroup[] = [];
   const malformed: { index: number; submitted: unknown; errors: string[] }[] = [];
   body.forEach((item, index) => {
     const parsed = nodeGroupSchema.strip().safeParse(item);
     if (parsed.success) groups.push(parsed.data);
-    else malformed.push({ index, submitted: item, errors: parsed.error.issues.map((i) => `${i.path.join('.') || '(group)'}: ${i.message}`) });
+    else
+      malformed.push({
+        index,
+        submitted: item,
+        errors: parsed.error.issues.map((i) => `${i.path.join('.') || '(group)'}: ${i.message}`),
+      });
   });
   if (malformed.length > 0) {
     const first = malformed[0]!;
-    return fail('schema-violation', `${malformed.length} of ${body.length} node groups are malformed; first, at index ${first.index}: ${first.errors.join('; ')}`, { submitted: malformed.map((m) => m.submitted), error: malformed });
+    return fail(
+      'schema-violation',
+      `${malformed.length} of ${body.length} node groups are malformed; first, at index ${first.index}: ${first.errors.join('; ')}`,
+      { submitted: malformed.map((m) => m.submitted), error: malformed },
+    );
   }
   for (const key of ['id', 'name'] as const) {
     const seen = new Set<string>();
     const duplicates = groups.map((g) => g[key]).filter((v) => (seen.has(v) ? true : (seen.add(v), false)));
     if (duplicates.length > 0) {
-      return fail('uniqueness-violation', `Node group ${key}s must be unique; duplicated: ${[...new Set(duplicates)].join(', ')}.`, { [key]: duplicates });
+      return fail(
+        'uniqueness-violation',
+        `Node group ${key}s must be unique; duplicated: ${[...new Set(duplicates)].join(', ')}.`,
+        { [key]: duplicates },
+      );
     }
   }
   const roots = groups.filter((g) => g.parent === g.id);
   if (roots.length !== 1) {
-    return fail('unreachable-groups', `A hierarchy needs exactly one root group (the "All Nodes" group, whose parent is its own id); found ${roots.length}${roots.length > 0 ? `: ${roots.map((g) => g.name).join(', ')}` : ''}.`, { roots: roots.map((g) => g.id) });
+    return fail(
+      'unreachable-groups',
+      `A hierarchy needs exactly one root group (the "All Nodes" group, whose parent is its own id); found ${roots.length}${roots.length > 0 ? `: ${roots.map((g) => g.name).join(', ')}` : ''}.`,
+      { roots: roots.map((g) => g.id) },
+    );
   }
   const byId = new Map(groups.map((g) => [g.id, g]));
   const orphans = groups.filter((g) => !byId.has(g.parent));
   if (orphans.length > 0) {
-    return fail('missing-parents', `Parent groups do not exist for: ${orphans.map((g) => `${g.name} (parent ${g.parent})`).join(', ')}.`, { groups: orphans.map((g) => ({ id: g.id, name: g.name, parent: g.parent })) });
+    return fail(
+      'missing-parents',
+      `Parent groups do not exist for: ${orphans.map((g) => `${g.name} (parent ${g.parent})`).join(', ')}.`,
+      { groups: orphans.map((g) => ({ id: g.id, name: g.name, parent: g.parent })) },
+    );
   }
   const root = roots[0]!;
   // Parents all exist and there is one root, so a group that never climbs to the root sits in a cycle.
@@ -83,7 +106,11 @@ export function validateHierarchy(body: unknown): HierarchyCheck {
     return true;
   });
   if (cyclic.length > 0) {
-    return fail('inheritance-cycle', `These node groups are in an inheritance cycle and not reachable from ${root.name}: ${cyclic.map((g) => g.name).join(', ')}.`, { groups: cyclic.map((g) => g.id) });
+    return fail(
+      'inheritance-cycle',
+      `These node groups are in an inheritance cycle and not reachable from ${root.name}: ${cyclic.map((g) => g.name).join(', ')}.`,
+      { groups: cyclic.map((g) => g.id) },
+    );
   }
   return { ok: true, groups };
 }
@@ -93,7 +120,12 @@ export function inheritedGroups(groups: readonly NodeGroup[]): NodeGroup[] {
   const byId = new Map(groups.map((g) => [g.id, g]));
   return groups.map((group) => {
     const chain: NodeGroup[] = [];
-    for (let g: NodeGroup | undefined = group; g !== undefined && !chain.includes(g); g = g.parent === g.id ? undefined : byId.get(g.parent)) chain.unshift(g);
+    for (
+      let g: NodeGroup | undefined = group;
+      g !== undefined && !chain.includes(g);
+      g = g.parent === g.id ? undefined : byId.get(g.parent)
+    )
+      chain.unshift(g);
     const classes: NodeGroup['classes'] = {};
     const configData: NodeGroup['config_data'] = {};
     let variables: NodeGroup['variables'] = {};

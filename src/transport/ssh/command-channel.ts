@@ -17,7 +17,15 @@ import { redact } from '../../util/sensitive.js';
 import { commandTimeoutError, connectionClosedError, describeTarget } from '../command-errors.js';
 import { OutputCollector } from '../output-collector.js';
 import type { CommandOptions, CommandOutput } from '../transport.js';
-import { escalationErrors, isPasswordRejected, parseProbeLine, PROBE_PREFIX, sudoPrefix, sudoProbeScript, type Escalation } from './escalation.js';
+import {
+  escalationErrors,
+  isPasswordRejected,
+  parseProbeLine,
+  PROBE_PREFIX,
+  sudoPrefix,
+  sudoProbeScript,
+  type Escalation,
+} from './escalation.js';
 import { MarkerScanner } from './marker-scanner.js';
 import { envExports, KILL_AFTER_SECONDS, timeoutSeconds } from './shell.js';
 import { shQuote } from '../../util/shell-quote.js';
@@ -64,9 +72,13 @@ export class CommandChannel {
     channel.on('close', () => {
       this.#alive = false;
       this.#running?.fail(
-        new PefError('pef/command-failed', `The command shell on ${describeTarget(options.target)} ended while a command was running; the next command starts a new one.`, {
-          host: options.target.config.ssh.host,
-        }),
+        new PefError(
+          'pef/command-failed',
+          `The command shell on ${describeTarget(options.target)} ended while a command was running; the next command starts a new one.`,
+          {
+            host: options.target.config.ssh.host,
+          },
+        ),
       );
     });
     channel.write(preamble(options.shell));
@@ -87,11 +99,16 @@ export class CommandChannel {
   /** Runs one command; the caller must not start another until this one settles. */
   run(command: string, options: CommandOptions = {}): Promise<CommandOutput> {
     if (!this.#alive) return Promise.reject(new PefError('pef/internal', 'run() on a closed command channel'));
-    if (this.#running) return Promise.reject(new PefError('pef/internal', 'run() while another command is running on this channel'));
+    if (this.#running)
+      return Promise.reject(new PefError('pef/internal', 'run() while another command is running on this channel'));
     const { target } = this.#options;
     if (options.stdin !== undefined && !this.#canBase64) {
       return Promise.reject(
-        new PefError('pef/command-failed', `Cannot pass stdin to a command on ${describeTarget(target)}: the host has no base64 command (coreutils).`, { host: target.config.ssh.host }),
+        new PefError(
+          'pef/command-failed',
+          `Cannot pass stdin to a command on ${describeTarget(target)}: the host has no base64 command (coreutils).`,
+          { host: target.config.ssh.host },
+        ),
       );
     }
     const nonce = randomBytes(NONCE_BYTES).toString('hex');
@@ -120,7 +137,12 @@ export class CommandChannel {
         if (timedOut && TIMEOUT_STATUSES.has(status)) {
           reject(commandTimeoutError(target, command, options.timeoutMs ?? 0));
         } else {
-          resolve({ stdout: out.text(), stderr: err.text(), exitCode: Number.isNaN(status) ? null : status, durationMs: performance.now() - started });
+          resolve({
+            stdout: out.text(),
+            stderr: err.text(),
+            exitCode: Number.isNaN(status) ? null : status,
+            durationMs: performance.now() - started,
+          });
         }
       };
       this.#running = {
@@ -143,7 +165,10 @@ export class CommandChannel {
             // Without coreutils timeout on the host, dropping the channel is the only way to stop it.
             if (!this.#canTimeout) this.#drop(commandTimeoutError(target, command, limit));
           }, limit),
-          setTimeout(() => this.#drop(commandTimeoutError(target, command, limit)), limit + KILL_AFTER_SECONDS * 1000 + BACKSTOP_GRACE_MS),
+          setTimeout(
+            () => this.#drop(commandTimeoutError(target, command, limit)),
+            limit + KILL_AFTER_SECONDS * 1000 + BACKSTOP_GRACE_MS,
+          ),
         );
       }
       this.#channel.write(line);
@@ -212,7 +237,12 @@ function openExec(client: Ssh2Client, command: string, target: Target): Promise<
     client.exec(command, {}, (error, channel) => {
       if (error) {
         reject(
-          new PefError('pef/command-failed', `Cannot open a session channel on ${describeTarget(target)}: ${error.message}`, { host: target.config.ssh.host }, { cause: error }),
+          new PefError(
+            'pef/command-failed',
+            `Cannot open a session channel on ${describeTarget(target)}: ${error.message}`,
+            { host: target.config.ssh.host },
+            { cause: error },
+          ),
         );
       } else {
         // Errors surface as 'close' or through the connection; an unhandled 'error' would crash pef.
@@ -261,14 +291,16 @@ function bootstrap(channel: Ssh2Channel, options: CommandChannelOptions): Promis
       probed = true;
       if (probe.kind === 'nosudo') return finish(escalationErrors.noSudo(target, escalation.runAs));
       if (probe.kind === 'password') {
-        if (escalation.password === undefined) return finish(escalationErrors.passwordMissing(target, escalation.runAs, probe.message));
+        if (escalation.password === undefined)
+          return finish(escalationErrors.passwordMissing(target, escalation.runAs, probe.message));
         passwordSent = true;
         channel.write(`${escalation.password.unwrap()}\n`);
       }
     });
     const err = new MarkerScanner(`PEF-READY:${nonce}:`, (chunk) => {
       stderrText += chunk.toString('utf8');
-      if (passwordSent && escalation !== undefined && isPasswordRejected(stderrText)) finish(escalationErrors.passwordRejected(target, escalation.runAs));
+      if (passwordSent && escalation !== undefined && isPasswordRejected(stderrText))
+        finish(escalationErrors.passwordRejected(target, escalation.runAs));
     });
     const check = (): void => {
       if (out.status !== undefined && err.status !== undefined) finish(undefined, out.status);
@@ -297,7 +329,11 @@ function bootstrap(channel: Ssh2Channel, options: CommandChannelOptions): Promis
     const timer = setTimeout(() => {
       finish(
         escalation !== undefined && stdoutText.includes(PROBE_PREFIX)
-          ? escalationErrors.sudoFailed(target, escalation.runAs, stderrText || `no shell within ${options.startTimeoutMs} ms`)
+          ? escalationErrors.sudoFailed(
+              target,
+              escalation.runAs,
+              stderrText || `no shell within ${options.startTimeoutMs} ms`,
+            )
           : // No fallback here: a shell that is merely slow (busy host, heavy login files) would
             // be slower still with a new session per command. Fail and name the knob instead.
             new PefError(

@@ -10,7 +10,14 @@ import type { Target } from '../../inventory/target.js';
 import { commandTimeoutError, describeTarget } from '../command-errors.js';
 import { OutputCollector } from '../output-collector.js';
 import type { CommandOptions, CommandOutput } from '../transport.js';
-import { escalationErrors, isPasswordRejected, parseProbeLine, sudoPrefix, sudoProbeScript, type Escalation } from './escalation.js';
+import {
+  escalationErrors,
+  isPasswordRejected,
+  parseProbeLine,
+  sudoPrefix,
+  sudoProbeScript,
+  type Escalation,
+} from './escalation.js';
 import { commandScript, KILL_AFTER_SECONDS } from './shell.js';
 import { shQuote } from '../../util/shell-quote.js';
 import type { Ssh2Channel } from './ssh2-types.js';
@@ -76,7 +83,10 @@ export class ExecRunner {
         const limit = options.timeoutMs;
         timers.push(
           setTimeout(() => (timedOut = true), limit),
-          setTimeout(() => entry.fail(commandTimeoutError(target, command, limit)), limit + KILL_AFTER_SECONDS * 1000 + BACKSTOP_GRACE_MS),
+          setTimeout(
+            () => entry.fail(commandTimeoutError(target, command, limit)),
+            limit + KILL_AFTER_SECONDS * 1000 + BACKSTOP_GRACE_MS,
+          ),
         );
       }
       this.#options.ssh
@@ -99,13 +109,23 @@ export class ExecRunner {
             if (timedOut && response.code !== null && TIMEOUT_STATUSES.has(response.code)) {
               reject(commandTimeoutError(target, command, options.timeoutMs ?? 0));
             } else {
-              resolve({ stdout: out.text(), stderr: err.text(), exitCode: response.code, durationMs: performance.now() - started });
+              resolve({
+                stdout: out.text(),
+                stderr: err.text(),
+                exitCode: response.code,
+                durationMs: performance.now() - started,
+              });
             }
           },
           (error: unknown) => {
             entry.fail(
               this.#options.connectionError() ??
-                new PefError('pef/command-failed', `Cannot open an exec channel on ${describeTarget(target)}: ${(error as Error).message}`, { target: target.name }, { cause: error }),
+                new PefError(
+                  'pef/command-failed',
+                  `Cannot open an exec channel on ${describeTarget(target)}: ${(error as Error).message}`,
+                  { target: target.name },
+                  { cause: error },
+                ),
             );
           },
         );
@@ -121,12 +141,19 @@ export class ExecRunner {
   async #probeSudo(escalation: Escalation): Promise<boolean> {
     const { ssh, target } = this.#options;
     const probe = await ssh.execCommand(sudoProbeScript(escalation.runAs), { noTrim: true });
-    const result = probe.stdout.split('\n').map(parseProbeLine).find((p) => p !== undefined);
+    const result = probe.stdout
+      .split('\n')
+      .map(parseProbeLine)
+      .find((p) => p !== undefined);
     if (result === undefined) throw escalationErrors.sudoFailed(target, escalation.runAs, probe.stderr);
     if (result.kind === 'nosudo') throw escalationErrors.noSudo(target, escalation.runAs);
     if (result.kind === 'ok') return false;
-    if (escalation.password === undefined) throw escalationErrors.passwordMissing(target, escalation.runAs, result.message);
-    const check = await ssh.execCommand(`${sudoPrefix(escalation.runAs, true)} true`, { stdin: `${escalation.password.unwrap()}\n`, noTrim: true });
+    if (escalation.password === undefined)
+      throw escalationErrors.passwordMissing(target, escalation.runAs, result.message);
+    const check = await ssh.execCommand(`${sudoPrefix(escalation.runAs, true)} true`, {
+      stdin: `${escalation.password.unwrap()}\n`,
+      noTrim: true,
+    });
     if (check.code === 0) return true;
     if (isPasswordRejected(check.stderr)) throw escalationErrors.passwordRejected(target, escalation.runAs);
     throw escalationErrors.sudoFailed(target, escalation.runAs, check.stderr);

@@ -39,7 +39,8 @@ export function parseKnownHosts(text: string, file: string): KnownHostEntry[] {
       fields.shift();
     }
     const [hosts, keyType, keyText] = fields;
-    if (hosts === undefined || keyType === undefined || keyText === undefined || !/^[A-Za-z0-9+/]+=*$/.test(keyText)) continue;
+    if (hosts === undefined || keyType === undefined || keyText === undefined || !/^[A-Za-z0-9+/]+=*$/.test(keyText))
+      continue;
     const key = Buffer.from(keyText, 'base64');
     // A line whose key blob names another type is corrupt; OpenSSH ignores it too.
     if (keyTypeOf(key) !== keyType) continue;
@@ -92,7 +93,12 @@ export function keyTypeOf(blob: Buffer): string | undefined {
 }
 
 /** Checks the key `host:port` presented against the entries; see the file comment. */
-export function verifyHostKey(entries: readonly KnownHostEntry[], host: string, port: number, key: Buffer): HostKeyVerdict {
+export function verifyHostKey(
+  entries: readonly KnownHostEntry[],
+  host: string,
+  port: number,
+  key: Buffer,
+): HostKeyVerdict {
   const name = knownHostName(host, port);
   const type = keyTypeOf(key);
   const mine = entries.filter((e) => e.marker !== 'cert-authority' && entryMatches(e, name));
@@ -112,7 +118,8 @@ export function preferredHostKeyAlgorithms(entries: readonly KnownHostEntry[], h
   const algorithms: string[] = [];
   for (const e of entries) {
     if (e.marker !== undefined || !entryMatches(e, name)) continue;
-    for (const algorithm of ALGORITHMS_FOR_KEY_TYPE[e.keyType] ?? []) if (!algorithms.includes(algorithm)) algorithms.push(algorithm);
+    for (const algorithm of ALGORITHMS_FOR_KEY_TYPE[e.keyType] ?? [])
+      if (!algorithms.includes(algorithm)) algorithms.push(algorithm);
   }
   return algorithms;
 }

@@ -13,7 +13,14 @@ import { PefError } from '../../errors/pef-error.js';
 import type { Target } from '../../inventory/target.js';
 import { redact } from '../../util/sensitive.js';
 import { describeTarget } from '../command-errors.js';
-import { keyTypeOf, knownHostName, loadKnownHosts, preferredHostKeyAlgorithms, verifyHostKey, type HostKeyVerdict } from './known-hosts.js';
+import {
+  keyTypeOf,
+  knownHostName,
+  loadKnownHosts,
+  preferredHostKeyAlgorithms,
+  verifyHostKey,
+  type HostKeyVerdict,
+} from './known-hosts.js';
 import type { Ssh2Error } from './ssh2-types.js';
 
 /** Keepalive and other knobs of the connection itself. */
@@ -45,7 +52,11 @@ export async function openClient(target: Target, options: OpenClientOptions): Pr
   };
   if (ssh.hostKeyCheck) {
     const entries = await loadKnownHosts(knownHostsFiles).catch((error: unknown) => {
-      throw new PefError('pef/file-error', `Cannot read known_hosts (${knownHostsFiles.join(', ')}): ${(error as Error).message}`, { files: knownHostsFiles });
+      throw new PefError(
+        'pef/file-error',
+        `Cannot read known_hosts (${knownHostsFiles.join(', ')}): ${(error as Error).message}`,
+        { files: knownHostsFiles },
+      );
     });
     const preferred = preferredHostKeyAlgorithms(entries, ssh.host, ssh.port);
     // Offer the key types known_hosts has first, so the server shows a key we can check.
@@ -61,7 +72,8 @@ export async function openClient(target: Target, options: OpenClientOptions): Pr
     await client.connect(config);
   } catch (error) {
     client.dispose();
-    if (verdict !== undefined && verdict.status !== 'match') throw hostKeyError(target, verdict, presentedType, knownHostsFiles);
+    if (verdict !== undefined && verdict.status !== 'match')
+      throw hostKeyError(target, verdict, presentedType, knownHostsFiles);
     throw connectError(target, error as Ssh2Error);
   }
   // ssh2 leaves Nagle on: small writes then wait ~40 ms for the peer's delayed ACK, which an exec
@@ -97,20 +109,30 @@ async function credentials(target: Target): Promise<Partial<Config>> {
     // Like ssh(1): the agent if there is one, else the first default key file.
     if (process.env['SSH_AUTH_SOCK']) out.agent = process.env['SSH_AUTH_SOCK'];
     else {
-      const key = ['id_ed25519', 'id_ecdsa', 'id_rsa'].map((f) => join(homedir(), '.ssh', f)).find((f) => existsSync(f));
+      const key = ['id_ed25519', 'id_ecdsa', 'id_rsa']
+        .map((f) => join(homedir(), '.ssh', f))
+        .find((f) => existsSync(f));
       if (key !== undefined) out.privateKey = await readFile(key, 'utf8');
     }
   }
   return out;
 }
 
-function hostKeyError(target: Target, verdict: Exclude<HostKeyVerdict, { status: 'match' }>, presentedType: string | undefined, files: readonly string[]): PefError {
+function hostKeyError(
+  target: Target,
+  verdict: Exclude<HostKeyVerdict, { status: 'match' }>,
+  presentedType: string | undefined,
+  files: readonly string[],
+): PefError {
   const { host, port } = target.config.ssh;
   const name = knownHostName(host, port);
   const where = describeTarget(target);
   const keyscan = `ssh-keyscan -p ${port} ${host} >> ${files[0] ?? '~/.ssh/known_hosts'}`;
   if (verdict.status === 'unknown') {
-    const others = verdict.otherKeyTypes.length === 0 ? '' : ` (it knows ${verdict.otherKeyTypes.join(', ')} keys for it, but the server offered ${presentedType ?? 'another type'})`;
+    const others =
+      verdict.otherKeyTypes.length === 0
+        ? ''
+        : ` (it knows ${verdict.otherKeyTypes.join(', ')} keys for it, but the server offered ${presentedType ?? 'another type'})`;
     return new PefError(
       'pef/host-key-unknown',
       `The host key of ${where} is not in known_hosts (${files.join(', ')})${others}. After checking the key's fingerprint, add it with \`${keyscan}\`, ` +
@@ -120,13 +142,17 @@ function hostKeyError(target: Target, verdict: Exclude<HostKeyVerdict, { status:
   }
   const { file, line } = verdict.entry;
   if (verdict.status === 'revoked') {
-    return new PefError('pef/host-key-mismatch', `${where} presented a host key that is marked @revoked in ${file}:${line}. Connection refused.`, {
-      target: target.name,
-      host,
-      port,
-      file,
-      line,
-    });
+    return new PefError(
+      'pef/host-key-mismatch',
+      `${where} presented a host key that is marked @revoked in ${file}:${line}. Connection refused.`,
+      {
+        target: target.name,
+        host,
+        port,
+        file,
+        line,
+      },
+    );
   }
   return new PefError(
     'pef/host-key-mismatch',
@@ -158,9 +184,14 @@ function connectError(target: Target, error: Ssh2Error): PefError {
     );
   }
   if (/Cannot parse privateKey|private key|passphrase/i.test(cause)) {
-    return new PefError('pef/auth-failed', `The private key for ${where} cannot be used: ${cause}. Fix config.ssh.private-key (pef needs an unencrypted key or an agent).`, details, {
-      cause: error,
-    });
+    return new PefError(
+      'pef/auth-failed',
+      `The private key for ${where} cannot be used: ${cause}. Fix config.ssh.private-key (pef needs an unencrypted key or an agent).`,
+      details,
+      {
+        cause: error,
+      },
+    );
   }
   const code = error.code === undefined ? '' : `${error.code}: `;
   const hint =
@@ -169,5 +200,7 @@ function connectError(target: Target, error: Ssh2Error): PefError {
       : error.code === 'ENOTFOUND' || error.code === 'EAI_AGAIN'
         ? 'the host name does not resolve: check the target uri or config.ssh.host.'
         : 'check that the host is up and reachable from here.';
-  return new PefError('pef/connect-failed', `Cannot connect to ${where} (${code}${cause}): ${hint}`, details, { cause: error });
+  return new PefError('pef/connect-failed', `Cannot connect to ${where} (${code}${cause}): ${hint}`, details, {
+    cause: error,
+  });
 }

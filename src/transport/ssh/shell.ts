@@ -11,7 +11,11 @@ export function envExports(env: Readonly<Record<string, string>> | undefined): s
   return Object.entries(env)
     .map(([name, value]) => {
       if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) {
-        throw new PefError('pef/validation-error', `Environment variable name ${JSON.stringify(name)} is not valid in sh: use letters, digits and _ and do not start with a digit.`, { name });
+        throw new PefError(
+          'pef/validation-error',
+          `Environment variable name ${JSON.stringify(name)} is not valid in sh: use letters, digits and _ and do not start with a digit.`,
+          { name },
+        );
       }
       return `export ${name}=${shQuote(value)}`;
     })
@@ -27,7 +31,12 @@ export function timeoutSeconds(ms: number): string {
 export const KILL_AFTER_SECONDS = 2;
 
 /** The inner part every transport-run command shares: home (or /) as cwd, env, then the command. */
-export function commandScript(command: string, env: Readonly<Record<string, string>> | undefined, timeoutMs: number | undefined, shell = 'sh'): string {
+export function commandScript(
+  command: string,
+  env: Readonly<Record<string, string>> | undefined,
+  timeoutMs: number | undefined,
+  shell = 'sh',
+): string {
   const exports = envExports(env);
   const run = `${shQuote(shell)} -c ${shQuote(command)}`;
   // Without coreutils timeout the caller's own timer closes the channel instead.

@@ -109,9 +109,12 @@ export class SshConnection implements Connection {
     const sftp = await this.#sftpSession();
     if (this.#escalation === undefined) {
       await this.#transfer('upload', localPath, remotePath, async () => {
-        await sftpCall<void>((cb) => sftp.fastPut(localPath, remotePath, options.mode === undefined ? {} : { mode: options.mode }, cb));
+        await sftpCall<void>((cb) =>
+          sftp.fastPut(localPath, remotePath, options.mode === undefined ? {} : { mode: options.mode }, cb),
+        );
         // The SFTP server applies its umask at open; set the mode asked for explicitly.
-        if (options.mode !== undefined) await sftpCall<void>((cb) => sftp.chmod(remotePath, options.mode as number, cb));
+        if (options.mode !== undefined)
+          await sftpCall<void>((cb) => sftp.chmod(remotePath, options.mode as number, cb));
       });
       return;
     }
@@ -129,9 +132,19 @@ export class SshConnection implements Connection {
           await sftpCall<void>((cb) => sftp.chown(temp, uid, gid, cb));
         }
       });
-      const copy = options.mode === undefined ? `cp -- ${shQuote(temp)} ${shQuote(remotePath)}` : `install -m ${options.mode.toString(8)} -- ${shQuote(temp)} ${shQuote(remotePath)}`;
+      const copy =
+        options.mode === undefined
+          ? `cp -- ${shQuote(temp)} ${shQuote(remotePath)}`
+          : `install -m ${options.mode.toString(8)} -- ${shQuote(temp)} ${shQuote(remotePath)}`;
       const result = await this.run(copy);
-      if (result.exitCode !== 0) throw transferError(this.target, 'upload', localPath, remotePath, `as ${this.#escalation.runAs}: ${result.stderr.trim()}`);
+      if (result.exitCode !== 0)
+        throw transferError(
+          this.target,
+          'upload',
+          localPath,
+          remotePath,
+          `as ${this.#escalation.runAs}: ${result.stderr.trim()}`,
+        );
     } finally {
       await sftpCall<void>((cb) => sftp.unlink(temp, cb)).catch(() => undefined);
       await sftpCall<void>((cb) => sftp.rmdir(dir, cb)).catch(() => undefined);
@@ -151,8 +164,17 @@ export class SshConnection implements Connection {
       }
     }
     const result = await this.run(`base64 < ${shQuote(remotePath)}`);
-    if (result.exitCode !== 0) throw transferError(this.target, 'download', localPath, remotePath, `as ${this.#escalation.runAs}: ${result.stderr.trim()}`);
-    await this.#transfer('download', localPath, remotePath, () => writeFile(localPath, Buffer.from(result.stdout, 'base64')));
+    if (result.exitCode !== 0)
+      throw transferError(
+        this.target,
+        'download',
+        localPath,
+        remotePath,
+        `as ${this.#escalation.runAs}: ${result.stderr.trim()}`,
+      );
+    await this.#transfer('download', localPath, remotePath, () =>
+      writeFile(localPath, Buffer.from(result.stdout, 'base64')),
+    );
   }
 
   async close(): Promise<void> {
@@ -234,7 +256,14 @@ export class SshConnection implements Connection {
       },
       (error: unknown) => {
         this.#sftp = undefined;
-        throw this.#lost ?? new PefError('pef/transfer-failed', `Cannot open an SFTP session on ${describeTarget(this.target)}: ${(error as Error).message}`, { target: this.target.name });
+        throw (
+          this.#lost ??
+          new PefError(
+            'pef/transfer-failed',
+            `Cannot open an SFTP session on ${describeTarget(this.target)}: ${(error as Error).message}`,
+            { target: this.target.name },
+          )
+        );
       },
     );
     return this.#sftp;
@@ -244,16 +273,25 @@ export class SshConnection implements Connection {
     this.#runAsIds ??= this.run('id -u; id -g').then((r) => {
       const [uid, gid] = r.stdout.trim().split('\n').map(Number);
       if (r.exitCode !== 0 || uid === undefined || gid === undefined || Number.isNaN(uid) || Number.isNaN(gid)) {
-        throw new PefError('pef/transfer-failed', `Cannot find the ids of ${this.#escalation?.runAs ?? 'the run-as user'} on ${describeTarget(this.target)}: ${r.stderr.trim()}`, {
-          target: this.target.name,
-        });
+        throw new PefError(
+          'pef/transfer-failed',
+          `Cannot find the ids of ${this.#escalation?.runAs ?? 'the run-as user'} on ${describeTarget(this.target)}: ${r.stderr.trim()}`,
+          {
+            target: this.target.name,
+          },
+        );
       }
       return { uid, gid };
     });
     return this.#runAsIds;
   }
 
-  async #transfer(direction: 'upload' | 'download', localPath: string, remotePath: string, fn: () => Promise<void>): Promise<void> {
+  async #transfer(
+    direction: 'upload' | 'download',
+    localPath: string,
+    remotePath: string,
+    fn: () => Promise<void>,
+  ): Promise<void> {
     try {
       await fn();
     } catch (error) {
@@ -267,9 +305,23 @@ export class SshConnection implements Connection {
 // SSH_FX_PERMISSION_DENIED
 const SFTP_PERMISSION_DENIED = 3;
 
-function transferError(target: Target, direction: 'upload' | 'download', localPath: string, remotePath: string, cause: string): PefError {
-  const what = direction === 'upload' ? `${localPath} to ${describeTarget(target)}:${remotePath}` : `${describeTarget(target)}:${remotePath} to ${localPath}`;
-  return new PefError('pef/transfer-failed', `Cannot ${direction} ${what}: ${cause}`, { target: target.name, direction, localPath, remotePath });
+function transferError(
+  target: Target,
+  direction: 'upload' | 'download',
+  localPath: string,
+  remotePath: string,
+  cause: string,
+): PefError {
+  const what =
+    direction === 'upload'
+      ? `${localPath} to ${describeTarget(target)}:${remotePath}`
+      : `${describeTarget(target)}:${remotePath} to ${localPath}`;
+  return new PefError('pef/transfer-failed', `Cannot ${direction} ${what}: ${cause}`, {
+    target: target.name,
+    direction,
+    localPath,
+    remotePath,
+  });
 }
 
 function sftpCall<T>(fn: (callback: (error: Error | undefined, value?: T) => void) => void): Promise<T> {

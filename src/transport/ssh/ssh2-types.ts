@@ -16,7 +16,11 @@ export interface Ssh2Channel extends Duplex {
 
 /** The connected ssh2 Client. */
 export interface Ssh2Client {
-  exec(command: string, options: Record<string, unknown>, callback: (error: Ssh2Error | undefined, channel: Ssh2Channel) => void): boolean;
+  exec(
+    command: string,
+    options: Record<string, unknown>,
+    callback: (error: Ssh2Error | undefined, channel: Ssh2Channel) => void,
+  ): boolean;
   on(event: 'error', listener: (error: Ssh2Error) => void): this;
   on(event: 'close' | 'end', listener: () => void): this;
   end(): void;
@@ -32,8 +36,18 @@ export interface SftpStats {
 
 /** The SFTP session methods pef uses. */
 export interface Ssh2Sftp {
-  fastPut(localPath: string, remotePath: string, options: { mode?: number }, callback: (error: Error | undefined) => void): void;
-  fastGet(remotePath: string, localPath: string, options: Record<string, never>, callback: (error: Error | undefined) => void): void;
+  fastPut(
+    localPath: string,
+    remotePath: string,
+    options: { mode?: number },
+    callback: (error: Error | undefined) => void,
+  ): void;
+  fastGet(
+    remotePath: string,
+    localPath: string,
+    options: Record<string, never>,
+    callback: (error: Error | undefined) => void,
+  ): void;
   chmod(path: string, mode: number, callback: (error: Error | undefined) => void): void;
   chown(path: string, uid: number, gid: number, callback: (error: Error | undefined) => void): void;
   mkdir(path: string, attributes: { mode?: number }, callback: (error: Error | undefined) => void): void;

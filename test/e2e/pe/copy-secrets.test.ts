@@ -30,7 +30,11 @@ const on = async (host: string, script: string) => {
   if (out.exitCode !== 0) throw new Error(`${host}: ${script}: ${out.stderr}`);
   return out.stdout;
 };
-const stateOf = (host: string) => on(host, `for f in ${PE_SECRET_FILES.join(' ')}; do echo "$(sha256sum < $f | cut -c1-64) $(stat -c '%U:%G %a' $f)"; done`);
+const stateOf = (host: string) =>
+  on(
+    host,
+    `for f in ${PE_SECRET_FILES.join(' ')}; do echo "$(sha256sum < $f | cut -c1-64) $(stat -c '%U:%G %a' $f)"; done`,
+  );
 
 /** Remembers a host's current secret contents for the final grep. */
 async function collectSecrets(host: string): Promise<void> {
@@ -49,7 +53,10 @@ async function collectSecrets(host: string): Promise<void> {
 /** Gives the replica keys of its own again (as a fresh PE install has), mode 0600 root-owned. */
 async function diverge(tag: string): Promise<void> {
   for (const file of [ORCH_KEYS, ORCH_ENC]) {
-    await on('replica', `printf '{"key":"%s","id":"%s"}\\n' "$(head -c 24 /dev/urandom | base64)" ${tag} > ${file} && chown root:root ${file} && chmod 600 ${file}`);
+    await on(
+      'replica',
+      `printf '{"key":"%s","id":"%s"}\\n' "$(head -c 24 /dev/urandom | base64)" ${tag} > ${file} && chown root:root ${file} && chmod 600 ${file}`,
+    );
   }
   await on('replica', `printf '# replica %s\\nversion: 5\\n' ${tag} > ${HIERA}`);
   await collectSecrets('replica');
@@ -60,7 +67,10 @@ maybe('copy_secrets (PE lab)', () => {
     const lab = await ensurePeLab();
     runner = await taskRunner(lab.inventory);
     // Whatever other suites left: primary sends, replica receives, replication on.
-    for (const [host, mode] of [['primary', 'active'], ['replica', 'passive']] as const) {
+    for (const [host, mode] of [
+      ['primary', 'active'],
+      ['replica', 'passive'],
+    ] as const) {
       const r = (await runner.task(setMode, host, { mode, replication: 'enabled' })).find(`${host}.lab`)!;
       expect(r.error).toBeUndefined();
     }
@@ -82,20 +92,40 @@ maybe('copy_secrets (PE lab)', () => {
     expect(r.error).toBeUndefined();
     expect(r.changed).toBe(true);
     const wouldRun = r.value['would_run'] as string[];
-    for (const file of [ORCH_KEYS, ORCH_ENC, HIERA]) expect(wouldRun.some((c) => c.startsWith('replica.lab: (umask 077 && base64 -d > ') && c.includes(`mv -f ${file}.pef-tmp ${file})`))).toBe(true);
-    expect(wouldRun.some((c) => c.includes(CONSOLE_KEYS))).toBe((await on('primary', `sha256sum < ${CONSOLE_KEYS}`)) !== (await on('replica', `sha256sum < ${CONSOLE_KEYS}`)));
+    for (const file of [ORCH_KEYS, ORCH_ENC, HIERA])
+      expect(
+        wouldRun.some(
+          (c) =>
+            c.startsWith('replica.lab: (umask 077 && base64 -d > ') && c.includes(`mv -f ${file}.pef-tmp ${file})`),
+        ),
+      ).toBe(true);
+    expect(wouldRun.some((c) => c.includes(CONSOLE_KEYS))).toBe(
+      (await on('primary', `sha256sum < ${CONSOLE_KEYS}`)) !== (await on('replica', `sha256sum < ${CONSOLE_KEYS}`)),
+    );
     expect(await stateOf('replica')).toBe(before);
   }, 120_000);
 
   it("copies the primary's files through the CLI (verbose), keeping owner and mode and making a missing directory like the primary's", async () => {
     await on('replica', `rm -rf ${CONSOLE_SECRETS_DIR}`);
-    const run = await runCli(['task', 'run', 'copy_secrets', '-t', 'primary', 'replica=replica', '--verbose', '-i', 'inventory.yaml'], { cwd: cliDir });
+    const run = await runCli(
+      ['task', 'run', 'copy_secrets', '-t', 'primary', 'replica=replica', '--verbose', '-i', 'inventory.yaml'],
+      { cwd: cliDir },
+    );
     outputs.push(run.stdout, run.stderr);
     expect(run.code).toBe(0);
     expect(await stateOf('replica')).toBe(await stateOf('primary'));
-    expect(await on('replica', `stat -c '%U:%G %a' ${ORCH_KEYS} ${CONSOLE_SECRETS_DIR}`)).toBe(await on('primary', `stat -c '%U:%G %a' ${ORCH_KEYS} ${CONSOLE_SECRETS_DIR}`));
-    expect(await on('replica', `stat -c '%U:%G %a' ${ORCH_KEYS}`)).toBe('pe-orchestration-services:pe-orchestration-services 640\n');
-    expect(await on('replica', `ls -a ${CONSOLE_SECRETS_DIR} /etc/puppetlabs/orchestration-services/conf.d/secrets | grep -c pef-tmp || true`)).toBe('0\n');
+    expect(await on('replica', `stat -c '%U:%G %a' ${ORCH_KEYS} ${CONSOLE_SECRETS_DIR}`)).toBe(
+      await on('primary', `stat -c '%U:%G %a' ${ORCH_KEYS} ${CONSOLE_SECRETS_DIR}`),
+    );
+    expect(await on('replica', `stat -c '%U:%G %a' ${ORCH_KEYS}`)).toBe(
+      'pe-orchestration-services:pe-orchestration-services 640\n',
+    );
+    expect(
+      await on(
+        'replica',
+        `ls -a ${CONSOLE_SECRETS_DIR} /etc/puppetlabs/orchestration-services/conf.d/secrets | grep -c pef-tmp || true`,
+      ),
+    ).toBe('0\n');
   }, 120_000);
 
   it('reports changed: false on the next run, per file', async () => {
@@ -103,20 +133,43 @@ maybe('copy_secrets (PE lab)', () => {
     expect(r).toMatchObject({ status: 'success', changed: false });
     const files = r.value['files'] as { path: string; action: string; sha256: string; owner: string; mode: string }[];
     expect(files.map((f) => f.action)).toEqual(['unchanged', 'unchanged', 'unchanged', 'unchanged']);
-    expect(files[0]).toMatchObject({ path: ORCH_KEYS, owner: 'pe-orchestration-services', mode: '0640', sha256: (await on('primary', `sha256sum < ${ORCH_KEYS}`)).slice(0, 12) });
+    expect(files[0]).toMatchObject({
+      path: ORCH_KEYS,
+      owner: 'pe-orchestration-services',
+      mode: '0640',
+      sha256: (await on('primary', `sha256sum < ${ORCH_KEYS}`)).slice(0, 12),
+    });
   }, 120_000);
 
   it('copies again through the CLI (JSON) and restarts the running service that reads a changed file when asked', async () => {
     await diverge('json');
     await on('replica', `printf '{"key":"%s"}\\n' "$(head -c 24 /dev/urandom | base64)" > ${CONSOLE_KEYS}`);
     await collectSecrets('replica');
-    const run = await runCli(['task', 'run', 'copy_secrets', '-t', 'primary', 'replica=replica', 'restart_services=true', '--format', 'json', '-i', 'inventory.yaml'], { cwd: cliDir });
+    const run = await runCli(
+      [
+        'task',
+        'run',
+        'copy_secrets',
+        '-t',
+        'primary',
+        'replica=replica',
+        'restart_services=true',
+        '--format',
+        'json',
+        '-i',
+        'inventory.yaml',
+      ],
+      { cwd: cliDir },
+    );
     outputs.push(run.stdout, run.stderr);
     expect(run.code).toBe(0);
     const item = (JSON.parse(run.stdout) as { items: { value: Record<string, unknown> }[] }).items[0]!;
     // pe-console-services runs on the replica; pe-orchestration-services is not a lab service.
     expect(item.value).toMatchObject({ restarted: ['pe-console-services'], restart_needed: [] });
-    expect((await labExec('replica', ['pef-lab-service', 'status', 'pe-console-services'], { dir: TEST_PE_LAB_DIR })).exitCode).toBe(0);
+    expect(
+      (await labExec('replica', ['pef-lab-service', 'status', 'pe-console-services'], { dir: TEST_PE_LAB_DIR }))
+        .exitCode,
+    ).toBe(0);
     expect(await stateOf('replica')).toBe(await stateOf('primary'));
   }, 300_000);
 
@@ -126,7 +179,9 @@ maybe('copy_secrets (PE lab)', () => {
     await on('replica', 'mkdir -p /etc/pef && printf "reason=copy_secrets test\\n" > /etc/pef/replication.disabled');
     try {
       const r = (await runner.task(copySecrets, 'primary', { replica: 'replica' })).find('primary.lab')!;
-      expect(r.error?.msg).toMatch(/^copy_secrets refused: replication is switched off on replica\.lab .*Nothing was changed\.$/s);
+      expect(r.error?.msg).toMatch(
+        /^copy_secrets refused: replication is switched off on replica\.lab .*Nothing was changed\.$/s,
+      );
       expect(await stateOf('replica')).toBe(before);
     } finally {
       await on('replica', 'rm -f /etc/pef/replication.disabled');
@@ -136,7 +191,9 @@ maybe('copy_secrets (PE lab)', () => {
   }, 120_000);
 
   it('never shows the contents: not in CLI output, not in any run log', () => {
-    const cliLogs = readdirSync(join(cliDir, '.pef', 'logs')).map((f) => readFileSync(join(cliDir, '.pef', 'logs', f), 'utf8'));
+    const cliLogs = readdirSync(join(cliDir, '.pef', 'logs')).map((f) =>
+      readFileSync(join(cliDir, '.pef', 'logs', f), 'utf8'),
+    );
     const everything = [...outputs, ...cliLogs, runner.log()].join('\n');
     // The runs happened and were logged, so an empty grep means something.
     expect(everything).toContain('base64 -d');

@@ -7,7 +7,14 @@
  */
 import { describe, it, expect, beforeAll } from '@jest/globals';
 import { existsSync } from 'node:fs';
-import { ensurePeLab, labSupported, releaseTestLab, PE_LAB_TIMEOUT_MS, TEST_PE_LAB_DIR, TEST_PE_LAB_PREFIX } from '../../helpers/lab.js';
+import {
+  ensurePeLab,
+  labSupported,
+  releaseTestLab,
+  PE_LAB_TIMEOUT_MS,
+  TEST_PE_LAB_DIR,
+  TEST_PE_LAB_PREFIX,
+} from '../../helpers/lab.js';
 import type { LabInfo } from '../../helpers/lab.js';
 import { labExec } from '../../../src/lab/lab-exec.js';
 import { labStatus } from '../../../src/lab/lab-status.js';
@@ -39,7 +46,11 @@ maybe('pef lab (pe profile)', () => {
     const status = await labStatus({ dir });
     expect(status.healthy).toBe(true);
     expect(status.profile).toBe('pe');
-    const up = (name: string): string[] => status.hosts.find((h) => h.name === name)?.services.filter((s) => s.state === 'up').map((s) => s.name) ?? [];
+    const up = (name: string): string[] =>
+      status.hosts
+        .find((h) => h.name === name)
+        ?.services.filter((s) => s.state === 'up')
+        .map((s) => s.name) ?? [];
     expect(up('primary')).toEqual(['sshd', 'pe-postgresql', 'pe-puppetdb', 'pe-puppetserver', 'pe-console-services']);
     expect(up('replica')).toEqual(['sshd', 'pe-postgresql', 'pe-console-services']);
     expect(up('agent1')).toEqual(['sshd']);
@@ -55,25 +66,46 @@ maybe('pef lab (pe profile)', () => {
     expect(primary).toMatchObject({
       flavor: 'pe',
       peVersion: expect.stringMatching(/^\d{4}\.\d+\.\d+$/),
-      paths: { puppet: '/opt/puppetlabs/bin/puppet', confdir: '/etc/puppetlabs/puppet', ssldir: '/etc/puppetlabs/puppet/ssl', cadir: '/etc/puppetlabs/puppetserver/ca', codedir: '/etc/puppetlabs/code' },
+      paths: {
+        puppet: '/opt/puppetlabs/bin/puppet',
+        confdir: '/etc/puppetlabs/puppet',
+        ssldir: '/etc/puppetlabs/puppet/ssl',
+        cadir: '/etc/puppetlabs/puppetserver/ca',
+        codedir: '/etc/puppetlabs/code',
+      },
       hasCa: true,
       postgres: { bin: '/opt/puppetlabs/server/bin', superuser: 'pe-postgres' },
     });
-    expect(primary?.['postgres'].databases).toEqual(expect.arrayContaining(['pe-activity', 'pe-classifier', 'pe-orchestrator', 'pe-puppetdb', 'pe-rbac']));
-    const running = (primary?.['services'] as { name: string; running: boolean }[]).filter((s) => s.running).map((s) => s.name);
-    expect(running).toEqual(expect.arrayContaining(['pe-postgresql', 'pe-puppetdb', 'pe-puppetserver', 'pe-console-services']));
+    expect(primary?.['postgres'].databases).toEqual(
+      expect.arrayContaining(['pe-activity', 'pe-classifier', 'pe-orchestrator', 'pe-puppetdb', 'pe-rbac']),
+    );
+    const running = (primary?.['services'] as { name: string; running: boolean }[])
+      .filter((s) => s.running)
+      .map((s) => s.name);
+    expect(running).toEqual(
+      expect.arrayContaining(['pe-postgresql', 'pe-puppetdb', 'pe-puppetserver', 'pe-console-services']),
+    );
     // Agents are AIO agents: PE paths, but no PE server on them.
-    expect(agent).toMatchObject({ flavor: 'oss', paths: { confdir: '/etc/puppetlabs/puppet', ssldir: '/etc/puppetlabs/puppet/ssl' } });
+    expect(agent).toMatchObject({
+      flavor: 'oss',
+      paths: { confdir: '/etc/puppetlabs/puppet', ssldir: '/etc/puppetlabs/puppet/ssl' },
+    });
     await runner.close();
   });
 
   it('keeps PE databases owned by pe-postgres in real PostgreSQL, each naming the host that made it', async () => {
     // pe-activity: the PE suites that run before this one restore pe-rbac on the replica.
     for (const host of ['primary', 'replica']) {
-      const out = await sh(host, `runuser -u pe-postgres -- /opt/puppetlabs/server/bin/psql -X -d pe-activity -Atc "select host from pef_lab_seed"`);
+      const out = await sh(
+        host,
+        `runuser -u pe-postgres -- /opt/puppetlabs/server/bin/psql -X -d pe-activity -Atc "select host from pef_lab_seed"`,
+      );
       expect(out.stdout.trim()).toBe(`${host}.lab`);
     }
-    const owner = await sh('primary', `stat -c %U "$(runuser -u pe-postgres -- /opt/puppetlabs/server/bin/psql -X -d postgres -Atc 'show data_directory')"`);
+    const owner = await sh(
+      'primary',
+      `stat -c %U "$(runuser -u pe-postgres -- /opt/puppetlabs/server/bin/psql -X -d postgres -Atc 'show data_directory')"`,
+    );
     expect(owner.stdout.trim()).toBe('pe-postgres');
   });
 
@@ -89,7 +121,9 @@ maybe('pef lab (pe profile)', () => {
       'pe-orchestration-services:pe-orchestration-services 640',
       'pe-console-services:pe-console-services 640',
     ]);
-    expect(JSON.parse((await sh('primary', `cat ${files[0]!}`)).stdout)).toEqual([expect.objectContaining({ key: expect.any(String) })]);
+    expect(JSON.parse((await sh('primary', `cat ${files[0]!}`)).stdout)).toEqual([
+      expect.objectContaining({ key: expect.any(String) }),
+    ]);
   });
 
   it('serves the classifier stand-in to allowed certificates only, labelled as a stand-in', async () => {
@@ -106,8 +140,14 @@ maybe('pef lab (pe profile)', () => {
   it('answers `puppet infrastructure status` from the stand-in, as one installation with primary.lab as primary', async () => {
     const out = await sh('replica', 'puppet infrastructure status --format json');
     const status = JSON.parse(out.stdout) as { pef_standin: string; primary: string; certname: string };
-    expect(status).toMatchObject({ primary: 'primary.lab', certname: 'replica.lab', pef_standin: expect.stringContaining('not Puppet Enterprise') });
-    expect((await sh('replica', 'tail -n 1 /var/log/pef-lab/pe-standin.log')).stdout).toContain('"argv":["infrastructure","status","--format","json"]');
+    expect(status).toMatchObject({
+      primary: 'primary.lab',
+      certname: 'replica.lab',
+      pef_standin: expect.stringContaining('not Puppet Enterprise'),
+    });
+    expect((await sh('replica', 'tail -n 1 /var/log/pef-lab/pe-standin.log')).stdout).toContain(
+      '"argv":["infrastructure","status","--format","json"]',
+    );
   });
 
   it('runs the agent on agent1 against primary, which compiles its catalog, and stores its facts in PuppetDB', async () => {
@@ -115,7 +155,9 @@ maybe('pef lab (pe profile)', () => {
     expect([0, 2]).toContain(run.exitCode);
     expect(run.stdout).toContain('catalog compiled by primary.lab for agent1.lab');
     const query = encodeURIComponent(JSON.stringify(['=', 'certname', 'agent1.lab']));
-    const facts = (await (await fetch(`http://${TEST_PE_LAB_PREFIX}.1:8080/pdb/query/v4/facts?query=${query}`)).json()) as { name: string; value: unknown }[];
+    const facts = (await (
+      await fetch(`http://${TEST_PE_LAB_PREFIX}.1:8080/pdb/query/v4/facts?query=${query}`)
+    ).json()) as { name: string; value: unknown }[];
     expect(new Map(facts.map((f) => [f.name, f.value])).get('pef_lab_address')).toBe(`${TEST_PE_LAB_PREFIX}.3`);
   }, 300_000);
 
@@ -132,7 +174,12 @@ maybe('pef lab (pe profile)', () => {
     expect(namespaces).toHaveLength(3);
     await labDown({ dir });
     await releaseTestLab();
-    expect(await labLeftovers(lab, namespaces, TEST_PE_LAB_PREFIX)).toEqual({ processes: [], holders: [], listeners: [], mounts: [] });
+    expect(await labLeftovers(lab, namespaces, TEST_PE_LAB_PREFIX)).toEqual({
+      processes: [],
+      holders: [],
+      listeners: [],
+      mounts: [],
+    });
     expect(existsSync(lab.dir)).toBe(false);
   }, 60_000);
 });

@@ -40,12 +40,14 @@ let replicaOriginal = '';
 let primaryOriginal = '';
 const savedState = new Map<string, string>();
 
-const exec = (host: string, script: string, input?: string) => labExec(host, ['sh', '-c', script], { dir: info.dir, timeoutMs: 120_000, ...(input === undefined ? {} : { input }) });
+const exec = (host: string, script: string, input?: string) =>
+  labExec(host, ['sh', '-c', script], { dir: info.dir, timeoutMs: 120_000, ...(input === undefined ? {} : { input }) });
 const out = async (host: string, script: string) => (await exec(host, script)).stdout.trim();
 const lines = async (host: string, script: string) => (await out(host, script)).split('\n').filter(Boolean);
 
 // The classifier as the test sees it: plain curl with the host's own certificate, outside pef.
-const certArgs = (host: string) => `--cert ${SSL}/certs/${host}.pem --key ${SSL}/private_keys/${host}.pem --cacert ${SSL}/certs/ca.pem`;
+const certArgs = (host: string) =>
+  `--cert ${SSL}/certs/${host}.pem --key ${SSL}/private_keys/${host}.pem --cacert ${SSL}/certs/ca.pem`;
 async function groupsText(host: string): Promise<string> {
   const r = await exec(host, `curl -sS --fail ${certArgs(host)} https://${host}:4433/classifier-api/v1/groups`);
   expect(r.exitCode).toBe(0);
@@ -53,7 +55,11 @@ async function groupsText(host: string): Promise<string> {
 }
 const groupsOf = async (host: string) => JSON.parse(await groupsText(host)) as NodeGroup[];
 async function importInto(host: string, body: string): Promise<void> {
-  const r = await exec(host, `curl -sS --fail ${certArgs(host)} -X POST -H 'Content-Type: application/json' --data-binary @- https://${host}:4433/classifier-api/v1/import-hierarchy`, body);
+  const r = await exec(
+    host,
+    `curl -sS --fail ${certArgs(host)} -X POST -H 'Content-Type: application/json' --data-binary @- https://${host}:4433/classifier-api/v1/import-hierarchy`,
+    body,
+  );
   expect(r.exitCode).toBe(0);
 }
 const same = (a: readonly NodeGroup[], b: readonly NodeGroup[]) => sameHierarchy(diffHierarchies(a, b));
@@ -66,7 +72,13 @@ const WEB_GROUP = (root: string): NodeGroup => ({
   environment_trumps: false,
   description: 'added on primary.lab by the node-classification e2e test',
   rule: ['or', ['=', 'name', 'web1.lab'], ['~', 'name', '^primary\\.lab$']],
-  classes: { 'role::web': { server: 'primary.lab:8140', mirror: 'primary.lab.example', hosts: ['primary.lab', 'db.primary.lab'] } },
+  classes: {
+    'role::web': {
+      server: 'primary.lab:8140',
+      mirror: 'primary.lab.example',
+      hosts: ['primary.lab', 'db.primary.lab'],
+    },
+  },
   variables: { pe_master: 'https://primary.lab:8140/' },
   config_data: {},
 });
@@ -124,7 +136,14 @@ describe('dump_nc', () => {
     const result = (await runner.task(dumpNc, PRIMARY, { receiver: 'replica' })).find(PRIMARY);
     expect(result?.error).toBeUndefined();
     expect(result?.changed).toBe(true);
-    const value = result?.value as { archive: string; sha256: string; groups: number; replaced: { from: string; to: string; count: number }; written: boolean; shipped: { receiver: string; dir: string; sent: boolean } };
+    const value = result?.value as {
+      archive: string;
+      sha256: string;
+      groups: number;
+      replaced: { from: string; to: string; count: number };
+      written: boolean;
+      shipped: { receiver: string; dir: string; sent: boolean };
+    };
     expect(value.replaced.from).toBe(PRIMARY);
     expect(value.replaced.to).toBe(REPLICA);
     expect(value.replaced.count).toBeGreaterThan(5);
@@ -137,18 +156,28 @@ describe('dump_nc', () => {
     const archived = JSON.parse(text) as NodeGroup[];
     const master = archived.find((g) => g.name === 'PE Master');
     expect(master?.rule).toEqual(['or', ['=', 'name', REPLICA]]);
-    expect(archived.find((g) => g.name === 'PE Infrastructure Agent')?.classes['puppet_enterprise::profile::agent']).toMatchObject({ server_list: [`${REPLICA}:8140`] });
+    expect(
+      archived.find((g) => g.name === 'PE Infrastructure Agent')?.classes['puppet_enterprise::profile::agent'],
+    ).toMatchObject({ server_list: [`${REPLICA}:8140`] });
     expect(same(archived, transformGroups(await groupsOf(PRIMARY), { from: PRIMARY, to: REPLICA }).groups)).toBe(true);
     const web = archived.find((g) => g.name === 'pef e2e web');
     expect(web?.rule).toEqual(['or', ['=', 'name', 'web1.lab'], ['~', 'name', '^replica\\.lab$']]);
-    expect(web?.classes).toEqual({ 'role::web': { server: 'replica.lab:8140', mirror: 'primary.lab.example', hosts: ['replica.lab', 'db.primary.lab'] } });
+    expect(web?.classes).toEqual({
+      'role::web': {
+        server: 'replica.lab:8140',
+        mirror: 'primary.lab.example',
+        hosts: ['replica.lab', 'db.primary.lab'],
+      },
+    });
     expect(web?.variables).toEqual({ pe_master: 'https://replica.lab:8140/' });
     expect(web?.description).toBe('added on primary.lab by the node-classification e2e test');
     expect(await out(PRIMARY, `cd ${DUMPS} && sha256sum -c ${name}.sha256`)).toContain(`${name}: OK`);
     expect(await out(PRIMARY, `readlink ${DUMPS}/${LATEST_ARCHIVE}`)).toBe(name);
     expect(await out(PRIMARY, `stat -c '%U %a' ${DUMPS} ${value.archive}`)).toBe('root 700\nroot 600');
 
-    expect((await lines(REPLICA, `ls -1A ${SHIPPED_NC_DIR}`)).sort()).toEqual([LATEST_ARCHIVE, name, `${name}.sha256`].sort());
+    expect((await lines(REPLICA, `ls -1A ${SHIPPED_NC_DIR}`)).sort()).toEqual(
+      [LATEST_ARCHIVE, name, `${name}.sha256`].sort(),
+    );
     expect(await out(REPLICA, `cd ${SHIPPED_NC_DIR} && sha256sum -c ${name}.sha256`)).toContain(`${name}: OK`);
     expect(await out(REPLICA, `readlink ${SHIPPED_NC_DIR}/${LATEST_ARCHIVE}`)).toBe(name);
   });
@@ -170,7 +199,9 @@ describe('dump_nc', () => {
     expect(result?.error).toBeUndefined();
     expect(result?.changed).toBe(true);
     expect(result?.value).toMatchObject({ written: false, pruned: [old[0], old[1]] });
-    expect((await lines(PRIMARY, `ls -1 ${DUMPS}`)).sort()).toEqual([old[2], `${old[2]}.sha256`, newest, `${newest}.sha256`, LATEST_ARCHIVE].sort());
+    expect((await lines(PRIMARY, `ls -1 ${DUMPS}`)).sort()).toEqual(
+      [old[2], `${old[2]}.sha256`, newest, `${newest}.sha256`, LATEST_ARCHIVE].sort(),
+    );
     expect((await runner.task(dumpNc, PRIMARY, { to: REPLICA, keep: 2 })).find(PRIMARY)?.changed).toBe(false);
     await exec(PRIMARY, `cd ${DUMPS} && rm -f ${old[2]} ${old[2]}.sha256`);
   });
@@ -205,11 +236,15 @@ describe('restore_nc', () => {
     const now = await groupsOf(REPLICA);
     expect(same(now, archived)).toBe(true);
     expect(same(now, transformGroups(await groupsOf(PRIMARY), { from: PRIMARY, to: REPLICA }).groups)).toBe(true);
-    expect(now.find((g) => g.name === 'pef e2e web')?.classes['role::web']).toMatchObject({ server: 'replica.lab:8140' });
+    expect(now.find((g) => g.name === 'pef e2e web')?.classes['role::web']).toMatchObject({
+      server: 'replica.lab:8140',
+    });
     // What was replaced is kept, checksummed.
     expect(same(JSON.parse(await out(REPLICA, `cat ${value.backup}`)) as NodeGroup[], before)).toBe(true);
     const backup = value.backup.split('/').pop() ?? '';
-    expect(await out(REPLICA, `cd ${NC_DEFAULTS.backupDir} && sha256sum -c ${backup}.sha256`)).toContain(`${backup}: OK`);
+    expect(await out(REPLICA, `cd ${NC_DEFAULTS.backupDir} && sha256sum -c ${backup}.sha256`)).toContain(
+      `${backup}: OK`,
+    );
   });
 
   it('a second run finds the classifier equal and changes nothing', async () => {
@@ -239,9 +274,15 @@ describe('restore_nc', () => {
   it("reports the classifier's refusal (HTTP 400) and leaves the replica's classification unchanged", async () => {
     const before = await groupsText(REPLICA);
     // pef checks the shape of node groups, the classifier also the hierarchy: a parent that does not exist.
-    const groups = transformGroups(await groupsOf(PRIMARY), { from: PRIMARY, to: REPLICA }).groups.map((g) => (g.name === 'pef e2e web' ? { ...g, parent: '7e570000-0000-4000-8000-0000000000ff' } : g));
+    const groups = transformGroups(await groupsOf(PRIMARY), { from: PRIMARY, to: REPLICA }).groups.map((g) =>
+      g.name === 'pef e2e web' ? { ...g, parent: '7e570000-0000-4000-8000-0000000000ff' } : g,
+    );
     const name = 'nc_dump.20300101T000000000Z.json';
-    await exec(REPLICA, `mkdir -p ${BAD_DIR} && cd ${BAD_DIR} && cat > ${name} && sha256sum ${name} > ${name}.sha256`, `${JSON.stringify(groups)}\n`);
+    await exec(
+      REPLICA,
+      `mkdir -p ${BAD_DIR} && cd ${BAD_DIR} && cat > ${name} && sha256sum ${name} > ${name}.sha256`,
+      `${JSON.stringify(groups)}\n`,
+    );
     const result = (await runner.task(restoreNc, 'replica', { dump_dir: BAD_DIR })).find(REPLICA);
     expect(result?.error?.kind).toBe('pef/task-failed');
     expect(result?.error?.msg).toContain(`POST ${replicaBase}/import-hierarchy on ${REPLICA} answered HTTP 400`);

@@ -25,7 +25,10 @@ const sh = async (host: string, script: string): Promise<string> => {
   return out.stdout.trim();
 };
 const seedHost = (host: string): Promise<string> =>
-  sh(host, 'runuser -u pe-postgres -- /opt/puppetlabs/server/bin/psql -X -d pe-rbac -Atc "select host from pef_lab_seed"');
+  sh(
+    host,
+    'runuser -u pe-postgres -- /opt/puppetlabs/server/bin/psql -X -d pe-rbac -Atc "select host from pef_lab_seed"',
+  );
 const running = async (host: string, svc: string): Promise<boolean> =>
   (await labExec(host, ['pef-lab-service', 'status', svc], { dir: TEST_PE_LAB_DIR })).exitCode === 0;
 
@@ -42,7 +45,8 @@ maybe('flavor-aware tasks on PE (lab profile pe)', () => {
 
   it("stops and starts a service by PE's name, and a second start changes nothing", async () => {
     const run = async (action: string): Promise<boolean> =>
-      (await runner.task(service, 'replica', { action, services: ['pe-console-services'] })).find(REPLICA)!.changed === true;
+      (await runner.task(service, 'replica', { action, services: ['pe-console-services'] })).find(REPLICA)!.changed ===
+      true;
     expect(await run('stop')).toBe(true);
     expect(await running('replica', 'pe-console-services')).toBe(false);
     expect(await run('start')).toBe(true);
@@ -61,9 +65,16 @@ maybe('flavor-aware tasks on PE (lab profile pe)', () => {
     expect((await runner.task(setupTransfer, 'primary', { receiver: 'replica' })).find(PRIMARY)!.error).toBeUndefined();
     const sync = (await runner.task(syncCa, 'primary', { receiver: 'replica' })).find(PRIMARY)!;
     expect(sync.error).toBeUndefined();
-    expect(await sh('replica', `sha256sum < ${CADIR}/ca_crt.pem`)).toBe(await sh('primary', `sha256sum < ${CADIR}/ca_crt.pem`));
-    expect(await sh('replica', `stat -c %U:%G ${CADIR} ${CADIR}/ca_key.pem | sort -u`)).toBe(await sh('primary', `stat -c %U:%G ${CADIR} ${CADIR}/ca_key.pem | sort -u`));
-    const cert = await sh('replica', 'openssl x509 -noout -issuer -ext subjectAltName -in /etc/puppetlabs/puppet/ssl/certs/replica.lab.pem');
+    expect(await sh('replica', `sha256sum < ${CADIR}/ca_crt.pem`)).toBe(
+      await sh('primary', `sha256sum < ${CADIR}/ca_crt.pem`),
+    );
+    expect(await sh('replica', `stat -c %U:%G ${CADIR} ${CADIR}/ca_key.pem | sort -u`)).toBe(
+      await sh('primary', `stat -c %U:%G ${CADIR} ${CADIR}/ca_key.pem | sort -u`),
+    );
+    const cert = await sh(
+      'replica',
+      'openssl x509 -noout -issuer -ext subjectAltName -in /etc/puppetlabs/puppet/ssl/certs/replica.lab.pem',
+    );
     expect(cert).toContain('DNS:puppet.lab');
     expect((await runner.task(syncCa, 'primary', { receiver: 'replica' })).find(PRIMARY)!.changed).toBe(false);
   });
@@ -71,7 +82,9 @@ maybe('flavor-aware tasks on PE (lab profile pe)', () => {
   it('dumps pe-rbac as pe-postgres and restores it on the replica, consumers running again', async () => {
     const dump = (await runner.task(dumpDb, 'primary', { receiver: 'replica' })).find(PRIMARY)!;
     expect(dump.error).toBeUndefined();
-    expect((dump.value as { flavor: string; dumps: { database: string }[] }).dumps.map((d) => d.database)).toEqual(['pe-rbac']);
+    expect((dump.value as { flavor: string; dumps: { database: string }[] }).dumps.map((d) => d.database)).toEqual([
+      'pe-rbac',
+    ]);
     const restore = (await runner.task(restoreDb, 'replica')).find(REPLICA)!;
     expect(restore.error).toBeUndefined();
     expect(restore.changed).toBe(true);

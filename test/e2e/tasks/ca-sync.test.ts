@@ -13,7 +13,12 @@ import { taskRunner, type TaskRunner } from '../../helpers/task-runner.js';
 let runner: TaskRunner;
 const on = async (host: string, script: string) => labExec(host, ['sh', '-c', script], { dir: TEST_LAB_DIR });
 const digestOf = async (host: string) =>
-  (await on(host, "cd /etc/puppet/puppetserver/ca && find . -type f -exec sha256sum {} + | LC_ALL=C sort -k2 | sha256sum")).stdout;
+  (
+    await on(
+      host,
+      'cd /etc/puppet/puppetserver/ca && find . -type f -exec sha256sum {} + | LC_ALL=C sort -k2 | sha256sum',
+    )
+  ).stdout;
 
 beforeAll(async () => {
   runner = await taskRunner((await ensureLab()).inventory);
@@ -24,14 +29,23 @@ describe('setup_transfer', () => {
   it('creates a user on the replica that can only rsync into its staging dir, and pins the host key', async () => {
     const first = (await runner.task(setupTransfer, 'primary', { receiver: 'replica' })).find('primary.lab')!;
     expect(first.error).toBeUndefined(); // shows the task's error message when it fails
-    const keys = await on('replica', 'cat /var/lib/pef-transfer/.ssh/authorized_keys; stat -c "%U %a" /var/lib/pef-transfer/incoming');
-    expect(keys.stdout).toMatch(/^restrict,command="\/usr\/bin\/rrsync -wo \/var\/lib\/pef-transfer\/incoming" ssh-ed25519 \S+ pef-transfer@primary\.lab\n/);
+    const keys = await on(
+      'replica',
+      'cat /var/lib/pef-transfer/.ssh/authorized_keys; stat -c "%U %a" /var/lib/pef-transfer/incoming',
+    );
+    expect(keys.stdout).toMatch(
+      /^restrict,command="\/usr\/bin\/rrsync -wo \/var\/lib\/pef-transfer\/incoming" ssh-ed25519 \S+ pef-transfer@primary\.lab\n/,
+    );
     expect(keys.stdout).toContain('pef-transfer 700');
     // The key is good for rsync into incoming/ and nothing else: no shell, no reading back.
-    const ssh = 'ssh -i /etc/pef/transfer/id_ed25519 -o UserKnownHostsFile=/etc/pef/transfer/known_hosts -o StrictHostKeyChecking=yes -o BatchMode=yes pef-transfer@replica.lab';
+    const ssh =
+      'ssh -i /etc/pef/transfer/id_ed25519 -o UserKnownHostsFile=/etc/pef/transfer/known_hosts -o StrictHostKeyChecking=yes -o BatchMode=yes pef-transfer@replica.lab';
     const shell = await on('primary', `${ssh} id`);
     expect(shell.stdout).not.toContain('uid=');
-    const read = await on('primary', `rsync -e "${ssh.replace(/ pef-transfer@replica\.lab$/, '')}" pef-transfer@replica.lab:../.ssh/authorized_keys /tmp/x 2>&1`);
+    const read = await on(
+      'primary',
+      `rsync -e "${ssh.replace(/ pef-transfer@replica\.lab$/, '')}" pef-transfer@replica.lab:../.ssh/authorized_keys /tmp/x 2>&1`,
+    );
     expect(read.exitCode).not.toBe(0);
     const second = (await runner.task(setupTransfer, 'primary', { receiver: 'replica' })).find('primary.lab')!;
     expect(second).toMatchObject({ status: 'success', changed: false });
@@ -41,7 +55,9 @@ describe('setup_transfer', () => {
 describe('sync_ca', () => {
   it('in noop lists the rsync and the swap, and copies nothing', async () => {
     const before = await digestOf('replica');
-    const preview = (await runner.task(syncCa, 'primary', { receiver: 'replica', replica_cert: false }, { noop: true })).find('primary.lab')!;
+    const preview = (
+      await runner.task(syncCa, 'primary', { receiver: 'replica', replica_cert: false }, { noop: true })
+    ).find('primary.lab')!;
     expect(preview.status).toBe('success');
     if (preview.changed) {
       const wouldRun = preview.value['would_run'] as string[];
@@ -52,12 +68,20 @@ describe('sync_ca', () => {
   }, 120_000);
 
   it("copies the primary's CA to the replica, owned by puppet, and then reports no change", async () => {
-    const first = (await runner.task(syncCa, 'primary', { receiver: 'replica', replica_cert: false })).find('primary.lab')!;
+    const first = (await runner.task(syncCa, 'primary', { receiver: 'replica', replica_cert: false })).find(
+      'primary.lab',
+    )!;
     expect(first.error).toBeUndefined(); // shows the task's error message when it fails
     expect(await digestOf('replica')).toBe(await digestOf('primary'));
-    expect((await on('replica', 'stat -c %U:%G /etc/puppet/puppetserver/ca /etc/puppet/puppetserver/ca/ca_key.pem')).stdout).toBe('puppet:puppet\npuppet:puppet\n');
-    expect((await on('replica', 'ls -d /etc/puppet/puppetserver/ca.pef-* 2>/dev/null | wc -l')).stdout.trim()).toBe('0');
-    const second = (await runner.task(syncCa, 'primary', { receiver: 'replica', replica_cert: false })).find('primary.lab')!;
+    expect(
+      (await on('replica', 'stat -c %U:%G /etc/puppet/puppetserver/ca /etc/puppet/puppetserver/ca/ca_key.pem')).stdout,
+    ).toBe('puppet:puppet\npuppet:puppet\n');
+    expect((await on('replica', 'ls -d /etc/puppet/puppetserver/ca.pef-* 2>/dev/null | wc -l')).stdout.trim()).toBe(
+      '0',
+    );
+    const second = (await runner.task(syncCa, 'primary', { receiver: 'replica', replica_cert: false })).find(
+      'primary.lab',
+    )!;
     expect(second).toMatchObject({ status: 'success', changed: false });
   }, 120_000);
 
@@ -66,7 +90,10 @@ describe('sync_ca', () => {
     expect((await runner.task(padSerial, 'primary')).ok).toBe(true);
     const result = (await runner.task(syncCa, 'primary', { receiver: 'replica' })).find('primary.lab')!;
     expect(result.error).toBeUndefined(); // shows the task's error message when it fails
-    const cert = await on('replica', 'c=/var/lib/puppet/ssl/certs/replica.lab.pem; openssl x509 -in $c -noout -issuer -serial && openssl x509 -in $c -noout -text');
+    const cert = await on(
+      'replica',
+      'c=/var/lib/puppet/ssl/certs/replica.lab.pem; openssl x509 -in $c -noout -issuer -serial && openssl x509 -in $c -noout -text',
+    );
     expect(cert.stdout).toContain('issuer=CN = Puppet CA: primary.lab');
     expect(cert.stdout).toMatch(/DNS:replica\.lab, DNS:puppet\.lab|DNS:puppet\.lab, DNS:replica\.lab/);
     expect(cert.stdout).toContain('1.3.6.1.4.1.34380.1.3.39');
@@ -77,7 +104,10 @@ describe('sync_ca', () => {
     expect(inventory).toMatch(new RegExp(`^0x0*${serial.replace(/^0+/, '')} \\S+ \\S+ /CN=replica\\.lab$`, 'mi'));
     expect(await digestOf('replica')).toBe(await digestOf('primary'));
     // The replica's key never left it, and its private key matches the certificate.
-    const match = await on('replica', 'cd /var/lib/puppet/ssl && [ "$(openssl x509 -in certs/replica.lab.pem -noout -pubkey)" = "$(openssl pkey -in private_keys/replica.lab.pem -pubout)" ] && echo match');
+    const match = await on(
+      'replica',
+      'cd /var/lib/puppet/ssl && [ "$(openssl x509 -in certs/replica.lab.pem -noout -pubkey)" = "$(openssl pkey -in private_keys/replica.lab.pem -pubout)" ] && echo match',
+    );
     expect(match.stdout.trim()).toBe('match');
     const again = (await runner.task(syncCa, 'primary', { receiver: 'replica' })).find('primary.lab')!;
     expect(again).toMatchObject({ status: 'success', changed: false });
@@ -92,7 +122,9 @@ describe('the replication kill-switch', () => {
         await on(host, 'mkdir -p /etc/pef && echo "test" > /etc/pef/replication.disabled');
         try {
           const before = await digestOf('replica');
-          const refused = (await runner.task(syncCa, 'primary', { receiver: 'replica', replica_cert: false })).find('primary.lab')!;
+          const refused = (await runner.task(syncCa, 'primary', { receiver: 'replica', replica_cert: false })).find(
+            'primary.lab',
+          )!;
           expect(refused.status).toBe('failure');
           expect(refused.error?.msg).toMatch(/sync_ca refused: .*Nothing was changed\./s);
           expect(await digestOf('replica')).toBe(before);
@@ -115,11 +147,17 @@ describe('pad_serial', () => {
     if (parseInt(before, 16) < 0x186a0) expect((preview.value['would_run'] as string[])[0]).toContain("printf '%s'");
     const padded = (await runner.task(padSerial, 'primary')).find('primary.lab')!;
     expect(padded.error).toBeUndefined(); // shows the task's error message when it fails
-    const after = (await on('primary', 'cat /etc/puppet/puppetserver/ca/serial; stat -c %U:%G /etc/puppet/puppetserver/ca/serial')).stdout;
+    const after = (
+      await on('primary', 'cat /etc/puppet/puppetserver/ca/serial; stat -c %U:%G /etc/puppet/puppetserver/ca/serial')
+    ).stdout;
     expect(parseInt(after, 16)).toBeGreaterThanOrEqual(0x186a0);
     expect(after).toMatch(/puppet:puppet\n$/);
-    expect((await runner.task(padSerial, 'primary', { minimum: '0x10' })).find('primary.lab')).toMatchObject({ changed: false });
-    const synced = (await runner.task(syncCa, 'primary', { receiver: 'replica', replica_cert: false })).find('primary.lab')!;
+    expect((await runner.task(padSerial, 'primary', { minimum: '0x10' })).find('primary.lab')).toMatchObject({
+      changed: false,
+    });
+    const synced = (await runner.task(syncCa, 'primary', { receiver: 'replica', replica_cert: false })).find(
+      'primary.lab',
+    )!;
     expect(synced.error).toBeUndefined(); // shows the task's error message when it fails
     expect(await digestOf('replica')).toBe(await digestOf('primary'));
   }, 180_000);

@@ -37,8 +37,12 @@ describe('dump_db', () => {
     const result = (await runner.task(dumpDb, PRIMARY, { receiver: REPLICA }, { noop: true })).find(PRIMARY);
     expect(result?.error).toBeUndefined();
     const wouldRun = (result?.value as { would_run: string[] }).would_run;
-    expect(wouldRun.some((c) => c.includes('runuser -u postgres -- /usr/lib/postgresql/15/bin/pg_dump -Fc -d puppetdb'))).toBe(true);
-    expect(wouldRun.some((c) => c.startsWith('rsync ') && c.includes(`${DATABASE_DEFAULTS.dumpDir}/.outbox/`))).toBe(true);
+    expect(
+      wouldRun.some((c) => c.includes('runuser -u postgres -- /usr/lib/postgresql/15/bin/pg_dump -Fc -d puppetdb')),
+    ).toBe(true);
+    expect(wouldRun.some((c) => c.startsWith('rsync ') && c.includes(`${DATABASE_DEFAULTS.dumpDir}/.outbox/`))).toBe(
+      true,
+    );
     expect(await lines(PRIMARY, `ls -1 ${dir} 2>/dev/null`)).toEqual(before);
   }, 120_000);
 
@@ -46,7 +50,10 @@ describe('dump_db', () => {
     const result = (await runner.task(dumpDb, PRIMARY, { receiver: REPLICA })).find(PRIMARY);
     expect(result?.error).toBeUndefined();
     expect(result?.changed).toBe(true);
-    const value = result?.value as { dumps: { database: string; file: string; size: number; sha256: string; duration_ms: number }[]; shipped: { receiver: string; dir: string } };
+    const value = result?.value as {
+      dumps: { database: string; file: string; size: number; sha256: string; duration_ms: number }[];
+      shipped: { receiver: string; dir: string };
+    };
     const dump = value.dumps[0];
     expect(dump?.database).toBe('puppetdb');
     expect(dump?.file).toMatch(new RegExp(`^${dir}/puppetdb-\\d{8}T\\d{9}Z\\.dump$`));
@@ -57,13 +64,22 @@ describe('dump_db', () => {
     // On the primary: the pair checks out with sha256sum, the dir is private to postgres, a real custom-format dump.
     expect((await exec(PRIMARY, `cd ${dir} && sha256sum -c ${name}.sha256`)).stdout).toContain(`${name}: OK`);
     expect((await exec(PRIMARY, `stat -c '%U %a' ${dir}`)).stdout.trim()).toBe('postgres 700');
-    expect((await exec(PRIMARY, `/usr/lib/postgresql/15/bin/pg_restore -l ${dir}/${name} | grep -c 'TABLE DATA public certnames'`)).stdout.trim()).toBe('1');
+    expect(
+      (
+        await exec(
+          PRIMARY,
+          `/usr/lib/postgresql/15/bin/pg_restore -l ${dir}/${name} | grep -c 'TABLE DATA public certnames'`,
+        )
+      ).stdout.trim(),
+    ).toBe('1');
     expect((await exec(PRIMARY, 'pef-lab-service status puppetdb')).exitCode).toBe(0);
 
     // On the replica: exactly the newest dump and its checksum, intact.
     expect(value.shipped).toEqual({ receiver: REPLICA, dir: SHIPPED_DUMP_DIR });
     expect(await lines(REPLICA, `ls -1 ${SHIPPED_DUMP_DIR}/puppetdb`)).toEqual([name, `${name}.sha256`]);
-    expect((await exec(REPLICA, `cd ${SHIPPED_DUMP_DIR}/puppetdb && sha256sum -c ${name}.sha256`)).stdout).toContain(`${name}: OK`);
+    expect((await exec(REPLICA, `cd ${SHIPPED_DUMP_DIR}/puppetdb && sha256sum -c ${name}.sha256`)).stdout).toContain(
+      `${name}: OK`,
+    );
   }, 180_000);
 
   it('keeps only the last N dumps', async () => {
@@ -75,8 +91,15 @@ describe('dump_db', () => {
     expect(files.filter((f) => f.endsWith('.dump'))).toHaveLength(2);
     expect(files.filter((f) => f.endsWith('.dump.sha256'))).toHaveLength(2);
     expect(files.filter((f) => f.includes('partial'))).toEqual([]);
-    const newest = files.filter((f) => f.endsWith('.dump')).sort().pop() ?? '';
-    expect(await lines(PRIMARY, `ls -1 ${DATABASE_DEFAULTS.dumpDir}/.outbox/puppetdb`)).toEqual([newest, `${newest}.sha256`]);
+    const newest =
+      files
+        .filter((f) => f.endsWith('.dump'))
+        .sort()
+        .pop() ?? '';
+    expect(await lines(PRIMARY, `ls -1 ${DATABASE_DEFAULTS.dumpDir}/.outbox/puppetdb`)).toEqual([
+      newest,
+      `${newest}.sha256`,
+    ]);
   }, 180_000);
 
   it('refuses an unknown database and dumps nothing', async () => {
@@ -86,6 +109,8 @@ describe('dump_db', () => {
     expect(result?.error?.msg).toContain('has no database nosuchdb');
     expect(result?.error?.msg).toContain('Nothing was dumped');
     expect(await lines(PRIMARY, `ls -1 ${dir}`)).toEqual(before);
-    expect((await exec(PRIMARY, `test -e ${DATABASE_DEFAULTS.dumpDir}/nosuchdb && echo yes || echo no`)).stdout.trim()).toBe('no');
+    expect(
+      (await exec(PRIMARY, `test -e ${DATABASE_DEFAULTS.dumpDir}/nosuchdb && echo yes || echo no`)).stdout.trim(),
+    ).toBe('no');
   }, 120_000);
 });

@@ -30,7 +30,11 @@ describe('discover', () => {
     });
     expect(facts.dnsAltNames).toEqual(expect.arrayContaining(['puppet.lab']));
     expect(facts.versions.agent).toMatch(/^7\./);
-    expect(facts.services.find((s) => s.name === 'puppetserver')).toEqual({ name: 'puppetserver', present: true, running: true });
+    expect(facts.services.find((s) => s.name === 'puppetserver')).toEqual({
+      name: 'puppetserver',
+      present: true,
+      running: true,
+    });
     expect(facts.postgres.databases).toEqual(expect.arrayContaining(['puppetdb']));
     expect(set.find('primary.lab')?.changed).toBe(false);
   });
@@ -39,7 +43,9 @@ describe('discover', () => {
     const facts = (await runner.task(discover, 'replica')).find('replica.lab')?.value as unknown as HostFacts;
     expect(facts.certname).toBe('replica.lab');
     // Other suites may have synced the CA already: compare with the file itself.
-    const caFile = await labExec('replica', ['test', '-f', '/etc/puppet/puppetserver/ca/ca_crt.pem'], { dir: TEST_LAB_DIR });
+    const caFile = await labExec('replica', ['test', '-f', '/etc/puppet/puppetserver/ca/ca_crt.pem'], {
+      dir: TEST_LAB_DIR,
+    });
     expect(facts.hasCa).toBe(caFile.exitCode === 0);
     expect(facts.services.find((s) => s.name === 'puppetserver')?.present).toBe(true);
   });

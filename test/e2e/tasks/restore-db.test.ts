@@ -8,7 +8,12 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { labExec } from '../../../src/lab/lab-exec.js';
-import { DATABASE_DEFAULTS, lockAcquireCommand, lockReleaseCommand, SHIPPED_DUMP_DIR } from '../../../src/puppet/databases.js';
+import {
+  DATABASE_DEFAULTS,
+  lockAcquireCommand,
+  lockReleaseCommand,
+  SHIPPED_DUMP_DIR,
+} from '../../../src/puppet/databases.js';
 import { dumpDb } from '../../../tasks/dump-db.js';
 import { restoreDb } from '../../../tasks/restore-db.js';
 import { setupTransfer } from '../../../tasks/setup-transfer.js';
@@ -19,13 +24,29 @@ const PRIMARY = 'primary.lab';
 const REPLICA = 'replica.lab';
 const BAD = '/var/tmp/pef-e2e-restore-db';
 const exec = (host: string, script: string) => labExec(host, ['sh', '-c', script], { dir: TEST_LAB_DIR });
-const psql = async (host: string, db: string, sql: string) => (await exec(host, `cd / && runuser -u postgres -- psql -XAt -d ${db} -c "${sql}"`)).stdout.trim();
-const running = async (host: string, service: string) => (await exec(host, `pef-lab-service status ${service}`)).exitCode === 0;
+const psql = async (host: string, db: string, sql: string) =>
+  (await exec(host, `cd / && runuser -u postgres -- psql -XAt -d ${db} -c "${sql}"`)).stdout.trim();
+const running = async (host: string, service: string) =>
+  (await exec(host, `pef-lab-service status ${service}`)).exitCode === 0;
 /** What must survive a restore: row counts and the schema version. */
 const snapshot = (host: string) =>
-  psql(host, 'puppetdb', 'select (select count(*) from certnames) || \',\' || (select count(*) from catalogs) || \',\' || (select count(*) from factsets) || \',\' || (select max(version) from schema_migrations)');
-const databases = async () => (await psql(REPLICA, 'postgres', "select string_agg(datname, ',' order by datname) from pg_database where datname like 'puppetdb%'")).split(',').filter(Boolean);
-const marker = () => psql(REPLICA, 'postgres', "select shobj_description(oid, 'pg_database') from pg_database where datname = 'puppetdb'");
+  psql(
+    host,
+    'puppetdb',
+    "select (select count(*) from certnames) || ',' || (select count(*) from catalogs) || ',' || (select count(*) from factsets) || ',' || (select max(version) from schema_migrations)",
+  );
+const databases = async () =>
+  (
+    await psql(
+      REPLICA,
+      'postgres',
+      "select string_agg(datname, ',' order by datname) from pg_database where datname like 'puppetdb%'",
+    )
+  )
+    .split(',')
+    .filter(Boolean);
+const marker = () =>
+  psql(REPLICA, 'postgres', "select shobj_description(oid, 'pg_database') from pg_database where datname = 'puppetdb'");
 const countIn = (text: string, needle: string) => text.split(needle).length - 1;
 
 let runner: TaskRunner;
@@ -74,12 +95,20 @@ describe('restore_db', () => {
     const wouldRun = (result?.value as { would_run: string[] }).would_run;
     const all = wouldRun.join('\n');
     expect(all).toContain(`flock -n -E 75`);
-    expect(all).toContain(`cat ${SHIPPED_DUMP_DIR}/puppetdb/${dumpFile} | tee ${DATABASE_DEFAULTS.workDir}/puppetdb.dump | sha256sum`);
-    expect(all).toContain('pg_restore --exit-on-error --no-password -j 2 -d puppetdb_pef_new /var/lib/pef/restore/puppetdb.dump');
+    expect(all).toContain(
+      `cat ${SHIPPED_DUMP_DIR}/puppetdb/${dumpFile} | tee ${DATABASE_DEFAULTS.workDir}/puppetdb.dump | sha256sum`,
+    );
+    expect(all).toContain(
+      'pg_restore --exit-on-error --no-password -j 2 -d puppetdb_pef_new /var/lib/pef/restore/puppetdb.dump',
+    );
     expect(all).toContain('ALTER DATABASE "puppetdb_pef_new" RENAME TO "puppetdb"');
     if (!before.pg) expect(wouldRun).toContain('pef-lab-service start postgresql');
     expect(await running(REPLICA, 'postgresql')).toBe(before.pg);
-    expect((await exec(REPLICA, `test -e ${DATABASE_DEFAULTS.workDir}/puppetdb.dump && echo copied || echo none`)).stdout.trim()).toBe('none');
+    expect(
+      (
+        await exec(REPLICA, `test -e ${DATABASE_DEFAULTS.workDir}/puppetdb.dump && echo copied || echo none`)
+      ).stdout.trim(),
+    ).toBe('none');
     expect((await exec(REPLICA, `flock -n ${DATABASE_DEFAULTS.lock} true`)).exitCode).toBe(0);
   }, 120_000);
 
@@ -87,7 +116,11 @@ describe('restore_db', () => {
     const result = (await runner.task(restoreDb, REPLICA, { force: true })).find(REPLICA);
     expect(result?.error).toBeUndefined();
     expect(result?.changed).toBe(true);
-    const value = result?.value as { databases: { database: string; sha256: string; restored: boolean }[]; started_postgresql: boolean; created_roles: string[] };
+    const value = result?.value as {
+      databases: { database: string; sha256: string; restored: boolean }[];
+      started_postgresql: boolean;
+      created_roles: string[];
+    };
     expect(value.databases).toEqual([expect.objectContaining({ database: 'puppetdb', sha256: sha, restored: true })]);
     expect(value.started_postgresql).toBe(!before.pg);
     if (!before.role) expect(value.created_roles).toEqual(['puppetdb']);
@@ -96,9 +129,15 @@ describe('restore_db', () => {
     const primary = await snapshot(PRIMARY);
     expect(primary).toMatch(/^[1-9]\d*,[1-9]\d*,[1-9]\d*,\d+$/);
     expect(await snapshot(REPLICA)).toBe(primary);
-    expect(await psql(REPLICA, 'puppetdb', "select string_agg(extname, ',' order by extname) from pg_extension")).toBe(await psql(PRIMARY, 'puppetdb', "select string_agg(extname, ',' order by extname) from pg_extension"));
-    expect(await psql(REPLICA, 'postgres', "select pg_get_userbyid(datdba) from pg_database where datname = 'puppetdb'")).toBe('puppetdb');
-    expect(await psql(REPLICA, 'postgres', "select rolcanlogin from pg_roles where rolname = 'puppetdb'")).toMatch(/^[tf]$/);
+    expect(await psql(REPLICA, 'puppetdb', "select string_agg(extname, ',' order by extname) from pg_extension")).toBe(
+      await psql(PRIMARY, 'puppetdb', "select string_agg(extname, ',' order by extname) from pg_extension"),
+    );
+    expect(
+      await psql(REPLICA, 'postgres', "select pg_get_userbyid(datdba) from pg_database where datname = 'puppetdb'"),
+    ).toBe('puppetdb');
+    expect(await psql(REPLICA, 'postgres', "select rolcanlogin from pg_roles where rolname = 'puppetdb'")).toMatch(
+      /^[tf]$/,
+    );
     expect(await databases()).toEqual(['puppetdb']);
     expect(await marker()).toBe(`pef-restore sha256=${sha} file=${dumpFile}`);
     expect((await exec(REPLICA, `ls -A ${DATABASE_DEFAULTS.workDir}`)).stdout.trim()).toBe('');
@@ -128,7 +167,10 @@ describe('restore_db', () => {
 
     it('refuses a corrupted dump before any service stops', async () => {
       // The real dump with one byte flipped, beside its original checksum.
-      await exec(REPLICA, `rm -rf ${BAD} && mkdir -p ${BAD}/corrupt/puppetdb && cp ${SHIPPED_DUMP_DIR}/puppetdb/${dumpFile}* ${BAD}/corrupt/puppetdb/ && printf '\\377' | dd of=${BAD}/corrupt/puppetdb/${dumpFile} bs=1 seek=2000 conv=notrunc 2>/dev/null`);
+      await exec(
+        REPLICA,
+        `rm -rf ${BAD} && mkdir -p ${BAD}/corrupt/puppetdb && cp ${SHIPPED_DUMP_DIR}/puppetdb/${dumpFile}* ${BAD}/corrupt/puppetdb/ && printf '\\377' | dd of=${BAD}/corrupt/puppetdb/${dumpFile} bs=1 seek=2000 conv=notrunc 2>/dev/null`,
+      );
       const stopsBefore = countIn(runner.log(), 'pef-lab-service stop');
       const result = (await runner.task(restoreDb, REPLICA, { force: true, dump_dir: `${BAD}/corrupt` })).find(REPLICA);
       expect(result?.error?.kind).toBe('pef/task-failed');
@@ -142,7 +184,10 @@ describe('restore_db', () => {
 
     it('refuses a file that matches its checksum but is no dump, before any service stops', async () => {
       const name = 'puppetdb-29990101T000000000Z.dump';
-      await exec(REPLICA, `mkdir -p ${BAD}/bogus/puppetdb && cd ${BAD}/bogus/puppetdb && echo 'not a dump' > ${name} && sha256sum ${name} > ${name}.sha256`);
+      await exec(
+        REPLICA,
+        `mkdir -p ${BAD}/bogus/puppetdb && cd ${BAD}/bogus/puppetdb && echo 'not a dump' > ${name} && sha256sum ${name} > ${name}.sha256`,
+      );
       const stopsBefore = countIn(runner.log(), 'pef-lab-service stop');
       const result = (await runner.task(restoreDb, REPLICA, { force: true, dump_dir: `${BAD}/bogus` })).find(REPLICA);
       expect(result?.error?.msg).toContain('matches its checksum but is not a dump pg_restore can read');

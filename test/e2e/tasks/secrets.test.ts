@@ -28,11 +28,15 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'pef-secrets-'));
   writeFileSync(join(dir, 'package.json'), '{"name":"secrets-test"}');
   // The lab inventory, plus a sudo password from the environment on every target.
-  const inventory = readFileSync(lab.inventory, 'utf8').replace(/^config:\n {2}transport: ssh\n {2}ssh:\n/m, (m) => `${m}    sudo-password:\n      _plugin: env_var\n      var: PEF_PLANTED_SECRET\n`);
+  const inventory = readFileSync(lab.inventory, 'utf8').replace(
+    /^config:\n {2}transport: ssh\n {2}ssh:\n/m,
+    (m) => `${m}    sudo-password:\n      _plugin: env_var\n      var: PEF_PLANTED_SECRET\n`,
+  );
   expect(inventory).toContain('PEF_PLANTED_SECRET');
   writeFileSync(join(dir, 'inventory.yaml'), inventory);
   const read = async (host: string, file: string) => (await labExec(host, ['cat', file], { dir: TEST_LAB_DIR })).stdout;
-  hostSecrets['puppetdb database password'] = /^password\s*=\s*(\S+)/m.exec(await read('primary', '/etc/puppetdb/conf.d/database.ini'))?.[1] ?? '';
+  hostSecrets['puppetdb database password'] =
+    /^password\s*=\s*(\S+)/m.exec(await read('primary', '/etc/puppetdb/conf.d/database.ini'))?.[1] ?? '';
   hostSecrets['CA private key'] = bodyLines(await read('primary', '/etc/puppet/puppetserver/ca/ca_key.pem'))[1] ?? '';
   expect(hostSecrets['puppetdb database password']?.length).toBeGreaterThan(8);
   expect(hostSecrets['CA private key']?.length).toBeGreaterThan(40);
@@ -61,13 +65,18 @@ describe('secrets', () => {
   it('run the task library through the CLI, human and JSON, verbose', async () => {
     for (const args of runs) {
       for (const format of [['--format', 'json'], ['--verbose']]) {
-        const run = await runCli([...args, ...(args[0] === 'inventory' ? [] : format), '-i', 'inventory.yaml'], { cwd: dir, env });
+        const run = await runCli([...args, ...(args[0] === 'inventory' ? [] : format), '-i', 'inventory.yaml'], {
+          cwd: dir,
+          env,
+        });
         outputs.push(run.stdout, run.stderr);
         expect(run.code === 0 || run.code === 2).toBe(true);
       }
     }
     // The transfer key exists now; its body is a secret too.
-    hostSecrets['transfer private key'] = bodyLines((await labExec('primary', ['cat', '/etc/pef/transfer/id_ed25519'], { dir: TEST_LAB_DIR })).stdout)[0] ?? '';
+    hostSecrets['transfer private key'] =
+      bodyLines((await labExec('primary', ['cat', '/etc/pef/transfer/id_ed25519'], { dir: TEST_LAB_DIR })).stdout)[0] ??
+      '';
     expect(hostSecrets['transfer private key']?.length).toBeGreaterThan(40);
   }, 900_000);
 

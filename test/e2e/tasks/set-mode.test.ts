@@ -12,7 +12,12 @@ import { PefError } from '../../../src/errors/pef-error.js';
 import { writeFileCommand } from '../../../src/host/files.js';
 import { labExec } from '../../../src/lab/lab-exec.js';
 import { caServiceState, setCaService } from '../../../src/puppet/ca-service.js';
-import { assertReplicationAllowed, KILL_SWITCH_FILE, MODE_FILE, replicationDisabledCheck } from '../../../src/puppet/mode.js';
+import {
+  assertReplicationAllowed,
+  KILL_SWITCH_FILE,
+  MODE_FILE,
+  replicationDisabledCheck,
+} from '../../../src/puppet/mode.js';
 import { demote } from '../../../tasks/demote.js';
 import { promote } from '../../../tasks/promote.js';
 import { setMode } from '../../../tasks/set-mode.js';
@@ -33,21 +38,28 @@ async function out(host: string, command: string): Promise<string> {
 }
 const exists = async (host: string, path: string) => (await sh(host, `test -e ${path}`)).exitCode === 0;
 /** HTTP status of the CA certificate endpoint on the primary. */
-const caStatus = () => out('primary', "curl -sk -o /dev/null -w '%{http_code}' https://primary.lab:8140/puppet-ca/v1/certificate/ca");
+const caStatus = () =>
+  out('primary', "curl -sk -o /dev/null -w '%{http_code}' https://primary.lab:8140/puppet-ca/v1/certificate/ca");
 const forgetModes = 'rm -f /etc/pef/mode /etc/pef/replication.disabled /etc/facter/facts.d/pef_failover.yaml';
 
 /** Puts the primary's CA service back on (and restarts) if an earlier, failed run left it off. */
 async function primaryCaOn(): Promise<void> {
   const text = await out('primary', `cat ${CA_CFG}`);
   if (caServiceState(text) === 'enabled') return;
-  await labExec('primary', ['sh', '-c', `cat > ${CA_CFG} && pef-lab-service restart puppetserver`], { dir: TEST_LAB_DIR, input: setCaService(text, true), timeoutMs: 600_000 });
+  await labExec('primary', ['sh', '-c', `cat > ${CA_CFG} && pef-lab-service restart puppetserver`], {
+    dir: TEST_LAB_DIR,
+    input: setCaService(text, true),
+    timeoutMs: 600_000,
+  });
 }
 
 beforeAll(async () => {
   const info = await ensureLab();
   // The inventory plus a target nothing answers on, for "the old primary is dead".
   tmp = mkdtempSync(join(tmpdir(), 'pef-set-mode-'));
-  const inventory = parse(readFileSync(info.inventory, 'utf8')) as { groups: { name: string; targets: { uri: string }[] }[] };
+  const inventory = parse(readFileSync(info.inventory, 'utf8')) as {
+    groups: { name: string; targets: { uri: string }[] }[];
+  };
   const address = inventory.groups[0]!.targets[0]!.uri.replace(/\.\d+$/, '.250');
   inventory.groups.push({ name: 'gone', targets: [{ name: 'gone.lab', uri: `${address}:1` } as { uri: string }] });
   writeFileSync(join(tmp, 'inventory.yaml'), stringify(inventory));
@@ -63,7 +75,8 @@ afterAll(async () => {
   await primaryCaOn();
   await sh('primary', forgetModes);
   await sh('replica', forgetModes);
-  if (replicaCaCfg) await labExec('replica', ['sh', '-c', `cat > ${CA_CFG}`], { dir: TEST_LAB_DIR, input: replicaCaCfg });
+  if (replicaCaCfg)
+    await labExec('replica', ['sh', '-c', `cat > ${CA_CFG}`], { dir: TEST_LAB_DIR, input: replicaCaCfg });
   if (tmp) rmSync(tmp, { recursive: true, force: true });
 }, 600_000);
 
@@ -80,7 +93,11 @@ describe('set_mode', () => {
     expect(await exists('replica', FACTS)).toBe(false);
 
     const first = (await runner.task(setMode, 'replica', params)).find('replica.lab')!;
-    expect(first).toMatchObject({ status: 'success', changed: true, value: { mode: 'passive', previous_mode: null, peer: 'primary.lab', facts_file: FACTS } });
+    expect(first).toMatchObject({
+      status: 'success',
+      changed: true,
+      value: { mode: 'passive', previous_mode: null, peer: 'primary.lab', facts_file: FACTS },
+    });
     expect(await out('replica', 'facter -p pef_failover_mode')).toBe('passive');
     expect(await out('replica', 'facter -p pef_failover_peer')).toBe('primary.lab');
     const marker = await out('replica', `cat ${MODE_FILE}`);
@@ -89,24 +106,48 @@ describe('set_mode', () => {
     expect(marker).toMatch(/^by=pef set_mode \(/m);
     expect(marker).toMatch(/^changed_at=\d{4}-\d\d-\d\dT/m);
 
-    expect((await runner.task(setMode, 'replica', params)).find('replica.lab')).toMatchObject({ status: 'success', changed: false });
+    expect((await runner.task(setMode, 'replica', params)).find('replica.lab')).toMatchObject({
+      status: 'success',
+      changed: false,
+    });
     // The peer is kept when not given.
-    expect((await runner.task(setMode, 'replica', { mode: 'passive' })).find('replica.lab')).toMatchObject({ changed: false, value: { peer: 'primary.lab' } });
+    expect((await runner.task(setMode, 'replica', { mode: 'passive' })).find('replica.lab')).toMatchObject({
+      changed: false,
+      value: { peer: 'primary.lab' },
+    });
   }, 300_000);
 
   it('switches the replication kill-switch on and off, and the shell check and the task helper obey it', async () => {
-    const replica = { target: { name: 'replica.lab' }, read: async (c: string) => ({ stdout: (await sh('replica', c)).stdout }) };
-    const off = (await runner.task(setMode, 'replica', { mode: 'passive', replication: 'disabled' })).find('replica.lab')!;
-    expect(off).toMatchObject({ changed: true, value: { replication: 'disabled', updated: ['replication switched off'] } });
+    const replica = {
+      target: { name: 'replica.lab' },
+      read: async (c: string) => ({ stdout: (await sh('replica', c)).stdout }),
+    };
+    const off = (await runner.task(setMode, 'replica', { mode: 'passive', replication: 'disabled' })).find(
+      'replica.lab',
+    )!;
+    expect(off).toMatchObject({
+      changed: true,
+      value: { replication: 'disabled', updated: ['replication switched off'] },
+    });
     expect(await out('replica', `sed -n 's/^reason=//p' ${KILL_SWITCH_FILE}`)).toBe('switched off with set_mode');
     const blocked = await sh('replica', replicationDisabledCheck('receive'));
     expect(blocked.exitCode).toBe(75);
     expect(blocked.stderr).toContain('replication is switched off on replica.lab');
-    await expect(assertReplicationAllowed(replica, 'receive', 'sync_ca')).rejects.toThrow(/sync_ca refused: replication is switched off on replica\.lab/);
-    expect((await runner.task(setMode, 'replica', { mode: 'passive', replication: 'disabled' })).find('replica.lab')?.changed).toBe(false);
+    await expect(assertReplicationAllowed(replica, 'receive', 'sync_ca')).rejects.toThrow(
+      /sync_ca refused: replication is switched off on replica\.lab/,
+    );
+    expect(
+      (await runner.task(setMode, 'replica', { mode: 'passive', replication: 'disabled' })).find('replica.lab')
+        ?.changed,
+    ).toBe(false);
 
-    const on = (await runner.task(setMode, 'replica', { mode: 'passive', replication: 'enabled' })).find('replica.lab')!;
-    expect(on).toMatchObject({ changed: true, value: { replication: 'enabled', updated: ['replication switched on'] } });
+    const on = (await runner.task(setMode, 'replica', { mode: 'passive', replication: 'enabled' })).find(
+      'replica.lab',
+    )!;
+    expect(on).toMatchObject({
+      changed: true,
+      value: { replication: 'enabled', updated: ['replication switched on'] },
+    });
     expect(await exists('replica', KILL_SWITCH_FILE)).toBe(false);
     expect((await sh('replica', replicationDisabledCheck('receive'))).exitCode).toBe(0);
     await expect(assertReplicationAllowed(replica, 'receive', 'sync_ca')).resolves.toMatchObject({ killSwitch: null });
@@ -121,11 +162,18 @@ describe('set_mode', () => {
 describe('demote and promote', () => {
   it('demote on a stopped server configures the CA service off, switches replication off, and restarts nothing', async () => {
     const first = (await runner.task(demote, 'replica', { peer: 'primary.lab' })).find('replica.lab')!;
-    expect(first).toMatchObject({ status: 'success', changed: true, value: { mode: 'passive', replication: 'disabled', ca_service: 'disabled', ca_applied: 'at next start' } });
+    expect(first).toMatchObject({
+      status: 'success',
+      changed: true,
+      value: { mode: 'passive', replication: 'disabled', ca_service: 'disabled', ca_applied: 'at next start' },
+    });
     expect(caServiceState(await out('replica', `cat ${CA_CFG}`))).toBe('disabled');
     expect(await exists('replica', KILL_SWITCH_FILE)).toBe(true);
     expect((await sh('replica', 'pef-lab-service status puppetserver')).exitCode).toBe(3);
-    expect((await runner.task(demote, 'replica', { peer: 'primary.lab' })).find('replica.lab')).toMatchObject({ status: 'success', changed: false });
+    expect((await runner.task(demote, 'replica', { peer: 'primary.lab' })).find('replica.lab')).toMatchObject({
+      status: 'success',
+      changed: false,
+    });
   }, 300_000);
 
   it('promote refuses while the peer is still active, and changes nothing', async () => {
@@ -133,25 +181,34 @@ describe('demote and promote', () => {
     const before = await out('replica', `cat ${MODE_FILE}; cat ${CA_CFG}; ls /etc/pef`);
     const refused = (await runner.task(promote, 'replica', { peer: 'primary.lab' })).find('replica.lab')!;
     expect(refused.status).toBe('failure');
-    expect(refused.error?.msg).toMatch(/promote refused on replica\.lab: the peer primary\.lab is reachable and still active/);
+    expect(refused.error?.msg).toMatch(
+      /promote refused on replica\.lab: the peer primary\.lab is reachable and still active/,
+    );
     expect(refused.error?.msg).toContain('Nothing was changed');
     expect(await out('replica', `cat ${MODE_FILE}; cat ${CA_CFG}; ls /etc/pef`)).toBe(before);
 
     // Forced, it still never starts a server that would create a CA of its own.
-    const forced = (await runner.task(promote, 'replica', { peer: 'primary.lab', force: true }, { noop: true })).find('replica.lab')!;
+    const forced = (await runner.task(promote, 'replica', { peer: 'primary.lab', force: true }, { noop: true })).find(
+      'replica.lab',
+    )!;
     if (await exists('replica', '/etc/puppet/puppetserver/ca/ca_crt.pem')) {
       // An earlier suite (sync_ca) gave the replica the primary's CA.
       expect(forced).toMatchObject({ status: 'success', value: { forced: true } });
       expect(forced.value['would_run']).toContain('pef-lab-service start puppetserver');
     } else {
       expect(forced.status).toBe('failure');
-      expect(forced.error?.msg).toMatch(/refusing to enable the CA service: there is no CA in \/etc\/puppet\/puppetserver\/ca .* sync_ca/);
+      expect(forced.error?.msg).toMatch(
+        /refusing to enable the CA service: there is no CA in \/etc\/puppet\/puppetserver\/ca .* sync_ca/,
+      );
     }
   }, 300_000);
 
   it('promote with a dead peer notes it in the value instead of failing', async () => {
     const result = (await runner.task(promote, 'primary', { peer: 'gone.lab' })).find('primary.lab')!;
-    expect(result).toMatchObject({ status: 'success', value: { mode: 'active', peer: 'gone.lab', peer_check: { name: 'gone.lab', reachable: false, mode: null } } });
+    expect(result).toMatchObject({
+      status: 'success',
+      value: { mode: 'active', peer: 'gone.lab', peer_check: { name: 'gone.lab', reachable: false, mode: null } },
+    });
     expect(String((result.value['peer_check'] as { note: string }).note)).toMatch(/unreachable/);
     expect(result.value['updated']).toEqual(['peer replica.lab -> gone.lab', 'fact pef_failover_mode']);
     expect(await out('primary', 'facter -p pef_failover_peer')).toBe('gone.lab');
@@ -160,7 +217,17 @@ describe('demote and promote', () => {
   it('demote then promote a running server stops and starts CA signing; second runs and noop change nothing', async () => {
     expect(await caStatus()).toBe('200');
     const down = (await runner.task(demote, 'primary', { peer: 'replica.lab' })).find('primary.lab')!;
-    expect(down).toMatchObject({ status: 'success', changed: true, value: { mode: 'passive', previous_mode: 'active', ca_service: 'disabled', ca_applied: 'restarted', replication: 'disabled' } });
+    expect(down).toMatchObject({
+      status: 'success',
+      changed: true,
+      value: {
+        mode: 'passive',
+        previous_mode: 'active',
+        ca_service: 'disabled',
+        ca_applied: 'restarted',
+        replication: 'disabled',
+      },
+    });
     // The no-op CA service registers no /puppet-ca routes.
     expect(await caStatus()).toBe('404');
     expect(await out('primary', 'facter -p pef_failover_mode')).toBe('passive');
@@ -168,13 +235,29 @@ describe('demote and promote', () => {
 
     // The replica is passive (demoted above), so promoting the primary back needs no force.
     const up = (await runner.task(promote, 'primary', { peer: 'replica.lab' })).find('primary.lab')!;
-    expect(up).toMatchObject({ status: 'success', changed: true, value: { mode: 'active', ca_service: 'enabled', ca_applied: 'restarted', replication: 'enabled', started: [], peer_check: { reachable: true, mode: 'passive' } } });
+    expect(up).toMatchObject({
+      status: 'success',
+      changed: true,
+      value: {
+        mode: 'active',
+        ca_service: 'enabled',
+        ca_applied: 'restarted',
+        replication: 'enabled',
+        started: [],
+        peer_check: { reachable: true, mode: 'passive' },
+      },
+    });
     expect(await caStatus()).toBe('200');
     expect(await exists('primary', KILL_SWITCH_FILE)).toBe(false);
     expect(await out('primary', 'facter -p pef_failover_mode')).toBe('active');
 
-    expect((await runner.task(promote, 'primary', { peer: 'replica.lab' })).find('primary.lab')).toMatchObject({ status: 'success', changed: false });
-    const preview = (await runner.task(demote, 'primary', { peer: 'replica.lab' }, { noop: true })).find('primary.lab')!;
+    expect((await runner.task(promote, 'primary', { peer: 'replica.lab' })).find('primary.lab')).toMatchObject({
+      status: 'success',
+      changed: false,
+    });
+    const preview = (await runner.task(demote, 'primary', { peer: 'replica.lab' }, { noop: true })).find(
+      'primary.lab',
+    )!;
     expect(preview).toMatchObject({ status: 'success', changed: true });
     const wouldRun = preview.value['would_run'] as string[];
     expect(wouldRun).toContain(`mkdir -p /etc/pef && ${writeFileCommand(MODE_FILE, { mode: '644' })}`);

@@ -53,9 +53,15 @@ const env = { PEF_TEST_SUDO_PASSWORD: SECRET };
 
 describe('pef task run', () => {
   it('runs a task over several targets and prints Bolt-shaped JSON only', async () => {
-    const run = await runCli(['task', 'run', 'check_connection', '-t', 'servers', 'expect_user=root', '--format', 'json'], { cwd: dir, env });
+    const run = await runCli(
+      ['task', 'run', 'check_connection', '-t', 'servers', 'expect_user=root', '--format', 'json'],
+      { cwd: dir, env },
+    );
     expect(run.code).toBe(0);
-    const json = JSON.parse(run.stdout) as { items: { target: string; status: string; changed: boolean; value: Record<string, string> }[]; target_count: number };
+    const json = JSON.parse(run.stdout) as {
+      items: { target: string; status: string; changed: boolean; value: Record<string, string> }[];
+      target_count: number;
+    };
     expect(json.target_count).toBe(2);
     expect(json.items.map((i) => [i.target, i.status, i.changed])).toEqual([
       ['primary.test', 'success', false],
@@ -65,7 +71,10 @@ describe('pef task run', () => {
   });
 
   it('exits 2 and reports the down target as data, the others still run', async () => {
-    const run = await runCli(['task', 'run', 'check_connection', '-t', 'primary.test,down.test', '--format', 'json'], { cwd: dir, env });
+    const run = await runCli(['task', 'run', 'check_connection', '-t', 'primary.test,down.test', '--format', 'json'], {
+      cwd: dir,
+      env,
+    });
     expect(run.code).toBe(2);
     const json = JSON.parse(run.stdout) as { items: { target: string; status: string; error?: { kind: string } }[] };
     expect(json.items.find((i) => i.target === 'primary.test')?.status).toBe('success');
@@ -92,7 +101,10 @@ describe('pef task run', () => {
   });
 
   it('exits 1 naming the variable when an env_var plugin has no value', async () => {
-    const run = await runCli(['task', 'run', 'check_connection', '-t', 'replica.test'], { cwd: dir, env: { PEF_TEST_SUDO_PASSWORD: undefined } });
+    const run = await runCli(['task', 'run', 'check_connection', '-t', 'replica.test'], {
+      cwd: dir,
+      env: { PEF_TEST_SUDO_PASSWORD: undefined },
+    });
     expect(run.code).toBe(1);
     expect(run.stderr).toContain('PEF_TEST_SUDO_PASSWORD');
     expect(run.stderr).not.toContain('    at ');
@@ -100,21 +112,34 @@ describe('pef task run', () => {
 
   it('reads --params from a file and from stdin', async () => {
     writeFileSync(join(dir, 'params.json'), '{"expect_user":"nobody"}');
-    const fromFile = await runCli(['task', 'run', 'check_connection', '-t', 'primary.test', '--params', '@params.json', '--format', 'json'], { cwd: dir, env });
+    const fromFile = await runCli(
+      ['task', 'run', 'check_connection', '-t', 'primary.test', '--params', '@params.json', '--format', 'json'],
+      { cwd: dir, env },
+    );
     expect(fromFile.code).toBe(2);
     expect(fromFile.stdout).toContain('expected \\"nobody\\"');
-    const fromStdin = await runCli(['task', 'run', 'check_connection', '-t', 'primary.test', '--params', '-', '--format', 'json'], { cwd: dir, env, stdin: '{"expect_user":"root"}' });
+    const fromStdin = await runCli(
+      ['task', 'run', 'check_connection', '-t', 'primary.test', '--params', '-', '--format', 'json'],
+      { cwd: dir, env, stdin: '{"expect_user":"root"}' },
+    );
     expect(fromStdin.code).toBe(0);
   });
 });
 
 describe('pef plan run', () => {
   it('runs the preflight plan by role and writes a debug log with every command and no secret', async () => {
-    const run = await runCli(['plan', 'run', 'preflight', '--log-file', 'run.log', '--format', 'json', '-i', 'inventory.yaml'], { cwd: dir, env });
+    const run = await runCli(
+      ['plan', 'run', 'preflight', '--log-file', 'run.log', '--format', 'json', '-i', 'inventory.yaml'],
+      { cwd: dir, env },
+    );
     const text = run.stdout;
     // preflight connects to all targets, and down.test is down: step "connect" fails.
     expect(run.code).toBe(2);
-    const json = JSON.parse(text) as { status: string; steps: { name: string; status: string }[]; error: { msg: string } };
+    const json = JSON.parse(text) as {
+      status: string;
+      steps: { name: string; status: string }[];
+      error: { msg: string };
+    };
     expect(json.steps.map((s) => [s.name, s.status])).toEqual([
       ['roles', 'success'],
       ['connect', 'failure'],
@@ -128,7 +153,10 @@ describe('pef plan run', () => {
   });
 
   it('resumes from a step with --from and rejects an unknown one', async () => {
-    const resumed = await runCli(['plan', 'run', 'preflight', '--from', 'connect', '--format', 'json'], { cwd: dir, env });
+    const resumed = await runCli(['plan', 'run', 'preflight', '--from', 'connect', '--format', 'json'], {
+      cwd: dir,
+      env,
+    });
     expect((JSON.parse(resumed.stdout) as { steps: { status: string }[] }).steps[0]?.status).toBe('skipped');
     const bad = await runCli(['plan', 'run', 'preflight', '--from', 'nope'], { cwd: dir, env });
     expect(bad.code).toBe(1);
@@ -144,11 +172,16 @@ describe('pef plan run', () => {
 describe('pef task/plan list and show, inventory show', () => {
   it('lists and shows tasks and plans, in human and JSON form', async () => {
     const list = await runCli(['task', 'list', '--format', 'json']);
-    expect((JSON.parse(list.stdout) as { tasks: { name: string }[] }).tasks.map((t) => t.name)).toContain('check_connection');
+    expect((JSON.parse(list.stdout) as { tasks: { name: string }[] }).tasks.map((t) => t.name)).toContain(
+      'check_connection',
+    );
     const show = await runCli(['task', 'show', 'check_connection']);
     expect(show.stdout).toContain('expect_user');
     const plans = await runCli(['plan', 'show', 'preflight', '--format', 'json']);
-    expect((JSON.parse(plans.stdout) as { steps: { name: string }[] }).steps.map((s) => s.name)).toEqual(['roles', 'connect']);
+    expect((JSON.parse(plans.stdout) as { steps: { name: string }[] }).steps.map((s) => s.name)).toEqual([
+      'roles',
+      'connect',
+    ]);
   });
 
   it('shows the inventory without secrets', async () => {
@@ -161,7 +194,16 @@ describe('pef task/plan list and show, inventory show', () => {
   });
 
   it('has --help with an example on every command', async () => {
-    for (const args of [['task', 'run'], ['task', 'show'], ['task', 'list'], ['plan', 'run'], ['plan', 'show'], ['plan', 'list'], ['inventory', 'show'], ['lab', 'up']]) {
+    for (const args of [
+      ['task', 'run'],
+      ['task', 'show'],
+      ['task', 'list'],
+      ['plan', 'run'],
+      ['plan', 'show'],
+      ['plan', 'list'],
+      ['inventory', 'show'],
+      ['lab', 'up'],
+    ]) {
       const run = await runCli([...args, '--help']);
       expect(run.code).toBe(0);
       expect(run.stdout).toMatch(/Example/);

@@ -31,7 +31,9 @@ function call(port: number, method: string, path: string, client: string | undef
         method,
         path,
         ca: readFileSync(join(dir, 'ca.pem')),
-        ...(client === undefined ? {} : { cert: readFileSync(join(dir, `${client}.pem`)), key: readFileSync(join(dir, `${client}.key`)) }),
+        ...(client === undefined
+          ? {}
+          : { cert: readFileSync(join(dir, `${client}.pem`)), key: readFileSync(join(dir, `${client}.key`)) }),
         headers: body === undefined ? {} : { 'Content-Type': 'application/json' },
         agent: false,
       },
@@ -61,7 +63,16 @@ const start = async (): Promise<ClassifierStandin> =>
   });
 
 const group = (id: string, name: string, parent: string): NodeGroup => ({
-  id, name, parent, environment: 'production', environment_trumps: false, rule: null, classes: {}, variables: {}, description: '', config_data: {},
+  id,
+  name,
+  parent,
+  environment: 'production',
+  environment_trumps: false,
+  rule: null,
+  classes: {},
+  variables: {},
+  description: '',
+  config_data: {},
 });
 
 beforeAll(async () => {
@@ -89,16 +100,33 @@ describe('classifier stand-in', () => {
     expect(root?.parent).toBe(root?.id);
     const master = groups.find((g) => g.name === 'PE Master');
     expect(master?.classes['puppet_enterprise::profile::master']).toMatchObject({ puppetdb_host: ['primary.lab'] });
-    expect(Object.keys(master!).sort()).toEqual(['classes', 'config_data', 'description', 'environment', 'environment_trumps', 'id', 'name', 'parent', 'rule', 'variables']);
+    expect(Object.keys(master!).sort()).toEqual([
+      'classes',
+      'config_data',
+      'description',
+      'environment',
+      'environment_trumps',
+      'id',
+      'name',
+      'parent',
+      'rule',
+      'variables',
+    ]);
     expect(existsSync(join(dir, 'data', 'classifier.json'))).toBe(true);
     expect(logLines.some((l) => / replica\.lab GET \/classifier-api\/v1\/groups 200$/.test(l))).toBe(true);
   });
 
   it('merges ancestors only with ?inherited=true', async () => {
-    const flat = JSON.parse((await call(standin!.port, 'GET', '/classifier-api/v1/groups?inherited=false', 'allowed')).body) as NodeGroup[];
-    const merged = JSON.parse((await call(standin!.port, 'GET', '/classifier-api/v1/groups?inherited=true', 'allowed')).body) as NodeGroup[];
+    const flat = JSON.parse(
+      (await call(standin!.port, 'GET', '/classifier-api/v1/groups?inherited=false', 'allowed')).body,
+    ) as NodeGroup[];
+    const merged = JSON.parse(
+      (await call(standin!.port, 'GET', '/classifier-api/v1/groups?inherited=true', 'allowed')).body,
+    ) as NodeGroup[];
     expect(flat.find((g) => g.name === 'PE Master')?.classes['puppet_enterprise']).toBeUndefined();
-    expect(merged.find((g) => g.name === 'PE Master')?.classes['puppet_enterprise']).toMatchObject({ puppet_master_host: 'primary.lab' });
+    expect(merged.find((g) => g.name === 'PE Master')?.classes['puppet_enterprise']).toMatchObject({
+      puppet_master_host: 'primary.lab',
+    });
   });
 
   it('answers 403 to a CA-signed client that is not on the allow-list', async () => {
@@ -114,8 +142,17 @@ describe('classifier stand-in', () => {
 
   it('replaces the hierarchy on import (204), then GET returns it', async () => {
     const root = group('00000000-0000-4000-8000-000000000000', 'All Nodes', '00000000-0000-4000-8000-000000000000');
-    const master = { ...group('11111111-0000-4000-8000-000000000001', 'PE Master', root.id), classes: { 'puppet_enterprise::profile::master': { puppetdb_host: ['replica.lab'] } } };
-    const posted = await call(standin!.port, 'POST', '/classifier-api/v1/import-hierarchy', 'allowed', JSON.stringify([root, master]));
+    const master = {
+      ...group('11111111-0000-4000-8000-000000000001', 'PE Master', root.id),
+      classes: { 'puppet_enterprise::profile::master': { puppetdb_host: ['replica.lab'] } },
+    };
+    const posted = await call(
+      standin!.port,
+      'POST',
+      '/classifier-api/v1/import-hierarchy',
+      'allowed',
+      JSON.stringify([root, master]),
+    );
     expect(posted.status).toBe(204);
     expect(posted.body).toBe('');
     expect(posted.headers['x-pef-standin']).toBe('classifier');
@@ -129,10 +166,20 @@ describe('classifier stand-in', () => {
     ['two roots', [group('a', 'A', 'a'), group('b', 'B', 'b')], 'unreachable-groups'],
     ['a dangling parent', [group('r', 'All Nodes', 'r'), group('c', 'Child', 'gone')], 'missing-parents'],
     ['a cycle', [group('r', 'All Nodes', 'r'), group('a', 'A', 'b'), group('b', 'B', 'a')], 'inheritance-cycle'],
-    ['a group without classes', [{ id: 'r', name: 'All Nodes', parent: 'r', environment: 'production' }], 'schema-violation'],
+    [
+      'a group without classes',
+      [{ id: 'r', name: 'All Nodes', parent: 'r', environment: 'production' }],
+      'schema-violation',
+    ],
   ])('answers 400 to a hierarchy with %s and keeps the old one', async (_what, body, kind) => {
     const before = (await call(standin!.port, 'GET', '/classifier-api/v1/groups', 'allowed')).body;
-    const reply = await call(standin!.port, 'POST', '/classifier-api/v1/import-hierarchy', 'allowed', JSON.stringify(body));
+    const reply = await call(
+      standin!.port,
+      'POST',
+      '/classifier-api/v1/import-hierarchy',
+      'allowed',
+      JSON.stringify(body),
+    );
     expect(reply.status).toBe(400);
     const error = JSON.parse(reply.body) as { kind: string; msg: string };
     expect(error.kind).toBe(`puppetlabs.classifier/${kind}`);
@@ -154,18 +201,44 @@ describe('classifier stand-in', () => {
   });
 
   it('keeps the imported hierarchy across a restart', async () => {
-    const before = JSON.parse((await call(standin!.port, 'GET', '/classifier-api/v1/groups', 'allowed')).body) as NodeGroup[];
+    const before = JSON.parse(
+      (await call(standin!.port, 'GET', '/classifier-api/v1/groups', 'allowed')).body,
+    ) as NodeGroup[];
     await standin!.close();
     standin = await start();
-    const after = JSON.parse((await call(standin.port, 'GET', '/classifier-api/v1/groups', 'allowed')).body) as NodeGroup[];
+    const after = JSON.parse(
+      (await call(standin.port, 'GET', '/classifier-api/v1/groups', 'allowed')).body,
+    ) as NodeGroup[];
     expect(after).toEqual(before);
     expect(after.map((g) => g.name)).toEqual(['All Nodes', 'PE Master']);
   });
 
   it('runs as a script that binds where told and exits 0 on SIGTERM', async () => {
-    const child = spawn(process.execPath, ['--import', './test/helpers/lab-ts-loader.mjs', 'src/lab/pe-standins/classifier-standin-main.ts',
-      '--host', '127.0.30.2', '--port', '0', '--cert', join(dir, 'server.pem'), '--key', join(dir, 'server.key'), '--ca', join(dir, 'ca.pem'),
-      '--data', join(dir, 'main', 'classifier.json'), '--allow', 'replica.lab', '--primary', 'primary.lab'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(
+      process.execPath,
+      [
+        '--import',
+        './test/helpers/lab-ts-loader.mjs',
+        'src/lab/pe-standins/classifier-standin-main.ts',
+        '--host',
+        '127.0.30.2',
+        '--port',
+        '0',
+        '--cert',
+        join(dir, 'server.pem'),
+        '--key',
+        join(dir, 'server.key'),
+        '--ca',
+        join(dir, 'ca.pem'),
+        '--data',
+        join(dir, 'main', 'classifier.json'),
+        '--allow',
+        'replica.lab',
+        '--primary',
+        'primary.lab',
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
     try {
       let out = '';
@@ -180,8 +253,23 @@ describe('classifier stand-in', () => {
       expect(url).toMatch(/^https:\/\/127\.0\.30\.2:\d+\/classifier-api\/v1$/);
       const port = Number(new URL(url).port);
       const reply = await new Promise<number>((resolve, reject) => {
-        request({ host: '127.0.30.2', port, path: '/classifier-api/v1/groups', ca: readFileSync(join(dir, 'ca.pem')), cert: readFileSync(join(dir, 'allowed.pem')), key: readFileSync(join(dir, 'allowed.key')), agent: false },
-          (res) => { res.resume(); resolve(res.statusCode ?? 0); }).on('error', reject).end();
+        request(
+          {
+            host: '127.0.30.2',
+            port,
+            path: '/classifier-api/v1/groups',
+            ca: readFileSync(join(dir, 'ca.pem')),
+            cert: readFileSync(join(dir, 'allowed.pem')),
+            key: readFileSync(join(dir, 'allowed.key')),
+            agent: false,
+          },
+          (res) => {
+            res.resume();
+            resolve(res.statusCode ?? 0);
+          },
+        )
+          .on('error', reject)
+          .end();
       });
       expect(reply).toBe(200);
       child.kill('SIGTERM');

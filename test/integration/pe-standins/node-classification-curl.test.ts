@@ -29,7 +29,11 @@ let dir: string;
 let standin: ClassifierStandin;
 let base: string;
 
-const tlsFor = (client: string, ca = 'ca'): ClientTls => ({ cert: join(dir, `${client}.pem`), key: join(dir, `${client}.key`), cacert: join(dir, `${ca}.pem`) });
+const tlsFor = (client: string, ca = 'ca'): ClientTls => ({
+  cert: join(dir, `${client}.pem`),
+  key: join(dir, `${client}.key`),
+  cacert: join(dir, `${ca}.pem`),
+});
 
 // Asynchronous: the stand-in answers from this same process.
 function run(command: string, stdin?: string): Promise<CommandOutput> {
@@ -106,7 +110,9 @@ describe('classifier curl commands against the stand-in', () => {
 
   it('a refused import answers 400 with the reason, and the hierarchy stays', async () => {
     const before = await readClassifierGroups(localHost, tlsFor('replica'), base, 'x');
-    const broken = before.map((g, i) => (i === 1 ? Object.fromEntries(Object.entries(g).filter(([k]) => k !== 'environment_trumps')) : g));
+    const broken = before.map((g, i) =>
+      i === 1 ? Object.fromEntries(Object.entries(g).filter(([k]) => k !== 'environment_trumps')) : g,
+    );
     const out = await run(classifierImportCommand(tlsFor('replica'), base), JSON.stringify(broken));
     expect(out.exitCode).toBe(0);
     const reply = parseHttpReply(out.stdout);
@@ -117,9 +123,15 @@ describe('classifier curl commands against the stand-in', () => {
   });
 
   it('explains a client that is not on the allow-list (403), a foreign server certificate and a closed port', async () => {
-    await expect(readClassifierGroups(localHost, tlsFor('agent'), base, 'Nothing was written.')).rejects.toThrow(/answered HTTP 403: .*permission-denied.*allow-list.*Nothing was written\./);
-    await expect(readClassifierGroups(localHost, tlsFor('replica', 'other-ca'), base, 'Nothing was written.')).rejects.toThrow(/failed: the server's certificate is not signed by the host's CA/);
-    await expect(readClassifierGroups(localHost, tlsFor('replica'), classifierBase(HOST, 1), 'Nothing was written.')).rejects.toThrow(/failed: nothing listens there: is pe-console-services running\?.*Nothing was written\./);
+    await expect(readClassifierGroups(localHost, tlsFor('agent'), base, 'Nothing was written.')).rejects.toThrow(
+      /answered HTTP 403: .*permission-denied.*allow-list.*Nothing was written\./,
+    );
+    await expect(
+      readClassifierGroups(localHost, tlsFor('replica', 'other-ca'), base, 'Nothing was written.'),
+    ).rejects.toThrow(/failed: the server's certificate is not signed by the host's CA/);
+    await expect(
+      readClassifierGroups(localHost, tlsFor('replica'), classifierBase(HOST, 1), 'Nothing was written.'),
+    ).rejects.toThrow(/failed: nothing listens there: is pe-console-services running\?.*Nothing was written\./);
   });
 
   it('never puts key material on the command line', () => {

@@ -24,7 +24,12 @@ function env(host: string, extra: Record<string, string> = {}): NodeJS.ProcessEn
   };
 }
 
-function puppet(host: string, args: string[], input = '', extra: Record<string, string> = {}): { code: number | null; stdout: string; stderr: string } {
+function puppet(
+  host: string,
+  args: string[],
+  input = '',
+  extra: Record<string, string> = {},
+): { code: number | null; stdout: string; stderr: string } {
   calls.push(args);
   const r = spawnSync(SCRIPT, args, { env: env(host, extra), input, encoding: 'utf8', cwd: dir });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
@@ -59,7 +64,8 @@ describe('puppet PE stand-in', () => {
     expect(token).toMatch(/^[A-Za-z0-9]{20,}$/);
     const shown = puppet('primary', ['access', 'show']);
     expect(shown.stdout.trim()).toBe(token);
-    for (const text of [r.stdout, r.stderr, readFileSync(join(dir, 'standin.log'), 'utf8')]) expect(text).not.toContain(PASSWORD);
+    for (const text of [r.stdout, r.stderr, readFileSync(join(dir, 'standin.log'), 'utf8')])
+      expect(text).not.toContain(PASSWORD);
   });
 
   it('access login without a password on stdin fails', () => {
@@ -69,12 +75,26 @@ describe('puppet PE stand-in', () => {
   });
 
   it('provision with a token records the replica, and status JSON reflects it', () => {
-    const r = puppet('primary', ['infrastructure', 'provision', 'replica', 'replica.lab', '--enable', '--topology', 'mono', '--yes']);
+    const r = puppet('primary', [
+      'infrastructure',
+      'provision',
+      'replica',
+      'replica.lab',
+      '--enable',
+      '--topology',
+      'mono',
+      '--yes',
+    ]);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('replica.lab is provisioned as a replica and enabled');
     const status = puppet('primary', ['infra', 'status', '--format', 'json']);
     expect(status.code).toBe(0);
-    const json = JSON.parse(status.stdout) as { pef_standin: string; primary: string; replicas: Record<string, { enabled: boolean; topology: string }>; services: { node: string }[] };
+    const json = JSON.parse(status.stdout) as {
+      pef_standin: string;
+      primary: string;
+      replicas: Record<string, { enabled: boolean; topology: string }>;
+      services: { node: string }[];
+    };
     expect(json.pef_standin).toContain('not Puppet Enterprise');
     expect(json.primary).toBe('primary.lab');
     expect(json.replicas['replica.lab']).toMatchObject({ enabled: true, topology: 'mono' });
@@ -86,12 +106,25 @@ describe('puppet PE stand-in', () => {
 
   it('accepts a --token-file instead of ~/.puppetlabs/token, and enable needs a provisioned replica', () => {
     writeFileSync(join(dir, 'token'), 'abc123\n', { mode: 0o600 });
-    const unknown = puppet('agent1', ['infrastructure', 'enable', 'replica', 'nope.lab', '--token-file', join(dir, 'token')]);
+    const unknown = puppet('agent1', [
+      'infrastructure',
+      'enable',
+      'replica',
+      'nope.lab',
+      '--token-file',
+      join(dir, 'token'),
+    ]);
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toContain('nope.lab is not a provisioned replica');
-    expect(puppet('agent1', ['infrastructure', 'provision', 'replica', 'r2.lab', '--token-file', join(dir, 'token')]).code).toBe(0);
-    expect(puppet('agent1', ['infrastructure', 'enable', 'replica', 'r2.lab', '--token-file', join(dir, 'token')]).code).toBe(0);
-    const state = JSON.parse(readFileSync(join(dir, 'agent1', 'pe-infra.json'), 'utf8')) as { replicas: Record<string, { enabled: boolean }> };
+    expect(
+      puppet('agent1', ['infrastructure', 'provision', 'replica', 'r2.lab', '--token-file', join(dir, 'token')]).code,
+    ).toBe(0);
+    expect(
+      puppet('agent1', ['infrastructure', 'enable', 'replica', 'r2.lab', '--token-file', join(dir, 'token')]).code,
+    ).toBe(0);
+    const state = JSON.parse(readFileSync(join(dir, 'agent1', 'pe-infra.json'), 'utf8')) as {
+      replicas: Record<string, { enabled: boolean }>;
+    };
     expect(state.replicas['r2.lab']?.enabled).toBe(true);
   });
 
@@ -103,15 +136,32 @@ describe('puppet PE stand-in', () => {
     expect(unconfirmed.stderr).toContain('--yes');
     const r = puppet('replica', ['infrastructure', 'promote', 'replica', '--yes'], '', replica);
     expect(r.code).toBe(0);
-    const status = JSON.parse(puppet('replica', ['infra', 'status', '--format', 'json']).stdout) as { role: string; primary: string };
+    const status = JSON.parse(puppet('replica', ['infra', 'status', '--format', 'json']).stdout) as {
+      role: string;
+      primary: string;
+    };
     expect(status).toMatchObject({ role: 'primary', primary: 'replica.lab' });
   });
 
   it('reinitialize replica checks --db and runs only on a replica', () => {
     writeFileSync(join(dir, 'token'), 'abc123\n', { mode: 0o600 });
     const extra = { PEF_PE_STANDIN_ROLE: 'replica', PEF_PE_STANDIN_PRIMARY: 'primary.lab' };
-    expect(puppet('replica2', ['infrastructure', 'reinitialize', 'replica', '--db', 'pe-nonsense', '-y', '--token-file', join(dir, 'token')], '', extra).code).toBe(1);
-    expect(puppet('replica2', ['infrastructure', 'reinitialize', 'replica', '--db', 'pe-rbac', '-y', '--token-file', join(dir, 'token')], '', extra).code).toBe(0);
+    expect(
+      puppet(
+        'replica2',
+        ['infrastructure', 'reinitialize', 'replica', '--db', 'pe-nonsense', '-y', '--token-file', join(dir, 'token')],
+        '',
+        extra,
+      ).code,
+    ).toBe(1);
+    expect(
+      puppet(
+        'replica2',
+        ['infrastructure', 'reinitialize', 'replica', '--db', 'pe-rbac', '-y', '--token-file', join(dir, 'token')],
+        '',
+        extra,
+      ).code,
+    ).toBe(0);
     expect(puppet('primary', ['infrastructure', 'reinitialize', 'replica', '-y']).code).toBe(1);
   });
 
@@ -119,12 +169,24 @@ describe('puppet PE stand-in', () => {
     writeFileSync(join(dir, 'token'), 'abc123\n', { mode: 0o600 });
     const shared = { PEF_PE_STANDIN_STATE: join(dir, 'shared-infra.json') };
     // Seeded as `pef lab up` seeds it: the installation's primary is primary.lab.
-    writeFileSync(shared.PEF_PE_STANDIN_STATE, JSON.stringify({ primary: 'primary.lab', replicas: {}, jobs: [], events: [] }));
+    writeFileSync(
+      shared.PEF_PE_STANDIN_STATE,
+      JSON.stringify({ primary: 'primary.lab', replicas: {}, jobs: [], events: [] }),
+    );
     const role = (host: string): string =>
       (JSON.parse(puppet(host, ['infra', 'status', '--format', 'json'], '', shared).stdout) as { role: string }).role;
     expect(role('primary')).toBe('primary');
-    expect(puppet('replica', ['infrastructure', 'promote', 'replica', '--yes'], '', shared).stderr).toContain('not a replica');
-    expect(puppet('primary', ['infrastructure', 'provision', 'replica', 'replica.lab', '--enable', '--token-file', join(dir, 'token')], '', shared).code).toBe(0);
+    expect(puppet('replica', ['infrastructure', 'promote', 'replica', '--yes'], '', shared).stderr).toContain(
+      'not a replica',
+    );
+    expect(
+      puppet(
+        'primary',
+        ['infrastructure', 'provision', 'replica', 'replica.lab', '--enable', '--token-file', join(dir, 'token')],
+        '',
+        shared,
+      ).code,
+    ).toBe(0);
     expect([role('primary'), role('replica')]).toEqual(['primary', 'replica']);
     expect(puppet('replica', ['infrastructure', 'promote', 'replica', '--yes'], '', shared).code).toBe(0);
     expect([role('primary'), role('replica')]).toEqual(['none', 'primary']);
@@ -133,13 +195,21 @@ describe('puppet PE stand-in', () => {
   it('forget removes the replica from the state', () => {
     const r = puppet('primary', ['infrastructure', 'forget', 'replica.lab']);
     expect(r.code).toBe(0);
-    const json = JSON.parse(puppet('primary', ['infra', 'status', '--format', 'json']).stdout) as { replicas: Record<string, unknown> };
+    const json = JSON.parse(puppet('primary', ['infra', 'status', '--format', 'json']).stdout) as {
+      replicas: Record<string, unknown>;
+    };
     expect(json.replicas).toEqual({});
     expect(puppet('primary', ['infrastructure', 'forget', 'replica.lab']).stdout).toContain('nothing to forget');
   });
 
   it('job run records and prints increasing job ids', () => {
-    const first = puppet('primary', ['job', 'run', '--query', 'nodes {deactivated is null}', '--no-enforce-environment']);
+    const first = puppet('primary', [
+      'job',
+      'run',
+      '--query',
+      'nodes {deactivated is null}',
+      '--no-enforce-environment',
+    ]);
     const second = puppet('primary', ['job', 'run', '--nodes', 'agent1.lab']);
     expect(first.stdout).toContain('New job ID: 1');
     expect(second.stdout).toContain('New job ID: 2');
@@ -147,7 +217,12 @@ describe('puppet PE stand-in', () => {
   });
 
   it('exits 1 with a usage message on unknown PE subcommands', () => {
-    for (const args of [['infrastructure', 'explode'], ['access', 'nope'], ['job', 'show', '1'], ['infra', 'provision', 'compiler', 'c.lab']]) {
+    for (const args of [
+      ['infrastructure', 'explode'],
+      ['access', 'nope'],
+      ['job', 'show', '1'],
+      ['infra', 'provision', 'compiler', 'c.lab'],
+    ]) {
       const r = puppet('primary', args);
       expect(r.code).toBe(1);
       expect(r.stderr).toContain('Usage');
@@ -164,7 +239,10 @@ describe('puppet PE stand-in', () => {
   });
 
   it('logs every call as one JSON line with time, argv, uid and cwd', () => {
-    const lines = readFileSync(join(dir, 'standin.log'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { time: string; argv: string[]; uid: number; cwd: string });
+    const lines = readFileSync(join(dir, 'standin.log'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { time: string; argv: string[]; uid: number; cwd: string });
     expect(lines.map((l) => l.argv)).toEqual(calls);
     for (const line of lines) {
       expect(Number.isNaN(Date.parse(line.time))).toBe(false);

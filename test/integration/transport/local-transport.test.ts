@@ -22,7 +22,10 @@ const target: Target = {
   groups: [],
   vars: {},
   facts: {},
-  config: { transport: 'local', ssh: { host: 'localhost', port: 22, user: 'root', hostKeyCheck: true, connectTimeout: 10 } },
+  config: {
+    transport: 'local',
+    ssh: { host: 'localhost', port: 22, user: 'root', hostKeyCheck: true, connectTimeout: 10 },
+  },
 };
 let conn: LocalConnection;
 let dir: string;
@@ -39,7 +42,11 @@ afterAll(async () => {
 
 describe('LocalTransport', () => {
   it('keeps stdout, stderr and the exit code apart, starting in the home directory', async () => {
-    expect(await conn.run('pwd; echo err >&2; exit 5')).toMatchObject({ stdout: `${homedir()}\n`, stderr: 'err\n', exitCode: 5 });
+    expect(await conn.run('pwd; echo err >&2; exit 5')).toMatchObject({
+      stdout: `${homedir()}\n`,
+      stderr: 'err\n',
+      exitCode: 5,
+    });
   });
 
   it('passes stdin, and /dev/null without it', async () => {
@@ -57,7 +64,9 @@ describe('LocalTransport', () => {
     const chunks: { stream: Stream; chunk: string; settled: boolean }[] = [];
     let settled = false;
     const out = await conn
-      .run('printf first; sleep 0.4; printf second >&2', { onOutput: (stream, chunk) => chunks.push({ stream, chunk, settled }) })
+      .run('printf first; sleep 0.4; printf second >&2', {
+        onOutput: (stream, chunk) => chunks.push({ stream, chunk, settled }),
+      })
       .finally(() => (settled = true));
     expect(out).toMatchObject({ stdout: 'first', stderr: 'second' });
     expect(chunks.find((c) => c.chunk === 'first')).toMatchObject({ stream: 'stdout', settled: false });
@@ -79,6 +88,8 @@ describe('LocalTransport', () => {
     expect((await stat(join(dir, 'up'))).mode & 0o777).toBe(0o600);
     await conn.download(join(dir, 'up'), join(dir, 'down'));
     expect(await readFile(join(dir, 'down'), 'utf8')).toBe('content');
-    await expect(conn.upload(join(dir, 'missing'), join(dir, 'x'))).rejects.toMatchObject({ kind: 'pef/transfer-failed' });
+    await expect(conn.upload(join(dir, 'missing'), join(dir, 'x'))).rejects.toMatchObject({
+      kind: 'pef/transfer-failed',
+    });
   });
 });

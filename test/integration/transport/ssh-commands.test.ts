@@ -59,7 +59,9 @@ describe.each(['persistent', 'exec'] as const)('run() in %s mode', (commandMode)
   });
 
   it('rejects an env name sh cannot take', async () => {
-    await expect(conn.run('true', { env: { 'BAD-NAME': 'x' } })).rejects.toMatchObject({ kind: 'pef/validation-error' });
+    await expect(conn.run('true', { env: { 'BAD-NAME': 'x' } })).rejects.toMatchObject({
+      kind: 'pef/validation-error',
+    });
     expect((await conn.run('echo still fine')).stdout).toBe('still fine\n');
   });
 
@@ -70,8 +72,18 @@ describe.each(['persistent', 'exec'] as const)('run() in %s mode', (commandMode)
       onOutput: (stream, chunk) => chunks.push({ stream, chunk, settled }),
     });
     const out = await running.finally(() => (settled = true));
-    expect(chunks.filter((c) => c.stream === 'stdout').map((c) => c.chunk).join('')).toBe('firstsecond');
-    expect(chunks.filter((c) => c.stream === 'stderr').map((c) => c.chunk).join('')).toBe('e1\ne2\n');
+    expect(
+      chunks
+        .filter((c) => c.stream === 'stdout')
+        .map((c) => c.chunk)
+        .join(''),
+    ).toBe('firstsecond');
+    expect(
+      chunks
+        .filter((c) => c.stream === 'stderr')
+        .map((c) => c.chunk)
+        .join(''),
+    ).toBe('e1\ne2\n');
     expect(chunks.some((c) => c.chunk.includes('first') && !c.settled)).toBe(true);
     expect(out.stdout).toBe('firstsecond');
     expect(chunks.map((c) => c.chunk).join('')).not.toMatch(/PEF-/);
@@ -87,9 +99,11 @@ describe.each(['persistent', 'exec'] as const)('run() in %s mode', (commandMode)
     expect((await conn.run('exit 7')).exitCode).toBe(7);
     expect((await conn.run('if then fi')).exitCode).toBe(2);
     expect((await conn.run('exec >&-; exec 2>&-; exit 0')).exitCode).toBe(0);
-    const script = ['set -e', 'for i in 1 2 3; do', '  echo "n=$i"', 'done', "echo 'single' \"double\""].join('\n');
+    const script = ['set -e', 'for i in 1 2 3; do', '  echo "n=$i"', 'done', 'echo \'single\' "double"'].join('\n');
     expect((await conn.run(script)).stdout).toBe('n=1\nn=2\nn=3\nsingle double\n');
-    expect((await conn.run('echo PEF-END:0123456789abcdef:0; echo after')).stdout).toBe('PEF-END:0123456789abcdef:0\nafter\n');
+    expect((await conn.run('echo PEF-END:0123456789abcdef:0; echo after')).stdout).toBe(
+      'PEF-END:0123456789abcdef:0\nafter\n',
+    );
   });
 
   it('stops a command at its timeout with pef/timeout, and the next command still works', async () => {
@@ -110,7 +124,9 @@ describe.each(['persistent', 'exec'] as const)('run() in %s mode', (commandMode)
   it('runs many concurrent commands on one connection, each with its own output', async () => {
     const n = 40;
     const results = await Promise.all(
-      Array.from({ length: n }, (_, i) => conn.run(`printf 'out-%s' ${i}; printf 'err-%s' ${i} >&2; exit ${i % 5}`, { env: { I: String(i) } })),
+      Array.from({ length: n }, (_, i) =>
+        conn.run(`printf 'out-%s' ${i}; printf 'err-%s' ${i} >&2; exit ${i % 5}`, { env: { I: String(i) } }),
+      ),
     );
     results.forEach((r, i) => expect(r).toMatchObject({ stdout: `out-${i}`, stderr: `err-${i}`, exitCode: i % 5 }));
   });
@@ -120,7 +136,11 @@ describe('fallback to exec channels', () => {
   it('is used when the persistent shell cannot start, with the same results', async () => {
     const conn = await new SshTransport({ shell: '/nonexistent/shell' }).connect(sshd.target());
     try {
-      expect(await conn.run('echo out; echo err >&2; exit 4', { env: { X: '1' } })).toMatchObject({ stdout: 'out\n', stderr: 'err\n', exitCode: 4 });
+      expect(await conn.run('echo out; echo err >&2; exit 4', { env: { X: '1' } })).toMatchObject({
+        stdout: 'out\n',
+        stderr: 'err\n',
+        exitCode: 4,
+      });
       expect(conn.mode).toBe('exec');
       expect(conn.fallbackReason).toContain('/nonexistent/shell');
       expect((await conn.run('cat', { stdin: 'in' })).stdout).toBe('in');

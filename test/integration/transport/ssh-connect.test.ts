@@ -68,11 +68,14 @@ describe('host keys', () => {
     expect(await echoOver(sshd.target({ knownHosts: file }))).toBe('ok\n');
   });
 
-  it.each(['rsa', 'ecdsa', 'ed25519'] as const)('asks the server for the key type known_hosts has (%s only)', async (type) => {
-    const file = join(dir, `only-${type}`);
-    await writeFile(file, `${name()} ${sshd.keys.hostKeys[type]}\n`);
-    expect(await echoOver(sshd.target({ knownHosts: file }))).toBe('ok\n');
-  });
+  it.each(['rsa', 'ecdsa', 'ed25519'] as const)(
+    'asks the server for the key type known_hosts has (%s only)',
+    async (type) => {
+      const file = join(dir, `only-${type}`);
+      await writeFile(file, `${name()} ${sshd.keys.hostKeys[type]}\n`);
+      expect(await echoOver(sshd.target({ knownHosts: file }))).toBe('ok\n');
+    },
+  );
 
   it('refuses a host whose key changed, naming the file and line', async () => {
     const other = join(dir, 'other_key');

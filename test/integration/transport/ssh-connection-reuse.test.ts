@@ -92,7 +92,12 @@ describe('connection reuse', () => {
       await pool.closeAll();
     }
     expect(events).toHaveLength(2);
-    expect(events[0]).toMatchObject({ target: 'logged', kind: 'command', command: 'echo [sensitive] >/dev/null; exit 2', exitCode: 2 });
+    expect(events[0]).toMatchObject({
+      target: 'logged',
+      kind: 'command',
+      command: 'echo [sensitive] >/dev/null; exit 2',
+      exitCode: 2,
+    });
     expect(events[1]).toMatchObject({ command: 'sleep 5', exitCode: null });
     expect(events[1]?.error).toMatch(/^pef\/timeout: /);
   });

@@ -83,7 +83,9 @@ describe.each(['persistent', 'exec'] as const)('run-as in %s mode', (commandMode
 
   it('sends the sudo-password when sudo needs one, and never shows it', async () => {
     const outputs: string[] = [];
-    const conn = await transport().connect(sshd.target({ user: USER, runAs: 'root', sudoPassword: new Sensitive(password) }));
+    const conn = await transport().connect(
+      sshd.target({ user: USER, runAs: 'root', sudoPassword: new Sensitive(password) }),
+    );
     try {
       for (let i = 0; i < 3; i++) {
         const out = await conn.run('id -un; cat', { stdin: 'in', onOutput: (_s, c) => outputs.push(c) });
@@ -96,7 +98,9 @@ describe.each(['persistent', 'exec'] as const)('run-as in %s mode', (commandMode
   });
 
   it('transfers files the login user may not touch, through the run-as user', async () => {
-    const conn = await transport().connect(sshd.target({ user: USER, runAs: 'root', sudoPassword: new Sensitive(password) }));
+    const conn = await transport().connect(
+      sshd.target({ user: USER, runAs: 'root', sudoPassword: new Sensitive(password) }),
+    );
     const secretFile = `/root/pef-run-as-${commandMode}-${randomBytes(4).toString('hex')}`;
     const local = join(dir, `root-only-${commandMode}`);
     try {
@@ -128,7 +132,9 @@ describe.each(['persistent', 'exec'] as const)('run-as in %s mode', (commandMode
 
   it('fails with pef/escalation-failed when the password is wrong, without echoing it', async () => {
     const wrong = `wrong-${randomBytes(6).toString('hex')}`;
-    const conn = await transport().connect(sshd.target({ user: USER, runAs: 'root', sudoPassword: new Sensitive(wrong) }));
+    const conn = await transport().connect(
+      sshd.target({ user: USER, runAs: 'root', sudoPassword: new Sensitive(wrong) }),
+    );
     try {
       const error = await conn.run('id -un').catch((e: unknown) => e);
       expect(error).toMatchObject({ kind: 'pef/escalation-failed' });

@@ -28,7 +28,9 @@ describe('startSshdFleet', () => {
     const pool = new ConnectionPool(transportFor);
     try {
       const picked = ['127.0.21.1', '127.0.21.16', '127.0.21.17', '127.0.21.20'];
-      const outs = await Promise.all(picked.map(async (h) => (await pool.get(fleet.target(h, {}, `t-${h}`))).run('echo ok')));
+      const outs = await Promise.all(
+        picked.map(async (h) => (await pool.get(fleet.target(h, {}, `t-${h}`))).run('echo ok')),
+      );
       expect(outs.map((o) => o.stdout)).toEqual(picked.map(() => 'ok\n'));
     } finally {
       await pool.closeAll();

@@ -18,7 +18,11 @@ afterEach(() => dirs.splice(0).forEach((d) => rmSync(d, { recursive: true, force
 
 describe('loadConfig', () => {
   it('reads .pefrc.yaml from the project root when run in a subdirectory', async () => {
-    const dir = project({ 'package.json': '{"name":"x"}', '.pefrc.yaml': 'inventory: inv.yaml\nconcurrency: 5\n', 'sub/keep': '' });
+    const dir = project({
+      'package.json': '{"name":"x"}',
+      '.pefrc.yaml': 'inventory: inv.yaml\nconcurrency: 5\n',
+      'sub/keep': '',
+    });
     const config = await loadConfig(join(dir, 'sub'));
     expect(config).toMatchObject({ inventory: 'inv.yaml', concurrency: 5, file: join(dir, '.pefrc.yaml') });
   });
@@ -36,7 +40,10 @@ describe('loadConfig', () => {
   it('names the file and the bad key', async () => {
     const dir = project({ 'package.json': '{"name":"x"}', '.pefrc.json': '{"concurency": 5, "format": "xml"}' });
     const error = await loadConfig(dir).catch((e: unknown) => e);
-    expect(error).toMatchObject({ kind: 'pef/validation-error', message: expect.stringMatching(/^Invalid pef config in .*\.pefrc\.json:\n/) });
+    expect(error).toMatchObject({
+      kind: 'pef/validation-error',
+      message: expect.stringMatching(/^Invalid pef config in .*\.pefrc\.json:\n/),
+    });
     expect((error as Error).message).toContain('concurency');
     expect((error as Error).message).toContain('format:');
   });

@@ -48,19 +48,39 @@ describe('Executor', () => {
     });
     const set = await new Executor(bus).run('task', 't', targets.slice(0, 2), async () => ({ value: {} }));
     expect(set.ok).toBe(true);
-    expect(seen).toEqual(['action-start', 'target-start', 'target-start', 'target-finish', 'target-finish', 'action-finish']);
+    expect(seen).toEqual([
+      'action-start',
+      'target-start',
+      'target-start',
+      'target-finish',
+      'target-finish',
+      'action-finish',
+    ]);
   });
 
-  it('serialises to Bolt\'s JSON shape', async () => {
-    const set = await new Executor(new EventBus()).run<{ x?: number }>('task', 'demo', targets.slice(0, 2), async (t) =>
-      t.name === 'a' ? { value: { x: 1 }, changed: false } : { value: {}, failed: new PefError('pef/task-failed', 'nope', { why: 1 }) },
+  it("serialises to Bolt's JSON shape", async () => {
+    const set = await new Executor(new EventBus()).run<{ x?: number }>(
+      'task',
+      'demo',
+      targets.slice(0, 2),
+      async (t) =>
+        t.name === 'a'
+          ? { value: { x: 1 }, changed: false }
+          : { value: {}, failed: new PefError('pef/task-failed', 'nope', { why: 1 }) },
     );
     const json = set.toJSON();
     expect(json.target_count).toBe(2);
     expect(typeof json.elapsed_time).toBe('number');
     expect(json.items).toEqual([
       { target: 'a', action: 'task', object: 'demo', status: 'success', changed: false, value: { x: 1 } },
-      { target: 'b', action: 'task', object: 'demo', status: 'failure', value: {}, error: { kind: 'pef/task-failed', msg: 'nope', details: { why: 1 } } },
+      {
+        target: 'b',
+        action: 'task',
+        object: 'demo',
+        status: 'failure',
+        value: {},
+        error: { kind: 'pef/task-failed', msg: 'nope', details: { why: 1 } },
+      },
     ]);
   });
 

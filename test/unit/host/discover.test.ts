@@ -54,11 +54,17 @@ describe('parseDiscovery', () => {
   });
 
   it('reads a PE host and lists the PE services', () => {
-    const facts = parseDiscovery('flavor=pe\npe_version=2023.8.1\nconfig.cadir=/etc/puppetlabs/puppetserver/ca\nservice.pe-puppetserver=1,1\n');
+    const facts = parseDiscovery(
+      'flavor=pe\npe_version=2023.8.1\nconfig.cadir=/etc/puppetlabs/puppetserver/ca\nservice.pe-puppetserver=1,1\n',
+    );
     expect(facts.flavor).toBe('pe');
     expect(facts.peVersion).toBe('2023.8.1');
     expect(facts.services.map((s) => s.name)).toContain('pe-console-services');
-    expect(facts.services.find((s) => s.name === 'pe-puppetserver')).toEqual({ name: 'pe-puppetserver', present: true, running: true });
+    expect(facts.services.find((s) => s.name === 'pe-puppetserver')).toEqual({
+      name: 'pe-puppetserver',
+      present: true,
+      running: true,
+    });
     expect(facts.postgres.databases).toBeNull();
   });
 

@@ -3,8 +3,22 @@ import { parseServiceManager, serviceCommand, startOrder, stopOrder } from '../.
 
 describe('service order', () => {
   it('stops the agent first and the database last, whatever order it was given', () => {
-    expect(stopOrder(['postgresql', 'puppetserver', 'puppet', 'puppetdb'])).toEqual(['puppet', 'puppetserver', 'puppetdb', 'postgresql']);
-    expect(stopOrder(['pe-puppetdb', 'pe-console-services', 'puppet', 'pe-orchestration-services', 'pe-nginx', 'pe-puppetserver'])).toEqual([
+    expect(stopOrder(['postgresql', 'puppetserver', 'puppet', 'puppetdb'])).toEqual([
+      'puppet',
+      'puppetserver',
+      'puppetdb',
+      'postgresql',
+    ]);
+    expect(
+      stopOrder([
+        'pe-puppetdb',
+        'pe-console-services',
+        'puppet',
+        'pe-orchestration-services',
+        'pe-nginx',
+        'pe-puppetserver',
+      ]),
+    ).toEqual([
       'puppet',
       'pe-orchestration-services',
       'pe-nginx',
@@ -15,7 +29,12 @@ describe('service order', () => {
   });
 
   it('starts in the reverse order', () => {
-    expect(startOrder(['puppet', 'postgresql', 'puppetserver', 'puppetdb'])).toEqual(['postgresql', 'puppetdb', 'puppetserver', 'puppet']);
+    expect(startOrder(['puppet', 'postgresql', 'puppetserver', 'puppetdb'])).toEqual([
+      'postgresql',
+      'puppetdb',
+      'puppetserver',
+      'puppet',
+    ]);
   });
 });
 
@@ -24,7 +43,9 @@ describe('serviceCommand', () => {
     expect(serviceCommand('systemd', 'status', 'puppetserver')).toBe('systemctl is-active --quiet puppetserver');
     expect(serviceCommand('systemd', 'stop', 'pe-puppetdb')).toBe('systemctl stop pe-puppetdb');
     expect(serviceCommand('lab', 'start', 'puppetdb')).toBe('pef-lab-service start puppetdb');
-    expect(serviceCommand('puppet-resource', 'stop', 'puppet')).toBe('puppet resource service puppet ensure=stopped >/dev/null');
+    expect(serviceCommand('puppet-resource', 'stop', 'puppet')).toBe(
+      'puppet resource service puppet ensure=stopped >/dev/null',
+    );
   });
 
   it('quotes service names', () => {

@@ -9,7 +9,9 @@ describe('NonInteractivePrompter', () => {
       exitCode: 1,
       message: expect.stringContaining('pass --yes instead'),
     });
-    await expect(prompter.secret({ message: 'sudo password', instead: 'config.ssh.sudo-password (env_var plugin)' })).rejects.toMatchObject({
+    await expect(
+      prompter.secret({ message: 'sudo password', instead: 'config.ssh.sudo-password (env_var plugin)' }),
+    ).rejects.toMatchObject({
       message: expect.stringContaining('sudo-password'),
     });
   });

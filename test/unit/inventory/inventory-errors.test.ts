@@ -267,7 +267,9 @@ describe('malformed inventories', () => {
     if (c.column !== undefined) expect(problem.column).toBe(c.column);
     // The message lists the problem as file:line:col path: message.
     const file = (error.details as { file: string }).file;
-    expect(error.message).toContain(`${file}:${problem.line}:${problem.column}${c.path === '' ? '' : ` ${c.path}`}: ${problem.message}`);
+    expect(error.message).toContain(
+      `${file}:${problem.line}:${problem.column}${c.path === '' ? '' : ` ${c.path}`}: ${problem.message}`,
+    );
     expect(error.message).not.toMatch(/\n\s+at /);
   });
 });
@@ -275,7 +277,10 @@ describe('malformed inventories', () => {
 describe('collected problems', () => {
   it('reports every problem of a file at once, in file order, one per line', async () => {
     const error = await rejection(
-      loadText(dir, 'groups:\n  - name: web\n    config:\n      ssh:\n        port: 0\n  - name: web\n    vars: {role: boss}\n  - targets: 7\n'),
+      loadText(
+        dir,
+        'groups:\n  - name: web\n    config:\n      ssh:\n        port: 0\n  - name: web\n    vars: {role: boss}\n  - targets: 7\n',
+      ),
     );
     const problems = problemsOf(error);
     expect(problems.map((p) => [p.line, p.path])).toEqual([
@@ -290,7 +295,9 @@ describe('collected problems', () => {
   });
 
   it('never echoes a secret it rejects', async () => {
-    const error = await rejection(loadText(dir, 'config:\n  ssh:\n    sudo-password: 918273645\n    password: [s3cr3tpass]\n'));
+    const error = await rejection(
+      loadText(dir, 'config:\n  ssh:\n    sudo-password: 918273645\n    password: [s3cr3tpass]\n'),
+    );
     expect(problemsOf(error).map((p) => p.path)).toEqual(['config.ssh.sudo-password', 'config.ssh.password']);
     expect(error.message).toContain('found a number');
     expect(error.message).not.toContain('918273645');

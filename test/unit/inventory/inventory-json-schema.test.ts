@@ -21,10 +21,26 @@ describe('docs/inventory.schema.json', () => {
     };
     expect(schema.$schema).toBe('http://json-schema.org/draft-07/schema#');
     expect(schema.definitions['Group']?.required).toEqual(['name']);
-    expect(schema.definitions['Group']?.properties['groups']).toEqual({ anyOf: [{ type: 'array', items: { $ref: '#/definitions/Group' } }, { type: 'null' }] });
+    expect(schema.definitions['Group']?.properties['groups']).toEqual({
+      anyOf: [{ type: 'array', items: { $ref: '#/definitions/Group' } }, { type: 'null' }],
+    });
     expect(Object.keys(schema.definitions['SshConfig']?.properties ?? {})).toEqual(
-      expect.arrayContaining(['host', 'user', 'port', 'private-key', 'password', 'host-key-check', 'known-hosts', 'connect-timeout', 'run-as', 'sudo-password', 'tty']),
+      expect.arrayContaining([
+        'host',
+        'user',
+        'port',
+        'private-key',
+        'password',
+        'host-key-check',
+        'known-hosts',
+        'connect-timeout',
+        'run-as',
+        'sudo-password',
+        'tty',
+      ]),
     );
-    expect(schema.definitions['Vars']?.properties['role']).toMatchObject({ anyOf: [{ enum: ['primary', 'replica', 'agent', 'compiler'] }, { $ref: '#/definitions/PluginReference' }] });
+    expect(schema.definitions['Vars']?.properties['role']).toMatchObject({
+      anyOf: [{ enum: ['primary', 'replica', 'agent', 'compiler'] }, { $ref: '#/definitions/PluginReference' }],
+    });
   });
 });

@@ -80,7 +80,10 @@ export interface LoadOptions {
 /** Writes `text` into `dir` and loads it (env defaults to a fixed HOME and nothing else). */
 export async function loadText(dir: TempDir, text: string, options: LoadOptions = {}): Promise<Inventory> {
   const file = await dir.write(options.name ?? 'inventory.yaml', text);
-  return loadInventory(file, { env: options.env ?? { HOME: '/home/op' }, prompter: options.prompter ?? new NonInteractivePrompter() });
+  return loadInventory(file, {
+    env: options.env ?? { HOME: '/home/op' },
+    prompter: options.prompter ?? new NonInteractivePrompter(),
+  });
 }
 
 /** The PefError `promise` rejects with; fails the test if it resolves or throws something else. */

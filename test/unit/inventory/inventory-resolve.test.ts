@@ -43,7 +43,8 @@ afterAll(async () => {
   await dir.cleanup();
 });
 
-const names = async (spec: string | string[], options = {}): Promise<string[]> => (await inv.resolve(spec, options)).map((t) => t.name);
+const names = async (spec: string | string[], options = {}): Promise<string[]> =>
+  (await inv.resolve(spec, options)).map((t) => t.name);
 
 describe('exact names', () => {
   it('a target name', async () => {
@@ -73,8 +74,17 @@ describe('exact names', () => {
   });
 
   it('comma- and space-separated lists and arrays, without duplicates, in the order named', async () => {
-    expect(await names('replica,primary, pm  primary.example.com')).toEqual(['replica.example.com', 'primary.example.com']);
-    expect(await names(['db', 'web,infra'])).toEqual(['db1.example.com', 'web1.example.com', 'web2.example.com', 'primary.example.com', 'replica.example.com']);
+    expect(await names('replica,primary, pm  primary.example.com')).toEqual([
+      'replica.example.com',
+      'primary.example.com',
+    ]);
+    expect(await names(['db', 'web,infra'])).toEqual([
+      'db1.example.com',
+      'web1.example.com',
+      'web2.example.com',
+      'primary.example.com',
+      'replica.example.com',
+    ]);
   });
 
   it('returns the same Target object each time a target is resolved', async () => {
@@ -133,12 +143,18 @@ describe('unknown names and ad-hoc targets', () => {
       vars: { site: 'ams' },
       config: { transport: 'ssh', ssh: { host: 'new.example.com', user: 'deploy', port: 2022 } },
     });
-    expect((await inv.resolve('other.example.com', { allowAdHoc: true }))[0]?.config.ssh).toMatchObject({ user: 'admin', port: 2200 });
+    expect((await inv.resolve('other.example.com', { allowAdHoc: true }))[0]?.config.ssh).toMatchObject({
+      user: 'admin',
+      port: 2200,
+    });
     expect(inv.allTargetNames()).not.toContain('other.example.com');
   });
 
   it('an IPv6 ad-hoc target is not mistaken for a glob', async () => {
-    expect((await inv.resolve('[::1]:2222', { allowAdHoc: true }))[0]?.config.ssh).toMatchObject({ host: '::1', port: 2222 });
+    expect((await inv.resolve('[::1]:2222', { allowAdHoc: true }))[0]?.config.ssh).toMatchObject({
+      host: '::1',
+      port: 2222,
+    });
   });
 
   it('an ad-hoc localhost uses the local transport', async () => {
@@ -158,7 +174,11 @@ describe('unknown names and ad-hoc targets', () => {
 describe('roles and groups', () => {
   it('targetsWithRole uses vars.role, inherited from groups', async () => {
     expect((await inv.targetsWithRole('primary')).map((t) => t.name)).toEqual(['primary.example.com']);
-    expect((await inv.targetsWithRole('agent')).map((t) => t.name)).toEqual(['web1.example.com', 'web2.example.com', 'db1.example.com']);
+    expect((await inv.targetsWithRole('agent')).map((t) => t.name)).toEqual([
+      'web1.example.com',
+      'web2.example.com',
+      'db1.example.com',
+    ]);
     expect((await inv.targetsWithRole('compiler')).map((t) => t.name)).toEqual(['compiler1.example.com']);
   });
 

@@ -25,7 +25,8 @@ const byName = (targets: Target[], name: string): Target => {
   return t;
 };
 
-const loadFixture = (name: string) => loadInventory(join(FIXTURES, name), { env: { HOME: '/home/op' }, prompter: new NonInteractivePrompter() });
+const loadFixture = (name: string) =>
+  loadInventory(join(FIXTURES, name), { env: { HOME: '/home/op' }, prompter: new NonInteractivePrompter() });
 
 describe('target shapes', () => {
   it('string targets get Bolt defaults: ssh, port 22, the current user, host keys checked, 10 s', async () => {
@@ -38,7 +39,14 @@ describe('target shapes', () => {
       groups: [],
       config: {
         transport: 'ssh',
-        ssh: { host: 'a.example.com', port: 22, user: userInfo().username, hostKeyCheck: true, connectTimeout: 10, knownHosts: '/home/op/.ssh/known_hosts' },
+        ssh: {
+          host: 'a.example.com',
+          port: 22,
+          user: userInfo().username,
+          hostKeyCheck: true,
+          connectTimeout: 10,
+          knownHosts: '/home/op/.ssh/known_hosts',
+        },
       },
     });
     expect(b?.config.ssh.host).toBe('10.0.0.7');
@@ -67,7 +75,10 @@ describe('target shapes', () => {
   });
 
   it('without a uri the host is config.ssh.host, else the name', async () => {
-    const inv = await loadText(dir, 'targets:\n  - name: target1\n    config:\n      ssh:\n        host: target1.example.com\n  - name: target2.example.com\n');
+    const inv = await loadText(
+      dir,
+      'targets:\n  - name: target1\n    config:\n      ssh:\n        host: target1.example.com\n  - name: target2.example.com\n',
+    );
     const targets = await inv.resolve('all');
     expect(byName(targets, 'target1').config.ssh.host).toBe('target1.example.com');
     expect(byName(targets, 'target1').uri).toBeUndefined();
@@ -80,26 +91,38 @@ describe('target shapes', () => {
   });
 
   it('aliases may be a string or a list', async () => {
-    const inv = await loadText(dir, 'targets:\n  - name: a.example.com\n    alias: web\n  - name: b.example.com\n    alias: [db, database]\n');
+    const inv = await loadText(
+      dir,
+      'targets:\n  - name: a.example.com\n    alias: web\n  - name: b.example.com\n    alias: [db, database]\n',
+    );
     const targets = await inv.resolve('all');
     expect(byName(targets, 'a.example.com').aliases).toEqual(['web']);
     expect(byName(targets, 'b.example.com').aliases).toEqual(['db', 'database']);
   });
 
   it('a target named localhost defaults to the local transport, unless config says otherwise', async () => {
-    const inv = await loadText(dir, 'targets:\n  - localhost\ngroups:\n  - name: remote\n    config: {transport: ssh}\n    targets:\n      - name: other\n        uri: localhost\n');
+    const inv = await loadText(
+      dir,
+      'targets:\n  - localhost\ngroups:\n  - name: remote\n    config: {transport: ssh}\n    targets:\n      - name: other\n        uri: localhost\n',
+    );
     expect((await inv.resolve('localhost'))[0]?.config.transport).toBe('local');
     expect((await inv.resolve('other'))[0]?.config.transport).toBe('ssh');
   });
 
   it('local:// and config.transport: local select the local transport', async () => {
-    const inv = await loadText(dir, 'targets:\n  - local://controller\n  - name: here\n    config: {transport: local}\n');
+    const inv = await loadText(
+      dir,
+      'targets:\n  - local://controller\n  - name: here\n    config: {transport: local}\n',
+    );
     const targets = await inv.resolve('all');
     expect(targets.map((t) => t.config.transport)).toEqual(['local', 'local']);
   });
 
   it('an empty targets: or groups: is an empty list, as in Bolt', async () => {
-    const inv = await loadText(dir, 'groups:\n  - name: later\n    targets:\n    groups:\n  - name: web\n    targets: [a]\n');
+    const inv = await loadText(
+      dir,
+      'groups:\n  - name: later\n    targets:\n    groups:\n  - name: web\n    targets: [a]\n',
+    );
     expect(inv.groups.map((g) => [g.name, g.targets])).toEqual([
       ['all', ['a']],
       ['later', []],
@@ -183,7 +206,10 @@ groups:
   });
 
   it('vars merge key by key: a var holding a mapping is replaced whole', async () => {
-    const inv = await loadText(dir, 'vars:\n  db: {host: a, port: 5432}\ntargets:\n  - name: t\n    vars:\n      db: {host: b}\n');
+    const inv = await loadText(
+      dir,
+      'vars:\n  db: {host: a, port: 5432}\ntargets:\n  - name: t\n    vars:\n      db: {host: b}\n',
+    );
     const [t] = await inv.resolve('t');
     expect(t?.vars['db']).toEqual({ host: 'b' });
   });
@@ -207,7 +233,11 @@ groups:
     const [t] = await inv.resolve('puppet');
     expect(t?.name).toBe('primary.example.com');
     expect(t?.vars).toEqual({ managed: true });
-    expect(inv.warnings).toEqual([expect.stringMatching(/:8:24 groups\[1\]\.targets\[1\]: target "primary\.example\.com" is already listed in group "puppet"/)]);
+    expect(inv.warnings).toEqual([
+      expect.stringMatching(
+        /:8:24 groups\[1\]\.targets\[1\]: target "primary\.example\.com" is already listed in group "puppet"/,
+      ),
+    ]);
   });
 
   it('YAML anchors and merge keys work', async () => {
@@ -229,17 +259,25 @@ describe('Bolt documentation examples', () => {
       ['target1.example.com', 'ssh', false, { path: '/path/to/private_key.pem' }],
       ['target2.example.com', 'ssh', false, { path: '/path/to/private_key.pem' }],
     ]);
-    expect(inv.warnings.some((w) => w.includes("config.transport: pef does not speak Bolt's winrm transport"))).toBe(true);
+    expect(inv.warnings.some((w) => w.includes("config.transport: pef does not speak Bolt's winrm transport"))).toBe(
+      true,
+    );
     expect(inv.warnings.some((w) => w.includes('config.winrm: pef does not speak'))).toBe(true);
     const error = await rejection(inv.resolve('win1'));
-    expect(problemsOf(error)[0]?.message).toBe(`uses Bolt's winrm transport, which pef does not speak; pef reaches hosts over ssh or local (target win1)`);
+    expect(problemsOf(error)[0]?.message).toBe(
+      `uses Bolt's winrm transport, which pef does not speak; pef reaches hosts over ssh or local (target win1)`,
+    );
   });
 
   it('the detailed example loads with nested groups and ~ expanded', async () => {
     const inv = await loadFixture('bolt-docs-detailed.yaml');
     const targets = await inv.resolve('ssh_nodes');
     expect(targets).toHaveLength(5);
-    expect(byName(targets, '192.168.101.50').config.ssh).toMatchObject({ user: 'root', hostKeyCheck: false, privateKey: { path: '/home/op/.ssh/id_rsa' } });
+    expect(byName(targets, '192.168.101.50').config.ssh).toMatchObject({
+      user: 'root',
+      hostKeyCheck: false,
+      privateKey: { path: '/home/op/.ssh/id_rsa' },
+    });
     expect(byName(targets, '192.168.100.179').config.ssh.user).toBe('centos');
     expect(byName(targets, '192.168.100.179').groups).toEqual(['ssh_nodes', 'webservers']);
   });
@@ -290,9 +328,14 @@ describe('ssh settings', () => {
   });
 
   it('Bolt ssh options pef does not use load with a warning each, naming line and key', async () => {
-    const inv = await loadText(dir, 'version: 2\nconfig:\n  ssh:\n    tty: true\n    load-config: false\n    native-ssh: true\n    user: root\ntargets: [a]\n');
+    const inv = await loadText(
+      dir,
+      'version: 2\nconfig:\n  ssh:\n    tty: true\n    load-config: false\n    native-ssh: true\n    user: root\ntargets: [a]\n',
+    );
     expect(inv.warnings).toEqual([
-      expect.stringMatching(/inventory\.yaml:4:5 config\.ssh\.tty: "tty" is a Bolt ssh option pef does not use; ignored$/),
+      expect.stringMatching(
+        /inventory\.yaml:4:5 config\.ssh\.tty: "tty" is a Bolt ssh option pef does not use; ignored$/,
+      ),
       expect.stringMatching(/:5:5 config\.ssh\.load-config: /),
       expect.stringMatching(/:6:5 config\.ssh\.native-ssh: /),
     ]);
@@ -315,7 +358,12 @@ describe('describe()', () => {
         aliases: ['primary'],
         groups: ['infra'],
         role: 'primary',
-        config: { ssh: { 'sudo-password': { _plugin: 'env_var', var: 'PEF_SUDO', default: '[sensitive]' }, password: '[sensitive]' } },
+        config: {
+          ssh: {
+            'sudo-password': { _plugin: 'env_var', var: 'PEF_SUDO', default: '[sensitive]' },
+            password: '[sensitive]',
+          },
+        },
         vars: { role: 'primary' },
         facts: {},
         features: [],
@@ -330,12 +378,20 @@ describe('inventory.example.yaml', () => {
   const example = join(process.cwd(), 'inventory.example.yaml');
 
   it('loads without warnings and gives primary, replica and agents', async () => {
-    const inv = await loadInventory(example, { env: { HOME: '/home/op', PEF_SUDO_PASSWORD: 'example-sudo' }, prompter: new NonInteractivePrompter() });
+    const inv = await loadInventory(example, {
+      env: { HOME: '/home/op', PEF_SUDO_PASSWORD: 'example-sudo' },
+      prompter: new NonInteractivePrompter(),
+    });
     expect(inv.warnings).toEqual([]);
     const [primary] = await inv.targetsWithRole('primary');
     const [replica] = await inv.targetsWithRole('replica');
     expect(primary?.name).toBe('puppet1.example.com');
-    expect(replica?.config.ssh).toMatchObject({ host: '10.20.0.12', user: 'ops', runAs: 'root', privateKey: { path: '/home/op/.ssh/id_ed25519' } });
+    expect(replica?.config.ssh).toMatchObject({
+      host: '10.20.0.12',
+      user: 'ops',
+      runAs: 'root',
+      privateKey: { path: '/home/op/.ssh/id_ed25519' },
+    });
     expect(replica?.config.ssh.sudoPassword?.unwrap()).toBe('example-sudo');
     expect((await inv.targetsWithRole('agent')).map((t) => [t.name, t.config.ssh.port])).toEqual([
       ['web1.example.com', 22],

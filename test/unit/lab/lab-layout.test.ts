@@ -38,9 +38,16 @@ describe('labInventory', () => {
     expect(inv.version).toBe(2);
     expect(inv.config).toEqual({
       transport: 'ssh',
-      ssh: { user: 'root', 'private-key': '/srv/lab-state/keys/id_lab', 'known-hosts': '/srv/lab-state/keys/known_hosts', 'host-key-check': true },
+      ssh: {
+        user: 'root',
+        'private-key': '/srv/lab-state/keys/id_lab',
+        'known-hosts': '/srv/lab-state/keys/known_hosts',
+        'host-key-check': true,
+      },
     });
-    expect(inv.groups.map((g) => [g.name, g.targets.map((t) => `${t.name}@${t.uri}/${t.alias}/${t.vars.role}`)])).toEqual([
+    expect(
+      inv.groups.map((g) => [g.name, g.targets.map((t) => `${t.name}@${t.uri}/${t.alias}/${t.vars.role}`)]),
+    ).toEqual([
       ['primaries', ['primary.lab@127.0.10.1/primary/primary']],
       ['replicas', ['replica.lab@127.0.10.2/replica/replica']],
       ['agents', ['agent1.lab@127.0.10.3/agent1/agent']],

@@ -3,7 +3,7 @@ import { defaultHierarchy, ALL_NODES_ID } from '../../../src/lab/pe-standins/def
 import { inheritedGroups, validateHierarchy } from '../../../src/lab/pe-standins/node-group-hierarchy.js';
 
 describe('node group hierarchy', () => {
-  it('accepts the seed hierarchy, rooted at PE\'s All Nodes id and naming the primary', () => {
+  it("accepts the seed hierarchy, rooted at PE's All Nodes id and naming the primary", () => {
     const seed = defaultHierarchy('primary.lab');
     expect(validateHierarchy(seed)).toEqual({ ok: true, groups: seed });
     expect(seed.filter((g) => g.parent === g.id).map((g) => g.id)).toEqual([ALL_NODES_ID]);
@@ -21,7 +21,10 @@ describe('node group hierarchy', () => {
     const [root, infra, master] = defaultHierarchy('p.lab');
     const child = { ...master!, classes: { puppet_enterprise: { console_host: 'c.lab' } } };
     const merged = inheritedGroups([root!, infra!, child]);
-    expect(merged[2]?.classes['puppet_enterprise']).toMatchObject({ console_host: 'c.lab', puppet_master_host: 'p.lab' });
+    expect(merged[2]?.classes['puppet_enterprise']).toMatchObject({
+      console_host: 'c.lab',
+      puppet_master_host: 'p.lab',
+    });
     expect(merged[1]).toEqual(infra);
   });
 });

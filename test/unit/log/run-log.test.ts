@@ -22,6 +22,8 @@ describe('RunLog', () => {
   });
 
   it('names default files by time and pid', () => {
-    expect(defaultLogFile('.pef/logs', new Date('2026-01-02T03:04:05.678Z'))).toBe(`.pef/logs/pef-2026-01-02T03-04-05-678Z-${process.pid}.log`);
+    expect(defaultLogFile('.pef/logs', new Date('2026-01-02T03:04:05.678Z'))).toBe(
+      `.pef/logs/pef-2026-01-02T03-04-05-678Z-${process.pid}.log`,
+    );
   });
 });

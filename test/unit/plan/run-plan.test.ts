@@ -17,7 +17,13 @@ const touch = defineTask({
   },
 });
 
-const rawTask = defineTask({ name: 'raw', description: '', params: z.object({}), supportsNoop: false, run: async () => ({ changed: true }) });
+const rawTask = defineTask({
+  name: 'raw',
+  description: '',
+  params: z.object({}),
+  supportsNoop: false,
+  run: async () => ({ changed: true }),
+});
 
 const targets = [fakeTarget('p', { role: 'primary' }), fakeTarget('r', { role: 'replica' })];
 
@@ -70,7 +76,10 @@ describe('runPlan', () => {
 
   it('refuses an unknown --from step, listing the steps', async () => {
     const { runtime } = fakeRuntime(targets);
-    await expect(runPlan(runtime, plan, {}, { from: 'nine' })).rejects.toMatchObject({ kind: 'pef/unknown-step', message: expect.stringContaining('one, two, three') });
+    await expect(runPlan(runtime, plan, {}, { from: 'nine' })).rejects.toMatchObject({
+      kind: 'pef/unknown-step',
+      message: expect.stringContaining('one, two, three'),
+    });
   });
 
   it('in noop sends no change and lists, per step and host, the commands it would run', async () => {
@@ -78,7 +87,9 @@ describe('runPlan', () => {
     const result = await runPlan(runtime, plan, {});
     expect(sent).toEqual([]);
     expect(result.noop).toBe(true);
-    const wouldRun = result.steps.map((s) => s.results.flatMap((set) => set.items.map((i) => [i.target, (i.value as { would_run: string[] }).would_run])));
+    const wouldRun = result.steps.map((s) =>
+      s.results.flatMap((set) => set.items.map((i) => [i.target, (i.value as { would_run: string[] }).would_run])),
+    );
     expect(wouldRun).toEqual([[['p', ['touch /tmp/one']]], [['r', ['touch /tmp/two']]], [['p', ['touch /tmp/three']]]]);
   });
 
@@ -87,7 +98,13 @@ describe('runPlan', () => {
       name: 'raw-plan',
       description: '',
       params: z.object({}),
-      steps: [{ name: 'raw', description: '', run: async (ctx) => void (await ctx.runTask(rawTask, await ctx.targets('primary'))) }],
+      steps: [
+        {
+          name: 'raw',
+          description: '',
+          run: async (ctx) => void (await ctx.runTask(rawTask, await ctx.targets('primary'))),
+        },
+      ],
     });
     const { runtime, events } = fakeRuntime(targets, () => ({}), { noop: true });
     const result = await runPlan(runtime, withRaw, {});
@@ -105,9 +122,16 @@ describe('runPlan', () => {
   });
 
   it('rejects a plan with two steps of one name', () => {
-    expect(() => definePlan({ name: 'x', description: '', params: z.object({}), steps: [
-      { name: 'a', description: '', run: async () => {} },
-      { name: 'a', description: '', run: async () => {} },
-    ] })).toThrow('defined twice');
+    expect(() =>
+      definePlan({
+        name: 'x',
+        description: '',
+        params: z.object({}),
+        steps: [
+          { name: 'a', description: '', run: async () => {} },
+          { name: 'a', description: '', run: async () => {} },
+        ],
+      }),
+    ).toThrow('defined twice');
   });
 });

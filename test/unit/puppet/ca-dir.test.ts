@@ -61,7 +61,7 @@ describe('installCaCommand', () => {
     expect(readFileSync(join(cadir, 'ca_crt.pem'), 'utf8')).toBe('NEW');
   });
 
-  it('refuses a staged copy whose digest is not the primary\'s, leaving the old CA in place', () => {
+  it("refuses a staged copy whose digest is not the primary's, leaving the old CA in place", () => {
     const staged = tree({ 'ca_crt.pem': 'TRUNCATED' });
     const host = tree({ 'ca/ca_crt.pem': 'OLD' });
     const run = sh(installCaCommand(staged, join(host, 'ca'), owner, 'f'.repeat(64)));

@@ -17,7 +17,9 @@ describe('CA serial file', () => {
   });
 
   it('refuses a file that is not hex, naming it', () => {
-    expect(() => parseSerial('hello', '/etc/puppet/puppetserver/ca/serial')).toThrow(/\/etc\/puppet\/puppetserver\/ca\/serial does not hold a hex serial/);
+    expect(() => parseSerial('hello', '/etc/puppet/puppetserver/ca/serial')).toThrow(
+      /\/etc\/puppet\/puppetserver\/ca\/serial does not hold a hex serial/,
+    );
   });
 
   it('reads the floor parameter as hex or a number', () => {
@@ -32,7 +34,9 @@ describe('CA serial file', () => {
 describe('unused serials', () => {
   it('reads inventory.txt and finds the highest serial the CA never issued below its next one', async () => {
     const { inventorySerials, unusedSerialBelow } = await import('../../../src/puppet/ca-serial.js');
-    const used = inventorySerials('0x0001 2026-11-21T01:13:24UTC 2041-11-18T01:13:29UTC /CN=primary.lab\n0x0002 a b /CN=replica.lab\n0x1869F a b /CN=x\n');
+    const used = inventorySerials(
+      '0x0001 2026-11-21T01:13:24UTC 2041-11-18T01:13:29UTC /CN=primary.lab\n0x0002 a b /CN=replica.lab\n0x1869F a b /CN=x\n',
+    );
     expect([...used]).toEqual([1n, 2n, 0x1869fn]);
     expect(unusedSerialBelow(0x186a0n, used)).toBe(0x1869en);
     expect(unusedSerialBelow(3n, used)).toBeUndefined();

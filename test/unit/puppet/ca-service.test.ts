@@ -1,5 +1,11 @@
 import { describe, expect, it } from '@jest/globals';
-import { CA_DISABLED_SERVICE_LINE, CA_SERVICE_LINE, caCfgCandidates, caServiceState, setCaService } from '../../../src/puppet/ca-service.js';
+import {
+  CA_DISABLED_SERVICE_LINE,
+  CA_SERVICE_LINE,
+  caCfgCandidates,
+  caServiceState,
+  setCaService,
+} from '../../../src/puppet/ca-service.js';
 
 // Debian 12's puppetserver 7.9 services.d/ca.cfg, as shipped.
 const SHIPPED = `# To enable the CA service, leave the following line uncommented
@@ -36,7 +42,13 @@ describe('ca.cfg', () => {
   });
 
   it('looks in the Debian and the AIO places', () => {
-    expect(caCfgCandidates('/etc/puppet')).toEqual(['/etc/puppet/puppetserver/services.d/ca.cfg', '/etc/puppetserver/services.d/ca.cfg']);
-    expect(caCfgCandidates('/etc/puppetlabs/puppet')).toEqual(['/etc/puppetlabs/puppet/puppetserver/services.d/ca.cfg', '/etc/puppetlabs/puppetserver/services.d/ca.cfg']);
+    expect(caCfgCandidates('/etc/puppet')).toEqual([
+      '/etc/puppet/puppetserver/services.d/ca.cfg',
+      '/etc/puppetserver/services.d/ca.cfg',
+    ]);
+    expect(caCfgCandidates('/etc/puppetlabs/puppet')).toEqual([
+      '/etc/puppetlabs/puppet/puppetserver/services.d/ca.cfg',
+      '/etc/puppetlabs/puppetserver/services.d/ca.cfg',
+    ]);
   });
 });

@@ -6,7 +6,17 @@
  */
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -49,7 +59,10 @@ const canRunuser = existsSync('/usr/sbin/runuser') || existsSync('/sbin/runuser'
 /** A bin dir with a pg_dump that writes `content` to its -f file (or fails when content is null). */
 function fakeBin(content: string | null): string {
   const bin = tempDir();
-  const body = content === null ? 'echo "pg_dump: error: connection failed" >&2; exit 1' : `while [ $# -gt 0 ]; do [ "$1" = -f ] && out=$2; shift; done; printf '%s' '${content}' > "$out"`;
+  const body =
+    content === null
+      ? 'echo "pg_dump: error: connection failed" >&2; exit 1'
+      : `while [ $# -gt 0 ]; do [ "$1" = -f ] && out=$2; shift; done; printf '%s' '${content}' > "$out"`;
   writeFileSync(join(bin, 'pg_dump'), `#!/bin/sh\n${body}\n`);
   chmodSync(join(bin, 'pg_dump'), 0o755);
   return bin;
@@ -64,7 +77,8 @@ describe('names', () => {
   });
   it('accepts Puppet database names and refuses pef suffixes and odd characters', () => {
     for (const ok of ['puppetdb', 'pe-rbac', 'pe-classifier', 'pe_x1']) expect(DATABASE_NAME.test(ok)).toBe(true);
-    for (const bad of ['puppetdb_pef_new', 'puppetdb_pef_old', 'Puppet', 'a b', '../x', 'x;y', '']) expect(DATABASE_NAME.test(bad)).toBe(false);
+    for (const bad of ['puppetdb_pef_new', 'puppetdb_pef_old', 'Puppet', 'a b', '../x', 'x;y', ''])
+      expect(DATABASE_NAME.test(bad)).toBe(false);
   });
   it('quotes SQL identifiers and literals', () => {
     expect(sqlIdent('pe-rbac')).toBe('"pe-rbac"');
@@ -106,14 +120,24 @@ describe('pruneCommand, outboxCommand, latestDumpCommand (run for real)', () => 
     for (const n of withSum) writeFileSync(join(dir, 'puppetdb', `${n}.sha256`), `${'a'.repeat(64)}  ${n}\n`);
     return dir;
   }
-  const names = ['puppetdb-20250101T000000000Z.dump', 'puppetdb-20250102T000000000Z.dump', 'puppetdb-20250103T000000000Z.dump', 'puppetdb-20250104T000000000Z.dump'];
+  const names = [
+    'puppetdb-20250101T000000000Z.dump',
+    'puppetdb-20250102T000000000Z.dump',
+    'puppetdb-20250103T000000000Z.dump',
+    'puppetdb-20250104T000000000Z.dump',
+  ];
 
   it('keeps the newest N dumps with their checksums', () => {
     const dir = dumps(names);
     const run = sh(pruneCommand(dir, 'puppetdb', 2));
     expect(run.status).toBe(0);
     expect(run.stdout.trim().split('\n').sort()).toEqual([`pruned=${names[0]}`, `pruned=${names[1]}`]);
-    expect(readdirSync(join(dir, 'puppetdb')).sort()).toEqual([names[2], `${names[2]}.sha256`, names[3], `${names[3]}.sha256`]);
+    expect(readdirSync(join(dir, 'puppetdb')).sort()).toEqual([
+      names[2],
+      `${names[2]}.sha256`,
+      names[3],
+      `${names[3]}.sha256`,
+    ]);
     expect(sh(pruneCommand(dir, 'puppetdb', 2)).stdout).toBe('');
     expect(sh(pruneCommand(dir, 'nothing-here', 2)).status).toBe(0);
   });
@@ -158,7 +182,10 @@ describe('the restore lock (run for real with flock)', () => {
     const pid = first.locked ? first.pid : 0;
     try {
       const second = parseLock(sh(lockAcquireCommand(lock, 60, 'owner-b')).stdout);
-      expect(second).toEqual({ locked: false, holder: expect.stringMatching(new RegExp(`^${pid} \\d{4}-\\d\\d-\\d\\dT[\\d:]+Z owner-a$`)) });
+      expect(second).toEqual({
+        locked: false,
+        holder: expect.stringMatching(new RegExp(`^${pid} \\d{4}-\\d\\d-\\d\\dT[\\d:]+Z owner-a$`)),
+      });
       expect(sh(lockReleaseCommand(lock, 'owner-b')).status).toBe(0);
       expect(parseLock(sh(lockAcquireCommand(lock, 60, 'owner-c')).stdout).locked).toBe(false);
       expect(sh(lockReleaseCommand(lock, 'owner-a')).status).toBe(0);
@@ -221,15 +248,24 @@ describe('parsers', () => {
   });
   it('reads database rows and restore markers', () => {
     const sha = 'b'.repeat(64);
-    const rows = parseDatabaseRows(`puppetdb|puppetdb|${restoreMarker(sha, 'puppetdb-1.dump')}\npuppetdb_pef_old|puppetdb|\n`);
-    expect(rows.get('puppetdb')).toEqual({ name: 'puppetdb', owner: 'puppetdb', comment: `pef-restore sha256=${sha} file=puppetdb-1.dump` });
+    const rows = parseDatabaseRows(
+      `puppetdb|puppetdb|${restoreMarker(sha, 'puppetdb-1.dump')}\npuppetdb_pef_old|puppetdb|\n`,
+    );
+    expect(rows.get('puppetdb')).toEqual({
+      name: 'puppetdb',
+      owner: 'puppetdb',
+      comment: `pef-restore sha256=${sha} file=puppetdb-1.dump`,
+    });
     expect(parseRestoreMarker(rows.get('puppetdb')?.comment ?? '')).toBe(sha);
     expect(parseRestoreMarker(rows.get('puppetdb_pef_old')?.comment ?? '')).toBeNull();
     expect(parseRestoreMarker('something else')).toBeNull();
   });
   it('reads lock results', () => {
     expect(parseLock('locked=123\n')).toEqual({ locked: true, pid: 123 });
-    expect(parseLock('busy=123 2025-01-01T00:00:00Z pef-x\n')).toEqual({ locked: false, holder: '123 2025-01-01T00:00:00Z pef-x' });
+    expect(parseLock('busy=123 2025-01-01T00:00:00Z pef-x\n')).toEqual({
+      locked: false,
+      holder: '123 2025-01-01T00:00:00Z pef-x',
+    });
     expect(parseLock('error=flock exited 1\n')).toEqual({ locked: false, holder: 'flock exited 1' });
   });
 });

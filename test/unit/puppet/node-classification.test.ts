@@ -49,10 +49,19 @@ function tempDir(): string {
   dirs.push(d);
   return d;
 }
-const sh = (script: string, input?: string): string => execFileSync('sh', ['-c', script], { encoding: 'utf8', ...(input === undefined ? {} : { input }) });
+const sh = (script: string, input?: string): string =>
+  execFileSync('sh', ['-c', script], { encoding: 'utf8', ...(input === undefined ? {} : { input }) });
 
 const R = { from: 'primary.lab', to: 'replica.lab' };
-const group = (id: string, name: string, parent: string, rest: Partial<NodeGroup> = {}): NodeGroup => ({ id, name, parent, rule: null, classes: {}, variables: {}, ...rest });
+const group = (id: string, name: string, parent: string, rest: Partial<NodeGroup> = {}): NodeGroup => ({
+  id,
+  name,
+  parent,
+  rule: null,
+  classes: {},
+  variables: {},
+  ...rest,
+});
 
 describe('parseGroups', () => {
   it('accepts the seeded PE hierarchy and keeps keys it does not know', () => {
@@ -73,7 +82,10 @@ describe('parseGroups', () => {
     ['[{"id":"a","name":"A","parent":"a"}]', /group 0 \("A"\) is not a node group: classes/],
     ['[{"id":"a","name":"A","parent":"a","classes":{},"rule":"x"}]', /rule/],
     ['[{"id":"a","name":"A","parent":"a","classes":{"c":[1]}}]', /classes\.c/],
-    ['[{"id":"a","name":"A","parent":"a","classes":{}},{"id":"a","name":"B","parent":"a","classes":{}}]', /group id a appears twice/],
+    [
+      '[{"id":"a","name":"A","parent":"a","classes":{}},{"id":"a","name":"B","parent":"a","classes":{}}]',
+      /group id a appears twice/,
+    ],
   ])('refuses %s', (text, problem) => {
     const parsed = parseGroups(text);
     expect(parsed.ok).toBe(false);
@@ -115,7 +127,16 @@ describe('transformGroups', () => {
       group('m', 'PE Master primary.lab', 'r', {
         description: 'runs on primary.lab',
         rule: ['or', ['=', 'name', 'primary.lab'], ['~', 'name', '^primary\\.lab$'], ['=', ['fact', 'port'], 8140]],
-        classes: { 'primary.lab::role': { server: 'primary.lab:8140', list: ['primary.lab', 'primary.lab.example'], nested: { url: 'https://primary.lab/' }, n: 3, on: true, none: null } },
+        classes: {
+          'primary.lab::role': {
+            server: 'primary.lab:8140',
+            list: ['primary.lab', 'primary.lab.example'],
+            nested: { url: 'https://primary.lab/' },
+            n: 3,
+            on: true,
+            none: null,
+          },
+        },
         variables: { primary_host: 'primary.lab' },
         config_data: { 'puppet_enterprise::profile::agent': { server_list: ['primary.lab:8140'] } },
       }),
@@ -127,8 +148,22 @@ describe('transformGroups', () => {
     const m = out[1]!;
     expect(m.name).toBe('PE Master primary.lab');
     expect(m.description).toBe('runs on primary.lab');
-    expect(m.rule).toEqual(['or', ['=', 'name', 'replica.lab'], ['~', 'name', '^replica\\.lab$'], ['=', ['fact', 'port'], 8140]]);
-    expect(m.classes).toEqual({ 'primary.lab::role': { server: 'replica.lab:8140', list: ['replica.lab', 'primary.lab.example'], nested: { url: 'https://replica.lab/' }, n: 3, on: true, none: null } });
+    expect(m.rule).toEqual([
+      'or',
+      ['=', 'name', 'replica.lab'],
+      ['~', 'name', '^replica\\.lab$'],
+      ['=', ['fact', 'port'], 8140],
+    ]);
+    expect(m.classes).toEqual({
+      'primary.lab::role': {
+        server: 'replica.lab:8140',
+        list: ['replica.lab', 'primary.lab.example'],
+        nested: { url: 'https://replica.lab/' },
+        n: 3,
+        on: true,
+        none: null,
+      },
+    });
     expect(m.variables).toEqual({ primary_host: 'replica.lab' });
     expect(m.config_data).toEqual({ 'puppet_enterprise::profile::agent': { server_list: ['replica.lab:8140'] } });
     expect(out[0]).toEqual(groups[0]);
@@ -146,7 +181,9 @@ describe('diffHierarchies', () => {
   const seed: NodeGroup[] = defaultHierarchy('replica.lab');
 
   it('ignores group order, key order and bookkeeping fields', () => {
-    const shuffled = [...seed].reverse().map((g) => ({ serial_number: 7, ...Object.fromEntries(Object.entries(g).reverse()) }) as unknown as NodeGroup);
+    const shuffled = [...seed]
+      .reverse()
+      .map((g) => ({ serial_number: 7, ...Object.fromEntries(Object.entries(g).reverse()) }) as unknown as NodeGroup);
     const diff = diffHierarchies(seed, shuffled);
     expect(sameHierarchy(diff)).toBe(true);
     expect(describeDiff(diff)).toBe('no difference');
@@ -154,18 +191,36 @@ describe('diffHierarchies', () => {
 
   it('treats absent fields as the API defaults', () => {
     const bare = { id: 'a', name: 'A', parent: 'a', classes: {} } as NodeGroup;
-    expect(canonicalGroup(bare)).toBe(canonicalGroup({ ...bare, rule: null, variables: {}, config_data: {}, description: '', environment: 'production', environment_trumps: false }));
+    expect(canonicalGroup(bare)).toBe(
+      canonicalGroup({
+        ...bare,
+        rule: null,
+        variables: {},
+        config_data: {},
+        description: '',
+        environment: 'production',
+        environment_trumps: false,
+      }),
+    );
   });
 
   it('names added, removed and changed groups; array order counts', () => {
-    const changed: NodeGroup[] = seed.map((g) => (g.name === 'PE Master' ? { ...g, rule: ['or', ['=', 'name', 'other.lab']] } : g)).filter((g) => g.name !== 'PE PuppetDB');
+    const changed: NodeGroup[] = seed
+      .map((g) => (g.name === 'PE Master' ? { ...g, rule: ['or', ['=', 'name', 'other.lab']] } : g))
+      .filter((g) => g.name !== 'PE PuppetDB');
     changed.push(group('new', 'New', seed[0]!.id));
     const diff = diffHierarchies(seed, changed);
     expect(diff).toEqual({ added: ['New'], removed: ['PE PuppetDB'], changed: ['PE Master'] });
     expect(describeDiff(diff)).toBe('added New; removed PE PuppetDB; changed PE Master');
     const agent = seed.find((g) => g.name === 'PE Infrastructure Agent')!;
-    const swapped = { ...agent, classes: { 'puppet_enterprise::profile::agent': { server_list: ['b:8140', 'a:8140'] } } };
-    const original = { ...agent, classes: { 'puppet_enterprise::profile::agent': { server_list: ['a:8140', 'b:8140'] } } };
+    const swapped = {
+      ...agent,
+      classes: { 'puppet_enterprise::profile::agent': { server_list: ['b:8140', 'a:8140'] } },
+    };
+    const original = {
+      ...agent,
+      classes: { 'puppet_enterprise::profile::agent': { server_list: ['a:8140', 'b:8140'] } },
+    };
     expect(diffHierarchies([original], [swapped]).changed).toEqual(['PE Infrastructure Agent']);
   });
 });
@@ -178,11 +233,24 @@ describe('archives', () => {
 
   it('names archives by prefix and UTC stamp', () => {
     expect(a1).toBe('nc_dump.20250101T000000000Z.json');
-    expect(archiveName(ARCHIVE_PREFIX.backup, '20250101T000000000Z')).toBe('nc_before_restore.20250101T000000000Z.json');
+    expect(archiveName(ARCHIVE_PREFIX.backup, '20250101T000000000Z')).toBe(
+      'nc_before_restore.20250101T000000000Z.json',
+    );
   });
 
   it('counts only archives with their .sha256, newest first, and ignores other files', () => {
-    const names = [a1, `${a1}.sha256`, a3, `${a3}.sha256`, a4, LATEST_ARCHIVE, '.outbox', 'nc_before_restore.20250105T000000000Z.json', 'notes.txt', `.${a4}.partial`];
+    const names = [
+      a1,
+      `${a1}.sha256`,
+      a3,
+      `${a3}.sha256`,
+      a4,
+      LATEST_ARCHIVE,
+      '.outbox',
+      'nc_before_restore.20250105T000000000Z.json',
+      'notes.txt',
+      `.${a4}.partial`,
+    ];
     expect(completeArchives(names, ARCHIVE_PREFIX.dump)).toEqual([a3, a1]);
     expect(completeArchives([], ARCHIVE_PREFIX.dump)).toEqual([]);
   });
@@ -258,13 +326,18 @@ describe('classifier commands', () => {
     expect(classifierGetCommand(tls, base)).toBe(
       "PATH=/opt/puppetlabs/puppet/bin:$PATH curl -sS --connect-timeout 10 --max-time 300 --cert /etc/puppetlabs/puppet/ssl/certs/replica.lab.pem --key /etc/puppetlabs/puppet/ssl/private_keys/replica.lab.pem --cacert /etc/puppetlabs/puppet/ssl/certs/ca.pem -H 'Accept: application/json' https://replica.lab:4433/classifier-api/v1/groups -w '\\npef-http-status:%{http_code}\\n'",
     );
-    expect(classifierImportCommand(tls, base)).toContain("-X POST -H 'Content-Type: application/json' --data-binary @- https://replica.lab:4433/classifier-api/v1/import-hierarchy");
+    expect(classifierImportCommand(tls, base)).toContain(
+      "-X POST -H 'Content-Type: application/json' --data-binary @- https://replica.lab:4433/classifier-api/v1/import-hierarchy",
+    );
   });
 
   it('parses the status after the body', () => {
     expect(parseHttpReply('[{"a":1}]\npef-http-status:200\n')).toEqual({ status: 200, body: '[{"a":1}]' });
     expect(parseHttpReply('\npef-http-status:204\n')).toEqual({ status: 204, body: '' });
-    expect(parseHttpReply('x\npef-http-status:200\n\npef-http-status:400\n')).toEqual({ status: 400, body: 'x\npef-http-status:200\n' });
+    expect(parseHttpReply('x\npef-http-status:200\n\npef-http-status:400\n')).toEqual({
+      status: 400,
+      body: 'x\npef-http-status:200\n',
+    });
     expect(parseHttpReply('\npef-http-status:000\n')).toEqual({ status: 0, body: '' });
     expect(parseHttpReply('no status')).toBeNull();
   });

@@ -6,7 +6,10 @@ describe('server_list parameter', () => {
   const schema = z.object({ server_list: serverListParam('servers') });
 
   it('takes an array or a comma string and trims entries', () => {
-    expect(schema.parse({ server_list: 'primary.lab:8140, replica.lab' }).server_list).toEqual(['primary.lab:8140', 'replica.lab']);
+    expect(schema.parse({ server_list: 'primary.lab:8140, replica.lab' }).server_list).toEqual([
+      'primary.lab:8140',
+      'replica.lab',
+    ]);
     expect(schema.parse({ server_list: ['a.lab', 'b.lab:8141'] }).server_list).toEqual(['a.lab', 'b.lab:8141']);
     expect(splitServerList(['a,b', ' c '])).toEqual(['a', 'b', 'c']);
     expect(serverHost('primary.lab:8140')).toBe('primary.lab');

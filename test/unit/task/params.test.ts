@@ -26,7 +26,12 @@ function errorOf(fn: () => unknown): PefError {
 
 describe('parseParamWords', () => {
   it('reads non-string parameters as JSON and keeps strings as typed', () => {
-    expect(parseParamWords(schema, ['name=42', 'count=7', 'enabled=true', 'mode=active'])).toEqual({ name: '42', count: 7, enabled: true, mode: 'active' });
+    expect(parseParamWords(schema, ['name=42', 'count=7', 'enabled=true', 'mode=active'])).toEqual({
+      name: '42',
+      count: 7,
+      enabled: true,
+      mode: 'active',
+    });
   });
 
   it('lets key=value words override --params', () => {

@@ -24,7 +24,8 @@ function hostWithFile(initial: Record<string, string>) {
   return {
     files,
     handler: (target: string, command: string) => {
-      if (command === 'cat /etc/demo') return files[target] === undefined ? { exitCode: 1, stderr: 'No such file' } : { stdout: files[target] };
+      if (command === 'cat /etc/demo')
+        return files[target] === undefined ? { exitCode: 1, stderr: 'No such file' } : { stdout: files[target] };
       const m = /^echo '(.*)' >> \/etc\/demo$/.exec(command);
       if (m) {
         files[target] = (files[target] ?? '') + `${m[1]}\n`;
@@ -60,7 +61,13 @@ describe('runTask', () => {
   });
 
   it('refuses noop for a task that cannot preview', async () => {
-    const task = defineTask({ name: 'raw', description: '', params: z.object({}), supportsNoop: false, run: async () => ({ changed: true }) });
+    const task = defineTask({
+      name: 'raw',
+      description: '',
+      params: z.object({}),
+      supportsNoop: false,
+      run: async () => ({ changed: true }),
+    });
     const { runtime } = fakeRuntime([fakeTarget('a')], () => ({}), { noop: true });
     await expect(runTask(runtime, task, [fakeTarget('a')], {})).rejects.toMatchObject({ kind: 'pef/param-error' });
   });
@@ -97,7 +104,9 @@ describe('runTask', () => {
 
   it('validates params before touching any target', async () => {
     const { runtime, sent } = fakeRuntime([fakeTarget('a')]);
-    await expect(runTask(runtime, ensureLine, [fakeTarget('a')], { line: 5 })).rejects.toMatchObject({ kind: 'pef/param-error' });
+    await expect(runTask(runtime, ensureLine, [fakeTarget('a')], { line: 5 })).rejects.toMatchObject({
+      kind: 'pef/param-error',
+    });
     expect(sent).toEqual([]);
   });
 
@@ -122,10 +131,14 @@ describe('runTask', () => {
       { target: 'p', command: 'cat /data' },
       { target: 'r', command: 'write x' },
     ]);
-    const dry = fakeRuntime(targets, (_t, command) => (command === 'cat /data' ? { stdout: 'x\n' } : {}), { noop: true });
+    const dry = fakeRuntime(targets, (_t, command) => (command === 'cat /data' ? { stdout: 'x\n' } : {}), {
+      noop: true,
+    });
     const preview = await runTask(dry.runtime, copy, [targets[0]!], { to: 'r' });
     expect(dry.sent).toEqual([{ target: 'p', command: 'cat /data' }]);
     expect(preview.find('p')?.value['would_run']).toEqual(['r: write x']);
-    await expect(runTask(live.runtime, copy, [targets[0]!], { to: 'nowhere' }).then((s) => s.find('p')?.error?.kind)).resolves.toBe('pef/unknown-target');
+    await expect(
+      runTask(live.runtime, copy, [targets[0]!], { to: 'nowhere' }).then((s) => s.find('p')?.error?.kind),
+    ).resolves.toBe('pef/unknown-target');
   });
 });

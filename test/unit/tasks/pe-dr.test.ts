@@ -27,14 +27,24 @@ interface Pe {
 }
 
 function fakePe(initial: Partial<Pe> = {}) {
-  const pe: Pe = { primary: 'primary.lab', replicas: {}, token: { primary: true }, primaryAnswers: false, stdin: [], ...initial };
+  const pe: Pe = {
+    primary: 'primary.lab',
+    replicas: {},
+    token: { primary: true },
+    primaryAnswers: false,
+    stdin: [],
+    ...initial,
+  };
   const handler = (target: string, command: string, options: CommandOptions) => {
     const cert = CERTS[target] ?? target;
     if (options.stdin !== undefined) pe.stdin.push(options.stdin);
     if (pe.fail?.match.test(command)) return { exitCode: pe.fail.exitCode, stderr: pe.fail.stderr };
-    if (command.startsWith('if [ -r /opt/puppetlabs/server/pe_version ]')) return { stdout: `pe_version=2023.8.0\n${command.includes('certname') ? `certname=${cert}\n` : ''}` };
+    if (command.startsWith('if [ -r /opt/puppetlabs/server/pe_version ]'))
+      return { stdout: `pe_version=2023.8.0\n${command.includes('certname') ? `certname=${cert}\n` : ''}` };
     if (command === `${PUPPET} infrastructure status --format json`) {
-      return { stdout: `${JSON.stringify({ pef_standin: 'x', certname: cert, role: cert === pe.primary ? 'primary' : 'replica', primary: pe.primary, replicas: pe.replicas, services: [] })}\n` };
+      return {
+        stdout: `${JSON.stringify({ pef_standin: 'x', certname: cert, role: cert === pe.primary ? 'primary' : 'replica', primary: pe.primary, replicas: pe.replicas, services: [] })}\n`,
+      };
     }
     if (command.startsWith('test -s ')) return { exitCode: pe.token[target] ? 0 : 1 };
     if (command.startsWith(`${PUPPET} access login `)) {
@@ -44,7 +54,8 @@ function fakePe(initial: Partial<Pe> = {}) {
     }
     if (command.includes('/status/v1/simple')) return { stdout: pe.primaryAnswers ? '200' : '000' };
     const needsToken = /infrastructure (provision|enable|forget) /.test(command);
-    if (needsToken && (!command.includes('--token-file') || !pe.token[target])) return { exitCode: 1, stderr: 'Error: No valid RBAC token found.' };
+    if (needsToken && (!command.includes('--token-file') || !pe.token[target]))
+      return { exitCode: 1, stderr: 'Error: No valid RBAC token found.' };
     let m = /infrastructure (provision|enable) replica (\S+)/.exec(command);
     if (m) {
       const name = m[2] ?? '';
@@ -71,9 +82,22 @@ function fakePe(initial: Partial<Pe> = {}) {
 
 const targets = [fakeTarget('primary'), fakeTarget('replica'), fakeTarget('agent')];
 
-async function run(task: TaskDefinition, world: ReturnType<typeof fakePe>, target: string, params: Record<string, unknown>, noop = false) {
+async function run(
+  task: TaskDefinition,
+  world: ReturnType<typeof fakePe>,
+  target: string,
+  params: Record<string, unknown>,
+  noop = false,
+) {
   const fake = fakeRuntime(targets, world.handler, { noop });
-  const result = (await runTask(fake.runtime, task, targets.filter((t) => t.name === target), params)).find(target)!;
+  const result = (
+    await runTask(
+      fake.runtime,
+      task,
+      targets.filter((t) => t.name === target),
+      params,
+    )
+  ).find(target)!;
   return { result, sent: fake.sent.map((s) => `${s.target}: ${s.command}`), events: fake.events };
 }
 
@@ -82,8 +106,19 @@ describe('provision_replica', () => {
     const world = fakePe();
     const first = await run(provisionReplica, world, 'primary', { replica: 'replica', topology: 'mono-with-compile' });
     expect(first.result.error).toBeUndefined();
-    expect(first.result).toMatchObject({ changed: true, value: { replica: 'replica.lab', primary: 'primary.lab', action: 'provision', enabled: true, topology: 'mono-with-compile' } });
-    expect(first.sent).toContain(`primary: ${PUPPET} infrastructure provision replica replica.lab --yes --token-file "$HOME"/.puppetlabs/token --enable --topology mono-with-compile`);
+    expect(first.result).toMatchObject({
+      changed: true,
+      value: {
+        replica: 'replica.lab',
+        primary: 'primary.lab',
+        action: 'provision',
+        enabled: true,
+        topology: 'mono-with-compile',
+      },
+    });
+    expect(first.sent).toContain(
+      `primary: ${PUPPET} infrastructure provision replica replica.lab --yes --token-file "$HOME"/.puppetlabs/token --enable --topology mono-with-compile`,
+    );
     expect(world.pe.replicas['replica.lab']).toEqual({ enabled: true, topology: 'mono-with-compile' });
 
     const second = await run(provisionReplica, world, 'primary', { replica_certname: 'replica.lab' });
@@ -93,29 +128,51 @@ describe('provision_replica', () => {
 
   it('only enables a replica that is provisioned but not enabled', async () => {
     const world = fakePe({ replicas: { 'replica.lab': { enabled: false, topology: 'mono' } } });
-    expect((await run(provisionReplica, world, 'primary', { replica_certname: 'replica.lab', enable: false })).result.changed).toBe(false);
-    const r = await run(provisionReplica, world, 'primary', { replica_certname: 'replica.lab', token_file: '/root/pe.token' });
+    expect(
+      (await run(provisionReplica, world, 'primary', { replica_certname: 'replica.lab', enable: false })).result
+        .changed,
+    ).toBe(false);
+    const r = await run(provisionReplica, world, 'primary', {
+      replica_certname: 'replica.lab',
+      token_file: '/root/pe.token',
+    });
     expect(r.result).toMatchObject({ changed: true, value: { action: 'enable', enabled: true } });
-    expect(r.sent).toContain(`primary: ${PUPPET} infrastructure enable replica replica.lab --yes --token-file /root/pe.token`);
+    expect(r.sent).toContain(
+      `primary: ${PUPPET} infrastructure enable replica replica.lab --yes --token-file /root/pe.token`,
+    );
   });
 
   it('in noop lists the command and changes nothing', async () => {
     const world = fakePe();
-    const r = await run(provisionReplica, world, 'primary', { replica_certname: 'replica.lab', skip_agent_config: true }, true);
-    expect(r.result.value['would_run']).toEqual([`${PUPPET} infrastructure provision replica replica.lab --yes --token-file "$HOME"/.puppetlabs/token --enable --skip-agent-config`]);
+    const r = await run(
+      provisionReplica,
+      world,
+      'primary',
+      { replica_certname: 'replica.lab', skip_agent_config: true },
+      true,
+    );
+    expect(r.result.value['would_run']).toEqual([
+      `${PUPPET} infrastructure provision replica replica.lab --yes --token-file "$HOME"/.puppetlabs/token --enable --skip-agent-config`,
+    ]);
     expect(world.pe.replicas).toEqual({});
   });
 
   it('without a token names both ways to give one, and changes nothing', async () => {
     const world = fakePe({ token: {} });
     const r = await run(provisionReplica, world, 'primary', { replica_certname: 'replica.lab' });
-    expect(r.result.error?.msg).toMatch(/^No RBAC token on primary: ~\/\.puppetlabs\/token is missing or empty\. Either log in there first .*or pass rbac_password/s);
+    expect(r.result.error?.msg).toMatch(
+      /^No RBAC token on primary: ~\/\.puppetlabs\/token is missing or empty\. Either log in there first .*or pass rbac_password/s,
+    );
     expect(world.pe.replicas).toEqual({});
   });
 
   it('logs in with rbac_password on stdin; the password is in no command, event or result', async () => {
     const world = fakePe({ token: {} });
-    const r = await run(provisionReplica, world, 'primary', { replica_certname: 'replica.lab', rbac_password: PASSWORD, rbac_user: 'ops' });
+    const r = await run(provisionReplica, world, 'primary', {
+      replica_certname: 'replica.lab',
+      rbac_password: PASSWORD,
+      rbac_user: 'ops',
+    });
     expect(r.result.error).toBeUndefined();
     expect(r.sent).toContain(`primary: ${PUPPET} access login --username ops --lifetime 1h`);
     expect(world.pe.stdin).toEqual([`${PASSWORD}\n`]);
@@ -124,14 +181,26 @@ describe('provision_replica', () => {
 
   it('refuses to run anywhere but the primary, and to make the primary its own replica', async () => {
     const world = fakePe();
-    expect((await run(provisionReplica, world, 'replica', { replica_certname: 'agent1.lab' })).result.error?.msg).toMatch(/runs on the primary, and PE says that is primary\.lab, not replica\.lab \(replica\)/);
-    expect((await run(provisionReplica, world, 'primary', { replica: 'primary' })).result.error?.msg).toMatch(/primary\.lab is this host/);
-    expect((await run(provisionReplica, world, 'primary', {})).result.error?.msg).toMatch(/needs exactly one of replica=/);
+    expect(
+      (await run(provisionReplica, world, 'replica', { replica_certname: 'agent1.lab' })).result.error?.msg,
+    ).toMatch(/runs on the primary, and PE says that is primary\.lab, not replica\.lab \(replica\)/);
+    expect((await run(provisionReplica, world, 'primary', { replica: 'primary' })).result.error?.msg).toMatch(
+      /primary\.lab is this host/,
+    );
+    expect((await run(provisionReplica, world, 'primary', {})).result.error?.msg).toMatch(
+      /needs exactly one of replica=/,
+    );
     expect(world.pe.replicas).toEqual({});
   });
 
   it("turns PE's failure into exit code, stderr excerpt and what to do", async () => {
-    const world = fakePe({ fail: { match: /provision replica/, exitCode: 1, stderr: 'Notice: pef lab stand-in\nError: PuppetDB status is starting\n' } });
+    const world = fakePe({
+      fail: {
+        match: /provision replica/,
+        exitCode: 1,
+        stderr: 'Notice: pef lab stand-in\nError: PuppetDB status is starting\n',
+      },
+    });
     const r = await run(provisionReplica, world, 'primary', { replica_certname: 'replica.lab' });
     expect(r.result.error?.msg).toMatch(
       /^provision_replica on primary: `puppet infrastructure provision replica` exited with 1:\n {2}Notice: pef lab stand-in\n {2}Error: PuppetDB status is starting\nPE may have provisioned replica\.lab in part: .*run provision_replica again/s,
@@ -143,13 +212,24 @@ describe('promote_replica', () => {
   it('refuses while the old primary answers, promotes with force, then reports no change', async () => {
     const world = fakePe({ replicas: { 'replica.lab': { enabled: true, topology: 'mono' } }, primaryAnswers: true });
     const refused = await run(promoteReplica, world, 'replica', {});
-    expect(refused.result.error?.msg).toMatch(/^promote_replica refused on replica: the primary primary\.lab still answers on https:\/\/primary\.lab:8140.*force=true.*Nothing was changed\.$/s);
+    expect(refused.result.error?.msg).toMatch(
+      /^promote_replica refused on replica: the primary primary\.lab still answers on https:\/\/primary\.lab:8140.*force=true.*Nothing was changed\.$/s,
+    );
     expect(world.pe.primary).toBe('primary.lab');
 
     const forced = await run(promoteReplica, world, 'replica', { force: true });
-    expect(forced.result).toMatchObject({ changed: true, value: { primary: 'replica.lab', former_primary: 'primary.lab', primary_check: 'primary.lab still answers (force=true)' } });
+    expect(forced.result).toMatchObject({
+      changed: true,
+      value: {
+        primary: 'replica.lab',
+        former_primary: 'primary.lab',
+        primary_check: 'primary.lab still answers (force=true)',
+      },
+    });
     expect(forced.sent).toContain(`replica: ${PUPPET} infrastructure promote replica --yes`);
-    expect(forced.sent).toContain("replica: if command -v curl >/dev/null 2>&1; then curl -sk -o /dev/null --max-time 5 -w '%{http_code}' https://primary.lab:8140/status/v1/simple || true; else echo no-curl; fi");
+    expect(forced.sent).toContain(
+      "replica: if command -v curl >/dev/null 2>&1; then curl -sk -o /dev/null --max-time 5 -w '%{http_code}' https://primary.lab:8140/status/v1/simple || true; else echo no-curl; fi",
+    );
 
     const again = await run(promoteReplica, world, 'replica', {});
     expect(again.result).toMatchObject({ changed: false, value: { action: 'none' } });
@@ -160,7 +240,10 @@ describe('promote_replica', () => {
     const preview = await run(promoteReplica, world, 'replica', {}, true);
     expect(preview.result.value['would_run']).toEqual([`${PUPPET} infrastructure promote replica --yes`]);
     expect(world.pe.primary).toBe('primary.lab');
-    expect((await run(promoteReplica, world, 'replica', {})).result).toMatchObject({ changed: true, value: { primary_check: 'primary.lab does not answer' } });
+    expect((await run(promoteReplica, world, 'replica', {})).result).toMatchObject({
+      changed: true,
+      value: { primary_check: 'primary.lab does not answer' },
+    });
     expect(world.pe.primary).toBe('replica.lab');
   });
 });
@@ -169,11 +252,19 @@ describe('forget_replica', () => {
   it('forgets a replica, then reports no change; force runs forget anyway', async () => {
     const world = fakePe({ replicas: { 'replica.lab': { enabled: true, topology: 'mono' } } });
     const first = await run(forgetReplica, world, 'primary', { replica_certname: 'replica.lab' });
-    expect(first.result).toMatchObject({ changed: true, value: { replica: 'replica.lab', action: 'forget', was_replica: true } });
-    expect(first.sent).toContain(`primary: ${PUPPET} infrastructure forget replica.lab --token-file "$HOME"/.puppetlabs/token`);
+    expect(first.result).toMatchObject({
+      changed: true,
+      value: { replica: 'replica.lab', action: 'forget', was_replica: true },
+    });
+    expect(first.sent).toContain(
+      `primary: ${PUPPET} infrastructure forget replica.lab --token-file "$HOME"/.puppetlabs/token`,
+    );
     expect(world.pe.replicas).toEqual({});
     const second = await run(forgetReplica, world, 'primary', { replica_certname: 'replica.lab' });
-    expect(second.result).toMatchObject({ changed: false, value: { note: 'replica.lab is not a replica of primary.lab' } });
+    expect(second.result).toMatchObject({
+      changed: false,
+      value: { note: 'replica.lab is not a replica of primary.lab' },
+    });
     const forced = await run(forgetReplica, world, 'primary', { replica_certname: 'replica.lab', force: true });
     expect(forced.result).toMatchObject({ changed: true, value: { was_replica: false } });
   });
@@ -184,7 +275,16 @@ describe('infra_status', () => {
     const world = fakePe({ replicas: { 'replica.lab': { enabled: false, topology: 'mono' } } });
     for (const noop of [false, true]) {
       const r = await run(infraStatus, world, 'primary', {}, noop);
-      expect(r.result).toMatchObject({ changed: false, value: { this_host: 'primary.lab', role: 'primary', primary: 'primary.lab', replicas: [{ certname: 'replica.lab', enabled: false, topology: 'mono' }], status_source: 'lab-standin' } });
+      expect(r.result).toMatchObject({
+        changed: false,
+        value: {
+          this_host: 'primary.lab',
+          role: 'primary',
+          primary: 'primary.lab',
+          replicas: [{ certname: 'replica.lab', enabled: false, topology: 'mono' }],
+          status_source: 'lab-standin',
+        },
+      });
     }
   });
 });

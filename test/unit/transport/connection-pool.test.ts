@@ -6,7 +6,14 @@ import type { Connection, Transport } from '../../../src/transport/transport.js'
 import { Sensitive } from '../../../src/util/sensitive.js';
 
 function target(name: string, transport: TransportName = 'ssh'): Target {
-  return { name, aliases: [], groups: [], vars: {}, facts: {}, config: { transport, ssh: { host: name, port: 22, user: 'root', hostKeyCheck: true, connectTimeout: 10 } } };
+  return {
+    name,
+    aliases: [],
+    groups: [],
+    vars: {},
+    facts: {},
+    config: { transport, ssh: { host: name, port: 22, user: 'root', hostKeyCheck: true, connectTimeout: 10 } },
+  };
 }
 
 interface FakeConnection extends Connection {
@@ -15,7 +22,10 @@ interface FakeConnection extends Connection {
 }
 
 // A transport whose connect waits a tick (so concurrent gets overlap) and can be told to fail.
-function fakeTransport(name: TransportName, opts: { failFirst?: boolean } = {}): Transport & { connects: string[]; made: FakeConnection[] } {
+function fakeTransport(
+  name: TransportName,
+  opts: { failFirst?: boolean } = {},
+): Transport & { connects: string[]; made: FakeConnection[] } {
   const connects: string[] = [];
   const made: FakeConnection[] = [];
   let failed = false;

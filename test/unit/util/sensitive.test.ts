@@ -16,7 +16,9 @@ describe('Sensitive', () => {
   it('makes redact() scrub the secret from free text', () => {
     new Sensitive('tok-123456789');
     registerSecret('from-a-file-abcdef');
-    expect(redact('Authorization: tok-123456789, key from-a-file-abcdef')).toBe('Authorization: [sensitive], key [sensitive]');
+    expect(redact('Authorization: tok-123456789, key from-a-file-abcdef')).toBe(
+      'Authorization: [sensitive], key [sensitive]',
+    );
   });
 
   it('does not scrub very short values, which would shred the text', () => {

@@ -5,9 +5,12 @@ import { shJoin, shQuote } from '../../../src/util/shell-quote.js';
 const sh = (script: string): string => execFileSync('/bin/sh', ['-c', script], { encoding: 'utf8' });
 
 describe('shQuote', () => {
-  it.each(['plain', "it's", "'", "''", '$HOME `x` $(y) \\ "q"', 'multi\nline\n', '', '/etc/puppet/ssl', 'a b'])('round-trips %j through sh', (value) => {
-    expect(sh(`printf %s ${shQuote(value)}`)).toBe(value);
-  });
+  it.each(['plain', "it's", "'", "''", '$HOME `x` $(y) \\ "q"', 'multi\nline\n', '', '/etc/puppet/ssl', 'a b'])(
+    'round-trips %j through sh',
+    (value) => {
+      expect(sh(`printf %s ${shQuote(value)}`)).toBe(value);
+    },
+  );
 
   it('leaves safe words bare and single-quotes the rest', () => {
     expect(shQuote('/etc/puppet/ssl')).toBe('/etc/puppet/ssl');

@@ -72,7 +72,13 @@ describe('entryMatches', () => {
 
 describe('verifyHostKey', () => {
   const entries = parseKnownHosts(
-    [line('web1', ed), line(hashed('[web2]:2200'), rsa), line('web3', ecdsa), `@revoked ${line('*', ed2)}`, line('web4', ed2)].join('\n'),
+    [
+      line('web1', ed),
+      line(hashed('[web2]:2200'), rsa),
+      line('web3', ecdsa),
+      `@revoked ${line('*', ed2)}`,
+      line('web4', ed2),
+    ].join('\n'),
     '/kh',
   );
 
@@ -82,13 +88,19 @@ describe('verifyHostKey', () => {
   });
 
   it('reports a changed key of a known type as a mismatch with its line', () => {
-    expect(verifyHostKey(entries, 'web1', 22, blob('ssh-ed25519'))).toMatchObject({ status: 'mismatch', entry: { file: '/kh', line: 1 } });
+    expect(verifyHostKey(entries, 'web1', 22, blob('ssh-ed25519'))).toMatchObject({
+      status: 'mismatch',
+      entry: { file: '/kh', line: 1 },
+    });
   });
 
   it('reports an unknown host, or a key type known_hosts has no entry for', () => {
     expect(verifyHostKey(entries, 'web9', 22, ed)).toEqual({ status: 'unknown', otherKeyTypes: [] });
     expect(verifyHostKey(entries, 'web2', 22, rsa)).toEqual({ status: 'unknown', otherKeyTypes: [] });
-    expect(verifyHostKey(entries, 'web3', 22, ed)).toEqual({ status: 'unknown', otherKeyTypes: ['ecdsa-sha2-nistp256'] });
+    expect(verifyHostKey(entries, 'web3', 22, ed)).toEqual({
+      status: 'unknown',
+      otherKeyTypes: ['ecdsa-sha2-nistp256'],
+    });
   });
 
   it('refuses a revoked key even where it is also listed', () => {
@@ -106,8 +118,16 @@ describe('verifyHostKey', () => {
 
 describe('preferredHostKeyAlgorithms', () => {
   it('lists the algorithms for the key types known for the host', () => {
-    const entries = parseKnownHosts([line('[h]:2222', rsa), line('[h]:2222', ed), line('other', ecdsa)].join('\n'), 'f');
-    expect(preferredHostKeyAlgorithms(entries, 'h', 2222)).toEqual(['rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa', 'ssh-ed25519']);
+    const entries = parseKnownHosts(
+      [line('[h]:2222', rsa), line('[h]:2222', ed), line('other', ecdsa)].join('\n'),
+      'f',
+    );
+    expect(preferredHostKeyAlgorithms(entries, 'h', 2222)).toEqual([
+      'rsa-sha2-512',
+      'rsa-sha2-256',
+      'ssh-rsa',
+      'ssh-ed25519',
+    ]);
     expect(preferredHostKeyAlgorithms(entries, 'h', 22)).toEqual([]);
   });
 });

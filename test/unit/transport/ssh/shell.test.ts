@@ -2,7 +2,11 @@ import { describe, expect, it } from '@jest/globals';
 import { execFileSync } from 'node:child_process';
 import { commandScript, envExports } from '../../../../src/transport/ssh/shell.js';
 
-const sh = (script: string, env: Record<string, string> = {}): string => execFileSync('/bin/sh', ['-c', script], { encoding: 'utf8', env: { PATH: process.env['PATH'] ?? '', HOME: '/', ...env } });
+const sh = (script: string, env: Record<string, string> = {}): string =>
+  execFileSync('/bin/sh', ['-c', script], {
+    encoding: 'utf8',
+    env: { PATH: process.env['PATH'] ?? '', HOME: '/', ...env },
+  });
 
 describe('envExports', () => {
   it('exports quoted values', () => {
