@@ -108,11 +108,11 @@ describe('formatLabStatus', () => {
       partitions: ['primary controller'],
     };
     const text = formatLabStatus(status);
-    expect(text).toMatch(/^primary\.lab  127\.0\.10\.1  sshd {10}up +11$/m);
-    expect(text).toMatch(/^primary\.lab  127\.0\.10\.1  puppetserver  DOWN +-$/m);
+    expect(text).toMatch(/^primary\.lab {2}127\.0\.10\.1 {2}sshd {10}up +11$/m);
+    expect(text).toMatch(/^primary\.lab {2}127\.0\.10\.1 {2}puppetserver {2}DOWN +-$/m);
     expect(text).not.toContain('puppet ');
     expect(text).toContain('agent1.lab   127.0.10.3  (host)        down');
-    expect(text).toMatch(/^agent2\.lab   127\.0\.10\.4  \(host\) {8}STOPPED  -$/m);
+    expect(text).toMatch(/^agent2\.lab {3}127\.0\.10\.4 {2}\(host\) {8}STOPPED {2}-$/m);
     expect(text).toContain('stopped: agent2 (`pef lab start agent2` boots it)');
     expect(text).toContain('partition: primary controller (`pef lab heal` removes it)');
     expect(text).toContain('NOT healthy');

@@ -52,7 +52,7 @@ describe('partitionScript', () => {
   });
 
   it('cuts only the two hosts apart when given two', () => {
-    const rules = partitionScript('127.0.26', primary!, replica!, 'p2', hybrid)
+    const rules = partitionScript('127.0.26', primary!, replica, 'p2', hybrid)
       .split('\n')
       .filter((l) => l.startsWith('add rule inet pef_lab_127_0_26 p2 '));
     expect(rules).toEqual([
