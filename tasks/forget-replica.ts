@@ -15,8 +15,8 @@ import {
   primaryAndReplica,
   readInfraStatus,
 } from '../src/puppet/pe-infrastructure.js';
+import { replicaParams, tokenParams } from '../src/puppet/pe-params.js';
 import { defineTask } from '../src/task/task.js';
-import { replicaParams, tokenParams } from './provision-replica.js';
 
 /** Forgets a PE replica; see the file comment. */
 export const forgetReplica = defineTask({

@@ -1,9 +1,9 @@
 import { describe, expect, it } from '@jest/globals';
 import { PefError } from '../../../src/errors/pef-error.js';
 import type { HostCommands, TaskContext } from '../../../src/task/task.js';
-import { agentCheckCommand, agentExitProblem, parseAgentRun } from '../../../tasks/agent-check.js';
-import { parsePuppetConf } from '../../../tasks/configure-agents.js';
-import { checkPeer } from '../../../tasks/promote.js';
+import { agentCheckCommand, agentExitProblem, parseAgentRun } from '../../../src/puppet/agent-run.js';
+import { checkPeer } from '../../../src/puppet/peer-check.js';
+import { parsePuppetConf } from '../../../src/puppet/puppet-conf.js';
 
 describe('agent_check', () => {
   it('passes the server list quoted and keeps the real report files out of it', () => {
@@ -63,13 +63,13 @@ describe('configure_agents', () => {
 describe('promote: checkPeer', () => {
   const ctxWith = (peer: (name: string) => Promise<HostCommands>) => ({ peer }) as unknown as TaskContext<unknown>;
   const host = (stdout: string) =>
-    ({ target: { name: 'replica.lab' }, read: async () => ({ stdout }) }) as unknown as HostCommands;
+    ({ target: { name: 'replica.lab' }, read: () => Promise.resolve({ stdout }) }) as unknown as HostCommands;
 
   it('reports the peer mode, an unreachable peer as data, and a peer it may not check as unknown', async () => {
     expect(
       (
         await checkPeer(
-          ctxWith(async () => host('--- pef mode\nmode=active\n')),
+          ctxWith(() => Promise.resolve(host('--- pef mode\nmode=active\n'))),
           'replica.lab',
         )
       ).check,
@@ -87,7 +87,7 @@ describe('promote: checkPeer', () => {
     expect(
       (
         await checkPeer(
-          ctxWith(async () => host('')),
+          ctxWith(() => Promise.resolve(host(''))),
           null,
         )
       ).check.reachable,
