@@ -5,6 +5,7 @@
  * /etc/puppetlabs/puppetserver/ca), services, PostgreSQL, and free disk. One round trip of
  * read-only commands; every other task builds on these facts.
  */
+import { parseKeyValues } from '../util/key-value.js';
 import { shQuote } from '../util/shell-quote.js';
 import { SERVICE_MANAGER_PROBE, parseServiceManager, type ServiceManager } from './services.js';
 
@@ -92,11 +93,7 @@ exit 0
 
 /** Reads the probe's output into HostFacts. */
 export function parseDiscovery(stdout: string): HostFacts {
-  const kv = new Map<string, string>();
-  for (const line of stdout.split('\n')) {
-    const eq = line.indexOf('=');
-    if (eq > 0) kv.set(line.slice(0, eq).trim(), line.slice(eq + 1).trim());
-  }
+  const kv = parseKeyValues(stdout);
   const get = (key: string): string => kv.get(key) ?? '';
   const orNull = (key: string): string | null => get(key) || null;
   const flavor = get('flavor') === 'pe' ? 'pe' : 'oss';

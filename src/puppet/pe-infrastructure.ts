@@ -12,6 +12,7 @@
  */
 import { PefError } from '../errors/pef-error.js';
 import type { CommandOutput } from '../transport/transport.js';
+import { parseKeyValues } from '../util/key-value.js';
 import { redact, type Sensitive } from '../util/sensitive.js';
 import { shQuote } from '../util/shell-quote.js';
 
@@ -243,12 +244,8 @@ export interface PeHostProbe {
 
 /** Reads `peHostProbeCommand` output. */
 export function parsePeHostProbe(stdout: string): PeHostProbe {
-  const value = (key: string): string | null => {
-    const line = stdout.split('\n').find((l) => l.startsWith(`${key}=`));
-    const v = line?.slice(key.length + 1).trim();
-    return v ? v : null;
-  };
-  return { peVersion: value('pe_version'), certname: value('certname') };
+  const kv = parseKeyValues(stdout);
+  return { peVersion: kv.get('pe_version') || null, certname: kv.get('certname') || null };
 }
 
 /** Throws unless the probe found PE (and a certname, when one was asked for). */
