@@ -11,7 +11,7 @@ import { z } from 'zod';
 import { PefError } from '../src/errors/pef-error.js';
 import { KNOWN_SERVICES, discoverHost } from '../src/host/discover.js';
 import { writeFileCommand } from '../src/host/files.js';
-import { serviceCommand, startOrder } from '../src/host/services.js';
+import { readServiceStatus, serviceCommand, startOrder } from '../src/host/services.js';
 import { applyMode, changedBy, factsDirParam } from '../src/puppet/apply-mode.js';
 import { KILL_SWITCH_FILE, PEF_STATE_DIR, readReplicationState, renderKillSwitch } from '../src/puppet/mode.js';
 import { checkPeer } from '../src/puppet/peer-check.js';
@@ -117,14 +117,12 @@ PE sets the CA by classification (see docs/tasks.md).`,
         .map((s) => s.name);
     const started: string[] = [];
     for (const service of startOrder(wanted)) {
-      const status = await ctx.read(serviceCommand(facts.serviceManager, 'status', service), {
-        okExitCodes: [0, 1, 2, 3, 4, 5, 7],
-      });
-      if (status.exitCode === 0) continue;
-      if (status.exitCode === 5) {
+      const status = await readServiceStatus(ctx, facts.serviceManager, service);
+      if (status === 'running') continue;
+      if (status === 'unknown') {
         throw new PefError(
           'pef/task-failed',
-          `promote on ${name}: service ${service} does not exist here. Changes made so far: ${changes.join(', ') || 'none'}. Fix the services parameter and run again.`,
+          `promote on ${name}: service ${service} does not exist here (its status is unknown). Changes made so far: ${changes.join(', ') || 'none'}. Fix the services parameter and run again.`,
           {
             host: name,
             service,

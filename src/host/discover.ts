@@ -7,7 +7,7 @@
  */
 import { parseKeyValues } from '../util/key-value.js';
 import { shQuote } from '../util/shell-quote.js';
-import { SERVICE_MANAGER_PROBE, parseServiceManager, type ServiceManager } from './services.js';
+import { SERVICE_MANAGER_PROBE, STATUS_UNKNOWN_EXIT, parseServiceManager, type ServiceManager } from './services.js';
 
 /** Services pef looks for, per flavor. */
 export const KNOWN_SERVICES = {
@@ -73,7 +73,7 @@ for s in ${[...new Set([...KNOWN_SERVICES.oss, ...KNOWN_SERVICES.pe])].join(' ')
     systemd) systemctl cat "$s" >/dev/null 2>&1 && present=1 || present=0
              systemctl is-active --quiet "$s" && running=1 || running=0 ;;
     lab) pef-lab-service status "$s" >/dev/null 2>&1; rc=$?
-         [ $rc -eq 5 ] && present=0 || present=1; [ $rc -eq 0 ] && running=1 || running=0 ;;
+         [ $rc -eq ${STATUS_UNKNOWN_EXIT} ] && present=0 || present=1; [ $rc -eq 0 ] && running=1 || running=0 ;;
     *) [ -n "$(pkgver "$s")" ] && present=1 || present=0
        [ "$present" = 1 ] && [ -n "$PUPPET" ] && "$PUPPET" resource service "$s" 2>/dev/null | grep -q "ensure *=> *'running'" && running=1 || running=0 ;;
   esac
