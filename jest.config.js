@@ -1,5 +1,6 @@
-// Native-ESM jest (see ../shared/reference/style-anchors.md §7): ts-jest with useESM, and the
-// `.js` suffix of relative imports mapped back to the .ts source.
+// Native-ESM jest (run with NODE_OPTIONS=--experimental-vm-modules): ts-jest with useESM, and the
+// `.js` suffix of relative imports mapped back to the .ts source. In ESM mode jest.mock does not
+// apply, which is why tests inject fakes (test/helpers/fake-runtime.ts) instead of mocking modules.
 const common = {
   testEnvironment: 'node',
   extensionsToTreatAsEsm: ['.ts'],

@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { PefError } from '../src/errors/pef-error.js';
+import { CONNECTION_PROBE, parseConnectionProbe } from '../src/host/connection-probe.js';
 import { defineTask } from '../src/task/task.js';
 
 /** Reads hostname, effective user, kernel and OS; changes nothing. */
@@ -17,10 +18,7 @@ Use it before any plan to catch wrong addresses, keys, host keys or sudo setting
   }),
   supportsNoop: true,
   async run(ctx) {
-    const out = await ctx.read(
-      `hostname -f 2>/dev/null || hostname; id -un; uname -sr; . /etc/os-release 2>/dev/null && echo "$PRETTY_NAME" || echo unknown`,
-    );
-    const [hostname = '', user = '', kernel = '', os = ''] = out.stdout.trim().split('\n');
+    const { hostname, user, kernel, os } = parseConnectionProbe((await ctx.read(CONNECTION_PROBE)).stdout);
     if (ctx.params.expect_user !== undefined && user !== ctx.params.expect_user) {
       throw new PefError(
         'pef/task-failed',

@@ -9,38 +9,12 @@
  */
 import { z } from 'zod';
 import { PefError } from '../src/errors/pef-error.js';
+import { parsePuppetConf, puppetConfReadCommand } from '../src/puppet/puppet-conf.js';
 import { formatServerList, serverListParam, splitServerList } from '../src/puppet/server-list.js';
 import { defineTask } from '../src/task/task.js';
 import { shQuote } from '../src/util/shell-quote.js';
 
 const OVERRIDES = ['server', 'ca_server', 'report_server'] as const;
-
-/** Prints `section key = value` for server_list and the settings that bypass it, from puppet.conf. */
-export function puppetConfReadCommand(): string {
-  return (
-    'PATH=/opt/puppetlabs/bin:$PATH; conf=$(puppet config print config 2>/dev/null) || exit 3; echo "config=$conf"; ' +
-    `[ -f "$conf" ] && awk '/^[ \\t]*\\[/ {gsub(/[][ \\t]/,""); s=$0; next} /^[ \\t]*(server_list|server|ca_server|report_server)[ \\t]*=/ {k=$0; sub(/[ \\t]*=.*/,"",k); gsub(/[ \\t]/,"",k); v=$0; sub(/^[^=]*=[ \\t]*/,"",v); print "set " (s==""?"main":s) " " k " = " v}' "$conf"; true`
-  );
-}
-
-/** One setting found in puppet.conf. */
-export interface ConfSetting {
-  section: string;
-  key: string;
-  value: string;
-}
-
-/** Reads `puppetConfReadCommand` output. */
-export function parsePuppetConf(stdout: string): { config: string; settings: ConfSetting[] } {
-  let config = '';
-  const settings: ConfSetting[] = [];
-  for (const line of stdout.split('\n')) {
-    if (line.startsWith('config=')) config = line.slice(7).trim();
-    const m = /^set (\S+) (\S+) = (.*)$/.exec(line);
-    if (m?.[1] && m[2] && m[3] !== undefined) settings.push({ section: m[1], key: m[2], value: m[3].trim() });
-  }
-  return { config, settings };
-}
 
 /** Sets server_list on agents; see the file comment. */
 export const configureAgents = defineTask({

@@ -9,10 +9,10 @@
  */
 import { z } from 'zod';
 import { discoverHost } from '../src/host/discover.js';
+import { applyMode, factsDirParam } from '../src/puppet/apply-mode.js';
 import { readReplicationState } from '../src/puppet/mode.js';
+import { checkPeer } from '../src/puppet/peer-check.js';
 import { defineTask } from '../src/task/task.js';
-import { checkPeer } from './promote.js';
-import { applyMode, factsDirParam } from './set-mode.js';
 
 /** Demotes this server to passive; see the file comment. */
 export const demote = defineTask({

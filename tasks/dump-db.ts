@@ -21,13 +21,13 @@ import {
   dumpFileName,
   dumpStamp,
   outboxCommand,
-  parseKeyValues,
   pruneCommand,
   SHIPPED_DUMP_DIR,
 } from '../src/puppet/databases.js';
 import { assertReplicationAllowed } from '../src/puppet/mode.js';
 import { hasTransferKey, rsyncToReceiver, transferPaths } from '../src/puppet/transfer.js';
 import { defineTask } from '../src/task/task.js';
+import { parseKeyValues } from '../src/util/key-value.js';
 import { shQuote } from '../src/util/shell-quote.js';
 import { transferParams, transferSettings } from './setup-transfer.js';
 

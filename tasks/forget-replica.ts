@@ -15,8 +15,8 @@ import {
   primaryAndReplica,
   readInfraStatus,
 } from '../src/puppet/pe-infrastructure.js';
+import { replicaParams, tokenParams } from '../src/puppet/pe-params.js';
 import { defineTask } from '../src/task/task.js';
-import { replicaParams, tokenParams } from './provision-replica.js';
 
 /** Forgets a PE replica; see the file comment. */
 export const forgetReplica = defineTask({
@@ -49,7 +49,6 @@ RBAC token (token_file or rbac_password, as provision_replica).`,
           primary: self,
           action: 'none',
           note: `${certname} is not a replica of ${self}`,
-          status_source: status.source,
         },
       };
     }
@@ -69,7 +68,7 @@ RBAC token (token_file or rbac_password, as provision_replica).`,
     if (ctx.noop)
       return {
         changed: true,
-        value: { replica: certname, primary: self, action: 'forget', was_replica: known, status_source: status.source },
+        value: { replica: certname, primary: self, action: 'forget', was_replica: known },
       };
 
     if (findReplica(await readInfraStatus(ctx, task), certname) !== undefined) {
@@ -84,7 +83,7 @@ RBAC token (token_file or rbac_password, as provision_replica).`,
     }
     return {
       changed: true,
-      value: { replica: certname, primary: self, action: 'forget', was_replica: known, status_source: status.source },
+      value: { replica: certname, primary: self, action: 'forget', was_replica: known },
     };
   },
 });

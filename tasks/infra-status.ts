@@ -1,7 +1,8 @@
 /**
  * infra_status: PE's `puppet infrastructure status --format json`, read into a value plans and
- * scripts can use: the primary, the replicas (enabled where the status says), every service entry,
- * the ones not running, and what this host is. Read-only; noop runs the same.
+ * scripts can use: the primary, the replicas (certnames only: PE's status does not say whether
+ * one is enabled), every service entry, the ones not running, and what this host is. Read-only;
+ * noop runs the same.
  */
 import { z } from 'zod';
 import {
@@ -17,9 +18,9 @@ export const infraStatus = defineTask({
   name: 'infra_status',
   description: "PE: read `puppet infrastructure status` (primary, replicas, services) into the result's value",
   details: `Run on a PE primary or replica. Never changes anything (changed: false).
-value: {this_host, role (primary | replica | other), primary, replicas [{certname, enabled, topology}],
-services [{service, display_name, server, state}], not_running [...], status_source (pe | lab-standin)}.
-PE's JSON does not say whether a replica is enabled: enabled is null there.`,
+value: {this_host, role (primary | replica | other), primary, replicas [{certname}],
+services [{service, display_name, server, state}], not_running [...]}.
+PE's JSON does not say whether a replica is enabled or its topology, so neither is in the value.`,
   params: z.object({}),
   supportsNoop: true,
   async run(ctx) {
@@ -46,7 +47,6 @@ PE's JSON does not say whether a replica is enabled: enabled is null there.`,
         not_running: status.services
           .filter((s) => s.state !== 'running')
           .map((s) => `${s.service}@${s.server}: ${s.state}`),
-        status_source: status.source,
       },
     };
   },

@@ -60,7 +60,7 @@ Promotion can take as long as the PE install did; afterwards provision a new rep
     if (status.primary === self) {
       return {
         changed: false,
-        value: { primary: self, action: 'none', note: `${self} is the primary already`, status_source: status.source },
+        value: { primary: self, action: 'none', note: `${self} is the primary already` },
       };
     }
 
@@ -106,7 +106,6 @@ Promotion can take as long as the PE install did; afterwards provision a new rep
           action: 'promote',
           former_primary: former,
           primary_check: primaryCheck,
-          status_source: status.source,
         },
       };
 
@@ -125,7 +124,6 @@ Promotion can take as long as the PE install did; afterwards provision a new rep
         action: 'promote',
         former_primary: former,
         primary_check: primaryCheck,
-        status_source: after.source,
       },
     };
   },

@@ -11,81 +11,12 @@ import { z } from 'zod';
 import { PefError } from '../src/errors/pef-error.js';
 import { KNOWN_SERVICES, discoverHost } from '../src/host/discover.js';
 import { writeFileCommand } from '../src/host/files.js';
-import { serviceCommand, startOrder } from '../src/host/services.js';
-import {
-  KILL_SWITCH_FILE,
-  PEF_STATE_DIR,
-  readReplicationState,
-  renderKillSwitch,
-  type ReplicationState,
-} from '../src/puppet/mode.js';
-import type { TaskContext } from '../src/task/task.js';
+import { readServiceStatus, serviceCommand, startOrder } from '../src/host/services.js';
+import { applyMode, changedBy, factsDirParam } from '../src/puppet/apply-mode.js';
+import { KILL_SWITCH_FILE, PEF_STATE_DIR, readReplicationState, renderKillSwitch } from '../src/puppet/mode.js';
+import { checkPeer } from '../src/puppet/peer-check.js';
 import { defineTask } from '../src/task/task.js';
 import { shQuote } from '../src/util/shell-quote.js';
-import { applyMode, changedBy, factsDirParam } from './set-mode.js';
-
-// Failures that mean "the peer is down or cut off", as opposed to "up, but we may not look".
-const UNREACHABLE_KINDS: ReadonlySet<string> = new Set(['pef/connect-failed', 'pef/timeout', 'pef/connection-lost']);
-
-/** What a task learned about the peer. */
-export interface PeerCheck {
-  name: string | null;
-  /** false: down or unreachable; null: not checked (no peer known) or could not be checked. */
-  reachable: boolean | null;
-  mode: 'active' | 'passive' | null;
-  kill_switch: boolean | null;
-  note: string;
-  /** Set when the connection failed for a reason other than the host being unreachable. */
-  error?: { kind: string; msg: string };
-}
-
-/** Reads the peer's mode over `ctx.peer`; connection failures become data (a typo in the name does not). */
-export async function checkPeer(
-  ctx: TaskContext<unknown>,
-  name: string | null,
-): Promise<{ check: PeerCheck; state: ReplicationState | null }> {
-  if (!name)
-    return {
-      check: {
-        name: null,
-        reachable: null,
-        mode: null,
-        kill_switch: null,
-        note: 'no peer given or recorded; nothing checked',
-      },
-      state: null,
-    };
-  try {
-    const peer = await ctx.peer(name);
-    const state = await readReplicationState(peer);
-    return {
-      check: {
-        name,
-        reachable: true,
-        mode: state.mode?.mode ?? null,
-        kill_switch: state.killSwitch !== null,
-        note: state.mode ? `${name} is ${state.mode.mode}` : `${name} has no mode set`,
-      },
-      state,
-    };
-  } catch (error) {
-    if (!(error instanceof PefError) || error.kind === 'pef/unknown-target') throw error;
-    const unreachable = UNREACHABLE_KINDS.has(error.kind);
-    return {
-      check: {
-        name,
-        reachable: unreachable ? false : null,
-        mode: null,
-        kill_switch: null,
-        note: unreachable
-          ? `${name} is unreachable (${error.kind}); assumed down`
-          : `could not check ${name}: ${error.message}`,
-        error: { kind: error.kind, msg: error.message },
-      },
-      state: null,
-    };
-  }
-}
 
 /** Promotes this server to active; see the file comment. */
 export const promote = defineTask({
@@ -186,14 +117,12 @@ PE sets the CA by classification (see docs/tasks.md).`,
         .map((s) => s.name);
     const started: string[] = [];
     for (const service of startOrder(wanted)) {
-      const status = await ctx.read(serviceCommand(facts.serviceManager, 'status', service), {
-        okExitCodes: [0, 1, 2, 3, 4, 5, 7],
-      });
-      if (status.exitCode === 0) continue;
-      if (status.exitCode === 5) {
+      const status = await readServiceStatus(ctx, facts.serviceManager, service);
+      if (status === 'running') continue;
+      if (status === 'unknown') {
         throw new PefError(
           'pef/task-failed',
-          `promote on ${name}: service ${service} does not exist here. Changes made so far: ${changes.join(', ') || 'none'}. Fix the services parameter and run again.`,
+          `promote on ${name}: service ${service} does not exist here (its status is unknown). Changes made so far: ${changes.join(', ') || 'none'}. Fix the services parameter and run again.`,
           {
             host: name,
             service,

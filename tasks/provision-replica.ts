@@ -1,15 +1,16 @@
 /**
  * provision_replica: PE's native DR, step one: `puppet infrastructure provision replica` on the
  * primary, enabling the replica in the same run by default (peadm's add_replica does the same).
- * It reads `puppet infrastructure status` first: a replica that is already provisioned (and
- * enabled, when asked) is left alone; one provisioned but not enabled only gets `enable replica`.
+ * It reads `puppet infrastructure status` first: a replica that is already provisioned is not
+ * provisioned again. PE's status does not say whether a replica is enabled, so with enable=true a
+ * provisioned replica gets `enable replica` (PE applies the same classification again); with
+ * enable=false it is left alone.
  * The RBAC token is a file on the primary (`token_file`), or pef logs in with `rbac_password`
  * on stdin; the token itself is never read or printed.
  */
 import { z } from 'zod';
 import { PefError } from '../src/errors/pef-error.js';
 import {
-  DEFAULT_TOKEN_FILE,
   TOPOLOGIES,
   enableReplicaCommand,
   ensureToken,
@@ -19,33 +20,8 @@ import {
   readInfraStatus,
   provisionReplicaCommand,
 } from '../src/puppet/pe-infrastructure.js';
-import { sensitiveString } from '../src/task/params.js';
+import { replicaParams, tokenParams } from '../src/puppet/pe-params.js';
 import { defineTask } from '../src/task/task.js';
-
-const CERTNAME = /^[A-Za-z0-9._-]+$/;
-
-/** Which replica: shared by provision_replica and forget_replica. */
-export const replicaParams = {
-  replica: z.string().min(1).optional().describe("the replica's inventory name; pef reads its certname there"),
-  replica_certname: z
-    .string()
-    .regex(CERTNAME)
-    .optional()
-    .describe("the replica's certname, instead of replica (for a host pef cannot reach)"),
-};
-
-/** The RBAC token: shared by the tasks that need one. */
-export const tokenParams = {
-  token_file: z
-    .string()
-    .min(1)
-    .optional()
-    .describe(`token file on the host (default ${DEFAULT_TOKEN_FILE}); see puppet access login`),
-  rbac_password: sensitiveString(
-    'RBAC password: pef runs `puppet access login` (password on stdin) and uses the token it writes',
-  ).optional(),
-  rbac_user: z.string().min(1).default('admin').describe('RBAC user for rbac_password'),
-};
 
 /** Provisions (and enables) a PE replica; see the file comment. */
 export const provisionReplica = defineTask({
@@ -53,10 +29,10 @@ export const provisionReplica = defineTask({
   description:
     'PE: provision (and enable) a replica with `puppet infrastructure provision replica`, run on the primary',
   details: `Run on the PE primary with replica=<inventory name> or replica_certname=<certname>.
-Reads \`puppet infrastructure status\` first: already provisioned (and enabled, with enable=true) is
-changed: false; provisioned but not enabled runs only \`enable replica\`. PE's status JSON does not
-say whether a replica is enabled, so on real PE enable=true runs \`enable replica\` again (PE
-re-applies the same classification). Needs an RBAC token: token_file (default ~/.puppetlabs/token)
+Reads \`puppet infrastructure status\` first: a replica it lists is not provisioned again. PE's
+status JSON does not say whether a replica is enabled, so with enable=true an already provisioned
+replica gets \`enable replica\` (PE applies the same classification again; changed: true), and
+with enable=false it is left alone (changed: false, enabled: null). Needs an RBAC token: token_file (default ~/.puppetlabs/token)
 or rbac_password (pef runs \`puppet access login\`, password on stdin). Copy the secrets first
 (copy_secrets) so the replica does not make its own keys when promoted.`,
   params: z.object({
@@ -78,27 +54,20 @@ or rbac_password (pef runs \`puppet access login\`, password on stdin). Copy the
     const host = ctx.target.name;
     const { self, certname, status } = await primaryAndReplica(ctx, task);
 
-    const existing = findReplica(status, certname);
+    const existing = findReplica(status, certname) !== undefined;
     const { enable } = ctx.params;
     const options = { topology: ctx.params.topology, skipAgentConfig: ctx.params.skip_agent_config };
-    if (existing !== undefined && (!enable || existing.enabled === true)) {
+    if (existing && !enable) {
+      // enabled: null, PE's status does not say whether a provisioned replica is enabled.
       return {
         changed: false,
-        value: {
-          replica: certname,
-          primary: self,
-          action: 'none',
-          provisioned: true,
-          enabled: existing.enabled,
-          topology: existing.topology,
-          status_source: status.source,
-        },
+        value: { replica: certname, primary: self, action: 'none', provisioned: true, enabled: null },
       };
     }
-    const action = existing === undefined ? 'provision' : 'enable';
-    if (existing !== undefined)
+    const action = existing ? 'enable' : 'provision';
+    if (existing)
       ctx.log(
-        `${certname} is provisioned but ${existing.enabled === false ? 'not enabled' : 'its enabled state is not in the status'}; enabling it`,
+        `${certname} is provisioned; PE's status does not say whether it is enabled, so \`enable replica\` runs (PE applies the same classification again)`,
       );
 
     const tokenFile = await ensureToken(ctx, ctx.params, task, ctx.noop);
@@ -117,38 +86,16 @@ or rbac_password (pef runs \`puppet access login\`, password on stdin). Copy the
         `PE may have ${action === 'provision' ? 'provisioned' : 'enabled'} ${certname} in part: look at \`puppet infrastructure status --verbose\` (pef task run infra_status -t ${host}), fix the cause, and run ${task} again (it picks up from what the status shows).`,
       );
     }
-    if (ctx.noop)
-      return {
-        changed: true,
-        value: {
-          replica: certname,
-          primary: self,
-          action,
-          provisioned: existing !== undefined,
-          enabled: existing?.enabled ?? false,
-          status_source: status.source,
-        },
-      };
+    const value = { replica: certname, primary: self, action, provisioned: true, enabled: enable };
+    if (ctx.noop) return { changed: true, value: { ...value, provisioned: existing } };
 
-    const after = findReplica(await readInfraStatus(ctx, task), certname);
-    if (after === undefined || (enable && after.enabled === false)) {
+    if (findReplica(await readInfraStatus(ctx, task), certname) === undefined) {
       throw new PefError(
         'pef/task-failed',
-        `${task}: \`puppet infrastructure ${action} replica ${certname}\` succeeded on ${host}, but the status afterwards ${after === undefined ? 'does not list it as a replica' : 'shows it not enabled'}. Check \`puppet infrastructure status --verbose\` there and run ${task} again.`,
+        `${task}: \`puppet infrastructure ${action} replica ${certname}\` succeeded on ${host}, but the status afterwards does not list it as a replica. Check \`puppet infrastructure status --verbose\` there and run ${task} again.`,
         { host, replica: certname },
       );
     }
-    return {
-      changed: true,
-      value: {
-        replica: certname,
-        primary: self,
-        action,
-        provisioned: true,
-        enabled: after.enabled,
-        topology: after.topology,
-        status_source: status.source,
-      },
-    };
+    return { changed: true, value };
   },
 });

@@ -7,6 +7,7 @@ import { PefError } from '../src/errors/pef-error.js';
 import {
   SERVICE_MANAGER_PROBE,
   parseServiceManager,
+  readServiceStatus,
   serviceCommand,
   startOrder,
   stopOrder,
@@ -19,7 +20,7 @@ export const service = defineTask({
   description: 'Start, stop, restart or report Puppet services in dependency order',
   details: `Stopping goes agent first, database last; starting the other way round, whatever order
 the names are given in. A service already in the wanted state is left alone (changed: false).
-On a failure the task stops at once and reports which services it already changed.`,
+A name the host has no service for is refused before anything changes. On a failure the task stops at once and reports which services it already changed.`,
   params: z.object({
     action: z.enum(['start', 'stop', 'restart', 'status']).describe('what to do'),
     services: z.array(z.string().min(1)).min(1).describe('service names, e.g. ["puppetserver","puppetdb"]'),
@@ -30,10 +31,19 @@ On a failure the task stops at once and reports which services it already change
     const { action } = ctx.params;
     const ordered = action === 'start' ? startOrder(ctx.params.services) : stopOrder(ctx.params.services);
     const before: Record<string, boolean> = {};
+    const unknown: string[] = [];
     for (const name of ordered) {
-      const status = await ctx.read(serviceCommand(manager, 'status', name), { okExitCodes: [0, 1, 2, 3, 4, 5, 7] });
-      before[name] = status.exitCode === 0;
+      const status = await readServiceStatus(ctx, manager, name);
+      if (status === 'unknown') unknown.push(name);
+      before[name] = status === 'running';
     }
+    // Before any change: a misspelt name would otherwise fail halfway through the order.
+    if (unknown.length > 0)
+      throw new PefError(
+        'pef/task-failed',
+        `service on ${ctx.target.name}: ${unknown.join(', ')} ${unknown.length === 1 ? 'is' : 'are'} not a service here (${manager} knows no such service). Fix the services parameter and run again. Nothing was changed.`,
+        { manager, unknown },
+      );
     if (action === 'status') return { changed: false, value: { manager, running: before } };
 
     const done: string[] = [];

@@ -5,8 +5,9 @@
  * /etc/puppetlabs/puppetserver/ca), services, PostgreSQL, and free disk. One round trip of
  * read-only commands; every other task builds on these facts.
  */
+import { parseKeyValues } from '../util/key-value.js';
 import { shQuote } from '../util/shell-quote.js';
-import { SERVICE_MANAGER_PROBE, parseServiceManager, type ServiceManager } from './services.js';
+import { SERVICE_MANAGER_PROBE, STATUS_UNKNOWN_EXIT, parseServiceManager, type ServiceManager } from './services.js';
 
 /** Services pef looks for, per flavor. */
 export const KNOWN_SERVICES = {
@@ -72,7 +73,7 @@ for s in ${[...new Set([...KNOWN_SERVICES.oss, ...KNOWN_SERVICES.pe])].join(' ')
     systemd) systemctl cat "$s" >/dev/null 2>&1 && present=1 || present=0
              systemctl is-active --quiet "$s" && running=1 || running=0 ;;
     lab) pef-lab-service status "$s" >/dev/null 2>&1; rc=$?
-         [ $rc -eq 5 ] && present=0 || present=1; [ $rc -eq 0 ] && running=1 || running=0 ;;
+         [ $rc -eq ${STATUS_UNKNOWN_EXIT} ] && present=0 || present=1; [ $rc -eq 0 ] && running=1 || running=0 ;;
     *) [ -n "$(pkgver "$s")" ] && present=1 || present=0
        [ "$present" = 1 ] && [ -n "$PUPPET" ] && "$PUPPET" resource service "$s" 2>/dev/null | grep -q "ensure *=> *'running'" && running=1 || running=0 ;;
   esac
@@ -92,11 +93,7 @@ exit 0
 
 /** Reads the probe's output into HostFacts. */
 export function parseDiscovery(stdout: string): HostFacts {
-  const kv = new Map<string, string>();
-  for (const line of stdout.split('\n')) {
-    const eq = line.indexOf('=');
-    if (eq > 0) kv.set(line.slice(0, eq).trim(), line.slice(eq + 1).trim());
-  }
+  const kv = parseKeyValues(stdout);
   const get = (key: string): string => kv.get(key) ?? '';
   const orNull = (key: string): string | null => get(key) || null;
   const flavor = get('flavor') === 'pe' ? 'pe' : 'oss';

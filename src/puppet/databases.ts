@@ -7,6 +7,7 @@
  * `.sha256` exists: both are written under temp names and renamed, the checksum last.
  * The restore goes into `<db>_pef_new` and is swapped in by two renames in one transaction.
  */
+import { parseKeyValues } from '../util/key-value.js';
 import { shJoin, shQuote } from '../util/shell-quote.js';
 import { TRANSFER_DEFAULTS } from './transfer.js';
 
@@ -185,16 +186,6 @@ export function copyForRestoreCommand(pg: PgTools, source: string, workDir: stri
     `cat ${shQuote(source)} | tee ${shQuote(dst)} | sha256sum | cut -d ' ' -f 1`,
     `chown ${shQuote(pg.superuser)} ${shQuote(dst)}`,
   ].join('\n');
-}
-
-/** `key=value` lines into a map (other lines ignored; the last value of a key wins). */
-export function parseKeyValues(stdout: string): Map<string, string> {
-  const kv = new Map<string, string>();
-  for (const line of stdout.split('\n')) {
-    const eq = line.indexOf('=');
-    if (eq > 0) kv.set(line.slice(0, eq).trim(), line.slice(eq + 1).trim());
-  }
-  return kv;
 }
 
 /**

@@ -15,6 +15,7 @@
  * without a mode file (never set) is not restricted, so setups that predate modes keep working.
  */
 import { PefError } from '../errors/pef-error.js';
+import { parseKeyValues } from '../util/key-value.js';
 import { shQuote } from '../util/shell-quote.js';
 
 /** Where pef keeps its own state on a host. */
@@ -93,17 +94,6 @@ export function renderFactsFile(mode: FailoverMode, peer: string | null): string
     `pef_failover_peer: ${JSON.stringify(peer ?? '')}`,
     '',
   ].join('\n');
-}
-
-/** Reads key=value text (comments and blank lines skipped). */
-export function parseKeyValues(text: string): Map<string, string> {
-  const kv = new Map<string, string>();
-  for (const line of text.split('\n')) {
-    if (line.trimStart().startsWith('#')) continue;
-    const eq = line.indexOf('=');
-    if (eq > 0) kv.set(line.slice(0, eq).trim(), line.slice(eq + 1).trim());
-  }
-  return kv;
 }
 
 /** Parses a mode file; null when it is empty or names no valid mode. */

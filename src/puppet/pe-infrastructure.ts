@@ -5,13 +5,15 @@
  * read by pef; a password only ever on stdin), and failures turned into messages that say what
  * PE answered (exit code and a redacted stderr excerpt) and what state that leaves.
  *
- * Status JSON comes in two shapes: PE's (an array of service entries, each with `server`,
- * `state`, `type` and a `status` whose `replication.mode` is `source` on the primary and
- * `replica` on a replica; whether a replica is *enabled* is not in it) and the lab stand-in's
- * (an object with `primary` and `replicas`, see docs/lab.md). Both read into `InfraStatus`.
+ * The status JSON is PE's (the lab's stand-in prints the same): an array of service entries, each
+ * with `service`, `display_name`, `server`, `state`, `type` and a `status` whose
+ * `replication.mode` is `source` on the primary and `replica` on a replica. It does not say
+ * whether a replica is *enabled* (agents fail over to it) or which topology it has: pef cannot
+ * tell a provisioned replica from an enabled one by the status.
  */
 import { PefError } from '../errors/pef-error.js';
 import type { CommandOutput } from '../transport/transport.js';
+import { parseKeyValues } from '../util/key-value.js';
 import { redact, type Sensitive } from '../util/sensitive.js';
 import { shQuote } from '../util/shell-quote.js';
 
@@ -33,12 +35,9 @@ export const TOPOLOGIES = ['mono', 'mono-with-compile'] as const;
 /** One of TOPOLOGIES. */
 export type Topology = (typeof TOPOLOGIES)[number];
 
-/** A replica as `puppet infrastructure status` shows it. */
+/** A replica as `puppet infrastructure status` shows it (PE's JSON says no more: not whether it is enabled). */
 export interface InfraReplica {
   certname: string;
-  /** null: the status does not say (PE's JSON never does; the lab stand-in's does). */
-  enabled: boolean | null;
-  topology: string | null;
 }
 
 /** One service entry of the status. */
@@ -51,8 +50,6 @@ export interface InfraService {
 
 /** `puppet infrastructure status --format json`, read. */
 export interface InfraStatus {
-  /** Which JSON shape it was: PE's own, or the lab's stand-in. */
-  source: 'pe' | 'lab-standin';
   /** The primary's certname; null when the status does not say. */
   primary: string | null;
   replicas: InfraReplica[];
@@ -64,7 +61,7 @@ export function infraStatusCommand(): string {
   return `${PE_PUPPET} infrastructure status --format json`;
 }
 
-/** Reads the status JSON (PE's or the stand-in's); throws `pef/task-failed` naming `host` when it is neither. */
+/** Reads PE's status JSON; throws `pef/task-failed` naming `host` when it is not PE's array of service entries. */
 export function parseInfraStatus(stdout: string, host: string): InfraStatus {
   // PE may print notices before the document; the JSON starts at the first line opening one.
   const lines = stdout.split('\n');
@@ -82,10 +79,9 @@ export function parseInfraStatus(stdout: string, host: string): InfraStatus {
     );
   }
   if (Array.isArray(doc)) return parsePeStatus(doc);
-  if (isRecord(doc) && isRecord(doc['replicas'])) return parseStandinStatus(doc);
   throw new PefError(
     'pef/task-failed',
-    `\`${infraStatusCommand()}\` on ${host} printed JSON pef does not know (neither PE's array of services nor the lab stand-in's object).`,
+    `\`${infraStatusCommand()}\` on ${host} printed JSON pef does not know (not PE's array of service entries).`,
     { host },
   );
 }
@@ -115,27 +111,7 @@ function parsePeStatus(entries: unknown[]): InfraStatus {
   const primary = sources.length === 1 ? (sources[0] ?? null) : null;
   const replicaNames = new Set(byMode.get('replica') ?? []);
   if (primary !== null) for (const s of dataServers) if (s !== primary) replicaNames.add(s);
-  return {
-    source: 'pe',
-    primary,
-    replicas: [...replicaNames].sort().map((certname) => ({ certname, enabled: null, topology: null })),
-    services,
-  };
-}
-
-function parseStandinStatus(doc: Record<string, unknown>): InfraStatus {
-  const replicas = Object.entries(doc['replicas'] as Record<string, unknown>).map(([certname, r]) => ({
-    certname,
-    enabled: isRecord(r) && typeof r['enabled'] === 'boolean' ? r['enabled'] : null,
-    topology: isRecord(r) && typeof r['topology'] === 'string' ? r['topology'] : null,
-  }));
-  const services = (Array.isArray(doc['services']) ? doc['services'] : []).filter(isRecord).map((s) => ({
-    service: str(s['service']),
-    display_name: str(s['display_name']),
-    server: str(s['node']) || str(s['server']),
-    state: str(s['state']),
-  }));
-  return { source: 'lab-standin', primary: str(doc['primary']) || null, replicas, services };
+  return { primary, replicas: [...replicaNames].sort().map((certname) => ({ certname })), services };
 }
 
 /** Runs and reads the status on `host`; a failing status command becomes a task error. */
@@ -243,12 +219,8 @@ export interface PeHostProbe {
 
 /** Reads `peHostProbeCommand` output. */
 export function parsePeHostProbe(stdout: string): PeHostProbe {
-  const value = (key: string): string | null => {
-    const line = stdout.split('\n').find((l) => l.startsWith(`${key}=`));
-    const v = line?.slice(key.length + 1).trim();
-    return v ? v : null;
-  };
-  return { peVersion: value('pe_version'), certname: value('certname') };
+  const kv = parseKeyValues(stdout);
+  return { peVersion: kv.get('pe_version') || null, certname: kv.get('certname') || null };
 }
 
 /** Throws unless the probe found PE (and a certname, when one was asked for). */
@@ -399,7 +371,7 @@ export function infrastructureFailure(
       .filter(Boolean)
       .slice(-8)
       .join('\n  ');
-    const how = exitCode === null ? 'was killed by a signal' : `exited with ${String(exitCode)}`;
+    const how = typeof exitCode === 'number' ? `exited with ${exitCode}` : 'was killed by a signal';
     return new PefError(
       'pef/task-failed',
       `${task} on ${host}: \`puppet ${action}\` ${how}${excerpt ? `:\n  ${excerpt}` : ' (no error output)'}\n${left}`,

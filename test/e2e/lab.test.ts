@@ -125,12 +125,14 @@ maybe('pef lab (oss profile)', () => {
     }
   });
 
-  it('gives the service shim LSB exit codes', async () => {
+  it("gives the service shim systemctl's (LSB) exit codes", async () => {
     const run = (host: string, ...args: string[]): Promise<number | null> =>
       labExec(host, ['pef-lab-service', ...args], { dir: TEST_LAB_DIR }).then((o) => o.exitCode);
     expect(await run('primary', 'status', 'puppetserver')).toBe(0);
     expect(await run('replica', 'status', 'puppetserver')).toBe(3);
-    expect(await run('replica', 'status', 'pe-puppetserver')).toBe(5);
+    // A service the host does not have: status 4 (systemctl status of an unknown unit), other actions 5.
+    expect(await run('replica', 'status', 'pe-puppetserver')).toBe(4);
+    expect(await run('replica', 'start', 'pe-puppetserver')).toBe(5);
     expect(await run('replica', 'frobnicate', 'sshd')).toBe(2);
     expect(await run('agent1', 'start', 'postgresql')).toBe(0);
     expect(await run('agent1', 'status', 'postgresql')).toBe(0);

@@ -11,10 +11,13 @@
 # `pe` profile (/opt/puppetlabs/server/pe_version exists) PE's names instead: pe-puppetserver,
 # pe-puppetdb, pe-postgresql, and pe-console-services (the lab's classifier stand-in).
 #
-# Exit codes (LSB): status: 0 running, 1 dead but pid file left, 3 stopped.
+# Exit codes, as systemctl answers them (LSB's): status: 0 running, 1 dead but pid file left,
+# 3 stopped, 4 a service this host does not have (not installed, or a name the shim does not
+# know, e.g. pe-puppetserver on an oss host), as `systemctl status` answers for an unknown unit.
 # Other actions: 0 done (start of a running or stop of a stopped service is a no-op), 1 failed,
-# 2 usage error, 7 reload of a stopped service. Any action on a service this host does not have
-# (not installed, or a name the shim does not know, e.g. pe-puppetserver) exits 5. PEF_LAB_SERVICE_TIMEOUT (seconds, default 300) bounds waits.
+# 2 usage error, 7 reload of a stopped service, 5 a service this host does not have (as
+# `systemctl start` answers for an unknown unit: LSB's "not installed").
+# PEF_LAB_SERVICE_TIMEOUT (seconds, default 300) bounds waits.
 set -u
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8
 TIMEOUT=${PEF_LAB_SERVICE_TIMEOUT:-300}
@@ -242,8 +245,10 @@ do_reload() {
 }
 
 case $action in start | stop | restart | reload | status | enable | disable | is-enabled) ;; *) usage ;; esac
-[ "$kind" != unknown ] || { echo "pef-lab-service: unknown service '$svc' on this $flavor host" >&2; exit 5; }
-installed || { echo "pef-lab-service: $svc is not installed on $(hostname)" >&2; exit 5; }
+# Like systemctl: status of an unknown unit is 4, any other action on one is 5.
+[ "$action" = status ] && absent=4 || absent=5
+[ "$kind" != unknown ] || { echo "pef-lab-service: unknown service '$svc' on this $flavor host" >&2; exit "$absent"; }
+installed || { echo "pef-lab-service: $svc is not installed on $(hostname)" >&2; exit "$absent"; }
 
 case $action in
   start) do_start || exit 1 ;;

@@ -153,26 +153,48 @@ def access(args)
   end
 end
 
+# The service entries real PE prints per server (`puppet infrastructure status --format json`, an
+# array; shape as in PE's status API and peadm's spec/fixtures/infrastatus.json): the databases
+# the console services replicate say `replication.mode` source on the primary, replica on a replica.
+PE_SERVICES = [
+  # service, type, display_name, port, path, replicated (has a `replication` status)
+  ['pe-master', 'master', 'Puppet Server', 8140, '/', false],
+  ['puppetdb-status', 'puppetdb', 'PuppetDB', 8081, '/pdb', false],
+  ['classifier-service', 'classifier', 'Classifier', 4433, '/classifier-api', true],
+  ['rbac-service', 'rbac', 'RBAC', 4433, '/rbac-api', true],
+  ['activity-service', 'activity', 'Activity Service', 4433, '/activity-api', true],
+  ['orchestrator-service', 'orchestrator', 'Orchestrator', 8143, '/orchestrator', true]
+].freeze
+
+def pe_entries(node, mode, replicating)
+  PE_SERVICES.filter_map do |id, type, name, port, path, replicated|
+    next if type == 'orchestrator' && mode == 'replica'
+    status = replicated ? { 'db_up' => true, 'replication' => { 'mode' => mode, 'status' => replicating ? 'running' : 'inactive' } } : {}
+    alerts = replicated && !replicating ? [{ 'severity' => 'error', 'message' => "Database replication for #{name} is inactive" }] : []
+    { 'service' => id, 'state' => 'running', 'status' => status, 'display_name' => name, 'server' => node,
+      'url' => "https://#{node}:#{port}#{path}", 'type' => type, 'alerts' => alerts }
+  end
+end
+
 def status(args)
   opts, = parse(args, %w[--format --host], %w[--verbose])
   state = read_state
   nodes = [[state['primary'], 'Primary']] + state['replicas'].map { |name, r| [name, r['enabled'] ? 'Replica' : 'Replica (provisioned, not enabled)'] }
-  services = nodes.flat_map do |node, role|
-    [['puppetserver', 'Puppet Server', 8140], ['puppetdb', 'PuppetDB', 8081], ['classifier', 'Classifier', 4433], ['rbac', 'RBAC', 4433]].map do |id, name, port|
-      { 'service' => id, 'display_name' => name, 'node' => node, 'role' => role, 'url' => "https://#{node}:#{port}", 'state' => 'running', 'probed' => false }
-    end
-  end
   if opts['--format'] == 'json'
-    say(JSON.pretty_generate('pef_standin' => LABEL, 'certname' => CERTNAME, 'role' => role_of(state), 'primary' => state['primary'], 'replicas' => state['replicas'], 'services' => services))
+    # As PE: whether a replica is enabled, and its topology, are not in the JSON.
+    replicating = !state['replicas'].empty?
+    entries = pe_entries(state['primary'], 'source', replicating) + state['replicas'].keys.flat_map { |name| pe_entries(name, 'replica', true) }
+    say(JSON.pretty_generate(entries))
   else
     usage_error("--format must be human or json") unless [nil, 'human'].include?(opts['--format'])
     say("Notice: #{LABEL}; states come from #{STATE}, services are not probed")
     nodes.each do |node, role|
       say("#{role}: #{node}")
-      services.select { |s| s['node'] == node }.each { |s| say("  #{s['display_name']}: Running, #{s['url']}") }
+      pe_entries(node, role == 'Primary' ? 'source' : 'replica', true).each { |s| say("  #{s['display_name']}: Running, #{s['url']}") }
     end
     state['replicas'].each { |name, r| say("Replication to #{name}: #{r['enabled'] ? 'enabled' : 'not enabled'} (topology #{r['topology']})") } if opts['--verbose']
-    say("#{services.length} of #{services.length} services are fully operational.")
+    count = nodes.sum { |node, role| pe_entries(node, role == 'Primary' ? 'source' : 'replica', true).length }
+    say("#{count} of #{count} services are fully operational.")
   end
 end
 

@@ -18,6 +18,7 @@ import {
 import type { LabInfo } from '../../helpers/lab.js';
 import { labExec } from '../../../src/lab/lab-exec.js';
 import { labStatus } from '../../../src/lab/lab-status.js';
+import { parseInfraStatus } from '../../../src/puppet/pe-infrastructure.js';
 import { labDown } from '../../../src/lab/lab-down.js';
 import { labLeftovers, labNamespaces, labSockets } from '../../helpers/lab-leftovers.js';
 import { taskRunner } from '../../helpers/task-runner.js';
@@ -54,8 +55,10 @@ maybe('pef lab (pe profile)', () => {
     expect(up('primary')).toEqual(['sshd', 'pe-postgresql', 'pe-puppetdb', 'pe-puppetserver', 'pe-console-services']);
     expect(up('replica')).toEqual(['sshd', 'pe-postgresql', 'pe-console-services']);
     expect(up('agent1')).toEqual(['sshd']);
-    // Debian's names are not services of a PE host.
-    expect((await labExec('primary', ['pef-lab-service', 'status', 'puppetserver'], { dir })).exitCode).toBe(5);
+    // Debian's names are not services of a PE host: status answers 4 as systemctl does for an unknown unit,
+    // and every other action 5 (LSB's "not installed", as `systemctl start` answers).
+    expect((await labExec('primary', ['pef-lab-service', 'status', 'puppetserver'], { dir })).exitCode).toBe(4);
+    expect((await labExec('primary', ['pef-lab-service', 'stop', 'puppetserver'], { dir })).exitCode).toBe(5);
   });
 
   it('is discovered as Puppet Enterprise, with PE paths, service names and databases', async () => {
@@ -137,14 +140,9 @@ maybe('pef lab (pe profile)', () => {
     expect(refused.stdout.trim().split('\n').at(-1)).toBe('403');
   });
 
-  it('answers `puppet infrastructure status` from the stand-in, as one installation with primary.lab as primary', async () => {
+  it("answers `puppet infrastructure status` from the stand-in in PE's JSON, as one installation with primary.lab as primary", async () => {
     const out = await sh('replica', 'puppet infrastructure status --format json');
-    const status = JSON.parse(out.stdout) as { pef_standin: string; primary: string; certname: string };
-    expect(status).toMatchObject({
-      primary: 'primary.lab',
-      certname: 'replica.lab',
-      pef_standin: expect.stringContaining('not Puppet Enterprise'),
-    });
+    expect(parseInfraStatus(out.stdout, 'replica')).toMatchObject({ primary: 'primary.lab', replicas: [] });
     expect((await sh('replica', 'tail -n 1 /var/log/pef-lab/pe-standin.log')).stdout).toContain(
       '"argv":["infrastructure","status","--format","json"]',
     );

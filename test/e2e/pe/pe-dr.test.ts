@@ -1,7 +1,8 @@
 /**
  * PE's native DR through pef on the PE lab, whose `puppet infrastructure`/`puppet access` are the
- * lab's stand-ins (docs/lab.md): provision → status shows the replica → provision again is no
- * change → forget → promote on the replica (refused while the primary answers, then forced) →
+ * lab's stand-ins (docs/lab.md), which print PE's status JSON: provision → status shows the
+ * replica → provision again only enables (PE's status cannot say it is enabled) and with
+ * enable=false is no change → forget → promote on the replica (refused while the primary answers, then forced) →
  * no change on a second promote. The stand-in's log shows the exact argv pef used and no
  * password; the RBAC password and token appear in no CLI output or run log. The lab's one PE
  * installation is put back (primary.lab primary, no replicas) at the end.
@@ -32,7 +33,7 @@ const on = async (host: string, script: string) =>
 const status = async (host = 'primary') => {
   const r = (await runner.task(infraStatus, host)).find(`${host}.lab`)!;
   expect(r.error).toBeUndefined();
-  return r.value as { primary: string; replicas: { certname: string; enabled: boolean | null }[]; role: string };
+  return r.value as { primary: string; replicas: { certname: string }[]; role: string };
 };
 /** The argv of every stand-in call on `host` since `since` lines. */
 const standinCalls = async (host: string, since: number): Promise<string[][]> =>
@@ -137,7 +138,7 @@ maybe('PE native DR wrappers (PE lab stand-ins)', () => {
     expect(run.code).toBe(0);
     expect(await status()).toMatchObject({
       primary: 'primary.lab',
-      replicas: [{ certname: 'replica.lab', enabled: true }],
+      replicas: [{ certname: 'replica.lab' }],
     });
     const calls = (await standinCalls('primary', since)).filter((a) => a[0] !== 'config');
     expect(calls).toEqual(
@@ -158,15 +159,23 @@ maybe('PE native DR wrappers (PE lab stand-ins)', () => {
     expect(await on('primary', 'stat -c %a /root/.puppetlabs/token')).toBe('600\n');
   }, 120_000);
 
-  it('a second provision reports changed: false and runs no provision', async () => {
+  it('a second provision runs no provision: enable=false is no change, enable=true only enables again', async () => {
     const since = await logLength('primary');
-    const r = (await runner.task(provisionReplica, 'primary', { replica: 'replica' })).find('primary.lab')!;
-    expect(r).toMatchObject({
+    const left = (await runner.task(provisionReplica, 'primary', { replica: 'replica', enable: false })).find(
+      'primary.lab',
+    )!;
+    expect(left).toMatchObject({
       status: 'success',
       changed: false,
-      value: { action: 'none', replica: 'replica.lab', enabled: true },
+      value: { action: 'none', replica: 'replica.lab', provisioned: true, enabled: null },
     });
-    expect((await standinCalls('primary', since)).some((a) => a[1] === 'provision')).toBe(false);
+    const again = (await runner.task(provisionReplica, 'primary', { replica: 'replica' })).find('primary.lab')!;
+    expect(again).toMatchObject({ status: 'success', changed: true, value: { action: 'enable', enabled: true } });
+    const calls = await standinCalls('primary', since);
+    expect(calls.some((a) => a[1] === 'provision')).toBe(false);
+    expect(calls.filter((a) => a[1] === 'enable')).toEqual([
+      ['infrastructure', 'enable', 'replica', 'replica.lab', '--yes', '--token-file', '/root/.puppetlabs/token'],
+    ]);
   }, 60_000);
 
   it('forget_replica decommissions it, then reports no change', async () => {

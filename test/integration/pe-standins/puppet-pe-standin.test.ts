@@ -6,6 +6,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, existsSync 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseInfraStatus, type InfraStatus } from '../../../src/puppet/pe-infrastructure.js';
 
 const SCRIPT = fileURLToPath(new URL('../../../src/lab/pe-standins/puppet-pe-standin.sh', import.meta.url));
 const PASSWORD = 'lab-secret-pw-123';
@@ -22,6 +23,20 @@ function env(host: string, extra: Record<string, string> = {}): NodeJS.ProcessEn
     PEF_PE_STANDIN_CERTNAME: `${host}.lab`,
     ...extra,
   };
+}
+
+/** The stand-in's status JSON, read by pef's one parser for PE's format. */
+function infraStatus(host: string, extra: Record<string, string> = {}): InfraStatus {
+  const r = puppet(host, ['infra', 'status', '--format', 'json'], '', extra);
+  expect(r.code).toBe(0);
+  return parseInfraStatus(r.stdout, host);
+}
+
+/** What `host` is in the installation, as pef reads it from the status. */
+function roleOf(host: string, extra: Record<string, string> = {}): string {
+  const status = infraStatus(host, extra);
+  if (status.primary === `${host}.lab`) return 'primary';
+  return status.replicas.some((r) => r.certname === `${host}.lab`) ? 'replica' : 'none';
 }
 
 function puppet(
@@ -87,18 +102,20 @@ describe('puppet PE stand-in', () => {
     ]);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('replica.lab is provisioned as a replica and enabled');
-    const status = puppet('primary', ['infra', 'status', '--format', 'json']);
-    expect(status.code).toBe(0);
-    const json = JSON.parse(status.stdout) as {
-      pef_standin: string;
-      primary: string;
-      replicas: Record<string, { enabled: boolean; topology: string }>;
-      services: { node: string }[];
-    };
-    expect(json.pef_standin).toContain('not Puppet Enterprise');
-    expect(json.primary).toBe('primary.lab');
-    expect(json.replicas['replica.lab']).toMatchObject({ enabled: true, topology: 'mono' });
-    expect(json.services.some((s) => s.node === 'replica.lab')).toBe(true);
+    // PE's JSON (an array of service entries): no label, no enabled flag, read by pef's PE parser.
+    const raw = puppet('primary', ['infra', 'status', '--format', 'json']);
+    expect(Array.isArray(JSON.parse(raw.stdout))).toBe(true);
+    expect(raw.stdout).not.toContain('enabled');
+    const status = infraStatus('primary');
+    expect(status.primary).toBe('primary.lab');
+    expect(status.replicas).toEqual([{ certname: 'replica.lab' }]);
+    expect(status.services.filter((s) => s.server === 'replica.lab').map((s) => s.service)).toEqual([
+      'pe-master',
+      'puppetdb-status',
+      'classifier-service',
+      'rbac-service',
+      'activity-service',
+    ]);
     const human = puppet('primary', ['infrastructure', 'status', '--verbose']);
     expect(human.stdout).toContain('Replica: replica.lab');
     expect(human.stdout).toContain('not Puppet Enterprise');
@@ -136,11 +153,7 @@ describe('puppet PE stand-in', () => {
     expect(unconfirmed.stderr).toContain('--yes');
     const r = puppet('replica', ['infrastructure', 'promote', 'replica', '--yes'], '', replica);
     expect(r.code).toBe(0);
-    const status = JSON.parse(puppet('replica', ['infra', 'status', '--format', 'json']).stdout) as {
-      role: string;
-      primary: string;
-    };
-    expect(status).toMatchObject({ role: 'primary', primary: 'replica.lab' });
+    expect(infraStatus('replica')).toMatchObject({ primary: 'replica.lab', replicas: [] });
   });
 
   it('reinitialize replica checks --db and runs only on a replica', () => {
@@ -173,8 +186,7 @@ describe('puppet PE stand-in', () => {
       shared.PEF_PE_STANDIN_STATE,
       JSON.stringify({ primary: 'primary.lab', replicas: {}, jobs: [], events: [] }),
     );
-    const role = (host: string): string =>
-      (JSON.parse(puppet(host, ['infra', 'status', '--format', 'json'], '', shared).stdout) as { role: string }).role;
+    const role = (host: string): string => roleOf(host, shared);
     expect(role('primary')).toBe('primary');
     expect(puppet('replica', ['infrastructure', 'promote', 'replica', '--yes'], '', shared).stderr).toContain(
       'not a replica',
@@ -195,10 +207,7 @@ describe('puppet PE stand-in', () => {
   it('forget removes the replica from the state', () => {
     const r = puppet('primary', ['infrastructure', 'forget', 'replica.lab']);
     expect(r.code).toBe(0);
-    const json = JSON.parse(puppet('primary', ['infra', 'status', '--format', 'json']).stdout) as {
-      replicas: Record<string, unknown>;
-    };
-    expect(json.replicas).toEqual({});
+    expect(infraStatus('primary').replicas).toEqual([]);
     expect(puppet('primary', ['infrastructure', 'forget', 'replica.lab']).stdout).toContain('nothing to forget');
   });
 

@@ -1,5 +1,13 @@
 import { describe, expect, it } from '@jest/globals';
-import { parseServiceManager, serviceCommand, startOrder, stopOrder } from '../../../src/host/services.js';
+import {
+  parseServiceManager,
+  readServiceStatus,
+  serviceCommand,
+  serviceStatus,
+  startOrder,
+  stopOrder,
+} from '../../../src/host/services.js';
+import { PefError } from '../../../src/errors/pef-error.js';
 
 describe('service order', () => {
   it('stops the agent first and the database last, whatever order it was given', () => {
@@ -40,7 +48,10 @@ describe('service order', () => {
 
 describe('serviceCommand', () => {
   it('speaks each manager', () => {
-    expect(serviceCommand('systemd', 'status', 'puppetserver')).toBe('systemctl is-active --quiet puppetserver');
+    // `systemctl status`, not `is-active`: only status answers 4 for an unknown unit.
+    expect(serviceCommand('systemd', 'status', 'puppetserver')).toBe(
+      'systemctl status --no-pager --lines=0 puppetserver >/dev/null 2>&1',
+    );
     expect(serviceCommand('systemd', 'stop', 'pe-puppetdb')).toBe('systemctl stop pe-puppetdb');
     expect(serviceCommand('lab', 'start', 'puppetdb')).toBe('pef-lab-service start puppetdb');
     expect(serviceCommand('puppet-resource', 'stop', 'puppet')).toBe(
@@ -56,5 +67,29 @@ describe('serviceCommand', () => {
     expect(parseServiceManager('systemd\n')).toBe('systemd');
     expect(parseServiceManager('lab')).toBe('lab');
     expect(parseServiceManager('')).toBe('puppet-resource');
+  });
+});
+
+describe('serviceStatus', () => {
+  it("reads LSB's status codes, as systemctl and the lab shim answer them", () => {
+    expect([0, 1, 2, 3, 4].map(serviceStatus)).toEqual(['running', 'stopped', 'stopped', 'stopped', 'unknown']);
+    expect(serviceStatus(5)).toBeNull();
+    expect(serviceStatus(null)).toBeNull();
+  });
+
+  it('asks with the status command and lets any other exit code fail the read', async () => {
+    const asked: { command: string; ok: readonly number[] | undefined }[] = [];
+    const host = (exitCode: number) => ({
+      read: (command: string, options?: { okExitCodes?: readonly number[] }) => {
+        asked.push({ command, ok: options?.okExitCodes });
+        if (!options?.okExitCodes?.includes(exitCode))
+          return Promise.reject(new PefError('pef/command-failed', `exit ${exitCode}`));
+        return Promise.resolve({ exitCode });
+      },
+    });
+    expect(await readServiceStatus(host(4), 'lab', 'pe-puppetserver')).toBe('unknown');
+    expect(asked[0]).toEqual({ command: 'pef-lab-service status pe-puppetserver', ok: [0, 1, 2, 3, 4] });
+    expect(await readServiceStatus(host(3), 'systemd', 'puppetdb')).toBe('stopped');
+    await expect(readServiceStatus(host(5), 'lab', 'puppetdb')).rejects.toThrow('exit 5');
   });
 });

@@ -85,42 +85,10 @@ const PE_STATUS = JSON.stringify([
   },
 ]);
 
-const STANDIN_STATUS = JSON.stringify({
-  pef_standin: 'pef lab stand-in, not Puppet Enterprise',
-  certname: 'primary.lab',
-  role: 'primary',
-  primary: 'primary.lab',
-  replicas: { 'replica.lab': { provisioned_at: '2026-01-01T00:00:00Z', enabled: true, topology: 'mono' } },
-  services: [
-    {
-      service: 'puppetserver',
-      display_name: 'Puppet Server',
-      node: 'primary.lab',
-      role: 'Primary',
-      url: 'https://primary.lab:8140',
-      state: 'running',
-      probed: false,
-    },
-    {
-      service: 'puppetdb',
-      display_name: 'PuppetDB',
-      node: 'replica.lab',
-      role: 'Replica',
-      url: 'https://replica.lab:8081',
-      state: 'stopped',
-      probed: false,
-    },
-  ],
-});
-
 describe('parseInfraStatus', () => {
   it("reads PE's array: the primary by replication mode source, the replica by its console services, compilers left out", () => {
     const status = parseInfraStatus(PE_STATUS, 'primary');
-    expect(status).toMatchObject({
-      source: 'pe',
-      primary: 'pe-std.puppet.vm',
-      replicas: [{ certname: 'pe-std-replica.puppet.vm', enabled: null, topology: null }],
-    });
+    expect(status).toMatchObject({ primary: 'pe-std.puppet.vm', replicas: [{ certname: 'pe-std-replica.puppet.vm' }] });
     expect(status.services).toHaveLength(6);
     expect(status.services[3]).toEqual({
       service: 'master',
@@ -146,23 +114,8 @@ describe('parseInfraStatus', () => {
     expect(status).toMatchObject({ primary: null, replicas: [{ certname: 'r.vm' }] });
   });
 
-  it("reads the lab stand-in's object, with enabled and topology", () => {
-    const status = parseInfraStatus(STANDIN_STATUS, 'primary');
-    expect(status).toMatchObject({
-      source: 'lab-standin',
-      primary: 'primary.lab',
-      replicas: [{ certname: 'replica.lab', enabled: true, topology: 'mono' }],
-    });
-    expect(status.services[1]).toEqual({
-      service: 'puppetdb',
-      display_name: 'PuppetDB',
-      server: 'replica.lab',
-      state: 'stopped',
-    });
-  });
-
   it('skips notices printed before the JSON', () => {
-    expect(parseInfraStatus(`Notice: something\nWarning: else\n${STANDIN_STATUS}\n`, 'h').primary).toBe('primary.lab');
+    expect(parseInfraStatus(`Notice: something\nWarning: else\n${PE_STATUS}\n`, 'h').primary).toBe('pe-std.puppet.vm');
   });
 
   it('names the host and the command when the output is not status JSON', () => {
@@ -170,6 +123,10 @@ describe('parseInfraStatus', () => {
       /Could not read `\/opt\/puppetlabs\/bin\/puppet infrastructure status --format json` on primary: no JSON document.*output began: "Error: Unknown Puppet subcommand/,
     );
     expect(() => parseInfraStatus('{"what": 1}', 'primary')).toThrow(/primary printed JSON pef does not know/);
+    // The lab stand-in's former object shape is no format PE prints: refused like any other.
+    expect(() => parseInfraStatus('{"primary": "p.lab", "replicas": {}}', 'primary')).toThrow(
+      /not PE's array of service entries/,
+    );
     expect(() => parseInfraStatus('{broken', 'primary')).toThrow(PefError);
   });
 

@@ -1,9 +1,16 @@
 /**
  * provision_replica, promote_replica, forget_replica and infra_status against a small model of
- * PE's `puppet infrastructure` (the lab stand-in's JSON shape), answering the exact commands the
- * tasks send. The e2e suite (test/e2e/pe/pe-dr.test.ts) runs the same against the lab.
+ * PE's `puppet infrastructure` (its status in PE's JSON shape, which the lab stand-in prints too),
+ * answering the commands the tasks send as the exported builders spell them. The e2e suite
+ * (test/e2e/pe/pe-dr.test.ts) runs the same against the lab.
  */
 import { describe, expect, it } from '@jest/globals';
+import {
+  accessLoginCommand,
+  infraStatusCommand,
+  peHostProbeCommand,
+  promoteReplicaCommand,
+} from '../../../src/puppet/pe-infrastructure.js';
 import { runTask } from '../../../src/task/run-task.js';
 import type { TaskDefinition } from '../../../src/task/task.js';
 import type { CommandOptions } from '../../../src/transport/transport.js';
@@ -26,6 +33,21 @@ interface Pe {
   stdin: string[];
 }
 
+/** PE's status JSON for a primary and its replicas (trimmed: the entries pef reads). */
+function peStatusJson(primary: string, replicas: readonly string[]): string {
+  const entries = (server: string, mode: 'source' | 'replica') =>
+    ['master', 'classifier', 'rbac', 'activity'].map((type) => ({
+      service: `${type}-service`,
+      state: 'running',
+      status: type === 'master' ? {} : { replication: { mode, status: 'running' } },
+      display_name: type,
+      server,
+      type,
+      alerts: [],
+    }));
+  return JSON.stringify([...entries(primary, 'source'), ...replicas.flatMap((r) => entries(r, 'replica'))]);
+}
+
 function fakePe(initial: Partial<Pe> = {}) {
   const pe: Pe = {
     primary: 'primary.lab',
@@ -39,15 +61,12 @@ function fakePe(initial: Partial<Pe> = {}) {
     const cert = CERTS[target] ?? target;
     if (options.stdin !== undefined) pe.stdin.push(options.stdin);
     if (pe.fail?.match.test(command)) return { exitCode: pe.fail.exitCode, stderr: pe.fail.stderr };
-    if (command.startsWith('if [ -r /opt/puppetlabs/server/pe_version ]'))
-      return { stdout: `pe_version=2023.8.0\n${command.includes('certname') ? `certname=${cert}\n` : ''}` };
-    if (command === `${PUPPET} infrastructure status --format json`) {
-      return {
-        stdout: `${JSON.stringify({ pef_standin: 'x', certname: cert, role: cert === pe.primary ? 'primary' : 'replica', primary: pe.primary, replicas: pe.replicas, services: [] })}\n`,
-      };
-    }
+    if (command === peHostProbeCommand({ certname: true }))
+      return { stdout: `pe_version=2023.8.0\ncertname=${cert}\n` };
+    if (command === peHostProbeCommand({ certname: false })) return { stdout: 'pe_version=2023.8.0\n' };
+    if (command === infraStatusCommand()) return { stdout: `${peStatusJson(pe.primary, Object.keys(pe.replicas))}\n` };
     if (command.startsWith('test -s ')) return { exitCode: pe.token[target] ? 0 : 1 };
-    if (command.startsWith(`${PUPPET} access login `)) {
+    if (command.startsWith(accessLoginCommand('').split(' --username')[0] ?? '-')) {
       if (!options.stdin?.trim()) return { exitCode: 1, stderr: 'Error: No password given on stdin.' };
       pe.token[target] = true;
       return { stdout: 'Access token saved to: /root/.puppetlabs/token\n' };
@@ -64,7 +83,7 @@ function fakePe(initial: Partial<Pe> = {}) {
       r.topology = /--topology (\S+)/.exec(command)?.[1] ?? r.topology;
       return { stdout: `Notice: ${name} provisioned\n` };
     }
-    if (command.startsWith(`${PUPPET} infrastructure promote replica --yes`)) {
+    if (command.startsWith(promoteReplicaCommand())) {
       if (cert === pe.primary) return { exitCode: 1, stderr: 'Error: is the primary already' };
       pe.primary = cert;
       pe.replicas = {};
@@ -113,7 +132,6 @@ describe('provision_replica', () => {
         primary: 'primary.lab',
         action: 'provision',
         enabled: true,
-        topology: 'mono-with-compile',
       },
     });
     expect(first.sent).toContain(
@@ -121,17 +139,20 @@ describe('provision_replica', () => {
     );
     expect(world.pe.replicas['replica.lab']).toEqual({ enabled: true, topology: 'mono-with-compile' });
 
+    // PE's status cannot say the replica is enabled already: a second run enables it again, never provisions.
     const second = await run(provisionReplica, world, 'primary', { replica_certname: 'replica.lab' });
-    expect(second.result).toMatchObject({ status: 'success', changed: false, value: { action: 'none' } });
+    expect(second.result).toMatchObject({ status: 'success', changed: true, value: { action: 'enable' } });
     expect(second.sent.some((c) => c.includes('provision replica'))).toBe(false);
   });
 
-  it('only enables a replica that is provisioned but not enabled', async () => {
+  it('leaves a provisioned replica alone with enable=false, and enables it (again) with enable=true', async () => {
     const world = fakePe({ replicas: { 'replica.lab': { enabled: false, topology: 'mono' } } });
-    expect(
-      (await run(provisionReplica, world, 'primary', { replica_certname: 'replica.lab', enable: false })).result
-        .changed,
-    ).toBe(false);
+    const left = await run(provisionReplica, world, 'primary', { replica_certname: 'replica.lab', enable: false });
+    expect(left.result).toMatchObject({
+      changed: false,
+      value: { action: 'none', provisioned: true, enabled: null },
+    });
+    expect(left.sent.some((c) => / infrastructure (provision|enable) /.test(c))).toBe(false);
     const r = await run(provisionReplica, world, 'primary', {
       replica_certname: 'replica.lab',
       token_file: '/root/pe.token',
@@ -281,8 +302,7 @@ describe('infra_status', () => {
           this_host: 'primary.lab',
           role: 'primary',
           primary: 'primary.lab',
-          replicas: [{ certname: 'replica.lab', enabled: false, topology: 'mono' }],
-          status_source: 'lab-standin',
+          replicas: [{ certname: 'replica.lab' }],
         },
       });
     }

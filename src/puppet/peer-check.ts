@@ -1,0 +1,71 @@
+/**
+ * What a promote or demote learns about the other server before changing this one: its mode and
+ * kill-switch when it answers, and a connection failure as data (at 3 a.m. the primary is usually
+ * dead, which is why the operator is promoting), not as an error.
+ */
+import { PefError } from '../errors/pef-error.js';
+import type { TaskContext } from '../task/task.js';
+import { readReplicationState, type ReplicationState } from './mode.js';
+
+// Failures that mean "the peer is down or cut off", as opposed to "up, but we may not look".
+const UNREACHABLE_KINDS: ReadonlySet<string> = new Set(['pef/connect-failed', 'pef/timeout', 'pef/connection-lost']);
+
+/** What a task learned about the peer. */
+export interface PeerCheck {
+  name: string | null;
+  /** false: down or unreachable; null: not checked (no peer known) or could not be checked. */
+  reachable: boolean | null;
+  mode: 'active' | 'passive' | null;
+  kill_switch: boolean | null;
+  note: string;
+  /** Set when the connection failed for a reason other than the host being unreachable. */
+  error?: { kind: string; msg: string };
+}
+
+/** Reads the peer's mode over `ctx.peer`; connection failures become data (a typo in the name does not). */
+export async function checkPeer(
+  ctx: TaskContext<unknown>,
+  name: string | null,
+): Promise<{ check: PeerCheck; state: ReplicationState | null }> {
+  if (!name)
+    return {
+      check: {
+        name: null,
+        reachable: null,
+        mode: null,
+        kill_switch: null,
+        note: 'no peer given or recorded; nothing checked',
+      },
+      state: null,
+    };
+  try {
+    const peer = await ctx.peer(name);
+    const state = await readReplicationState(peer);
+    return {
+      check: {
+        name,
+        reachable: true,
+        mode: state.mode?.mode ?? null,
+        kill_switch: state.killSwitch !== null,
+        note: state.mode ? `${name} is ${state.mode.mode}` : `${name} has no mode set`,
+      },
+      state,
+    };
+  } catch (error) {
+    if (!(error instanceof PefError) || error.kind === 'pef/unknown-target') throw error;
+    const unreachable = UNREACHABLE_KINDS.has(error.kind);
+    return {
+      check: {
+        name,
+        reachable: unreachable ? false : null,
+        mode: null,
+        kill_switch: null,
+        note: unreachable
+          ? `${name} is unreachable (${error.kind}); assumed down`
+          : `could not check ${name}: ${error.message}`,
+        error: { kind: error.kind, msg: error.message },
+      },
+      state: null,
+    };
+  }
+}

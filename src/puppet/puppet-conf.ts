@@ -1,0 +1,31 @@
+/**
+ * Reading an agent's puppet.conf through Puppet itself: where the file is (`puppet config print
+ * config`) and the server settings in it per section, as configure_agents needs them.
+ */
+
+/** Prints `section key = value` for server_list and the settings that bypass it, from puppet.conf. */
+export function puppetConfReadCommand(): string {
+  return (
+    'PATH=/opt/puppetlabs/bin:$PATH; conf=$(puppet config print config 2>/dev/null) || exit 3; echo "config=$conf"; ' +
+    `[ -f "$conf" ] && awk '/^[ \\t]*\\[/ {gsub(/[][ \\t]/,""); s=$0; next} /^[ \\t]*(server_list|server|ca_server|report_server)[ \\t]*=/ {k=$0; sub(/[ \\t]*=.*/,"",k); gsub(/[ \\t]/,"",k); v=$0; sub(/^[^=]*=[ \\t]*/,"",v); print "set " (s==""?"main":s) " " k " = " v}' "$conf"; true`
+  );
+}
+
+/** One setting found in puppet.conf. */
+export interface ConfSetting {
+  section: string;
+  key: string;
+  value: string;
+}
+
+/** Reads `puppetConfReadCommand` output. */
+export function parsePuppetConf(stdout: string): { config: string; settings: ConfSetting[] } {
+  let config = '';
+  const settings: ConfSetting[] = [];
+  for (const line of stdout.split('\n')) {
+    if (line.startsWith('config=')) config = line.slice(7).trim();
+    const m = /^set (\S+) (\S+) = (.*)$/.exec(line);
+    if (m?.[1] && m[2] && m[3] !== undefined) settings.push({ section: m[1], key: m[2], value: m[3].trim() });
+  }
+  return { config, settings };
+}
