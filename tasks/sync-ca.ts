@@ -26,11 +26,17 @@ import { caDigestCommand, installCaCommand } from '../src/puppet/ca-dir.js';
 import { certInfoCommand, parseCertInfo } from '../src/puppet/certs.js';
 import { formatSerial, inventorySerials, parseSerial, unusedSerialBelow } from '../src/puppet/ca-serial.js';
 import { assertReplicationAllowed } from '../src/puppet/mode.js';
-import { hasTransferKey, rsyncToReceiver, transferPaths, type TransferSettings } from '../src/puppet/transfer.js';
+import {
+  hasTransferKey,
+  rsyncToReceiver,
+  transferParams,
+  transferPaths,
+  transferSettings,
+  type TransferSettings,
+} from '../src/puppet/transfer.js';
 import type { HostCommands, TaskContext } from '../src/task/task.js';
 import { defineTask } from '../src/task/task.js';
 import { shQuote } from '../src/util/shell-quote.js';
-import { transferParams, transferSettings } from './setup-transfer.js';
 
 /** Syncs the CA to the replica; see the file comment. */
 export const syncCa = defineTask({
