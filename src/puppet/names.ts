@@ -74,8 +74,12 @@ export function pathWithin(dir: string, name: string, from: ValueSource): string
 /** `type base64` of an ssh public key line (comment dropped), refusing anything else. */
 export function checkPublicKey(line: string, from: ValueSource): { type: string; key: string } {
   const [type = '', key = ''] = line.trim().split(/\s+/);
-  if (!/^(ssh|ecdsa|sk)-[a-z0-9@.-]+$/.test(type) || !/^[A-Za-z0-9+/]+={0,3}$/.test(key)) {
-    throw untrustedValue(from, line.trim(), 'an ssh public key must be "<type> <base64> [comment]"');
+  if (
+    /[\r\n]/.test(line.trim()) ||
+    !/^(ssh|ecdsa|sk)-[a-z0-9@.-]+$/.test(type) ||
+    !/^[A-Za-z0-9+/]+={0,3}$/.test(key)
+  ) {
+    throw untrustedValue(from, line.trim(), 'an ssh public key must be one line "<type> <base64> [comment]"');
   }
   return { type, key };
 }
