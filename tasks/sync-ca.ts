@@ -247,7 +247,7 @@ async function ensureReplicaCert(
   const serverState = serverWasRunning && !ctx.noop ? await startServer(replica, manager, server) : undefined;
   if (failure !== undefined || serverState !== undefined) {
     const cause =
-      failure === undefined ? '' : `Could not issue a certificate for ${certname}: ${(failure as Error).message}\n`;
+      failure === undefined ? '' : `Could not issue a certificate for ${certname}: ${failureText(failure)}\n`;
     const sslState =
       failure === undefined
         ? `The new certificate is in place (backup: ${backup.done}).`
@@ -324,6 +324,18 @@ async function recordOnPrimary(
     throw untrustedValue(from, line, `its inventory line must be serial 0x${serial.toString(16)}, /CN=${certname}`);
   }
   await ctx.change(appendLineCommand(`${cadir}/inventory.txt`, formatInventoryLine(entry)));
+}
+
+// A failed command as its first line, exit code and stderr tail (the whole multi-line command is
+// in the debug log); other errors as they are.
+function failureText(error: unknown): string {
+  if (error instanceof PefError && error.kind === 'pef/command-failed') {
+    const command = String(error.details['command']).split('\n');
+    const raw = error.details['stderr'];
+    const stderr = (typeof raw === 'string' ? raw : '').trim().split('\n').slice(-3).join(' ');
+    return `\`${command[0] ?? ''}${command.length > 1 ? ' …' : ''}\` exited with ${String(error.details['exitCode'])}${stderr ? `: ${stderr}` : ''}`;
+  }
+  return error instanceof Error ? error.message : String(error);
 }
 
 // Puts the ssldir back from the run's backup; undefined when done and checked, else what to do.
