@@ -95,7 +95,8 @@ export function dumpFileName(database: string, stamp: string): string {
 
 /**
  * Writes one dump: pg_dump -Fc as the superuser into a temp name in `<dir>/<db>/` (created 0700,
- * owned by the superuser), its checksum beside it, both renamed into place (checksum last).
+ * owned by the superuser), its checksum beside it (written by the superuser too), both renamed
+ * into place (checksum last).
  * Prints `size=` and `sha256=`. A failed dump leaves no file behind.
  */
 export function dumpCommand(pg: PgTools, database: string, dir: string, file: string): string {
@@ -109,9 +110,10 @@ export function dumpCommand(pg: PgTools, database: string, dir: string, file: st
     `tmp=${shQuote(tmp)}`,
     `trap 'rm -f "$tmp" "$tmp.sha256"' EXIT`,
     `${asSuperuser(pg, 'pg_dump', ['-Fc', '-d', database])} -f "$tmp"`,
-    `sum=$(sha256sum "$tmp" | cut -d ' ' -f 1)`,
-    `printf '%s  %s\\n' "$sum" ${shQuote(file)} > "$tmp.sha256"`,
-    `chown ${su} "$tmp.sha256"`,
+    // The dir is the superuser's: it reads and writes there itself, so root never follows a link
+    // the superuser could plant (root only renames, which never follows one).
+    `sum=$(cd / && runuser -u ${su} -- sha256sum "$tmp" | cut -d ' ' -f 1)`,
+    `printf '%s  %s\\n' "$sum" ${shQuote(file)} | (cd / && runuser -u ${su} -- tee "$tmp.sha256" >/dev/null)`,
     `mv -f "$tmp" ${shQuote(`${d}/${file}`)}`,
     `mv -f "$tmp.sha256" ${shQuote(`${d}/${file}.sha256`)}`,
     `echo "size=$(stat -c %s ${shQuote(`${d}/${file}`)})"`,
@@ -183,8 +185,10 @@ export function copyForRestoreCommand(pg: PgTools, source: string, workDir: stri
     'set -e',
     'umask 077',
     `install -d -m 700 -o ${shQuote(pg.superuser)} ${shQuote(workDir)}`,
-    `cat ${shQuote(source)} | tee ${shQuote(dst)} | sha256sum | cut -d ' ' -f 1`,
-    `chown ${shQuote(pg.superuser)} ${shQuote(dst)}`,
+    // The source is read without following a link (the sender controls the incoming dir) and
+    // written by the superuser itself into its own dir: root writes nothing there.
+    `[ -f ${shQuote(source)} ] && [ ! -L ${shQuote(source)} ] || { echo "pef: ${source} is not a regular file" >&2; exit 3; }`,
+    `cd / && dd if=${shQuote(source)} iflag=nofollow status=none | runuser -u ${shQuote(pg.superuser)} -- tee ${shQuote(dst)} | sha256sum | cut -d ' ' -f 1`,
   ].join('\n');
 }
 
