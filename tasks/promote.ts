@@ -24,8 +24,10 @@ import { defineTask } from '../src/task/task.js';
 import { shQuote } from '../src/util/shell-quote.js';
 import { applyMode, changedBy, factsDirParam } from './set-mode.js';
 
-// Failures that mean "the peer is down or cut off", as opposed to "up, but we may not look".
-const UNREACHABLE_KINDS: ReadonlySet<string> = new Set(['pef/connect-failed', 'pef/timeout', 'pef/connection-lost']);
+// The one failure that means "the peer is down": the connection was refused or had nowhere to go.
+// A timeout or a dropped connection is not that: the peer may be up behind a slow or cut link,
+// and still active. Those stay unknown, and unknown is never read as down (promote refuses).
+const UNREACHABLE_KINDS: ReadonlySet<string> = new Set(['pef/connect-failed']);
 
 /** What a task learned about the peer. */
 export interface PeerCheck {
@@ -79,7 +81,7 @@ export async function checkPeer(
         kill_switch: null,
         note: unreachable
           ? `${name} is unreachable (${error.kind}); assumed down`
-          : `could not check ${name}: ${error.message}`,
+          : `could not establish the state of ${name} (${error.kind}): ${error.message}`,
         error: { kind: error.kind, msg: error.message },
       },
       state: null,
@@ -135,7 +137,7 @@ PE sets the CA by classification (see docs/tasks.md).`,
     const peerUnchecked = check.reachable === null && peerName !== null;
     if ((peerActive || peerUnchecked) && !ctx.params.force) {
       throw new PefError(
-        'pef/task-failed',
+        peerActive ? 'pef/task-failed' : 'pef/split-brain-guard',
         peerActive
           ? `promote refused on ${name}: the peer ${peerName} is reachable and still active (${peerState?.mode?.changedAt ? `since ${peerState.mode.changedAt}` : 'mode file'}). ` +
               `Two active primaries confuse agents and fork the CA. Demote it first (\`pef task run demote -t ${peerName}\`), ` +
