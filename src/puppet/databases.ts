@@ -7,6 +7,7 @@
  * `.sha256` exists: both are written under temp names and renamed, the checksum last.
  * The restore goes into `<db>_pef_new` and is swapped in by two renames in one transaction.
  */
+import { ensureRootDirLines, PEF_RUN_DIR } from '../host/root-dir.js';
 import { shJoin, shQuote } from '../util/shell-quote.js';
 import { TRANSFER_DEFAULTS } from './transfer.js';
 
@@ -27,8 +28,9 @@ export const DATABASE_DEFAULTS = {
   /** The name the outbox lands under in the receiver's `incoming/`. */
   shipName: 'dumps',
   workDir: '/var/lib/pef/restore',
-  lock: '/run/lock/pef-restore-db.lock',
-  /** A lock holder whose pef run died gives up after this long. */
+  /** In pef's root-only run dir, not /run/lock (mode 1777, where anyone could hold it). */
+  lock: `${PEF_RUN_DIR}/restore-db.lock`,
+  /** The longest a lock holder lives if neither the task nor its cleanup ends it (pef killed outright). */
   lockSeconds: 4 * 3600,
 } as const;
 
@@ -303,21 +305,26 @@ export function dropDatabaseStatements(name: string): string[] {
 
 /**
  * Takes the restore lock and keeps it after the command returns: a detached `flock` holds it
- * while a `sleep` runs (at most `seconds`); killing that sleep releases it. Prints
- * `locked=<pid of the sleep>`, or `busy=<pid> <since> <owner>` when another holder has it. The lock
- * file holds `<pid> <since> <owner>`.
+ * while a `sleep` runs (at most `seconds`); killing that sleep releases it (`lockReleaseCommand`,
+ * which the task's cleanup runs, also after Ctrl-C). The lock's directory must be root-owned 0700
+ * (`ensureRootDirLines`). Prints `locked=<pid of the sleep>` (and `stale=<old holder>` when a
+ * holder that is gone left its line behind: the lock is taken over), or `busy=<pid> <since>
+ * <owner>` when a live holder has it. The lock file holds `<pid> <since> <owner>` while held.
  */
 export function lockAcquireCommand(lockFile: string, seconds: number, owner: string): string {
   const holder = `echo "$$ $(date -u +%Y-%m-%dT%H:%M:%SZ) $3" > "$1"; echo $$ > "$2"; exec sleep "$4"`;
+  const dir = lockFile.slice(0, lockFile.lastIndexOf('/')) || '/';
   return [
+    ...ensureRootDirLines(dir),
     `lock=${shQuote(lockFile)}`,
-    'mkdir -p "$(dirname "$lock")"',
+    // The file is root's, in a root-only dir: what it says was written by a pef holder.
+    'old=$(cat "$lock" 2>/dev/null || true)',
     'ready=$(mktemp)',
     `setsid -w flock -n -E 75 "$lock" sh -c ${shQuote(holder)} sh "$lock" "$ready" ${shQuote(owner)} ${seconds} </dev/null >/dev/null 2>&1 &`,
     'h=$!',
     'i=0',
     'while [ ! -s "$ready" ] && kill -0 "$h" 2>/dev/null && [ "$i" -lt 300 ]; do sleep 0.1; i=$((i + 1)); done',
-    'if [ -s "$ready" ]; then echo "locked=$(cat "$ready")"; rm -f "$ready"; exit 0; fi',
+    'if [ -s "$ready" ]; then echo "locked=$(cat "$ready")"; [ -n "$old" ] && echo "stale=$old"; rm -f "$ready"; exit 0; fi',
     'rm -f "$ready"',
     'if kill -0 "$h" 2>/dev/null; then kill "$h"; echo "error=the lock holder did not start within 30 s"; exit 1; fi',
     'wait "$h"; rc=$?',
@@ -326,18 +333,33 @@ export function lockAcquireCommand(lockFile: string, seconds: number, owner: str
   ].join('\n');
 }
 
-/** Releases the lock taken by `lockAcquireCommand` with `owner`, if that owner still holds it. */
+/**
+ * Releases the lock taken by `lockAcquireCommand` with `owner` and checks it: ends the holder,
+ * waits (up to 10 s) until the lock can be taken, and empties the file under the lock (so the
+ * next holder does not see a stale line). Prints `released=1` once checked, `released=0 <why>`
+ * (exit 1) when the holder is still there; `released=1` too when `owner` did not hold it.
+ */
 export function lockReleaseCommand(lockFile: string, owner: string): string {
-  return `set -- $(cat ${shQuote(lockFile)} 2>/dev/null); [ "\${3:-}" = ${shQuote(owner)} ] && kill "$1" 2>/dev/null; true`;
+  return [
+    `lock=${shQuote(lockFile)}`,
+    'set -- $(cat "$lock" 2>/dev/null)',
+    `if [ "\${3:-}" != ${shQuote(owner)} ]; then echo "released=1 (not held by this run)"; exit 0; fi`,
+    'kill "$1" 2>/dev/null || true',
+    'i=0',
+    `while [ "$i" -lt 100 ]; do if flock -n "$lock" sh -c ': > "$1"' sh "$lock"; then echo released=1; exit 0; fi; sleep 0.1; i=$((i + 1)); done`,
+    'echo "released=0 the holder (pid $1) still holds $lock after 10 s; end it with: kill $1"',
+    'exit 1',
+  ].join('\n');
 }
 
 /** The result of `lockAcquireCommand`. */
-export type LockResult = { locked: true; pid: number } | { locked: false; holder: string };
+export type LockResult = { locked: true; pid: number; stale?: string } | { locked: false; holder: string };
 
 /** Reads `lockAcquireCommand`'s output. */
 export function parseLock(stdout: string): LockResult {
   const kv = parseKeyValues(stdout);
   const pid = Number(kv.get('locked'));
-  if (Number.isInteger(pid) && pid > 0) return { locked: true, pid };
+  const stale = kv.get('stale');
+  if (Number.isInteger(pid) && pid > 0) return stale ? { locked: true, pid, stale } : { locked: true, pid };
   return { locked: false, holder: kv.get('busy') ?? kv.get('error') ?? stdout.trim() };
 }

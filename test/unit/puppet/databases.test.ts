@@ -8,6 +8,7 @@ import { afterEach, describe, expect, it } from '@jest/globals';
 import { execFileSync, spawnSync } from 'node:child_process';
 import {
   chmodSync,
+  chownSync,
   existsSync,
   mkdirSync,
   mkdtempSync,
@@ -15,6 +16,7 @@ import {
   readFileSync,
   rmSync,
   statSync,
+  symlinkSync,
   writeFileSync,
 } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
@@ -197,6 +199,57 @@ describe('the restore lock (run for real with flock)', () => {
     } finally {
       sh(`kill ${pid} 2>/dev/null`);
     }
+  });
+
+  const asRoot = process.getuid?.() === 0 ? it : it.skip;
+
+  asRoot('release is checked: the holder is gone, the lock free and its line cleared; no sleep is left', () => {
+    const lock = join(tempDir(), 'run', 'restore.lock');
+    const first = parseLock(sh(lockAcquireCommand(lock, 60, 'owner-a')).stdout);
+    expect(first.locked).toBe(true);
+    const pid = first.locked ? first.pid : 0;
+    const released = sh(lockReleaseCommand(lock, 'owner-a'));
+    expect(released.stdout.trim()).toBe('released=1');
+    expect(sh(`kill -0 ${pid} 2>/dev/null`).status).not.toBe(0);
+    expect(readFileSync(lock, 'utf8')).toBe('');
+    expect(statSync(join(lock, '..')).mode & 0o777).toBe(0o700);
+    // A clean release leaves nothing stale for the next holder.
+    const next = parseLock(sh(lockAcquireCommand(lock, 60, 'owner-b')).stdout);
+    expect(next).toEqual({ locked: true, pid: expect.any(Number) });
+    sh(lockReleaseCommand(lock, 'owner-b'));
+  });
+
+  asRoot('a lock whose holder died is taken over, and the acquire says whose it was', () => {
+    const lock = join(tempDir(), 'run', 'restore.lock');
+    const first = parseLock(sh(lockAcquireCommand(lock, 60, 'owner-dead')).stdout);
+    const pid = first.locked ? first.pid : 0;
+    sh(`kill -9 ${pid}; while kill -0 ${pid} 2>/dev/null; do sleep 0.05; done; sleep 0.2`);
+    const next = parseLock(sh(lockAcquireCommand(lock, 60, 'owner-new')).stdout);
+    expect(next).toEqual({
+      locked: true,
+      pid: expect.any(Number),
+      stale: expect.stringMatching(new RegExp(`^${pid} \\S+ owner-dead$`)),
+    });
+    sh(lockReleaseCommand(lock, 'owner-new'));
+  });
+
+  asRoot('refuses a lock directory that is a symlink or not owned by root, changing nothing', () => {
+    const base = tempDir();
+    const elsewhere = join(base, 'elsewhere');
+    mkdirSync(elsewhere);
+    symlinkSync(elsewhere, join(base, 'run'));
+    const viaLink = sh(lockAcquireCommand(join(base, 'run', 'restore.lock'), 60, 'owner-x'));
+    expect(viaLink.status).toBe(1);
+    expect(viaLink.stdout).toMatch(/is a symlink; pef refuses to use it/);
+    expect(existsSync(join(elsewhere, 'restore.lock'))).toBe(false);
+
+    const foreign = join(base, 'foreign');
+    mkdirSync(foreign, { mode: 0o777 });
+    chownSync(foreign, 65534, 65534);
+    const notRoot = sh(lockAcquireCommand(join(foreign, 'restore.lock'), 60, 'owner-x'));
+    expect(notRoot.status).toBe(1);
+    expect(notRoot.stdout).toMatch(/is not owned by root; pef refuses to use it/);
+    expect(existsSync(join(foreign, 'restore.lock'))).toBe(false);
   });
 });
 
