@@ -17,7 +17,7 @@ import {
   promoteReplicaCommand,
   readInfraStatus,
 } from '../src/puppet/pe-infrastructure.js';
-import { curlFailureHint } from '../src/puppet/node-classification.js';
+import { curlFailureHint } from '../src/puppet/classifier-client.js';
 import { defineTask } from '../src/task/task.js';
 import { shQuote } from '../src/util/shell-quote.js';
 

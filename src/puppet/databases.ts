@@ -7,6 +7,7 @@
  * `.sha256` exists: both are written under temp names and renamed, the checksum last.
  * The restore goes into `<db>_pef_new` and is swapped in by two renames in one transaction.
  */
+import { archiveWriteCommand } from '../host/archive.js';
 import { ensureRootDirLines, PEF_RUN_DIR } from '../host/root-dir.js';
 import { shJoin, shQuote } from '../util/shell-quote.js';
 import { TRANSFER_DEFAULTS } from './transfer.js';
@@ -95,53 +96,24 @@ export function dumpFileName(database: string, stamp: string): string {
 }
 
 /**
- * Writes one dump: pg_dump -Fc as the superuser into a temp name in `<dir>/<db>/` (created 0700,
- * owned by the superuser), its checksum beside it, both renamed into place (checksum last).
- * Prints `size=` and `sha256=`. A failed dump leaves no file behind.
+ * Writes one dump as a checksummed archive (src/host/archive.ts): pg_dump -Fc as the superuser
+ * into a temp name in `<dir>/<db>/` (created 0700, owned by the superuser), its checksum beside
+ * it, both renamed into place (checksum last). Prints `size=` and `sha256=`. A failed dump leaves
+ * no file behind.
  */
 export function dumpCommand(pg: PgTools, database: string, dir: string, file: string): string {
-  const d = `${dir}/${database}`;
-  const tmp = `${d}/.${file}.partial`;
-  const su = shQuote(pg.superuser);
-  return [
-    'set -e',
-    'umask 077',
-    `install -d -m 700 -o ${su} ${shQuote(d)}`,
-    `tmp=${shQuote(tmp)}`,
-    `trap 'rm -f "$tmp" "$tmp.sha256"' EXIT`,
-    `${asSuperuser(pg, 'pg_dump', ['-Fc', '-d', database])} -f "$tmp"`,
-    `sum=$(sha256sum "$tmp" | cut -d ' ' -f 1)`,
-    `printf '%s  %s\\n' "$sum" ${shQuote(file)} > "$tmp.sha256"`,
-    `chown ${su} "$tmp.sha256"`,
-    `mv -f "$tmp" ${shQuote(`${d}/${file}`)}`,
-    `mv -f "$tmp.sha256" ${shQuote(`${d}/${file}.sha256`)}`,
-    `echo "size=$(stat -c %s ${shQuote(`${d}/${file}`)})"`,
-    'echo "sha256=$sum"',
-  ].join('\n');
+  return archiveWriteCommand({
+    dir: `${dir}/${database}`,
+    name: file,
+    owner: pg.superuser,
+    produce: `${asSuperuser(pg, 'pg_dump', ['-Fc', '-d', database])} -f "$tmp"`,
+  });
 }
 
-/** Keeps the newest `keep` dumps in `<dir>/<db>/` (and their checksums); prints `pruned=<file>` per removal. */
-export function pruneCommand(dir: string, database: string, keep: number): string {
-  return [
-    `cd ${shQuote(`${dir}/${database}`)} || exit 0`,
-    `ls -1 -- *.dump 2>/dev/null | sort -r | tail -n +${keep + 1} | while read -r f; do rm -f -- "$f" "$f.sha256" && echo "pruned=$f"; done`,
-  ].join('\n');
-}
-
-/**
- * Makes `<dir>/.outbox/<db>/` hold exactly the newest dump of `database` and its checksum
- * (hard links: no copy), so shipping the outbox sends only the latest dump of each database.
- */
-export function outboxCommand(dir: string, database: string, file: string): string {
-  const box = `${dir}/${DATABASE_DEFAULTS.outbox}/${database}`;
-  const src = `${dir}/${database}/${file}`;
-  return [
-    'set -e',
-    `install -d -m 700 ${shQuote(box)}`,
-    `ln -f ${shQuote(src)} ${shQuote(`${box}/${file}`)}`,
-    `ln -f ${shQuote(`${src}.sha256`)} ${shQuote(`${box}/${file}.sha256`)}`,
-    `find ${shQuote(box)} -mindepth 1 -maxdepth 1 ! -name ${shQuote(file)} ! -name ${shQuote(`${file}.sha256`)} -exec rm -rf -- {} +`,
-  ].join('\n');
+/** Which names in `<dir>/<db>/` are dumps of `database` (`dumpFileName`; they sort by time). */
+export function isDumpOf(database: string): (name: string) => boolean {
+  const prefix = `${database}-`;
+  return (name) => name.startsWith(prefix) && /^\d{8}T\d{9}Z\.dump$/.test(name.slice(prefix.length));
 }
 
 /** Prints the newest complete dump in `<dir>/<db>/` as `file=`, `expected=` (from its .sha256), `size=`; nothing if none. */

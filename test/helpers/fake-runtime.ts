@@ -32,8 +32,9 @@ export function fakeTarget(name: string, vars: Record<string, unknown> = {}): Ta
 /** A runtime plus what it recorded. */
 export interface FakeRuntime {
   runtime: Runtime;
-  /** Every command sent, with the options it was sent with. */
-  sent: { target: string; command: string; options?: CommandOptions }[];
+  sent: { target: string; command: string }[];
+  /** The options each command in `sent` was run with (same order). */
+  options: CommandOptions[];
   events: RunEvent[];
   connectCount: Map<string, number>;
 }
@@ -45,6 +46,7 @@ export function fakeRuntime(
   options: { noop?: boolean; concurrency?: number; cancellation?: Cancellation } = {},
 ): FakeRuntime {
   const sent: FakeRuntime['sent'] = [];
+  const sentOptions: CommandOptions[] = [];
   const events: RunEvent[] = [];
   const connectCount = new Map<string, number>();
   const bus = new EventBus();
@@ -66,7 +68,8 @@ export function fakeRuntime(
           c = {
             target,
             run: async (command, opts = {}) => {
-              sent.push({ target: target.name, command, options: opts });
+              sent.push({ target: target.name, command });
+              sentOptions.push(opts);
               const out = await handler(target.name, command, opts);
               if (out.stdout) opts.onOutput?.('stdout', out.stdout);
               return { stdout: '', stderr: '', exitCode: 0, durationMs: 1, ...out };
@@ -90,5 +93,5 @@ export function fakeRuntime(
     ...(options.concurrency === undefined ? {} : { concurrency: options.concurrency }),
     ...(options.cancellation === undefined ? {} : { cancellation: options.cancellation }),
   });
-  return { runtime, sent, events, connectCount };
+  return { runtime, sent, options: sentOptions, events, connectCount };
 }

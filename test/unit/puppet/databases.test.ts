@@ -29,23 +29,29 @@ import {
   dumpCommand,
   dumpFileName,
   dumpStamp,
+  isDumpOf,
   latestDumpCommand,
   lockAcquireCommand,
   lockReleaseCommand,
   mainOwner,
-  outboxCommand,
   parseDatabaseRows,
   parseDumpRoles,
   parseLatestDump,
   parseLock,
   parseRestoreMarker,
-  pruneCommand,
   psqlCommand,
   restoreMarker,
   sqlIdent,
   sqlLiteral,
   swapStatements,
 } from '../../../src/puppet/databases.js';
+import {
+  archivesToPrune,
+  archiveStateCommand,
+  outboxCommand,
+  parseArchiveState,
+  removeFilesCommand,
+} from '../../../src/host/archive.js';
 
 const dirs: string[] = [];
 afterEach(() => dirs.splice(0).forEach((d) => rmSync(d, { recursive: true, force: true })));
@@ -114,7 +120,7 @@ describe('names', () => {
   });
 });
 
-describe('pruneCommand, outboxCommand, latestDumpCommand (run for real)', () => {
+describe('dump retention, outbox, latestDumpCommand (src/host/archive.ts, run for real)', () => {
   function dumps(names: string[], withSum: string[] = names): string {
     const dir = tempDir();
     mkdirSync(join(dir, 'puppetdb'));
@@ -131,24 +137,21 @@ describe('pruneCommand, outboxCommand, latestDumpCommand (run for real)', () => 
 
   it('keeps the newest N dumps with their checksums', () => {
     const dir = dumps(names);
-    const run = sh(pruneCommand(dir, 'puppetdb', 2));
-    expect(run.status).toBe(0);
-    expect(run.stdout.trim().split('\n').sort()).toEqual([`pruned=${names[0]}`, `pruned=${names[1]}`]);
-    expect(readdirSync(join(dir, 'puppetdb')).sort()).toEqual([
-      names[2],
-      `${names[2]}.sha256`,
-      names[3],
-      `${names[3]}.sha256`,
-    ]);
-    expect(sh(pruneCommand(dir, 'puppetdb', 2)).stdout).toBe('');
-    expect(sh(pruneCommand(dir, 'nothing-here', 2)).status).toBe(0);
+    const listed = () => parseArchiveState(sh(archiveStateCommand(join(dir, 'puppetdb'))).stdout).names;
+    const prune = archivesToPrune(listed(), isDumpOf('puppetdb'), 2);
+    expect(prune).toEqual([names[0], `${names[0]}.sha256`, names[1], `${names[1]}.sha256`]);
+    expect(sh(removeFilesCommand(join(dir, 'puppetdb'), prune)).status).toBe(0);
+    expect(listed().sort()).toEqual([names[2], `${names[2]}.sha256`, names[3], `${names[3]}.sha256`]);
+    expect(archivesToPrune(listed(), isDumpOf('puppetdb'), 2)).toEqual([]);
+    expect(archivesToPrune(listed(), isDumpOf('puppetdb-x'), 1)).toEqual([]);
+    expect(isDumpOf('puppetdb')('puppetdb-20250101T000000000Z.dump.sha256')).toBe(false);
   });
 
   it('the outbox holds only the newest dump of each database, as hard links', () => {
     const dir = dumps(names);
-    expect(sh(outboxCommand(dir, 'puppetdb', names[2] ?? '')).status).toBe(0);
-    expect(sh(outboxCommand(dir, 'puppetdb', names[3] ?? '')).status).toBe(0);
     const box = join(dir, '.outbox', 'puppetdb');
+    expect(sh(outboxCommand(join(dir, 'puppetdb'), names[2] ?? '', box)).status).toBe(0);
+    expect(sh(outboxCommand(join(dir, 'puppetdb'), names[3] ?? '', box)).status).toBe(0);
     expect(readdirSync(box).sort()).toEqual([names[3], `${names[3]}.sha256`]);
     expect(statSync(join(box, names[3] ?? '')).ino).toBe(statSync(join(dir, 'puppetdb', names[3] ?? '')).ino);
   });

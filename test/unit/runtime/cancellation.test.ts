@@ -58,9 +58,9 @@ describe('Cancellation', () => {
     const set = await runTask(fake.runtime, twoSteps, [targets[0]!], {});
     expect(set.results[0]?.error).toMatchObject({ kind: 'pef/cancelled', msg: expect.stringMatching(/`second` on a/) });
     expect(fake.sent.map((s) => s.command)).toEqual(['first', 'undo']);
-    expect(fake.sent[0]?.options?.signal).toBe(cancellation.commandSignal);
-    expect(fake.sent[1]?.options).toMatchObject({ timeoutMs: CLEANUP_TIMEOUT_MS });
-    expect(fake.sent[1]?.options?.signal).toBeUndefined();
+    expect(fake.options[0]?.signal).toBe(cancellation.commandSignal);
+    expect(fake.options[1]).toMatchObject({ timeoutMs: CLEANUP_TIMEOUT_MS });
+    expect(fake.options[1]?.signal).toBeUndefined();
     expect(cancellation.attention()).toEqual([]);
   });
 
