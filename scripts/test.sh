@@ -10,7 +10,7 @@ rm -f "$results"
 NODE_OPTIONS='--experimental-vm-modules --no-warnings' npx jest --runInBand --json --outputFile="$results" "$@"
 rc=$?
 if [ -f "$results" ]; then
-  node -e 'const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")); console.log(`${r.numPassedTests} passed, ${r.numFailedTests} failed, ${r.numPendingTests} skipped`)' "$results"
+  node scripts/test-summary.js "$results"
 else
   echo "0 passed, 1 failed (jest did not finish)"
 fi

@@ -11,6 +11,13 @@
 import { performance } from 'node:perf_hooks';
 import { z } from 'zod';
 import { PefError } from '../src/errors/pef-error.js';
+import {
+  archivesToPrune,
+  archiveStateCommand,
+  outboxCommand,
+  parseArchiveState,
+  removeFilesCommand,
+} from '../src/host/archive.js';
 import { discoverHost } from '../src/host/discover.js';
 import {
   DATABASE_DEFAULTS,
@@ -20,8 +27,7 @@ import {
   dumpCommand,
   dumpFileName,
   dumpStamp,
-  outboxCommand,
-  pruneCommand,
+  isDumpOf,
   SHIPPED_DUMP_DIR,
 } from '../src/puppet/databases.js';
 import { assertReplicationAllowed } from '../src/puppet/mode.js';
@@ -34,7 +40,6 @@ import {
 } from '../src/puppet/transfer.js';
 import { defineTask } from '../src/task/task.js';
 import { parseKeyValues } from '../src/util/key-value.js';
-import { shQuote } from '../src/util/shell-quote.js';
 
 /** Dumps the databases; see the file comment. */
 export const dumpDb = defineTask({
@@ -120,11 +125,13 @@ channel (run setup_transfer first) to <receiver>:${SHIPPED_DUMP_DIR}/<db>/ (with
       }
       const durationMs = Math.round(performance.now() - started);
       const kv = parseKeyValues(out?.stdout ?? '');
-      const pruned =
-        (await ctx.change(pruneCommand(dir, database, ctx.params.retention)))?.stdout
-          .split('\n')
-          .flatMap((l) => (l.startsWith('pruned=') ? [l.slice(7)] : [])) ?? [];
-      await ctx.change(outboxCommand(dir, database, file));
+      // In noop the new dump is not there yet; it counts as if it were, as it would.
+      const listed = parseArchiveState((await ctx.read(archiveStateCommand(`${dir}/${database}`))).stdout).names;
+      const names = ctx.noop ? [...listed, file, `${file}.sha256`] : listed;
+      const prune = archivesToPrune(names, isDumpOf(database), ctx.params.retention);
+      if (prune.length > 0) await ctx.change(removeFilesCommand(`${dir}/${database}`, prune));
+      const pruned = prune.filter((f) => !f.endsWith('.sha256'));
+      await ctx.change(outboxCommand(`${dir}/${database}`, file, `${dir}/${DATABASE_DEFAULTS.outbox}/${database}`));
       ctx.log(`${database}: ${file}${kv.has('size') ? ` (${kv.get('size')} bytes)` : ''}`);
       dumps.push({
         database,

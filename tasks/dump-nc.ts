@@ -9,7 +9,7 @@
  * only when it differs from the newest one (compared group by group), so an unchanged
  * classification gives `changed: false`. With `receiver`, the newest archive goes through the
  * transfer channel (setup_transfer) into the receiver's `incoming/nc_dumps/`, the way dump_db
- * ships its dumps.
+ * ships its dumps. The run is three phases sharing one `DumpNcRun`: write if changed, prune, ship.
  */
 import { z } from 'zod';
 import { PefError } from '../src/errors/pef-error.js';
@@ -18,33 +18,31 @@ import { sha256Command } from '../src/host/files.js';
 import { dumpStamp } from '../src/puppet/databases.js';
 import { assertReplicationAllowed } from '../src/puppet/mode.js';
 import {
-  ARCHIVE_PREFIX,
-  archiveName,
-  archivesToPrune,
   archiveStateCommand,
-  classifierBase,
-  clientTlsPaths,
+  archivesToPrune,
+  archiveWriteCommand,
   completeArchives,
-  diffHierarchies,
-  HOSTNAME,
-  LATEST_ARCHIVE,
   linkLatestCommand,
-  NC_DEFAULTS,
-  type NodeGroup,
   outboxCommand,
   parseArchiveState,
   parseChecksumFile,
-  parseGroups,
-  readClassifierGroups,
   removeFilesCommand,
+} from '../src/host/archive.js';
+import { classifierBase, clientTlsPaths, readClassifierGroups, requirePe } from '../src/puppet/classifier-client.js';
+import { diffHierarchies, sameHierarchy, transformGroups } from '../src/puppet/nc-transform.js';
+import {
+  ARCHIVE_PREFIX,
+  archiveName,
+  HOSTNAME,
+  LATEST_ARCHIVE,
+  NC_DEFAULTS,
+  ncArchives,
+  type NodeGroup,
+  parseGroups,
   renderArchive,
-  requirePe,
-  sameHierarchy,
   sha256Hex,
   SHIPPED_NC_DIR,
   shippedNames,
-  transformGroups,
-  writeArchiveCommand,
 } from '../src/puppet/node-classification.js';
 import {
   hasTransferKey,
@@ -53,7 +51,7 @@ import {
   transferPaths,
   transferSettings,
 } from '../src/puppet/transfer.js';
-import { defineTask, type HostCommands } from '../src/task/task.js';
+import { defineTask, type HostCommands, type TaskContext } from '../src/task/task.js';
 import { shQuote } from '../src/util/shell-quote.js';
 
 /** Dumps the node classification; see the file comment. */
@@ -137,105 +135,148 @@ restore_nc looks.`,
     const { groups, count } = transformGroups(current, { from, to });
     if (count === 0)
       ctx.log(`${from} does not occur in the classification's rules or parameters; the archive equals the source`);
-    const content = renderArchive(groups);
-    const sha256 = sha256Hex(content);
 
-    // Write only when it differs from the newest archive (group by group).
-    const dir = ctx.params.dump_dir.replace(/\/+$/, '');
-    const state = parseArchiveState((await ctx.read(archiveStateCommand(dir))).stdout);
-    const newest = completeArchives(state.names, ARCHIVE_PREFIX.dump)[0];
-    const newestSum = newest === undefined ? null : await archiveHolds(ctx, dir, newest, groups);
-    const same = newestSum !== null;
-    const changes: string[] = [];
-    let name = newest ?? '';
-    let sum = newestSum ?? sha256;
-    let names = state.names;
-    if (!same) {
-      name = archiveName(ARCHIVE_PREFIX.dump, dumpStamp(new Date()));
-      const written = await ctx.change(writeArchiveCommand(dir, name, { latest: LATEST_ARCHIVE }), { stdin: content });
-      const got = written?.stdout.match(/^sha256=([0-9a-f]{64})$/m)?.[1];
-      if (written && got !== sha256) {
-        throw new PefError(
-          'pef/task-failed',
-          `The archive ${dir}/${name} on ${host} does not hold what was sent (sha256 ${got ?? '?'}, expected ${sha256}). Remove it and its .sha256, then run dump_nc again.`,
-          { archive: `${dir}/${name}` },
-        );
-      }
-      sum = sha256;
-      names = [...names, name, `${name}.sha256`];
-      changes.push('archive');
-      ctx.log(`${dir}/${name}: ${groups.length} groups, ${count} host names rewritten`);
-    } else if (state.latest !== name) {
-      await ctx.change(linkLatestCommand(dir, name));
-      changes.push('latest link');
-    }
-    const pruned = archivesToPrune(names, ARCHIVE_PREFIX.dump, ctx.params.keep);
-    if (pruned.length > 0) {
-      await ctx.change(removeFilesCommand(dir, pruned));
-      changes.push('pruned');
-    }
-
-    let shipped: Record<string, unknown> | undefined;
-    if (receiver) {
-      const settings = await transferSettings(ctx.params, receiver);
-      const paths = transferPaths(settings);
-      const incoming = `${paths.incoming}/${NC_DEFAULTS.shipName}`;
-      const outbox = `${dir}/${NC_DEFAULTS.outbox}`;
-      const box = parseArchiveState((await ctx.read(archiveStateCommand(outbox))).stdout);
-      const there = parseArchiveState((await receiver.read(archiveStateCommand(incoming))).stdout);
-      const upToDate = (s: { names: string[]; latest: string | null }) =>
-        same && s.latest === name && s.names.slice().sort().join('\n') === shippedNames(name).join('\n');
-      if (!upToDate(box)) await ctx.change(outboxCommand(dir, name));
-      const thereSum = there.names.includes(name)
-        ? (await receiver.read(sha256Command(`${incoming}/${name}`))).stdout.trim()
-        : '';
-      const current = upToDate(there) && thereSum === sum;
-      if (!current) {
-        if (!(await hasTransferKey(ctx, settings))) {
-          throw new PefError(
-            'pef/task-failed',
-            `The archive ${dir}/${name} is on ${host} but was not shipped: there is no transfer key (${paths.key}). Run setup_transfer -t ${host} receiver=${receiver.target.name}, then dump_nc again.`,
-            { archive: `${dir}/${name}` },
-          );
-        }
-        // rsync's quick check (size, mtime) could keep a damaged copy of the same name: drop it first.
-        if (thereSum !== '' && thereSum !== sum) await receiver.change(removeFilesCommand(incoming, [name]));
-        try {
-          await ctx.change(rsyncToReceiver(settings, outbox, NC_DEFAULTS.shipName));
-        } catch (error) {
-          throw new PefError(
-            'pef/task-failed',
-            `The archive ${dir}/${name} is on ${host} but shipping it to ${receiver.target.name} failed: ${(error as Error).message}. The receiver keeps the archive it had; run dump_nc again once the channel works (setup_transfer checks it).`,
-            { archive: `${dir}/${name}` },
-          );
-        }
-        if (!ctx.noop && (await receiver.read(sha256Command(`${incoming}/${name}`))).stdout.trim() !== sum) {
-          throw new PefError(
-            'pef/task-failed',
-            `${incoming}/${name} on ${receiver.target.name} does not match ${dir}/${name} after shipping. Run dump_nc again; restore_nc refuses a copy that fails its checksum.`,
-            { archive: `${dir}/${name}` },
-          );
-        }
-        changes.push('shipped');
-      }
-      shipped = { receiver: receiver.target.name, dir: incoming, sent: !current };
-    }
-
+    const run: DumpNcRun = {
+      ctx,
+      dir: ctx.params.dump_dir.replace(/\/+$/, ''),
+      groups,
+      content: renderArchive(groups),
+      name: '',
+      sum: '',
+      same: false,
+      names: [],
+      changes: [],
+    };
+    await writeIfChanged(run, count);
+    const pruned = await prune(run, ctx.params.keep);
+    const shipped = receiver ? await ship(run, receiver) : undefined;
     return {
-      changed: changes.length > 0,
+      changed: run.changes.length > 0,
       value: {
-        dump_dir: dir,
-        archive: `${dir}/${name}`,
-        sha256: sum,
+        dump_dir: run.dir,
+        archive: `${run.dir}/${run.name}`,
+        sha256: run.sum,
         groups: groups.length,
         replaced: { from, to, count },
-        written: !same,
+        written: !run.same,
         pruned: pruned.filter((f) => !f.endsWith('.sha256')),
         ...(shipped ? { shipped } : {}),
       },
     };
   },
 });
+
+/** What dump_nc's phases share: the archive being written, and what changed. */
+interface DumpNcRun {
+  readonly ctx: TaskContext<DumpNcParams>;
+  readonly dir: string;
+  readonly groups: NodeGroup[];
+  readonly content: string;
+  /** The newest archive once written or found unchanged, and its sha256. */
+  name: string;
+  sum: string;
+  /** True when the newest archive already classifies like `groups` (nothing written). */
+  same: boolean;
+  /** The archive directory's entries, including the one written. */
+  names: string[];
+  changes: string[];
+}
+
+type DumpNcParams = z.output<typeof dumpNc.params>;
+
+/** Writes the archive (and points the latest link at it) only when it differs from the newest one, group by group. */
+async function writeIfChanged(run: DumpNcRun, count: number): Promise<void> {
+  const { ctx, dir } = run;
+  const sha256 = sha256Hex(run.content);
+  const state = parseArchiveState((await ctx.read(archiveStateCommand(dir, LATEST_ARCHIVE))).stdout);
+  const newest = completeArchives(state.names, ncArchives(ARCHIVE_PREFIX.dump))[0];
+  const newestSum = newest === undefined ? null : await archiveHolds(ctx, dir, newest, run.groups);
+  run.same = newestSum !== null;
+  run.name = newest ?? '';
+  run.sum = newestSum ?? sha256;
+  run.names = state.names;
+  if (run.same) {
+    if (state.latest !== run.name) {
+      await ctx.change(linkLatestCommand(dir, run.name, LATEST_ARCHIVE));
+      run.changes.push('latest link');
+    }
+    return;
+  }
+  run.name = archiveName(ARCHIVE_PREFIX.dump, dumpStamp(new Date()));
+  const written = await ctx.change(archiveWriteCommand({ dir, name: run.name, latest: LATEST_ARCHIVE }), {
+    stdin: run.content,
+  });
+  const got = written?.stdout.match(/^sha256=([0-9a-f]{64})$/m)?.[1];
+  if (written && got !== sha256) {
+    throw new PefError(
+      'pef/task-failed',
+      `The archive ${dir}/${run.name} on ${ctx.target.name} does not hold what was sent (sha256 ${got ?? '?'}, expected ${sha256}). Remove it and its .sha256, then run dump_nc again.`,
+      { archive: `${dir}/${run.name}` },
+    );
+  }
+  run.sum = sha256;
+  run.names = [...run.names, run.name, `${run.name}.sha256`];
+  run.changes.push('archive');
+  ctx.log(`${dir}/${run.name}: ${run.groups.length} groups, ${count} host names rewritten`);
+}
+
+/** Removes archives beyond `keep`; returns the files removed. */
+async function prune(run: DumpNcRun, keep: number): Promise<string[]> {
+  const pruned = archivesToPrune(run.names, ncArchives(ARCHIVE_PREFIX.dump), keep);
+  if (pruned.length > 0) {
+    await run.ctx.change(removeFilesCommand(run.dir, pruned));
+    run.changes.push('pruned');
+  }
+  return pruned;
+}
+
+/** Ships the newest archive through the transfer channel unless the receiver's copy is already it (checked by sha256). */
+async function ship(run: DumpNcRun, receiver: HostCommands): Promise<Record<string, unknown>> {
+  const { ctx, dir, name, sum } = run;
+  const host = ctx.target.name;
+  const settings = await transferSettings(ctx.params, receiver);
+  const paths = transferPaths(settings);
+  const incoming = `${paths.incoming}/${NC_DEFAULTS.shipName}`;
+  const outbox = `${dir}/${NC_DEFAULTS.outbox}`;
+  const box = parseArchiveState((await ctx.read(archiveStateCommand(outbox, LATEST_ARCHIVE))).stdout);
+  const there = parseArchiveState((await receiver.read(archiveStateCommand(incoming, LATEST_ARCHIVE))).stdout);
+  const upToDate = (s: { names: string[]; latest: string | null }) =>
+    run.same && s.latest === name && s.names.slice().sort().join('\n') === shippedNames(name).join('\n');
+  if (!upToDate(box)) await ctx.change(outboxCommand(dir, name, outbox, { latest: LATEST_ARCHIVE }));
+  const thereSum = there.names.includes(name)
+    ? (await receiver.read(sha256Command(`${incoming}/${name}`))).stdout.trim()
+    : '';
+  const current = upToDate(there) && thereSum === sum;
+  if (!current) {
+    if (!(await hasTransferKey(ctx, settings))) {
+      throw new PefError(
+        'pef/task-failed',
+        `The archive ${dir}/${name} is on ${host} but was not shipped: there is no transfer key (${paths.key}). Run setup_transfer -t ${host} receiver=${receiver.target.name}, then dump_nc again.`,
+        { archive: `${dir}/${name}` },
+      );
+    }
+    // rsync's quick check (size, mtime) could keep a damaged copy of the same name: drop it first.
+    if (thereSum !== '' && thereSum !== sum) await receiver.change(removeFilesCommand(incoming, [name]));
+    try {
+      await ctx.change(rsyncToReceiver(settings, outbox, NC_DEFAULTS.shipName));
+    } catch (error) {
+      throw new PefError(
+        'pef/task-failed',
+        `The archive ${dir}/${name} is on ${host} but shipping it to ${receiver.target.name} failed: ${(error as Error).message}. The receiver keeps the archive it had; run dump_nc again once the channel works (setup_transfer checks it).`,
+        { archive: `${dir}/${name}` },
+      );
+    }
+    if (!ctx.noop && (await receiver.read(sha256Command(`${incoming}/${name}`))).stdout.trim() !== sum) {
+      throw new PefError(
+        'pef/task-failed',
+        `${incoming}/${name} on ${receiver.target.name} does not match ${dir}/${name} after shipping. Run dump_nc again; restore_nc refuses a copy that fails its checksum.`,
+        { archive: `${dir}/${name}` },
+      );
+    }
+    run.changes.push('shipped');
+  }
+  return { receiver: receiver.target.name, dir: incoming, sent: !current };
+}
 
 /** The replica's certname, asked on the replica. */
 async function receiverCertname(receiver: HostCommands): Promise<string> {

@@ -2,8 +2,9 @@
  * promote_replica: PE's native DR promotion, `puppet infrastructure promote replica --yes`, run on
  * the replica. A host the status already names as the primary is left alone (changed: false).
  * PE asks to "verify that the primary is permanently offline" and pef answers PE's own prompt
- * with --yes, so pef checks instead: when the old primary's Puppet Server still answers on 8140,
- * the task refuses unless force=true (two primaries confuse agents).
+ * with --yes, so pef checks instead: unless the old primary's Puppet Server refuses connections on
+ * 8140, the task refuses without force=true: when it still answers (two primaries confuse agents),
+ * and when its state cannot be established (no curl, a timeout, no primary in the status).
  */
 import { z } from 'zod';
 import { PefError } from '../src/errors/pef-error.js';
@@ -16,21 +17,36 @@ import {
   promoteReplicaCommand,
   readInfraStatus,
 } from '../src/puppet/pe-infrastructure.js';
+import { curlFailureHint } from '../src/puppet/classifier-client.js';
 import { defineTask } from '../src/task/task.js';
 import { shQuote } from '../src/util/shell-quote.js';
 
-/** Prints the HTTP status of the primary's Puppet Server status endpoint, `000` when nothing answers. */
+/**
+ * Asks the primary's Puppet Server status endpoint from this host. Prints `code=<HTTP status>
+ * rc=<curl's exit status>`, or `no-curl`. No `|| true`: curl's own exit status is what tells a
+ * refused connection (the server is not listening) from a timeout or a name that does not resolve.
+ */
 export function primaryAnswersCommand(primary: string, port = 8140): string {
   const url = shQuote(`https://${primary}:${port}/status/v1/simple`);
-  return `if command -v curl >/dev/null 2>&1; then curl -sk -o /dev/null --max-time 5 -w '%{http_code}' ${url} || true; else echo no-curl; fi`;
+  return `if command -v curl >/dev/null 2>&1; then code=$(curl -sk -o /dev/null --max-time 5 -w '%{http_code}' ${url}); echo "code=$code rc=$?"; else echo no-curl; fi`;
 }
 
-/** Reads `primaryAnswersCommand`: true answering, false silent, null could not check. */
-export function parsePrimaryAnswers(stdout: string): boolean | null {
-  const code = stdout.trim();
-  if (/^[1-5]\d\d$/.test(code)) return true;
-  if (/^0+$/.test(code) || code === '') return false;
-  return null;
+/** What `primaryAnswersCommand` established: the primary answers, is not listening, or unknown (with why). */
+export type PrimaryAnswers = { answers: true } | { answers: false } | { answers: null; why: string };
+
+/**
+ * Reads `primaryAnswersCommand`. Only a refused connection (curl exit 7) is "does not answer";
+ * a timeout, a name that does not resolve, a missing curl or unreadable output stay unknown.
+ */
+export function parsePrimaryAnswers(stdout: string): PrimaryAnswers {
+  const text = stdout.trim();
+  if (text === 'no-curl') return { answers: null, why: 'there is no curl on this host to ask it' };
+  const m = /^code=(\d*) rc=(\d+)$/.exec(text);
+  if (!m) return { answers: null, why: `the check printed nothing usable (${JSON.stringify(text.slice(0, 80))})` };
+  const [, code = '', rc = ''] = m;
+  if (/^[1-5]\d\d$/.test(code)) return { answers: true };
+  if (rc === '7') return { answers: false };
+  return { answers: null, why: `curl could not establish it (${curlFailureHint(Number(rc))})` };
 }
 
 /** Promotes this PE replica to primary; see the file comment. */
@@ -38,8 +54,9 @@ export const promoteReplica = defineTask({
   name: 'promote_replica',
   description: 'PE: promote this replica to primary with `puppet infrastructure promote replica`, run on the replica',
   details: `Run on the PE replica. changed: false when the status already names this host the primary.
-Refuses while the old primary's Puppet Server still answers on port 8140 (checked from this host
-with curl), unless force=true: PE says the primary must be permanently offline first.
+Refuses unless the old primary's Puppet Server refuses connections on port 8140 (checked from
+this host with curl), unless force=true: PE says the primary must be permanently offline first.
+A timeout, a missing curl or a status that names no primary is unknown, and refused too.
 Promotion can take as long as the PE install did; afterwards provision a new replica
 (provision_replica) and point anything that named the old primary at this one.`,
   params: z.object({
@@ -65,26 +82,28 @@ Promotion can take as long as the PE install did; afterwards provision a new rep
     }
 
     const former = status.primary;
-    let answers: boolean | null = null;
-    if (former !== null) {
-      answers = parsePrimaryAnswers((await ctx.read(primaryAnswersCommand(former))).stdout);
-      if (answers === true && !ctx.params.force) {
-        throw new PefError(
-          'pef/task-failed',
-          `${task} refused on ${host}: the primary ${former} still answers on https://${former}:8140. PE: promote only once the primary is permanently offline, ` +
-            `or agents end up with two primaries. Stop or isolate ${former}, or pass force=true if you are sure. Nothing was changed.`,
-          { host, former_primary: former },
-        );
-      }
+    // Fail closed: promote without force only when the primary is known not to answer.
+    const check: PrimaryAnswers =
+      former === null
+        ? { answers: null, why: 'the infrastructure status names no primary to check' }
+        : parsePrimaryAnswers((await ctx.read(primaryAnswersCommand(former))).stdout);
+    if (check.answers !== false && !ctx.params.force) {
+      throw new PefError(
+        check.answers === true ? 'pef/task-failed' : 'pef/split-brain-guard',
+        check.answers === true
+          ? `${task} refused on ${host}: the primary ${former} still answers on https://${former}:8140. PE: promote only once the primary is permanently offline, ` +
+              `or agents end up with two primaries. Stop or isolate ${former}, or pass force=true if you are sure. Nothing was changed.`
+          : `${task} refused on ${host}: could not establish that the primary ${former ?? '(unknown)'} is offline: ${check.why}. ` +
+              `PE: promote only once the primary is permanently offline. Make sure it is, then pass force=true. Nothing was changed.`,
+        { host, former_primary: former, ...(check.answers === null ? { unknown: check.why } : {}) },
+      );
     }
     const primaryCheck =
-      former === null
-        ? 'the status names no primary; not checked'
-        : answers === null
-          ? `could not check ${former} (no curl here)`
-          : answers
-            ? `${former} still answers (force=true)`
-            : `${former} does not answer`;
+      check.answers === null
+        ? `could not check ${former ?? 'the primary'}: ${check.why} (force=true)`
+        : check.answers
+          ? `${former} still answers (force=true)`
+          : `${former} does not answer`;
     ctx.log(`promoting ${self}: ${primaryCheck}`);
 
     try {

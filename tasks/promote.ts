@@ -66,7 +66,7 @@ PE sets the CA by classification (see docs/tasks.md).`,
     const peerUnchecked = check.reachable === null && peerName !== null;
     if ((peerActive || peerUnchecked) && !ctx.params.force) {
       throw new PefError(
-        'pef/task-failed',
+        peerActive ? 'pef/task-failed' : 'pef/split-brain-guard',
         peerActive
           ? `promote refused on ${name}: the peer ${peerName} is reachable and still active (${peerState?.mode?.changedAt ? `since ${peerState.mode.changedAt}` : 'mode file'}). ` +
               `Two active primaries confuse agents and fork the CA. Demote it first (\`pef task run demote -t ${peerName}\`), ` +

@@ -16,32 +16,35 @@ import { discoverHost } from '../src/host/discover.js';
 import { dumpStamp } from '../src/puppet/databases.js';
 import { assertReplicationAllowed } from '../src/puppet/mode.js';
 import {
-  ARCHIVE_PREFIX,
-  archiveName,
-  archivesToPrune,
   archiveStateCommand,
+  archivesToPrune,
+  archiveWriteCommand,
+  completeArchives,
+  parseArchiveState,
+  parseChecksumFile,
+  removeFilesCommand,
+} from '../src/host/archive.js';
+import {
   bodyExcerpt,
   classifierBase,
   classifierImportCommand,
   clientTlsPaths,
-  completeArchives,
   curlFailureHint,
-  describeDiff,
-  diffHierarchies,
-  HOSTNAME,
-  NC_DEFAULTS,
-  parseArchiveState,
-  parseChecksumFile,
-  parseGroups,
   parseHttpReply,
   readClassifierGroups,
-  removeFilesCommand,
-  renderArchive,
   requirePe,
-  sameHierarchy,
+} from '../src/puppet/classifier-client.js';
+import { describeDiff, diffHierarchies, sameHierarchy } from '../src/puppet/nc-transform.js';
+import {
+  ARCHIVE_PREFIX,
+  archiveName,
+  HOSTNAME,
+  NC_DEFAULTS,
+  ncArchives,
+  parseGroups,
+  renderArchive,
   sha256Hex,
   SHIPPED_NC_DIR,
-  writeArchiveCommand,
 } from '../src/puppet/node-classification.js';
 import { defineTask } from '../src/task/task.js';
 import { shQuote } from '../src/util/shell-quote.js';
@@ -96,7 +99,7 @@ when it does not answer 204, the replica's classification is unchanged.`,
     const dir = ctx.params.dump_dir.replace(/\/+$/, '');
     const newest = completeArchives(
       parseArchiveState((await ctx.read(archiveStateCommand(dir))).stdout).names,
-      ARCHIVE_PREFIX.dump,
+      ncArchives(ARCHIVE_PREFIX.dump),
     )[0];
     if (newest === undefined) {
       throw new PefError(
@@ -139,11 +142,11 @@ when it does not answer 204, the replica's classification is unchanged.`,
     // Keep what is about to be replaced.
     const backupDir = ctx.params.backup_dir.replace(/\/+$/, '');
     const backup = archiveName(ARCHIVE_PREFIX.backup, dumpStamp(new Date()));
-    await ctx.change(writeArchiveCommand(backupDir, backup), { stdin: renderArchive(current) });
+    await ctx.change(archiveWriteCommand({ dir: backupDir, name: backup }), { stdin: renderArchive(current) });
     const backups = parseArchiveState((await ctx.read(archiveStateCommand(backupDir))).stdout).names;
     const pruned = archivesToPrune(
       [...new Set([...backups, backup, `${backup}.sha256`])],
-      ARCHIVE_PREFIX.backup,
+      ncArchives(ARCHIVE_PREFIX.backup),
       ctx.params.keep,
     );
     if (pruned.length > 0) await ctx.change(removeFilesCommand(backupDir, pruned));

@@ -38,7 +38,7 @@ import {
   parseSerial,
   unusedSerialBelow,
 } from '../src/puppet/ca-serial.js';
-import { parseKeyValues } from '../src/puppet/databases.js';
+import { parseKeyValues } from '../src/util/key-value.js';
 import { checkCertname, pathWithin, untrustedValue } from '../src/puppet/names.js';
 import {
   backupSslCommand,

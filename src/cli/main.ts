@@ -1,12 +1,14 @@
 /**
  * The pef command line. The only module that calls process.exit: every PefError becomes its
- * exit code (0 ok, 1 usage or config error, 2 a target or step failed) and a message naming the
- * fix; with `--format json`, stdout carries exactly one JSON document, even for errors.
+ * exit code (0 ok, 1 usage or config error, 2 a target or step failed, 130 interrupted) and a
+ * message naming the fix; with `--format json`, stdout carries exactly one JSON document, even for
+ * errors. Ctrl-C and SIGTERM cancel the run (src/cli/interrupt.ts).
  * Subcommands load lazily so `pef --version` stays fast.
  */
 import { Command, CommanderError } from 'commander';
 import { readFileSync } from 'node:fs';
 import { PefError, toErrorData } from '../errors/pef-error.js';
+import { INTERRUPTED_EXIT, installInterruptHandlers, runCancellation } from './interrupt.js';
 import { exitCodeFor, wantsJson } from './output.js';
 
 const VERSION = (
@@ -54,18 +56,31 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${VERSION}\n`);
     return 0;
   }
+  installInterruptHandlers(
+    (text) => process.stderr.write(text),
+    (code) => process.exit(code),
+  );
   try {
     const program = await buildProgram(args);
     await program.parseAsync(argv);
-    return process.exitCode === undefined ? 0 : Number(process.exitCode);
+    return interrupted() ?? (process.exitCode === undefined ? 0 : Number(process.exitCode));
   } catch (error) {
     if (error instanceof CommanderError) {
       // commander already printed help or the usage error.
       return error.exitCode === 0 ? 0 : 1;
     }
     reportError(error, wantsJson(args));
-    return exitCodeFor(error);
+    return interrupted() ?? exitCodeFor(error);
   }
+}
+
+// An interrupted run exits 130 whatever its results say; they were printed, host by host, above.
+function interrupted(): number | undefined {
+  if (!runCancellation.cancelled) return undefined;
+  process.stderr.write(
+    `Interrupted (${runCancellation.reason}): no further command was started; the results above give each host's state.\n`,
+  );
+  return INTERRUPTED_EXIT;
 }
 
 function reportError(error: unknown, json: boolean): void {

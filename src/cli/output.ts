@@ -10,7 +10,7 @@ export function wantsJson(args: readonly string[]): boolean {
 }
 
 /** The exit code for anything thrown: a PefError's own, else 1. */
-export function exitCodeFor(error: unknown): 1 | 2 {
+export function exitCodeFor(error: unknown): 1 | 2 | 130 {
   return error instanceof PefError ? error.exitCode : 1;
 }
 

@@ -12,6 +12,7 @@ import { DEFAULT_LOG_DIR, defaultLogFile, RunLog } from '../log/run-log.js';
 import { attachRenderer, type Renderer } from '../render/renderer.js';
 import { Runtime } from '../runtime/runtime.js';
 import { loadConfig, type PefConfig } from '../config/load-config.js';
+import { runCancellation } from './interrupt.js';
 import type { RunFlags } from './run-flags.js';
 import type { Inventory } from '../inventory/inventory.js';
 
@@ -53,6 +54,7 @@ export async function openSession(flags: RunFlags): Promise<Session> {
     prompter,
     noop: flags.noop === true,
     concurrency,
+    cancellation: runCancellation,
   });
   const renderer = await attachRenderer(
     events,

@@ -4,8 +4,11 @@
  * and the process exit code the CLI should end with.
  */
 
-/** Exit codes, documented in docs/cli.md: 0 ok, 1 usage or config error, 2 a target or step failed. */
-export type ExitCode = 0 | 1 | 2;
+/**
+ * Exit codes, documented in docs/cli.md: 0 ok, 1 usage or config error, 2 a target or step failed,
+ * 130 interrupted (Ctrl-C or SIGTERM; the shell's 128 + SIGINT).
+ */
+export type ExitCode = 0 | 1 | 2 | 130;
 
 /** Stable error kinds. Scripts may switch on these; add, never rename. */
 export type PefErrorKind =
@@ -33,6 +36,8 @@ export type PefErrorKind =
   | 'pef/run-failure'
   | 'pef/non-interactive'
   | 'pef/lab-error'
+  | 'pef/cancelled'
+  | 'pef/split-brain-guard'
   | 'pef/internal';
 
 /** The JSON form of an error, Bolt's `{kind, msg, details}`. */
@@ -47,13 +52,13 @@ export class PefError extends Error {
   override readonly name = 'PefError';
   readonly kind: PefErrorKind;
   readonly details: Record<string, unknown>;
-  readonly exitCode: 1 | 2;
+  readonly exitCode: 1 | 2 | 130;
 
   constructor(
     kind: PefErrorKind,
     message: string,
     details: Record<string, unknown> = {},
-    options: { exitCode?: 1 | 2; cause?: unknown } = {},
+    options: { exitCode?: 1 | 2 | 130; cause?: unknown } = {},
   ) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.kind = kind;
@@ -81,9 +86,11 @@ const TARGET_KINDS: ReadonlySet<PefErrorKind> = new Set<PefErrorKind>([
   'pef/untrusted-value',
   'pef/plan-failed',
   'pef/run-failure',
+  'pef/split-brain-guard',
 ]);
 
-function defaultExitCode(kind: PefErrorKind): 1 | 2 {
+function defaultExitCode(kind: PefErrorKind): 1 | 2 | 130 {
+  if (kind === 'pef/cancelled') return 130;
   return TARGET_KINDS.has(kind) ? 2 : 1;
 }
 

@@ -1,9 +1,11 @@
 /**
  * The executor runs one action over many targets with bounded concurrency.
  * Contract: every target gets exactly one Result, whatever the action throws; a target's
- * failure is a Result with status 'failure', never an exception out of `run`.
+ * failure is a Result with status 'failure', never an exception out of `run`. Once the run is
+ * cancelled, no target starts: the ones not yet started get a `pef/cancelled` failure.
  */
 import type { Target } from '../inventory/target.js';
+import { Cancellation, cancelledError } from '../runtime/cancellation.js';
 import type { EventBus } from './events.js';
 import { failureResult, ResultSet, successResult, type Action, type Result } from './result.js';
 
@@ -23,6 +25,7 @@ export class Executor {
   constructor(
     readonly events: EventBus,
     readonly concurrency: number = DEFAULT_CONCURRENCY,
+    readonly cancellation: Cancellation = new Cancellation(),
   ) {
     if (!Number.isInteger(concurrency) || concurrency < 1)
       throw new RangeError(`concurrency must be a positive integer, got ${concurrency}`);
@@ -37,6 +40,18 @@ export class Executor {
     const started = performance.now();
     this.events.emit({ type: 'action-start', action, object, targets: targets.map((t) => t.name) });
     const results = await mapWithLimit(targets, this.concurrency, async (target) => {
+      if (this.cancellation.cancelled) {
+        const result = failureResult(
+          target.name,
+          action,
+          object,
+          cancelledError(`${action} ${object} on ${target.name}`),
+          0,
+          { state: 'not started: nothing was changed on this host' },
+        ) as Result<V>;
+        this.events.emit({ type: 'target-finish', result });
+        return result;
+      }
       this.events.emit({ type: 'target-start', action, object, target: target.name });
       const t0 = performance.now();
       let result: Result<V>;

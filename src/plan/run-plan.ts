@@ -1,7 +1,8 @@
 /**
  * Runs a plan's steps in order. `from` skips the steps before the named one (resume after a
  * failure); noop flows to every task. The first failing step stops the plan: later steps are
- * reported as not run, and the error says how to resume.
+ * reported as not run, and the error says how to resume. A cancelled run (Ctrl-C) starts no
+ * further step: the plan fails with `pef/cancelled`, the rest reported as not run.
  */
 import { PefError, toErrorData, type ErrorData } from '../errors/pef-error.js';
 import type { ResultSet, ResultSetJson } from '../executor/result.js';
@@ -73,6 +74,13 @@ export async function runPlan(
       reports.push({ name: step.name, status: 'skipped', elapsed_time: 0, results: [] });
       continue;
     }
+    if (!failure && runtime.cancellation.cancelled) {
+      failure = {
+        kind: 'pef/cancelled',
+        msg: `Plan ${plan.name} was interrupted before step "${step.name}"; no further step was started.\nResume with: pef plan run ${plan.name} --from ${step.name}`,
+        details: { plan: plan.name, step: step.name, reason: runtime.cancellation.reason },
+      };
+    }
     if (failure) {
       reports.push({ name: step.name, status: 'not-run', elapsed_time: 0, results: [] });
       continue;
@@ -90,7 +98,7 @@ export async function runPlan(
       const elapsed = performance.now() - t0;
       const data = toErrorData(error);
       failure = {
-        kind: 'pef/plan-failed',
+        kind: runtime.cancellation.cancelled ? 'pef/cancelled' : 'pef/plan-failed',
         msg: `Plan ${plan.name} failed at step "${step.name}": ${data.msg}\nFix the cause, then resume with: pef plan run ${plan.name} --from ${step.name}`,
         details: { plan: plan.name, step: step.name, cause: data },
       };

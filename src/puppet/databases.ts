@@ -8,6 +8,8 @@
  * The restore goes into `<db>_pef_new` and is swapped in by two renames in one transaction.
  */
 import { parseKeyValues } from '../util/key-value.js';
+import { archiveWriteCommand } from '../host/archive.js';
+import { ensureRootDirLines, PEF_RUN_DIR } from '../host/root-dir.js';
 import { shJoin, shQuote } from '../util/shell-quote.js';
 import { TRANSFER_DEFAULTS } from './transfer.js';
 
@@ -28,8 +30,9 @@ export const DATABASE_DEFAULTS = {
   /** The name the outbox lands under in the receiver's `incoming/`. */
   shipName: 'dumps',
   workDir: '/var/lib/pef/restore',
-  lock: '/run/lock/pef-restore-db.lock',
-  /** A lock holder whose pef run died gives up after this long. */
+  /** In pef's root-only run dir, not /run/lock (mode 1777, where anyone could hold it). */
+  lock: `${PEF_RUN_DIR}/restore-db.lock`,
+  /** The longest a lock holder lives if neither the task nor its cleanup ends it (pef killed outright). */
   lockSeconds: 4 * 3600,
 } as const;
 
@@ -94,55 +97,24 @@ export function dumpFileName(database: string, stamp: string): string {
 }
 
 /**
- * Writes one dump: pg_dump -Fc as the superuser into a temp name in `<dir>/<db>/` (created 0700,
- * owned by the superuser), its checksum beside it (written by the superuser too), both renamed
- * into place (checksum last).
- * Prints `size=` and `sha256=`. A failed dump leaves no file behind.
+ * Writes one dump as a checksummed archive (src/host/archive.ts): pg_dump -Fc as the superuser
+ * into a temp name in `<dir>/<db>/` (created 0700, owned by the superuser), its checksum beside
+ * it, both renamed into place (checksum last). Prints `size=` and `sha256=`. A failed dump leaves
+ * no file behind.
  */
 export function dumpCommand(pg: PgTools, database: string, dir: string, file: string): string {
-  const d = `${dir}/${database}`;
-  const tmp = `${d}/.${file}.partial`;
-  const su = shQuote(pg.superuser);
-  return [
-    'set -e',
-    'umask 077',
-    `install -d -m 700 -o ${su} ${shQuote(d)}`,
-    `tmp=${shQuote(tmp)}`,
-    `trap 'rm -f "$tmp" "$tmp.sha256"' EXIT`,
-    `${asSuperuser(pg, 'pg_dump', ['-Fc', '-d', database])} -f "$tmp"`,
-    // The dir is the superuser's: it reads and writes there itself, so root never follows a link
-    // the superuser could plant (root only renames, which never follows one).
-    `sum=$(cd / && runuser -u ${su} -- sha256sum "$tmp" | cut -d ' ' -f 1)`,
-    `printf '%s  %s\\n' "$sum" ${shQuote(file)} | (cd / && runuser -u ${su} -- tee "$tmp.sha256" >/dev/null)`,
-    `mv -f "$tmp" ${shQuote(`${d}/${file}`)}`,
-    `mv -f "$tmp.sha256" ${shQuote(`${d}/${file}.sha256`)}`,
-    `echo "size=$(stat -c %s ${shQuote(`${d}/${file}`)})"`,
-    'echo "sha256=$sum"',
-  ].join('\n');
+  return archiveWriteCommand({
+    dir: `${dir}/${database}`,
+    name: file,
+    owner: pg.superuser,
+    produce: `${asSuperuser(pg, 'pg_dump', ['-Fc', '-d', database])} -f "$tmp"`,
+  });
 }
 
-/** Keeps the newest `keep` dumps in `<dir>/<db>/` (and their checksums); prints `pruned=<file>` per removal. */
-export function pruneCommand(dir: string, database: string, keep: number): string {
-  return [
-    `cd ${shQuote(`${dir}/${database}`)} || exit 0`,
-    `ls -1 -- *.dump 2>/dev/null | sort -r | tail -n +${keep + 1} | while read -r f; do rm -f -- "$f" "$f.sha256" && echo "pruned=$f"; done`,
-  ].join('\n');
-}
-
-/**
- * Makes `<dir>/.outbox/<db>/` hold exactly the newest dump of `database` and its checksum
- * (hard links: no copy), so shipping the outbox sends only the latest dump of each database.
- */
-export function outboxCommand(dir: string, database: string, file: string): string {
-  const box = `${dir}/${DATABASE_DEFAULTS.outbox}/${database}`;
-  const src = `${dir}/${database}/${file}`;
-  return [
-    'set -e',
-    `install -d -m 700 ${shQuote(box)}`,
-    `ln -f ${shQuote(src)} ${shQuote(`${box}/${file}`)}`,
-    `ln -f ${shQuote(`${src}.sha256`)} ${shQuote(`${box}/${file}.sha256`)}`,
-    `find ${shQuote(box)} -mindepth 1 -maxdepth 1 ! -name ${shQuote(file)} ! -name ${shQuote(`${file}.sha256`)} -exec rm -rf -- {} +`,
-  ].join('\n');
+/** Which names in `<dir>/<db>/` are dumps of `database` (`dumpFileName`; they sort by time). */
+export function isDumpOf(database: string): (name: string) => boolean {
+  const prefix = `${database}-`;
+  return (name) => name.startsWith(prefix) && /^\d{8}T\d{9}Z\.dump$/.test(name.slice(prefix.length));
 }
 
 /** Prints the newest complete dump in `<dir>/<db>/` as `file=`, `expected=` (from its .sha256), `size=`; nothing if none. */
@@ -298,21 +270,26 @@ export function dropDatabaseStatements(name: string): string[] {
 
 /**
  * Takes the restore lock and keeps it after the command returns: a detached `flock` holds it
- * while a `sleep` runs (at most `seconds`); killing that sleep releases it. Prints
- * `locked=<pid of the sleep>`, or `busy=<pid> <since> <owner>` when another holder has it. The lock
- * file holds `<pid> <since> <owner>`.
+ * while a `sleep` runs (at most `seconds`); killing that sleep releases it (`lockReleaseCommand`,
+ * which the task's cleanup runs, also after Ctrl-C). The lock's directory must be root-owned 0700
+ * (`ensureRootDirLines`). Prints `locked=<pid of the sleep>` (and `stale=<old holder>` when a
+ * holder that is gone left its line behind: the lock is taken over), or `busy=<pid> <since>
+ * <owner>` when a live holder has it. The lock file holds `<pid> <since> <owner>` while held.
  */
 export function lockAcquireCommand(lockFile: string, seconds: number, owner: string): string {
   const holder = `echo "$$ $(date -u +%Y-%m-%dT%H:%M:%SZ) $3" > "$1"; echo $$ > "$2"; exec sleep "$4"`;
+  const dir = lockFile.slice(0, lockFile.lastIndexOf('/')) || '/';
   return [
+    ...ensureRootDirLines(dir),
     `lock=${shQuote(lockFile)}`,
-    'mkdir -p "$(dirname "$lock")"',
+    // The file is root's, in a root-only dir: what it says was written by a pef holder.
+    'old=$(cat "$lock" 2>/dev/null || true)',
     'ready=$(mktemp)',
     `setsid -w flock -n -E 75 "$lock" sh -c ${shQuote(holder)} sh "$lock" "$ready" ${shQuote(owner)} ${seconds} </dev/null >/dev/null 2>&1 &`,
     'h=$!',
     'i=0',
     'while [ ! -s "$ready" ] && kill -0 "$h" 2>/dev/null && [ "$i" -lt 300 ]; do sleep 0.1; i=$((i + 1)); done',
-    'if [ -s "$ready" ]; then echo "locked=$(cat "$ready")"; rm -f "$ready"; exit 0; fi',
+    'if [ -s "$ready" ]; then echo "locked=$(cat "$ready")"; [ -n "$old" ] && echo "stale=$old"; rm -f "$ready"; exit 0; fi',
     'rm -f "$ready"',
     'if kill -0 "$h" 2>/dev/null; then kill "$h"; echo "error=the lock holder did not start within 30 s"; exit 1; fi',
     'wait "$h"; rc=$?',
@@ -321,18 +298,33 @@ export function lockAcquireCommand(lockFile: string, seconds: number, owner: str
   ].join('\n');
 }
 
-/** Releases the lock taken by `lockAcquireCommand` with `owner`, if that owner still holds it. */
+/**
+ * Releases the lock taken by `lockAcquireCommand` with `owner` and checks it: ends the holder,
+ * waits (up to 10 s) until the lock can be taken, and empties the file under the lock (so the
+ * next holder does not see a stale line). Prints `released=1` once checked, `released=0 <why>`
+ * (exit 1) when the holder is still there; `released=1` too when `owner` did not hold it.
+ */
 export function lockReleaseCommand(lockFile: string, owner: string): string {
-  return `set -- $(cat ${shQuote(lockFile)} 2>/dev/null); [ "\${3:-}" = ${shQuote(owner)} ] && kill "$1" 2>/dev/null; true`;
+  return [
+    `lock=${shQuote(lockFile)}`,
+    'set -- $(cat "$lock" 2>/dev/null)',
+    `if [ "\${3:-}" != ${shQuote(owner)} ]; then echo "released=1 (not held by this run)"; exit 0; fi`,
+    'kill "$1" 2>/dev/null || true',
+    'i=0',
+    `while [ "$i" -lt 100 ]; do if flock -n "$lock" sh -c ': > "$1"' sh "$lock"; then echo released=1; exit 0; fi; sleep 0.1; i=$((i + 1)); done`,
+    'echo "released=0 the holder (pid $1) still holds $lock after 10 s; end it with: kill $1"',
+    'exit 1',
+  ].join('\n');
 }
 
 /** The result of `lockAcquireCommand`. */
-export type LockResult = { locked: true; pid: number } | { locked: false; holder: string };
+export type LockResult = { locked: true; pid: number; stale?: string } | { locked: false; holder: string };
 
 /** Reads `lockAcquireCommand`'s output. */
 export function parseLock(stdout: string): LockResult {
   const kv = parseKeyValues(stdout);
   const pid = Number(kv.get('locked'));
-  if (Number.isInteger(pid) && pid > 0) return { locked: true, pid };
+  const stale = kv.get('stale');
+  if (Number.isInteger(pid) && pid > 0) return stale ? { locked: true, pid, stale } : { locked: true, pid };
   return { locked: false, holder: kv.get('busy') ?? kv.get('error') ?? stdout.trim() };
 }

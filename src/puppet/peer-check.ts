@@ -7,8 +7,10 @@ import { PefError } from '../errors/pef-error.js';
 import type { TaskContext } from '../task/task.js';
 import { readReplicationState, type ReplicationState } from './mode.js';
 
-// Failures that mean "the peer is down or cut off", as opposed to "up, but we may not look".
-const UNREACHABLE_KINDS: ReadonlySet<string> = new Set(['pef/connect-failed', 'pef/timeout', 'pef/connection-lost']);
+// The one failure that means "the peer is down": the connection was refused or had nowhere to go.
+// A timeout or a dropped connection is not that: the peer may be up behind a slow or cut link,
+// and still active. Those stay unknown, and unknown is never read as down (promote refuses).
+const UNREACHABLE_KINDS: ReadonlySet<string> = new Set(['pef/connect-failed']);
 
 /** What a task learned about the peer. */
 export interface PeerCheck {
@@ -62,7 +64,7 @@ export async function checkPeer(
         kill_switch: null,
         note: unreachable
           ? `${name} is unreachable (${error.kind}); assumed down`
-          : `could not check ${name}: ${error.message}`,
+          : `could not establish the state of ${name} (${error.kind}): ${error.message}`,
         error: { kind: error.kind, msg: error.message },
       },
       state: null,

@@ -9,6 +9,7 @@ import type { Role, Target } from '../inventory/target.js';
 import type { Prompter } from '../interaction/prompter.js';
 import type { RunLog } from '../log/run-log.js';
 import type { Connection } from '../transport/transport.js';
+import { Cancellation } from './cancellation.js';
 
 /** What the runtime needs from an inventory. */
 export interface TargetSource {
@@ -31,6 +32,8 @@ export interface RuntimeOptions {
   prompter: Prompter;
   noop: boolean;
   concurrency?: number;
+  /** The run's cancellation (the CLI's, wired to Ctrl-C); default: one nothing cancels. */
+  cancellation?: Cancellation;
 }
 
 /** Shared state of one run; see the file comment. */
@@ -42,6 +45,7 @@ export class Runtime {
   readonly prompter: Prompter;
   readonly noop: boolean;
   readonly executor: Executor;
+  readonly cancellation: Cancellation;
 
   constructor(options: RuntimeOptions) {
     this.targets = options.targets;
@@ -50,7 +54,8 @@ export class Runtime {
     this.log = options.log;
     this.prompter = options.prompter;
     this.noop = options.noop;
-    this.executor = new Executor(options.events, options.concurrency);
+    this.cancellation = options.cancellation ?? new Cancellation();
+    this.executor = new Executor(options.events, options.concurrency, this.cancellation);
   }
 
   /** Closes every connection; call once, when the run is over. */

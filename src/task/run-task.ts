@@ -2,10 +2,12 @@
  * Runs one task over many targets: validates params once, then for each target builds a
  * TaskContext on the target's pooled connection and calls `run`. Noop is honoured here:
  * `change` and `upload` are recorded, not sent, and the result lists them as `would_run`.
+ * Cancellation is honoured here too: after it no command starts, except through `ctx.cleanup`.
  */
 import { PefError } from '../errors/pef-error.js';
 import type { ResultSet } from '../executor/result.js';
 import type { Target } from '../inventory/target.js';
+import { CLEANUP_TIMEOUT_MS } from '../runtime/cancellation.js';
 import type { Runtime } from '../runtime/runtime.js';
 import type { CommandOutput, Connection } from '../transport/transport.js';
 import { validateParams } from './params.js';
@@ -33,14 +35,17 @@ export async function runTask(
     const wouldRun: string[] = [];
     const ctx = taskContext(runtime, task, target, connection, params, wouldRun);
     runtime.log.write('info', `task ${task.name} start${runtime.noop ? ' (noop)' : ''}`, target.name);
-    const outcome = await task.run(ctx).catch((error: unknown) => {
-      runtime.log.write(
-        'error',
-        `task ${task.name} failed: ${error instanceof Error ? error.message : String(error)}`,
-        target.name,
-      );
-      throw error;
-    });
+    const outcome = await task
+      .run(ctx)
+      .catch((error: unknown) => {
+        runtime.log.write(
+          'error',
+          `task ${task.name} failed: ${error instanceof Error ? error.message : String(error)}`,
+          target.name,
+        );
+        throw error;
+      })
+      .finally(() => runtime.cancellation.atRisk(target.name, undefined));
     runtime.log.write('info', `task ${task.name} done changed=${outcome.changed}`, target.name);
     const value: Record<string, unknown> = { ...outcome.value };
     if (runtime.noop) {
@@ -65,6 +70,10 @@ function taskContext<P>(
     params,
     noop: runtime.noop,
     connection,
+    signal: runtime.cancellation.signal,
+    cleanup: hostCommands(runtime, task.name, target, connection, wouldRun, '', { cleanup: true }),
+    atRisk: (note) =>
+      runtime.cancellation.atRisk(target.name, note === undefined ? undefined : `${task.name}: ${note}`),
     log: (text) => {
       runtime.events.emit({ type: 'message', target: target.name, text });
       runtime.log.write('info', text, target.name);
@@ -81,7 +90,9 @@ function taskContext<P>(
 }
 
 // read/change/upload for one host. Noop records go to the task's own would_run list, prefixed
-// with the peer's name when the command is meant for another host.
+// with the peer's name when the command is meant for another host. Normal commands do not start
+// once the run is cancelled and are killed after the grace period; cleanup commands ignore the
+// cancellation and get a bounded timeout instead.
 function hostCommands(
   runtime: Runtime,
   task: string,
@@ -89,11 +100,17 @@ function hostCommands(
   connection: Connection,
   wouldRun: string[],
   prefix: string,
+  mode: { cleanup?: boolean } = {},
 ): HostCommands {
+  const { cancellation } = runtime;
   const exec = async (command: string, options: TaskCommandOptions = {}): Promise<CommandOutput> => {
     const { okExitCodes = [0], ...commandOptions } = options;
+    if (mode.cleanup !== true) cancellation.throwIfCancelled(`\`${firstLine(command)}\` on ${target.name}`);
     const output = await connection.run(command, {
       ...commandOptions,
+      ...(mode.cleanup === true
+        ? { timeoutMs: options.timeoutMs ?? CLEANUP_TIMEOUT_MS }
+        : { signal: cancellation.commandSignal }),
       onOutput: (stream, chunk) => {
         runtime.events.emit({ type: 'output', target: target.name, stream, chunk });
         options.onOutput?.(stream, chunk);
@@ -112,6 +129,7 @@ function hostCommands(
     target,
     read: exec,
     change: async (command, options) => {
+      if (mode.cleanup !== true) cancellation.throwIfCancelled(`\`${firstLine(command)}\` on ${target.name}`);
       if (runtime.noop) {
         record(command);
         return undefined;
@@ -119,6 +137,7 @@ function hostCommands(
       return exec(command, options);
     },
     upload: async (localPath, remotePath, options) => {
+      if (mode.cleanup !== true) cancellation.throwIfCancelled(`the upload of ${localPath} to ${target.name}`);
       if (runtime.noop) {
         record(
           `upload ${localPath} -> ${remotePath}${options?.mode === undefined ? '' : ` (mode ${options.mode.toString(8)})`}`,
@@ -128,6 +147,11 @@ function hostCommands(
       await connection.upload(localPath, remotePath, options);
     },
   };
+}
+
+function firstLine(command: string): string {
+  const line = command.split('\n')[0] ?? '';
+  return line.length > 80 ? `${line.slice(0, 80)}…` : line;
 }
 
 function commandFailed(task: string, target: Target, command: string, output: CommandOutput): PefError {

@@ -5,6 +5,11 @@
  * host must return `changed: false`. Commands that only read go through `ctx.read` and run in
  * noop mode too; commands that change the host go through `ctx.change` and, in noop mode, are
  * recorded (and shown) instead of run.
+ *
+ * Cancellation (Ctrl-C): once `signal` is aborted, `read`/`change` start nothing more (they throw
+ * `pef/cancelled`), and a command still running is killed after a grace period. A task that
+ * changes a host's state for a while (services stopped, a lock held) puts it back in `finally`
+ * through `cleanup`, whose commands run even after cancellation, each with a bounded timeout.
  */
 import type { z } from 'zod';
 import type { Target } from '../inventory/target.js';
@@ -45,6 +50,19 @@ export interface TaskContext<P> extends HostCommands {
   peer(name: string): Promise<HostCommands>;
   /** The live connection, for what `read`/`change` do not cover. Prefer those two. */
   readonly connection: Connection;
+  /** Aborted when the run is cancelled (Ctrl-C, SIGTERM): start nothing new, clean up. */
+  readonly signal: AbortSignal;
+  /**
+   * This host's commands for cleanup and rollback: they run even after cancellation (so
+   * services can be started again and locks released), each bounded by its own timeout
+   * (`CLEANUP_TIMEOUT_MS` unless `timeoutMs` is given). Noop-aware like `read`/`change`.
+   */
+  readonly cleanup: HostCommands;
+  /**
+   * What this host needs if pef is stopped outright now, without its cleanup (a second Ctrl-C
+   * prints it), e.g. "puppetdb stopped: start it with …"; undefined once the host is back.
+   */
+  atRisk(note: string | undefined): void;
 }
 
 /** What a task reports for one target. */

@@ -19,6 +19,11 @@ export interface CommandOptions {
   timeoutMs?: number;
   /** Called with output as it arrives, for live rendering. */
   onOutput?: (stream: Stream, chunk: string) => void;
+  /**
+   * When aborted, the running command is killed on the host and `run` rejects with
+   * `pef/cancelled` (a command not yet started does not start).
+   */
+  signal?: AbortSignal;
 }
 
 /** What a finished command left behind. */

@@ -6,6 +6,7 @@ import { EventBus, type RunEvent } from '../../src/executor/events.js';
 import type { Role, Target } from '../../src/inventory/target.js';
 import { NonInteractivePrompter } from '../../src/interaction/prompter.js';
 import { NullLog } from '../../src/log/run-log.js';
+import type { Cancellation } from '../../src/runtime/cancellation.js';
 import { Runtime } from '../../src/runtime/runtime.js';
 import type { CommandOptions, CommandOutput, Connection } from '../../src/transport/transport.js';
 
@@ -32,6 +33,8 @@ export function fakeTarget(name: string, vars: Record<string, unknown> = {}): Ta
 export interface FakeRuntime {
   runtime: Runtime;
   sent: { target: string; command: string }[];
+  /** The options each command in `sent` was run with (same order). */
+  options: CommandOptions[];
   events: RunEvent[];
   connectCount: Map<string, number>;
 }
@@ -40,9 +43,10 @@ export interface FakeRuntime {
 export function fakeRuntime(
   targets: Target[],
   handler: CommandHandler = () => ({}),
-  options: { noop?: boolean; concurrency?: number } = {},
+  options: { noop?: boolean; concurrency?: number; cancellation?: Cancellation } = {},
 ): FakeRuntime {
   const sent: FakeRuntime['sent'] = [];
+  const sentOptions: CommandOptions[] = [];
   const events: RunEvent[] = [];
   const connectCount = new Map<string, number>();
   const bus = new EventBus();
@@ -65,6 +69,7 @@ export function fakeRuntime(
             target,
             run: async (command, opts = {}) => {
               sent.push({ target: target.name, command });
+              sentOptions.push(opts);
               const out = await handler(target.name, command, opts);
               if (out.stdout) opts.onOutput?.('stdout', out.stdout);
               return { stdout: '', stderr: '', exitCode: 0, durationMs: 1, ...out };
@@ -86,6 +91,7 @@ export function fakeRuntime(
     prompter: new NonInteractivePrompter(),
     noop: options.noop ?? false,
     ...(options.concurrency === undefined ? {} : { concurrency: options.concurrency }),
+    ...(options.cancellation === undefined ? {} : { cancellation: options.cancellation }),
   });
-  return { runtime, sent, events, connectCount };
+  return { runtime, sent, options: sentOptions, events, connectCount };
 }

@@ -14,13 +14,13 @@ import {
   classifierGetCommand,
   classifierImportCommand,
   clientTlsPaths,
-  diffHierarchies,
+} from '../../../src/puppet/classifier-client.js';
+import { diffHierarchies, sameHierarchy, transformGroups } from '../../../src/puppet/nc-transform.js';
+import {
   LATEST_ARCHIVE,
   NC_DEFAULTS,
   type NodeGroup,
-  sameHierarchy,
   SHIPPED_NC_DIR,
-  transformGroups,
 } from '../../../src/puppet/node-classification.js';
 import { dumpNc } from '../../../tasks/dump-nc.js';
 import { restoreNc } from '../../../tasks/restore-nc.js';

@@ -9,18 +9,15 @@ import { join } from 'node:path';
 import { startClassifierStandin, type ClassifierStandin } from '../../../src/lab/pe-standins/classifier-standin.js';
 import {
   classifierBase,
+  type ClassifierClientHost,
   classifierGetCommand,
   classifierImportCommand,
-  type ClassifierClientHost,
   type ClientTls,
-  diffHierarchies,
-  parseGroups,
   parseHttpReply,
   readClassifierGroups,
-  renderArchive,
-  sameHierarchy,
-  transformGroups,
-} from '../../../src/puppet/node-classification.js';
+} from '../../../src/puppet/classifier-client.js';
+import { diffHierarchies, sameHierarchy, transformGroups } from '../../../src/puppet/nc-transform.js';
+import { parseGroups, renderArchive } from '../../../src/puppet/node-classification.js';
 import type { CommandOutput } from '../../../src/transport/transport.js';
 import { issueCert, makeCa } from '../../helpers/throwaway-ca.js';
 

@@ -8,6 +8,7 @@ import { afterEach, describe, expect, it } from '@jest/globals';
 import { execFileSync, spawnSync } from 'node:child_process';
 import {
   chmodSync,
+  chownSync,
   existsSync,
   mkdirSync,
   mkdtempSync,
@@ -15,6 +16,7 @@ import {
   readFileSync,
   rmSync,
   statSync,
+  symlinkSync,
   writeFileSync,
 } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
@@ -27,23 +29,29 @@ import {
   dumpCommand,
   dumpFileName,
   dumpStamp,
+  isDumpOf,
   latestDumpCommand,
   lockAcquireCommand,
   lockReleaseCommand,
   mainOwner,
-  outboxCommand,
   parseDatabaseRows,
   parseDumpRoles,
   parseLatestDump,
   parseLock,
   parseRestoreMarker,
-  pruneCommand,
   psqlCommand,
   restoreMarker,
   sqlIdent,
   sqlLiteral,
   swapStatements,
 } from '../../../src/puppet/databases.js';
+import {
+  archivesToPrune,
+  archiveStateCommand,
+  outboxCommand,
+  parseArchiveState,
+  removeFilesCommand,
+} from '../../../src/host/archive.js';
 
 const dirs: string[] = [];
 afterEach(() => dirs.splice(0).forEach((d) => rmSync(d, { recursive: true, force: true })));
@@ -112,7 +120,7 @@ describe('names', () => {
   });
 });
 
-describe('pruneCommand, outboxCommand, latestDumpCommand (run for real)', () => {
+describe('dump retention, outbox, latestDumpCommand (src/host/archive.ts, run for real)', () => {
   function dumps(names: string[], withSum: string[] = names): string {
     const dir = tempDir();
     mkdirSync(join(dir, 'puppetdb'));
@@ -129,24 +137,21 @@ describe('pruneCommand, outboxCommand, latestDumpCommand (run for real)', () => 
 
   it('keeps the newest N dumps with their checksums', () => {
     const dir = dumps(names);
-    const run = sh(pruneCommand(dir, 'puppetdb', 2));
-    expect(run.status).toBe(0);
-    expect(run.stdout.trim().split('\n').sort()).toEqual([`pruned=${names[0]}`, `pruned=${names[1]}`]);
-    expect(readdirSync(join(dir, 'puppetdb')).sort()).toEqual([
-      names[2],
-      `${names[2]}.sha256`,
-      names[3],
-      `${names[3]}.sha256`,
-    ]);
-    expect(sh(pruneCommand(dir, 'puppetdb', 2)).stdout).toBe('');
-    expect(sh(pruneCommand(dir, 'nothing-here', 2)).status).toBe(0);
+    const listed = () => parseArchiveState(sh(archiveStateCommand(join(dir, 'puppetdb'))).stdout).names;
+    const prune = archivesToPrune(listed(), isDumpOf('puppetdb'), 2);
+    expect(prune).toEqual([names[0], `${names[0]}.sha256`, names[1], `${names[1]}.sha256`]);
+    expect(sh(removeFilesCommand(join(dir, 'puppetdb'), prune)).status).toBe(0);
+    expect(listed().sort()).toEqual([names[2], `${names[2]}.sha256`, names[3], `${names[3]}.sha256`]);
+    expect(archivesToPrune(listed(), isDumpOf('puppetdb'), 2)).toEqual([]);
+    expect(archivesToPrune(listed(), isDumpOf('puppetdb-x'), 1)).toEqual([]);
+    expect(isDumpOf('puppetdb')('puppetdb-20250101T000000000Z.dump.sha256')).toBe(false);
   });
 
   it('the outbox holds only the newest dump of each database, as hard links', () => {
     const dir = dumps(names);
-    expect(sh(outboxCommand(dir, 'puppetdb', names[2] ?? '')).status).toBe(0);
-    expect(sh(outboxCommand(dir, 'puppetdb', names[3] ?? '')).status).toBe(0);
     const box = join(dir, '.outbox', 'puppetdb');
+    expect(sh(outboxCommand(join(dir, 'puppetdb'), names[2] ?? '', box)).status).toBe(0);
+    expect(sh(outboxCommand(join(dir, 'puppetdb'), names[3] ?? '', box)).status).toBe(0);
     expect(readdirSync(box).sort()).toEqual([names[3], `${names[3]}.sha256`]);
     expect(statSync(join(box, names[3] ?? '')).ino).toBe(statSync(join(dir, 'puppetdb', names[3] ?? '')).ino);
   });
@@ -197,6 +202,57 @@ describe('the restore lock (run for real with flock)', () => {
     } finally {
       sh(`kill ${pid} 2>/dev/null`);
     }
+  });
+
+  const asRoot = process.getuid?.() === 0 ? it : it.skip;
+
+  asRoot('release is checked: the holder is gone, the lock free and its line cleared; no sleep is left', () => {
+    const lock = join(tempDir(), 'run', 'restore.lock');
+    const first = parseLock(sh(lockAcquireCommand(lock, 60, 'owner-a')).stdout);
+    expect(first.locked).toBe(true);
+    const pid = first.locked ? first.pid : 0;
+    const released = sh(lockReleaseCommand(lock, 'owner-a'));
+    expect(released.stdout.trim()).toBe('released=1');
+    expect(sh(`kill -0 ${pid} 2>/dev/null`).status).not.toBe(0);
+    expect(readFileSync(lock, 'utf8')).toBe('');
+    expect(statSync(join(lock, '..')).mode & 0o777).toBe(0o700);
+    // A clean release leaves nothing stale for the next holder.
+    const next = parseLock(sh(lockAcquireCommand(lock, 60, 'owner-b')).stdout);
+    expect(next).toEqual({ locked: true, pid: expect.any(Number) });
+    sh(lockReleaseCommand(lock, 'owner-b'));
+  });
+
+  asRoot('a lock whose holder died is taken over, and the acquire says whose it was', () => {
+    const lock = join(tempDir(), 'run', 'restore.lock');
+    const first = parseLock(sh(lockAcquireCommand(lock, 60, 'owner-dead')).stdout);
+    const pid = first.locked ? first.pid : 0;
+    sh(`kill -9 ${pid}; while kill -0 ${pid} 2>/dev/null; do sleep 0.05; done; sleep 0.2`);
+    const next = parseLock(sh(lockAcquireCommand(lock, 60, 'owner-new')).stdout);
+    expect(next).toEqual({
+      locked: true,
+      pid: expect.any(Number),
+      stale: expect.stringMatching(new RegExp(`^${pid} \\S+ owner-dead$`)),
+    });
+    sh(lockReleaseCommand(lock, 'owner-new'));
+  });
+
+  asRoot('refuses a lock directory that is a symlink or not owned by root, changing nothing', () => {
+    const base = tempDir();
+    const elsewhere = join(base, 'elsewhere');
+    mkdirSync(elsewhere);
+    symlinkSync(elsewhere, join(base, 'run'));
+    const viaLink = sh(lockAcquireCommand(join(base, 'run', 'restore.lock'), 60, 'owner-x'));
+    expect(viaLink.status).toBe(1);
+    expect(viaLink.stdout).toMatch(/is a symlink; pef refuses to use it/);
+    expect(existsSync(join(elsewhere, 'restore.lock'))).toBe(false);
+
+    const foreign = join(base, 'foreign');
+    mkdirSync(foreign, { mode: 0o777 });
+    chownSync(foreign, 65534, 65534);
+    const notRoot = sh(lockAcquireCommand(join(foreign, 'restore.lock'), 60, 'owner-x'));
+    expect(notRoot.status).toBe(1);
+    expect(notRoot.stdout).toMatch(/is not owned by root; pef refuses to use it/);
+    expect(existsSync(join(foreign, 'restore.lock'))).toBe(false);
   });
 });
 

@@ -10,36 +10,43 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { defaultHierarchy } from '../../../src/lab/pe-standins/default-hierarchy.js';
 import {
-  ARCHIVE_PREFIX,
-  archiveName,
-  archivesToPrune,
   archiveStateCommand,
+  archivesToPrune,
+  archiveWriteCommand,
+  completeArchives,
+  linkLatestCommand,
+  outboxCommand,
+  parseArchiveState,
+  parseChecksumFile,
+  removeFilesCommand,
+} from '../../../src/host/archive.js';
+import {
   bodyExcerpt,
-  canonicalGroup,
   classifierBase,
   classifierGetCommand,
   classifierImportCommand,
   clientTlsPaths,
-  completeArchives,
+  parseHttpReply,
+} from '../../../src/puppet/classifier-client.js';
+import {
+  canonicalGroup,
   describeDiff,
   diffHierarchies,
-  HOSTNAME,
-  LATEST_ARCHIVE,
-  linkLatestCommand,
-  type NodeGroup,
-  outboxCommand,
-  parseArchiveState,
-  parseChecksumFile,
-  parseGroups,
-  parseHttpReply,
-  removeFilesCommand,
-  renderArchive,
   replaceHostname,
   sameHierarchy,
+  transformGroups,
+} from '../../../src/puppet/nc-transform.js';
+import {
+  ARCHIVE_PREFIX,
+  archiveName,
+  HOSTNAME,
+  LATEST_ARCHIVE,
+  ncArchives,
+  type NodeGroup,
+  parseGroups,
+  renderArchive,
   sha256Hex,
   shippedNames,
-  transformGroups,
-  writeArchiveCommand,
 } from '../../../src/puppet/node-classification.js';
 
 const dirs: string[] = [];
@@ -251,18 +258,18 @@ describe('archives', () => {
       'notes.txt',
       `.${a4}.partial`,
     ];
-    expect(completeArchives(names, ARCHIVE_PREFIX.dump)).toEqual([a3, a1]);
-    expect(completeArchives([], ARCHIVE_PREFIX.dump)).toEqual([]);
+    expect(completeArchives(names, ncArchives(ARCHIVE_PREFIX.dump))).toEqual([a3, a1]);
+    expect(completeArchives([], ncArchives(ARCHIVE_PREFIX.dump))).toEqual([]);
   });
 
   it('prunes beyond keep, with checksums, but never a newer incomplete archive', () => {
     const names = [a1, `${a1}.sha256`, a2, a3, `${a3}.sha256`, a4, LATEST_ARCHIVE];
-    expect(archivesToPrune(names, ARCHIVE_PREFIX.dump, 1)).toEqual([a1, `${a1}.sha256`, a2]);
-    expect(archivesToPrune(names, ARCHIVE_PREFIX.dump, 2)).toEqual([a2]);
-    expect(archivesToPrune(names, ARCHIVE_PREFIX.dump, 10)).toEqual([a2]);
-    expect(archivesToPrune([a1, `${a1}.sha256`], ARCHIVE_PREFIX.dump, 1)).toEqual([]);
-    expect(archivesToPrune([a1], ARCHIVE_PREFIX.dump, 1)).toEqual([]);
-    expect(archivesToPrune([a1, `${a1}.sha256`, a2, `${a2}.sha256`], ARCHIVE_PREFIX.backup, 1)).toEqual([]);
+    expect(archivesToPrune(names, ncArchives(ARCHIVE_PREFIX.dump), 1)).toEqual([a1, `${a1}.sha256`, a2]);
+    expect(archivesToPrune(names, ncArchives(ARCHIVE_PREFIX.dump), 2)).toEqual([a2]);
+    expect(archivesToPrune(names, ncArchives(ARCHIVE_PREFIX.dump), 10)).toEqual([a2]);
+    expect(archivesToPrune([a1, `${a1}.sha256`], ncArchives(ARCHIVE_PREFIX.dump), 1)).toEqual([]);
+    expect(archivesToPrune([a1], ncArchives(ARCHIVE_PREFIX.dump), 1)).toEqual([]);
+    expect(archivesToPrune([a1, `${a1}.sha256`, a2, `${a2}.sha256`], ncArchives(ARCHIVE_PREFIX.backup), 1)).toEqual([]);
   });
 
   it('reads checksum files', () => {
@@ -274,28 +281,28 @@ describe('archives', () => {
 
   it('writes an archive atomically with its checksum and latest link, lists it, and ships an outbox of exactly the newest', () => {
     const dir = join(tempDir(), 'nc dumps');
-    expect(parseArchiveState(sh(archiveStateCommand(dir)))).toEqual({ names: [], latest: null });
+    expect(parseArchiveState(sh(archiveStateCommand(dir, LATEST_ARCHIVE)))).toEqual({ names: [], latest: null });
     const content = renderArchive(defaultHierarchy('replica.lab'));
     expect(content.endsWith(']\n')).toBe(true);
-    const out = sh(writeArchiveCommand(dir, a1, { latest: LATEST_ARCHIVE }), content);
-    expect(out.trim()).toBe(`sha256=${sha256Hex(content)}`);
+    const out = sh(archiveWriteCommand({ dir: dir, name: a1, latest: LATEST_ARCHIVE }), content);
+    expect(out.trim().split('\n').pop()).toBe(`sha256=${sha256Hex(content)}`);
     expect(readFileSync(join(dir, a1), 'utf8')).toBe(content);
     expect(sh(`cd '${dir}' && sha256sum -c ${a1}.sha256`)).toContain(`${a1}: OK`);
     expect((statSync(dir).mode & 0o777).toString(8)).toBe('700');
     expect((statSync(join(dir, a1)).mode & 0o777).toString(8)).toBe('600');
     expect(readlinkSync(join(dir, LATEST_ARCHIVE))).toBe(a1);
 
-    sh(writeArchiveCommand(dir, a2, { latest: LATEST_ARCHIVE }), '[]\n');
-    const state = parseArchiveState(sh(archiveStateCommand(dir)));
+    sh(archiveWriteCommand({ dir: dir, name: a2, latest: LATEST_ARCHIVE }), '[]\n');
+    const state = parseArchiveState(sh(archiveStateCommand(dir, LATEST_ARCHIVE)));
     expect(state.latest).toBe(a2);
     expect(state.names.sort()).toEqual([a1, `${a1}.sha256`, a2, `${a2}.sha256`, LATEST_ARCHIVE].sort());
     expect(readdirSync(dir).filter((f) => f.includes('partial'))).toEqual([]);
 
-    sh(linkLatestCommand(dir, a1));
+    sh(linkLatestCommand(dir, a1, LATEST_ARCHIVE));
     expect(readlinkSync(join(dir, LATEST_ARCHIVE))).toBe(a1);
 
     sh(`mkdir -p '${dir}/.outbox' && touch '${dir}/.outbox/old.json'`);
-    sh(outboxCommand(dir, a2));
+    sh(outboxCommand(dir, a2, `${dir}/.outbox`, { latest: LATEST_ARCHIVE }));
     const box = join(dir, '.outbox');
     expect(readdirSync(box).sort()).toEqual(shippedNames(a2));
     expect(lstatSync(join(box, LATEST_ARCHIVE)).isSymbolicLink()).toBe(true);
@@ -303,12 +310,14 @@ describe('archives', () => {
     expect(statSync(join(box, a2)).ino).toBe(statSync(join(dir, a2)).ino);
 
     sh(removeFilesCommand(dir, [a1, `${a1}.sha256`]));
-    expect(completeArchives(readdirSync(dir), ARCHIVE_PREFIX.dump)).toEqual([a2]);
+    expect(completeArchives(readdirSync(dir), ncArchives(ARCHIVE_PREFIX.dump))).toEqual([a2]);
   });
 
   it('a write that fails leaves no archive and no temp file', () => {
     const dir = tempDir();
-    expect(() => sh(`${writeArchiveCommand(dir, a1).replace('cat > "$tmp"', 'cat > "$tmp"; false')}`, '[]')).toThrow();
+    expect(() =>
+      sh(`${archiveWriteCommand({ dir: dir, name: a1 }).replace('cat > "$tmp"', 'cat > "$tmp"; false')}`, '[]'),
+    ).toThrow();
     expect(readdirSync(dir)).toEqual([]);
   });
 });

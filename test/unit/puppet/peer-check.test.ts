@@ -26,7 +26,10 @@ describe('checkPeer (promote, demote)', () => {
       ctxWith(async () => Promise.reject(new PefError('pef/auth-failed', 'denied'))),
       'replica.lab',
     );
-    expect(locked.check).toMatchObject({ reachable: null, note: 'could not check replica.lab: denied' });
+    expect(locked.check).toMatchObject({
+      reachable: null,
+      note: 'could not establish the state of replica.lab (pef/auth-failed): denied',
+    });
     expect(
       (
         await checkPeer(
@@ -36,6 +39,18 @@ describe('checkPeer (promote, demote)', () => {
       ).check.reachable,
     ).toBeNull();
   });
+
+  it.each(['pef/timeout', 'pef/connection-lost'] as const)(
+    'reads %s as unknown, never as down, and promote refuses on it',
+    async (kind) => {
+      const slow = await checkPeer(
+        ctxWith(async () => Promise.reject(new PefError(kind, 'no answer'))),
+        'primary.lab',
+      );
+      expect(slow.check).toMatchObject({ reachable: null, error: { kind } });
+      expect(slow.check.note).toMatch(/^could not establish the state of primary\.lab/);
+    },
+  );
 
   it('does not swallow a name that is not in the inventory', async () => {
     await expect(

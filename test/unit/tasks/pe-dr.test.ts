@@ -16,7 +16,7 @@ import type { TaskDefinition } from '../../../src/task/task.js';
 import type { CommandOptions } from '../../../src/transport/transport.js';
 import { forgetReplica } from '../../../tasks/forget-replica.js';
 import { infraStatus } from '../../../tasks/infra-status.js';
-import { promoteReplica } from '../../../tasks/promote-replica.js';
+import { primaryAnswersCommand, promoteReplica } from '../../../tasks/promote-replica.js';
 import { provisionReplica } from '../../../tasks/provision-replica.js';
 import { fakeRuntime, fakeTarget } from '../../helpers/fake-runtime.js';
 
@@ -29,6 +29,8 @@ interface Pe {
   replicas: Record<string, { enabled: boolean; topology: string }>;
   token: Record<string, boolean>;
   primaryAnswers: boolean;
+  /** What the status probe prints instead, e.g. a timeout or a missing curl. */
+  primaryReply?: string;
   fail?: { match: RegExp; exitCode: number; stderr: string };
   stdin: string[];
 }
@@ -71,7 +73,8 @@ function fakePe(initial: Partial<Pe> = {}) {
       pe.token[target] = true;
       return { stdout: 'Access token saved to: /root/.puppetlabs/token\n' };
     }
-    if (command.includes('/status/v1/simple')) return { stdout: pe.primaryAnswers ? '200' : '000' };
+    if (command.includes('/status/v1/simple'))
+      return { stdout: pe.primaryReply ?? (pe.primaryAnswers ? 'code=200 rc=0' : 'code=000 rc=7') };
     const needsToken = /infrastructure (provision|enable|forget) /.test(command);
     if (needsToken && (!command.includes('--token-file') || !pe.token[target]))
       return { exitCode: 1, stderr: 'Error: No valid RBAC token found.' };
@@ -248,9 +251,7 @@ describe('promote_replica', () => {
       },
     });
     expect(forced.sent).toContain(`replica: ${PUPPET} infrastructure promote replica --yes`);
-    expect(forced.sent).toContain(
-      "replica: if command -v curl >/dev/null 2>&1; then curl -sk -o /dev/null --max-time 5 -w '%{http_code}' https://primary.lab:8140/status/v1/simple || true; else echo no-curl; fi",
-    );
+    expect(forced.sent).toContain(`replica: ${primaryAnswersCommand('primary.lab')}`);
 
     const again = await run(promoteReplica, world, 'replica', {});
     expect(again.result).toMatchObject({ changed: false, value: { action: 'none' } });
@@ -266,6 +267,33 @@ describe('promote_replica', () => {
       value: { primary_check: 'primary.lab does not answer' },
     });
     expect(world.pe.primary).toBe('replica.lab');
+  });
+
+  it.each([
+    ['no curl', 'no-curl', /there is no curl on this host/],
+    ['a timeout', 'code=000 rc=28', /curl could not establish it \(it timed out\)/],
+    ['a name that does not resolve', 'code=000 rc=6', /the host name does not resolve/],
+    ['unreadable output', '', /printed nothing usable/],
+  ])('fails closed on %s: refused without force, promoted with it', async (_what, reply, why) => {
+    const world = fakePe({ replicas: { 'replica.lab': { enabled: true, topology: 'mono' } }, primaryReply: reply });
+    const refused = await run(promoteReplica, world, 'replica', {});
+    expect(refused.result.error?.kind).toBe('pef/split-brain-guard');
+    expect(refused.result.error?.msg).toMatch(why);
+    expect(refused.result.error?.msg).toMatch(
+      /could not establish that the primary primary\.lab is offline.*force=true/s,
+    );
+    expect(world.pe.primary).toBe('primary.lab');
+    const forced = await run(promoteReplica, world, 'replica', { force: true });
+    expect(forced.result.value['primary_check']).toMatch(/^could not check primary\.lab: .*\(force=true\)$/);
+    expect(world.pe.primary).toBe('replica.lab');
+  });
+
+  it('fails closed when the status names no primary', async () => {
+    const world = fakePe({ primary: '', replicas: { 'replica.lab': { enabled: true, topology: 'mono' } } });
+    const refused = await run(promoteReplica, world, 'replica', {});
+    expect(refused.result.error).toMatchObject({ kind: 'pef/split-brain-guard' });
+    expect(refused.result.error?.msg).toMatch(/the infrastructure status names no primary to check/);
+    expect(refused.sent.some((c) => c.includes('promote replica --yes'))).toBe(false);
   });
 });
 
