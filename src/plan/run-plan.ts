@@ -5,13 +5,11 @@
  */
 import { PefError, toErrorData, type ErrorData } from '../errors/pef-error.js';
 import type { ResultSet, ResultSetJson } from '../executor/result.js';
-import type { Role, Target } from '../inventory/target.js';
+import { isRole, type Target } from '../inventory/target.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { validateParams } from '../task/params.js';
 import { runTask } from '../task/run-task.js';
 import type { PlanContext, PlanDefinition } from './plan.js';
-
-const ROLES: readonly string[] = ['primary', 'replica', 'agent', 'compiler'];
 
 /** How one step ended. */
 export interface StepReport {
@@ -123,7 +121,7 @@ function planContext<P>(
     prompter: runtime.prompter,
     memo,
     targets: async (spec: string): Promise<Target[]> =>
-      ROLES.includes(spec) ? await runtime.targets.targetsWithRole(spec as Role) : await runtime.targets.resolve(spec),
+      isRole(spec) ? await runtime.targets.targetsWithRole(spec) : await runtime.targets.resolve(spec),
     runTask: async (task, targets, params, options = {}): Promise<ResultSet> => {
       const set =
         runtime.noop && !task.supportsNoop
