@@ -193,6 +193,36 @@ describe('pef task/plan list and show, inventory show', () => {
     expect(human.stdout).toMatch(/primary\.test\s+primary\s+root@127\.0\.20\.1/);
   });
 
+  it('rejects an unknown --format on every command with exit 1, naming the flag and the choices', async () => {
+    for (const args of [
+      ['task', 'list'],
+      ['task', 'show', 'check_connection'],
+      ['task', 'run', 'check_connection', '-t', 'primary.test'],
+      ['plan', 'list'],
+      ['plan', 'show', 'preflight'],
+      ['plan', 'run', 'preflight'],
+      ['inventory', 'show'],
+      ['lab', 'status', '--dir', join(dir, 'no-lab')],
+    ]) {
+      const run = await runCli([...args, '--format', 'yaml'], { cwd: dir, env });
+      expect([args.join(' '), run.code]).toEqual([args.join(' '), 1]);
+      expect(run.stderr).toContain('--format must be one of human, json, not "yaml"');
+      expect(run.stdout).toBe('');
+    }
+  });
+
+  it('rejects --targets on plan run: plans pick their targets by role', async () => {
+    const run = await runCli(['plan', 'run', 'preflight', '-t', 'primary.test'], { cwd: dir, env });
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain('pef plan run does not take --targets');
+  });
+
+  it('lab status exits 2 for a lab that is not healthy (1 stays for usage errors)', async () => {
+    const run = await runCli(['lab', 'status', '--dir', join(dir, 'no-lab'), '--format', 'json'], { cwd: dir });
+    expect(run.code).toBe(2);
+    expect(JSON.parse(run.stdout)).toMatchObject({ exists: false, healthy: false });
+  });
+
   it('has --help with an example on every command', async () => {
     for (const args of [
       ['task', 'run'],
