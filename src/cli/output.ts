@@ -12,10 +12,10 @@ export const FORMATS = ['human', 'json'] as const;
 /** One of FORMATS. */
 export type Format = (typeof FORMATS)[number];
 
-/** Checks a format from `source` (the flag, or the config file): unknown values are a usage error. */
-export function parseFormat(value: string, source = '--format'): Format {
+/** Checks a `--format` value: an unknown one is a usage error naming the flag and the choices. */
+export function parseFormat(value: string): Format {
   if ((FORMATS as readonly string[]).includes(value)) return value as Format;
-  throw new PefError('pef/usage-error', `${source} must be one of ${FORMATS.join(', ')}, not "${value}".`, {
+  throw new PefError('pef/usage-error', `--format must be one of ${FORMATS.join(', ')}, not "${value}".`, {
     format: value,
     accepted: [...FORMATS],
   });

@@ -126,7 +126,7 @@ function planContext<P>(
       const set =
         runtime.noop && !task.supportsNoop
           ? await previewOnly(runtime, task.name, targets)
-          : await runTask(runtime, task, targets, (params ?? {}) as Record<string, unknown>);
+          : await runTask(runtime, task, targets, params ?? {});
       results.push(set.toJSON());
       if (!set.ok && !options.catchErrors) {
         const failed = set.errorSet();
@@ -152,13 +152,13 @@ function planContext<P>(
 // A task that cannot preview its commands is not run at all in a plan-level dry run; the
 // result says so, so the operator sees the gap instead of a silent skip.
 function previewOnly(runtime: Runtime, task: string, targets: readonly Target[]): Promise<ResultSet> {
-  return runtime.executor.run('task', task, targets, async (target) => {
+  return runtime.executor.run('task', task, targets, (target) => {
     runtime.events.emit({
       type: 'noop-command',
       target: target.name,
       command: `(task ${task}: runs for real only; it cannot preview its commands)`,
     });
-    return { value: { noop: true, would_run: [], preview: 'unsupported' }, changed: true };
+    return Promise.resolve({ value: {}, changed: true, noop: { wouldRun: [], preview: 'unsupported' as const } });
   });
 }
 

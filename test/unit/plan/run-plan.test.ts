@@ -88,7 +88,7 @@ describe('runPlan', () => {
     expect(sent).toEqual([]);
     expect(result.noop).toBe(true);
     const wouldRun = result.steps.map((s) =>
-      s.results.flatMap((set) => set.items.map((i) => [i.target, (i.value as { would_run: string[] }).would_run])),
+      s.results.flatMap((set) => set.items.map((i) => [i.target, i._would_run])),
     );
     expect(wouldRun).toEqual([[['p', ['touch /tmp/one']]], [['r', ['touch /tmp/two']]], [['p', ['touch /tmp/three']]]]);
   });
@@ -109,7 +109,13 @@ describe('runPlan', () => {
     const { runtime, events } = fakeRuntime(targets, () => ({}), { noop: true });
     const result = await runPlan(runtime, withRaw, {});
     expect(result.status).toBe('success');
-    expect(result.steps[0]?.results[0]?.items[0]?.value).toMatchObject({ preview: 'unsupported' });
+    // Framework data beside the value, never inside it: the task's own value stays empty.
+    expect(result.steps[0]?.results[0]?.items[0]).toMatchObject({
+      value: {},
+      _noop: true,
+      _would_run: [],
+      _preview: 'unsupported',
+    });
     expect(events.some((e) => e.type === 'noop-command' && e.command.includes('cannot preview'))).toBe(true);
   });
 
