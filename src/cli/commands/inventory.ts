@@ -1,6 +1,6 @@
 /**
  * `pef inventory show`: the targets an inventory defines (or that --targets selects), with their
- * resolved config; secrets print as [sensitive].
+ * config; secrets print as [sensitive] and are never read, so no environment is needed.
  */
 import { Command } from 'commander';
 import { formatOption, printJson, printText, returning, type ExitSink, type Format } from '../output.js';
@@ -19,7 +19,9 @@ export function inventoryCommand(exit: ExitSink): Command {
     .action(
       returning(exit, async (flags: { inventory?: string; targets: string; format?: Format }) => {
         const inv = await openInventory(flags.inventory);
-        const targets = await inv.resolve(flags.targets);
+        // Showing never needs a secret: plugins are peeked, and what is missing now is a warning.
+        const { targets, warnings: missing } = await inv.show(flags.targets);
+        const warnings = [...inv.warnings, ...missing];
         const rows = targets.map((t) => ({
           name: t.name,
           role: (t.vars['role'] as string | undefined) ?? '',
@@ -34,8 +36,8 @@ export function inventoryCommand(exit: ExitSink): Command {
         if (flags.format === 'json') {
           printJson({
             inventory: inv.file,
-            targets: targets.map((t) => JSON.parse(JSON.stringify(t))),
-            warnings: inv.warnings,
+            targets: targets.map((t) => JSON.parse(JSON.stringify(t)) as unknown),
+            warnings,
           });
           return 0;
         }
@@ -43,7 +45,7 @@ export function inventoryCommand(exit: ExitSink): Command {
         const body = rows.map((r) => [r.name, r.role, r.address, r.groups.join(','), r.run_as]);
         printText(table([header, ...body]));
         printText(`\n${rows.length} target(s) from ${inv.file}`);
-        for (const w of inv.warnings) process.stderr.write(`warning: ${w}\n`);
+        for (const w of warnings) process.stderr.write(`warning: ${w}\n`);
         return 0;
       }),
     );
