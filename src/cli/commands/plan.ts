@@ -2,7 +2,7 @@
  * `pef plan list|show|run`.
  */
 import { Command } from 'commander';
-import { catalogEntries, findPlan } from '../catalog.js';
+import { allTasks, catalogEntries, findPlan } from '../catalog.js';
 import { PefError } from '../../errors/pef-error.js';
 import { formatOption, printJson, printText, returning, type ExitSink, type Format } from '../output.js';
 import { withRunFlags, type RunFlags } from '../run-flags.js';
@@ -76,7 +76,7 @@ export function planCommand(exit: ExitSink): Command {
       .description('run a plan')
       .addHelpText(
         'after',
-        '\nExamples:\n  $ pef plan run preflight -i inventory.yaml\n  $ pef plan run setup -i inventory.yaml --noop\n  $ pef plan run setup -i inventory.yaml --from sync-ca',
+        '\nExamples:\n  $ pef plan run preflight -i inventory.yaml\n  $ pef plan run setup -i inventory.yaml --noop\n  $ pef plan run setup -i inventory.yaml --from sync_ca',
       ),
   ).action(
     returning(exit, async (name: string, words: string[], flags: RunFlags & { from?: string }) => {
@@ -87,13 +87,17 @@ export function planCommand(exit: ExitSink): Command {
           { targets: flags.targets },
         );
       }
-      const [{ parseParamWords, validateParams }, { runPlan }, { openSession, readParamsFlag }, { formatPlanResult }] =
-        await Promise.all([
-          import('../../task/params.js'),
-          import('../../plan/run-plan.js'),
-          import('../session.js'),
-          import('../format.js'),
-        ]);
+      const [
+        { parseParamWords, validateParams },
+        { runPlan, taskRegistry },
+        { openSession, readParamsFlag },
+        { formatPlanResult },
+      ] = await Promise.all([
+        import('../../task/params.js'),
+        import('../../plan/run-plan.js'),
+        import('../session.js'),
+        import('../format.js'),
+      ]);
       const def = await findPlan(name);
       const raw = parseParamWords(def.params, words, readParamsFlag(flags.params));
       // Validate before anything connects or logs: bad input fails fast, and sensitive values
@@ -101,7 +105,11 @@ export function planCommand(exit: ExitSink): Command {
       validateParams(def.params, raw, { kind: 'plan', name: def.name });
       const session = await openSession(flags);
       try {
-        const result = await runPlan(session.runtime, def, raw, flags.from === undefined ? {} : { from: flags.from });
+        const tasks = taskRegistry(await allTasks());
+        const result = await runPlan(session.runtime, def, raw, {
+          tasks,
+          ...(flags.from === undefined ? {} : { from: flags.from }),
+        });
         await session.renderer.stop();
         if (session.format === 'json') printJson(result);
         else printText(formatPlanResult(result));
