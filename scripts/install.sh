@@ -8,7 +8,7 @@ DEBS=(openssh-server openssh-client rsync sudo
       puppetserver puppetdb puppet-terminus-puppetdb puppet-agent
       postgresql-15 postgresql-client-15
       ansible-core hyperfine
-      util-linux iproute2 procps curl ca-certificates)
+      util-linux iproute2 nftables procps curl ca-certificates)
 
 missing=()
 for p in "${DEBS[@]}"; do

@@ -6,6 +6,8 @@ import { readdir, rm, stat } from 'node:fs/promises';
 import { labPaths } from './lab-layout.js';
 import { readLabState } from './lab-state.js';
 import { killHolders } from './lab-holder.js';
+import { healPartitions } from './lab-partition.js';
+import { removeLabCgroups } from './lab-cgroup.js';
 import { findHolders, namespaceOf, processesInNamespace } from './lab-procfs.js';
 import { PefError } from '../errors/pef-error.js';
 
@@ -53,6 +55,10 @@ export async function labDown(options: { dir?: string } = {}): Promise<LabDownRe
     .filter((ns): ns is string => ns !== undefined && ns !== namespaceOf(process.pid, 'mnt'));
 
   await killHolders(paths);
+  if (state !== undefined) {
+    await healPartitions(state.addressPrefix);
+    await removeLabCgroups(state.addressPrefix);
+  }
   for (const ns of namespaces) {
     const left = processesInNamespace(ns);
     if (left.length > 0) {

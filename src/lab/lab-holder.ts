@@ -10,6 +10,7 @@ import type { LabHost, LabPaths } from './lab-layout.js';
 import { OVERLAY_DIRS } from './lab-layout.js';
 import { HOLDER_MARKER, findHolders, isAlive } from './lab-procfs.js';
 import { labAssetPath } from './lab-assets.js';
+import { hostCgroup, inCgroup } from './lab-cgroup.js';
 import { PefError } from '../errors/pef-error.js';
 
 /** Pids of a started holder. */
@@ -39,24 +40,28 @@ export async function startHolder(paths: LabPaths, host: LabHost): Promise<Holde
   await mkdir(paths.sharedDir, { recursive: true });
   const script = await labAssetPath('holder.sh');
   const log = await open(paths.holderLog(host.name), 'w');
-  const child = spawn(
+  const prefix = host.address.slice(0, host.address.lastIndexOf('.'));
+  // The host's cgroup (lab-cgroup.ts) is joined before unshare, so every process of the host inherits it.
+  const [command, ...args] = inCgroup(hostCgroup(prefix, host.name), [
     'unshare',
-    [
-      '--mount',
-      '--uts',
-      '--ipc',
-      '--pid',
-      '--fork',
-      '--mount-proc',
-      '--propagation',
-      'private',
-      '--',
-      '/bin/bash',
-      script,
-      HOLDER_MARKER,
-      hostDir,
-      host.fqdn,
-    ],
+    '--mount',
+    '--uts',
+    '--ipc',
+    '--pid',
+    '--fork',
+    '--mount-proc',
+    '--propagation',
+    'private',
+    '--',
+    '/bin/bash',
+    script,
+    HOLDER_MARKER,
+    hostDir,
+    host.fqdn,
+  ]);
+  const child = spawn(
+    command ?? 'unshare',
+    args,
     // setsid (detached): the host outlives `pef lab up` and no terminal signal reaches it.
     { detached: true, stdio: ['ignore', log.fd, log.fd] },
   );

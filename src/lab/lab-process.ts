@@ -4,6 +4,7 @@
  * Commands never throw for a non-zero exit; callers decide (`check`).
  */
 import { PefError } from '../errors/pef-error.js';
+import { cgroupOf, inCgroup } from './lab-cgroup.js';
 
 /** Output of a finished command. */
 export interface RunOutput {
@@ -50,7 +51,9 @@ export function hostArgv(
     LANG: 'C.UTF-8',
     ...env,
   });
-  return [
+  // The command joins the host's cgroup too, so a partition (lab-partition.ts) covers what it starts.
+  const cgroup = cgroupOf(initPid);
+  return inCgroup(cgroup?.startsWith('pef-lab/') === true ? cgroup : undefined, [
     'nsenter',
     '-t',
     String(initPid),
@@ -64,7 +67,7 @@ export function hostArgv(
     '-i',
     ...vars.map(([k, v]) => `${k}=${v}`),
     ...command,
-  ];
+  ]);
 }
 
 /** Runs a command inside a lab host. */

@@ -14,6 +14,8 @@ export interface LabHostState extends LabHost {
   holderPid: number;
   /** Controller pid of the host's init (PID 1 inside the host); nsenter targets it. */
   initPid: number;
+  /** Set by `pef lab stop` (power cut), cleared by `pef lab start`. */
+  stopped?: boolean;
 }
 
 /** Contents of state.json. */

@@ -9,6 +9,7 @@ import type { LabHostState, LabState } from './lab-state.js';
 import { readLabState } from './lab-state.js';
 import { isAlive, outerPid } from './lab-procfs.js';
 import { runScriptInHost } from './lab-process.js';
+import { labPartitions } from './lab-partition.js';
 
 /** One service on one host. */
 export interface LabServiceStatus {
@@ -28,6 +29,8 @@ export interface LabHostStatus {
   address: string;
   /** The host (its holder) exists. */
   running: boolean;
+  /** Powered off by `pef lab stop` (its holder and disk remain; `pef lab start` boots it). */
+  stopped: boolean;
   initPid?: number;
   services: LabServiceStatus[];
 }
@@ -45,6 +48,8 @@ export interface LabStatus {
   /** Path of inventory.yaml when it exists. */
   inventory?: string;
   hosts: LabHostStatus[];
+  /** Network partitions in force (`pef lab partition`), e.g. `primary controller`. */
+  partitions: string[];
 }
 
 // One nsenter per host, the shim once per service.
@@ -82,6 +87,7 @@ async function hostStatus(host: LabHostState, state: LabState): Promise<LabHostS
     role: host.role,
     address: host.address,
     running,
+    stopped: host.stopped === true,
     ...(running ? { initPid: host.initPid } : {}),
     services: services.map((name) => {
       const s = found.get(name);
@@ -99,8 +105,9 @@ async function hostStatus(host: LabHostState, state: LabState): Promise<LabHostS
 export async function labStatus(options: { dir?: string } = {}): Promise<LabStatus> {
   const paths = labPaths(options.dir);
   const state = await readLabState(paths);
-  if (state === undefined) return { dir: paths.dir, exists: false, healthy: false, hosts: [] };
+  if (state === undefined) return { dir: paths.dir, exists: false, healthy: false, hosts: [], partitions: [] };
   const hosts = await Promise.all(state.hosts.map((h) => hostStatus(h, state)));
+  const partitions = await labPartitions(state.addressPrefix);
   const inventory = await access(paths.inventory).then(
     () => paths.inventory,
     () => undefined,
@@ -108,7 +115,8 @@ export async function labStatus(options: { dir?: string } = {}): Promise<LabStat
   const healthy =
     state.phase === 'up' &&
     hosts.length > 0 &&
-    hosts.every((h) => h.running && h.services.every((s) => !s.expected || s.state === 'up'));
+    partitions.length === 0 &&
+    hosts.every((h) => h.running && !h.stopped && h.services.every((s) => !s.expected || s.state === 'up'));
   return {
     dir: paths.dir,
     exists: true,
@@ -118,6 +126,7 @@ export async function labStatus(options: { dir?: string } = {}): Promise<LabStat
     reached: state.reached,
     ...(inventory === undefined ? {} : { inventory }),
     hosts,
+    partitions,
   };
 }
 
@@ -126,8 +135,8 @@ export function formatLabStatus(status: LabStatus): string {
   if (!status.exists) return `no lab in ${status.dir} (start one with \`pef lab up\`)\n`;
   const rows: string[][] = [['HOST', 'ADDRESS', 'SERVICE', 'STATE', 'PID']];
   for (const h of status.hosts) {
-    if (!h.running) {
-      rows.push([h.fqdn, h.address, '(host)', 'down', '-']);
+    if (!h.running || h.stopped) {
+      rows.push([h.fqdn, h.address, '(host)', h.stopped ? 'STOPPED' : 'down', '-']);
       continue;
     }
     for (const s of h.services) {
@@ -150,8 +159,12 @@ export function formatLabStatus(status: LabStatus): string {
         .trimEnd(),
     )
     .join('\n');
+  const stopped = status.hosts
+    .filter((h) => h.stopped)
+    .map((h) => `stopped: ${h.name} (\`pef lab start ${h.name}\` boots it)\n`);
+  const cuts = status.partitions.map((p) => `partition: ${p} (\`pef lab heal\` removes it)\n`);
   const summary = status.healthy
     ? `lab ${status.profile ?? ''} in ${status.dir}: healthy`
-    : `lab in ${status.dir}: NOT healthy (phase ${status.phase ?? '?'}); \`pef lab up\` repairs by starting over`;
-  return `${table}\n\n${summary}\n${status.inventory === undefined ? '' : `inventory: ${status.inventory}\n`}`;
+    : `lab in ${status.dir}: NOT healthy (phase ${status.phase ?? '?'}); \`pef lab up\` repairs it (boots stopped hosts, heals partitions, rebuilds what is broken)`;
+  return `${table}\n\n${stopped.join('')}${cuts.join('')}${summary}\n${status.inventory === undefined ? '' : `inventory: ${status.inventory}\n`}`;
 }

@@ -5,16 +5,27 @@
  * Idempotent: a healthy lab is reported as is; stale state of a killed run is cleared first;
  * a failing `up` tears down what it started.
  */
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
-import type { LabHost, LabPaths, LabProfile } from './lab-layout.js';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import type { LabPaths, LabProfile } from './lab-layout.js';
 import { DEFAULT_ADDRESS_PREFIX, MAX_AGENTS, OVERLAY_DIRS, labHosts, labPaths } from './lab-layout.js';
 import type { LabHostState, LabState } from './lab-state.js';
 import { acquireLabLock, readLabState, writeLabState } from './lab-state.js';
-import { killHolders, readHostFile, startHolder, writeHostFile } from './lab-holder.js';
-import { check, runCommand, runInHost, runScriptInHost } from './lab-process.js';
-import { peStandins, readLabAsset } from './lab-assets.js';
-import { knownHostsLines, labInventoryYaml } from './lab-inventory.js';
+import { killHolders, startHolder } from './lab-holder.js';
+import { check, runCommand } from './lab-process.js';
+import { labInventoryYaml } from './lab-inventory.js';
 import { labStatus } from './lab-status.js';
+import {
+  enableAtBoot,
+  prepareHosts,
+  signCertificates,
+  startConsoles,
+  startPrimary,
+  startSsh,
+} from './lab-provision.js';
+import type { LabStatus } from './lab-status.js';
+import { healPartitions } from './lab-partition.js';
+import { removeLabCgroups } from './lab-cgroup.js';
+import { bootHost } from './lab-power.js';
 import { PefError } from '../errors/pef-error.js';
 
 /** How far `up` goes: `hosts` (holders, private copies), `ssh` (+ sshd, inventory) or `full`. */
@@ -51,16 +62,6 @@ export interface LabInfo {
   durationMs: number;
 }
 
-const SERVICE_SHIM = '/usr/local/sbin/pef-lab-service';
-const SITE_PP: Record<LabProfile, string> = {
-  oss: '/etc/puppet/code/environments/production/manifests/site.pp',
-  pe: '/etc/puppetlabs/code/environments/production/manifests/site.pp',
-};
-/** The services that make a primary a Puppet server, in start order. */
-const SERVER_SERVICES: Record<LabProfile, readonly string[]> = {
-  oss: ['puppetdb', 'puppetserver'],
-  pe: ['pe-puppetdb', 'pe-puppetserver'],
-};
 const REQUIRED_COMMANDS = [
   'unshare',
   'nsenter',
@@ -72,52 +73,6 @@ const REQUIRED_COMMANDS = [
   'pg_ctlcluster',
   'java',
 ];
-
-function hostsFileLines(hosts: readonly LabHost[]): string {
-  return hosts
-    .map((h) => `${h.address} ${h.fqdn} ${h.name}${h.role === 'primary' ? ' puppet.lab puppet' : ''}`)
-    .join('\n');
-}
-
-/** What host-setup.sh needs to know about a host (see its header). */
-function setupEnv(
-  host: LabHost,
-  hosts: readonly LabHost[],
-  prefix: string,
-  profile: LabProfile,
-): Record<string, string> {
-  return {
-    LAB_PROFILE: profile,
-    LAB_FQDN: host.fqdn,
-    LAB_NETWORK: `${prefix}.0/24`,
-    LAB_ADDRESS: host.address,
-    LAB_ROLE: host.role,
-    LAB_PRIMARY: hosts.find((h) => h.role === 'primary')?.fqdn ?? host.fqdn,
-    LAB_HOSTS_LINES: hostsFileLines(hosts),
-  };
-}
-
-/** Runs one step of host-setup.sh on each of `hosts`, in parallel. */
-async function setupStep(
-  step: string,
-  on: readonly LabHostState[],
-  all: readonly LabHostState[],
-  o: { addressPrefix: string; profile: LabProfile },
-): Promise<void> {
-  const setup = await readLabAsset('host-setup.sh');
-  await Promise.all(
-    on.map(async (h) =>
-      check(
-        await runScriptInHost(h.initPid, setup, [step], {
-          env: setupEnv(h, all, o.addressPrefix, o.profile),
-          timeoutMs: 300_000,
-        }),
-        `lab step ${step} on ${h.fqdn}`,
-        { host: h.name },
-      ),
-    ),
-  );
-}
 
 async function preflight(
   options: Required<Pick<LabUpOptions, 'profile' | 'agents' | 'addressPrefix'>>,
@@ -180,166 +135,6 @@ async function listenersOn(prefix: string): Promise<string[]> {
     .filter((a) => a.startsWith(`${prefix}.`));
 }
 
-async function prepareHosts(
-  paths: LabPaths,
-  hosts: LabHostState[],
-  o: { addressPrefix: string; profile: LabProfile },
-  progress: (l: string) => void,
-): Promise<void> {
-  const shim = await readLabAsset('pef-lab-service.sh');
-  progress(
-    `preparing ${hosts.length} hosts (${o.profile === 'pe' ? 'Puppet Enterprise layout, ' : ''}ssh keys, configs bound to ${o.addressPrefix}.x)`,
-  );
-  await Promise.all(hosts.map((h) => writeHostFile(h.initPid, SERVICE_SHIM, shim, 0o755)));
-  await setupStep('prep', hosts, hosts, o);
-  if (o.profile === 'pe')
-    await installPeStandins(
-      paths,
-      hosts.filter((h) => h.role !== 'agent'),
-    );
-}
-
-// The PE stand-ins on the PE servers, and the one PE installation they share (primary first).
-async function installPeStandins(paths: LabPaths, servers: readonly LabHostState[]): Promise<void> {
-  const { files, dirs } = await peStandins();
-  for (const host of servers) {
-    for (const f of files) await writeHostFile(host.initPid, f.path, f.content, f.mode);
-    for (const d of dirs) {
-      const into = `/proc/${host.initPid}/root${d.into}`;
-      check(await runCommand(['mkdir', '-p', into]), `creating ${d.into} on ${host.fqdn}`);
-      check(await runCommand(['cp', '-a', d.from, into]), `copying ${d.from} to ${host.fqdn}`);
-    }
-  }
-  const primary = servers.find((h) => h.role === 'primary');
-  const state = {
-    pef_standin: 'pef lab stand-in, not Puppet Enterprise',
-    primary: primary?.fqdn,
-    replicas: {},
-    jobs: [],
-    events: [],
-  };
-  await writeFile(`${paths.sharedDir}/pe-infra.json`, `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600 });
-}
-
-async function startSsh(paths: LabPaths, hosts: LabHostState[], progress: (l: string) => void): Promise<void> {
-  const hostKeys = await Promise.all(
-    hosts.map(async (host) => ({
-      host,
-      publicKey: await readHostFile(host.initPid, '/etc/ssh/ssh_host_ed25519_key.pub'),
-    })),
-  );
-  const rootKeys = await Promise.all(hosts.map((h) => readHostFile(h.initPid, '/root/.ssh/id_ed25519.pub')));
-  const labKey = await readFile(`${paths.privateKey}.pub`, 'utf8');
-  const knownHosts = knownHostsLines(hostKeys);
-  const authorized = [labKey, ...rootKeys]
-    .map((k) => k.trim())
-    .join('\n')
-    .concat('\n');
-  await writeFile(paths.knownHosts, knownHosts);
-  progress('starting sshd on every host');
-  await Promise.all(
-    hosts.map(async (h) => {
-      await writeHostFile(h.initPid, '/root/.ssh/authorized_keys', authorized, 0o600);
-      await writeHostFile(h.initPid, '/etc/ssh/ssh_known_hosts', knownHosts);
-      check(
-        await runInHost(h.initPid, [SERVICE_SHIM, 'start', 'sshd'], { timeoutMs: 30_000 }),
-        `starting sshd on ${h.fqdn}`,
-      );
-    }),
-  );
-}
-
-async function startPrimary(
-  hosts: LabHostState[],
-  o: { addressPrefix: string; profile: LabProfile },
-  progress: (l: string) => void,
-): Promise<void> {
-  const primary = hosts.find((h) => h.role === 'primary');
-  if (primary === undefined) throw new PefError('pef/internal', 'lab has no primary');
-  await writeHostFile(primary.initPid, SITE_PP[o.profile], await readLabAsset('site.pp'));
-  if (o.profile === 'pe') {
-    progress("primary, replica: PE's databases in pe-postgresql, secrets, console configuration");
-    await setupStep(
-      'pe-server',
-      hosts.filter((h) => h.role !== 'agent'),
-      hosts,
-      o,
-    );
-  }
-  progress('primary: CA, PostgreSQL database, PuppetDB configuration');
-  await setupStep('primary-server', [primary], hosts, o);
-  // One JVM at a time: two booting together on 2 cores take as long as both in a row, or longer.
-  for (const svc of SERVER_SERVICES[o.profile]) {
-    progress(`primary: starting ${svc} (about a minute)`);
-    check(
-      await runInHost(primary.initPid, [SERVICE_SHIM, 'start', svc], { timeoutMs: 400_000 }),
-      `starting ${svc} on ${primary.fqdn}`,
-      {
-        host: primary.name,
-        log: `${o.profile === 'pe' ? '/var/log/puppetlabs/' : '/var/log/'}${svc.replace(/^pe-/, '')}/ on ${primary.fqdn}`,
-      },
-    );
-  }
-}
-
-// PE servers: the classifier stand-in (pe-console-services) once their certificates exist.
-async function startConsoles(
-  hosts: LabHostState[],
-  o: { addressPrefix: string; profile: LabProfile },
-  progress: (l: string) => void,
-): Promise<void> {
-  const servers = hosts.filter((h) => h.role !== 'agent');
-  progress(`${servers.map((h) => h.name).join(', ')}: starting pe-console-services (the classifier stand-in)`);
-  await setupStep('pe-console', servers, hosts, o);
-  await Promise.all(
-    servers.map(async (h) =>
-      check(
-        await runInHost(h.initPid, [SERVICE_SHIM, 'start', 'pe-console-services'], { timeoutMs: 60_000 }),
-        `starting pe-console-services on ${h.fqdn}`,
-        {
-          host: h.name,
-          log: `/var/log/puppetlabs/console-services/console.log on ${h.fqdn}`,
-        },
-      ),
-    ),
-  );
-}
-
-async function signCertificates(hosts: LabHostState[], progress: (l: string) => void): Promise<void> {
-  const primary = hosts.find((h) => h.role === 'primary');
-  const others = hosts.filter((h) => h.role !== 'primary');
-  if (primary === undefined || others.length === 0) return;
-  progress(`certificates for ${others.map((h) => h.fqdn).join(', ')}`);
-  await Promise.all(
-    others.map(async (h) =>
-      check(
-        await runInHost(h.initPid, ['puppet', 'ssl', 'submit_request'], { timeoutMs: 120_000 }),
-        `CSR from ${h.fqdn}`,
-        { host: h.name },
-      ),
-    ),
-  );
-  check(
-    await runInHost(
-      primary.initPid,
-      ['puppetserver', 'ca', 'sign', '--certname', others.map((h) => h.fqdn).join(',')],
-      { timeoutMs: 120_000 },
-    ),
-    'signing the lab certificates on primary',
-  );
-  await Promise.all(
-    others.map(async (h) =>
-      check(
-        await runInHost(h.initPid, ['puppet', 'ssl', 'download_cert'], { timeoutMs: 120_000 }),
-        `downloading the cert of ${h.fqdn}`,
-        {
-          host: h.name,
-        },
-      ),
-    ),
-  );
-}
-
 /** Brings a lab up (or finds it up); see the file comment. */
 export async function labUp(options: LabUpOptions = {}): Promise<LabInfo> {
   const started = Date.now();
@@ -364,6 +159,9 @@ export async function labUp(options: LabUpOptions = {}): Promise<LabInfo> {
         progress(`lab in ${paths.dir} is already up`);
         return info(paths, existing, true, started);
       }
+      if (same && enough && (await repair(paths, existing, status, progress))) {
+        return info(paths, existing, true, started);
+      }
       if (status.healthy && !same) {
         throw new PefError(
           'pef/lab-error',
@@ -374,7 +172,7 @@ export async function labUp(options: LabUpOptions = {}): Promise<LabInfo> {
       progress(`clearing stale lab state in ${paths.dir}`);
     }
     // Holders and files of an earlier (killed or failed) run, with or without a state file.
-    await clearStale(paths);
+    await clearStale(paths, addressPrefix);
     const busy = await listenersOn(addressPrefix);
     if (busy.length > 0) {
       throw new PefError(
@@ -392,7 +190,7 @@ export async function labUp(options: LabUpOptions = {}): Promise<LabInfo> {
       } catch {
         // the teardown matters more than the message
       }
-      await clearStale(paths).catch(() => undefined);
+      await clearStale(paths, addressPrefix).catch(() => undefined);
       throw error;
     }
   } finally {
@@ -401,9 +199,32 @@ export async function labUp(options: LabUpOptions = {}): Promise<LabInfo> {
   }
 }
 
-// Removes everything in dir except the lock, killing holders first.
-async function clearStale(paths: LabPaths): Promise<void> {
+// A lab whose only faults are drill faults (hosts stopped, partitions) is repaired in place:
+// healed and booted rather than rebuilt. True when that left it healthy.
+async function repair(
+  paths: LabPaths,
+  state: LabState,
+  status: LabStatus,
+  progress: (l: string) => void,
+): Promise<boolean> {
+  if (!status.hosts.every((h) => h.running)) return false;
+  if (status.partitions.length > 0) {
+    progress(`healing ${status.partitions.join(', ')}`);
+    await healPartitions(state.addressPrefix);
+  }
+  for (const host of state.hosts.filter((h) => h.stopped === true)) {
+    progress(`starting ${host.fqdn}, stopped by \`pef lab stop\``);
+    await bootHost(state, host);
+    await writeLabState(paths, state);
+  }
+  return (await labStatus({ dir: paths.dir })).healthy;
+}
+
+// Removes everything in dir except the lock, killing holders first (and the lab's partitions and cgroups).
+async function clearStale(paths: LabPaths, addressPrefix: string): Promise<void> {
   await killHolders(paths);
+  await healPartitions(addressPrefix);
+  await removeLabCgroups(addressPrefix);
   for (const entry of ['state.json', 'inventory.yaml', 'keys', 'hosts', 'shared']) {
     await rm(`${paths.dir}/${entry}`, { recursive: true, force: true });
   }
@@ -452,6 +273,7 @@ async function build(
     if (o.profile === 'pe') await startConsoles(state.hosts, o, progress);
     state.reached = 'full';
   }
+  await enableAtBoot(state);
   state.phase = 'up';
   await writeLabState(paths, state);
   return info(paths, state, false, started);

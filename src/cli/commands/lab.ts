@@ -1,5 +1,5 @@
 /**
- * `pef lab up|down|status|exec`: the multi-host Puppet lab on this machine (docs/lab.md).
+ * `pef lab up|down|status|exec|stop|start|partition|heal`: the multi-host Puppet lab on this machine (docs/lab.md).
  * The lab modules load only when a lab subcommand runs.
  */
 import { Command, Option } from 'commander';
@@ -126,6 +126,68 @@ export function labCommand(exit: ExitSink): Command {
         return out.exitCode ?? 1;
       }),
     );
+
+  lab
+    .command('stop')
+    .description('cut the power of a lab host: every process of it is killed (sshd too); its disk stays')
+    .argument('<host>', 'primary, replica, agentN (or FQDN, or address)')
+    .option('--dir <dir>', 'state directory', '.pef-lab')
+    .addOption(new Option('--format <format>', 'human or json').default('human'))
+    .addHelpText('after', '\nExample:\n  $ pef lab stop primary && pef lab status')
+    .action(async (host: string, flags: { dir: string; format?: string }) => {
+      const fmt = format(flags.format);
+      const { labStop } = await import('../../lab/lab-power.js');
+      const result = await labStop(host, { dir: flags.dir });
+      if (fmt === 'json') printJson(result);
+      else printText(result.changed ? `${result.host} is stopped` : `${result.host} was stopped already`);
+    });
+
+  lab
+    .command('start')
+    .description('boot a lab host again: sshd, then the services enabled on it (JVMs take a minute each)')
+    .argument('<host>', 'primary, replica, agentN (or FQDN, or address)')
+    .option('--dir <dir>', 'state directory', '.pef-lab')
+    .addOption(new Option('--format <format>', 'human or json').default('human'))
+    .addHelpText('after', '\nExample:\n  $ pef lab start primary')
+    .action(async (host: string, flags: { dir: string; format?: string }) => {
+      const fmt = format(flags.format);
+      const { labStart } = await import('../../lab/lab-power.js');
+      const result = await labStart(host, { dir: flags.dir });
+      if (fmt === 'json') printJson(result);
+      else printText(`${result.host} is up: ${(result.started ?? []).join(', ') || 'no services'}`);
+    });
+
+  lab
+    .command('partition')
+    .description("drop packets between a lab host and the others (or one other host, or 'controller': pef itself)")
+    .argument('<host>', 'the host to cut off')
+    .argument('[other]', "only from this host, or 'controller'")
+    .option('--dir <dir>', 'state directory', '.pef-lab')
+    .addOption(new Option('--format <format>', 'human or json').default('human'))
+    .addHelpText(
+      'after',
+      '\nExamples:\n  $ pef lab partition primary            # primary alone\n  $ pef lab partition primary replica\n  $ pef lab partition primary controller # pef cannot reach primary, the hosts can\n  $ pef lab heal',
+    )
+    .action(async (host: string, other: string | undefined, flags: { dir: string; format?: string }) => {
+      const fmt = format(flags.format);
+      const { labPartition } = await import('../../lab/lab-partition.js');
+      const partitions = await labPartition(host, other, { dir: flags.dir });
+      if (fmt === 'json') printJson({ partitions });
+      else printText(`partitions in force: ${partitions.join('; ')}`);
+    });
+
+  lab
+    .command('heal')
+    .description('remove every partition of the lab')
+    .option('--dir <dir>', 'state directory', '.pef-lab')
+    .addOption(new Option('--format <format>', 'human or json').default('human'))
+    .action(async (flags: { dir: string; format?: string }) => {
+      const fmt = format(flags.format);
+      const { labHeal } = await import('../../lab/lab-partition.js');
+      const result = await labHeal({ dir: flags.dir });
+      if (fmt === 'json') printJson(result);
+      else printText(result.healed ? 'partitions removed' : 'no partition was in force');
+    });
 
   return lab;
 }

@@ -4,7 +4,9 @@
 # private /run (never by process name: every lab host shares the machine's process table),
 # and waits for readiness the way the units do (trapperkeeper restart file, pg_ctlcluster, pid file).
 #
-#   pef-lab-service {start|stop|restart|reload|status} SERVICE
+#   pef-lab-service {start|stop|restart|reload|status|enable|disable|is-enabled} SERVICE
+# enable/disable mark what `pef lab start HOST` boots (systemctl's meaning: start at boot, not now);
+# is-enabled exits 0 for enabled, 1 for disabled, as systemctl does.
 # SERVICE: sshd, puppet, and on an oss host puppetserver, puppetdb, postgresql; on a host of the
 # `pe` profile (/opt/puppetlabs/server/pe_version exists) PE's names instead: pe-puppetserver,
 # pe-puppetdb, pe-postgresql, and pe-console-services (the lab's classifier stand-in).
@@ -18,7 +20,7 @@ export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin LANG=C.
 TIMEOUT=${PEF_LAB_SERVICE_TIMEOUT:-300}
 
 usage() {
-  echo "usage: pef-lab-service {start|stop|restart|reload|status} {puppetserver|puppetdb|postgresql|sshd|puppet|pe-puppetserver|pe-puppetdb|pe-postgresql|pe-console-services}" >&2
+  echo "usage: pef-lab-service {start|stop|restart|reload|status|enable|disable|is-enabled} {puppetserver|puppetdb|postgresql|sshd|puppet|pe-puppetserver|pe-puppetdb|pe-postgresql|pe-console-services}" >&2
   exit 2
 }
 [ $# -eq 2 ] || usage
@@ -29,6 +31,8 @@ svc=$2
 
 # What implements each name on this host: kind, service user, config dir, run dir, log dir, defaults file.
 STANDINS=/opt/puppetlabs/server/apps/pef-lab-standins
+# Under the host's /var overlay, so it survives `pef lab stop` / `pef lab start` as a disk would.
+ENABLED=/var/lib/pef-lab-service/enabled
 case "$flavor:$svc" in
   oss:puppetserver) kind=puppetserver user=puppet conf=/etc/puppet/puppetserver run=/run/puppetserver log=/var/log/puppetserver defaults=/etc/default/puppetserver ;;
   oss:puppetdb) kind=puppetdb user=puppetdb conf=/etc/puppetdb run=/run/puppetdb log=/var/log/puppetdb defaults=/etc/default/puppetdb ;;
@@ -237,7 +241,7 @@ do_reload() {
   esac
 }
 
-case $action in start | stop | restart | reload | status) ;; *) usage ;; esac
+case $action in start | stop | restart | reload | status | enable | disable | is-enabled) ;; *) usage ;; esac
 [ "$kind" != unknown ] || { echo "pef-lab-service: unknown service '$svc' on this $flavor host" >&2; exit 5; }
 installed || { echo "pef-lab-service: $svc is not installed on $(hostname)" >&2; exit 5; }
 
@@ -246,6 +250,11 @@ case $action in
   stop) do_stop || exit 1 ;;
   restart) { do_stop && do_start; } || exit 1 ;;
   reload) do_reload || exit $? ;;
+  enable) install -d -m 755 "$ENABLED" && : >"$ENABLED/$svc" || exit 1 ;;
+  disable) rm -f "$ENABLED/$svc" || exit 1 ;;
+  is-enabled)
+    if [ -e "$ENABLED/$svc" ]; then echo enabled; else echo disabled; exit 1; fi
+    ;;
   status)
     pid=$(running_pid)
     rc=$?

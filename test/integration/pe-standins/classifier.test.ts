@@ -11,7 +11,7 @@ import type { ClassifierStandin } from '../../../src/lab/pe-standins/classifier-
 import type { NodeGroup } from '../../../src/lab/pe-standins/node-group-hierarchy.js';
 import { issueCert, makeCa } from '../../helpers/throwaway-ca.js';
 
-const HOST = '127.0.30.1';
+const HOST = '127.0.23.1';
 let dir: string;
 let standin: ClassifierStandin | undefined;
 const logLines: string[] = [];
@@ -78,7 +78,7 @@ const group = (id: string, name: string, parent: string): NodeGroup => ({
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'pef-classifier-'));
   makeCa(dir, 'ca', 'pef-test-ca');
-  issueCert(dir, 'server', 'primary.lab', { san: `IP:${HOST},IP:127.0.30.2,DNS:primary.lab` });
+  issueCert(dir, 'server', 'primary.lab', { san: `IP:${HOST},IP:127.0.23.2,DNS:primary.lab` });
   issueCert(dir, 'allowed', 'replica.lab');
   issueCert(dir, 'denied', 'agent1.lab');
   writeFileSync(join(dir, 'allowlist'), '# certnames allowed to use the classifier\nreplica.lab\n\n');
@@ -221,7 +221,7 @@ describe('classifier stand-in', () => {
         './test/helpers/lab-ts-loader.mjs',
         'src/lab/pe-standins/classifier-standin-main.ts',
         '--host',
-        '127.0.30.2',
+        '127.0.23.2',
         '--port',
         '0',
         '--cert',
@@ -250,12 +250,12 @@ describe('classifier stand-in', () => {
         });
         child.on('exit', () => reject(new Error(`exited early: ${out}`)));
       });
-      expect(url).toMatch(/^https:\/\/127\.0\.30\.2:\d+\/classifier-api\/v1$/);
+      expect(url).toMatch(/^https:\/\/127\.0\.23\.2:\d+\/classifier-api\/v1$/);
       const port = Number(new URL(url).port);
       const reply = await new Promise<number>((resolve, reject) => {
         request(
           {
-            host: '127.0.30.2',
+            host: '127.0.23.2',
             port,
             path: '/classifier-api/v1/groups',
             ca: readFileSync(join(dir, 'ca.pem')),

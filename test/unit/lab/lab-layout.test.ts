@@ -78,6 +78,7 @@ describe('formatLabStatus', () => {
           role: 'primary',
           address: '127.0.10.1',
           running: true,
+          stopped: false,
           initPid: 10,
           services: [
             { name: 'sshd', state: 'up', expected: true, pid: 11 },
@@ -85,19 +86,42 @@ describe('formatLabStatus', () => {
             { name: 'puppet', state: 'down', expected: false },
           ],
         },
-        { name: 'agent1', fqdn: 'agent1.lab', role: 'agent', address: '127.0.10.3', running: false, services: [] },
+        {
+          name: 'agent1',
+          fqdn: 'agent1.lab',
+          role: 'agent',
+          address: '127.0.10.3',
+          running: false,
+          stopped: false,
+          services: [],
+        },
+        {
+          name: 'agent2',
+          fqdn: 'agent2.lab',
+          role: 'agent',
+          address: '127.0.10.4',
+          running: true,
+          stopped: true,
+          services: [],
+        },
       ],
+      partitions: ['primary controller'],
     };
     const text = formatLabStatus(status);
-    expect(text).toContain('primary.lab  127.0.10.1  sshd          up     11');
-    expect(text).toContain('primary.lab  127.0.10.1  puppetserver  DOWN   -');
+    expect(text).toMatch(/^primary\.lab {2}127\.0\.10\.1 {2}sshd {10}up +11$/m);
+    expect(text).toMatch(/^primary\.lab {2}127\.0\.10\.1 {2}puppetserver {2}DOWN +-$/m);
     expect(text).not.toContain('puppet ');
     expect(text).toContain('agent1.lab   127.0.10.3  (host)        down');
+    expect(text).toMatch(/^agent2\.lab {3}127\.0\.10\.4 {2}\(host\) {8}STOPPED {2}-$/m);
+    expect(text).toContain('stopped: agent2 (`pef lab start agent2` boots it)');
+    expect(text).toContain('partition: primary controller (`pef lab heal` removes it)');
     expect(text).toContain('NOT healthy');
     expect(text).toContain('inventory: /x/inventory.yaml');
   });
 
   it('says how to start a lab when there is none', () => {
-    expect(formatLabStatus({ dir: '/x', exists: false, healthy: false, hosts: [] })).toContain('pef lab up');
+    expect(formatLabStatus({ dir: '/x', exists: false, healthy: false, hosts: [], partitions: [] })).toContain(
+      'pef lab up',
+    );
   });
 });
