@@ -132,30 +132,34 @@ export function labCommand(exit: ExitSink): Command {
     .description('cut the power of a lab host: every process of it is killed (sshd too); its disk stays')
     .argument('<host>', 'primary, replica, agentN (or FQDN, or address)')
     .option('--dir <dir>', 'state directory', '.pef-lab')
-    .addOption(new Option('--format <format>', 'human or json').default('human'))
+    .addOption(formatOption().default('human'))
     .addHelpText('after', '\nExample:\n  $ pef lab stop primary && pef lab status')
-    .action(async (host: string, flags: { dir: string; format?: string }) => {
-      const fmt = format(flags.format);
-      const { labStop } = await import('../../lab/lab-power.js');
-      const result = await labStop(host, { dir: flags.dir });
-      if (fmt === 'json') printJson(result);
-      else printText(result.changed ? `${result.host} is stopped` : `${result.host} was stopped already`);
-    });
+    .action(
+      returning(exit, async (host: string, flags: { dir: string; format: Format }) => {
+        const { labStop } = await import('../../lab/lab-power.js');
+        const result = await labStop(host, { dir: flags.dir });
+        if (flags.format === 'json') printJson(result);
+        else printText(result.changed ? `${result.host} is stopped` : `${result.host} was stopped already`);
+        return 0;
+      }),
+    );
 
   lab
     .command('start')
     .description('boot a lab host again: sshd, then the services enabled on it (JVMs take a minute each)')
     .argument('<host>', 'primary, replica, agentN (or FQDN, or address)')
     .option('--dir <dir>', 'state directory', '.pef-lab')
-    .addOption(new Option('--format <format>', 'human or json').default('human'))
+    .addOption(formatOption().default('human'))
     .addHelpText('after', '\nExample:\n  $ pef lab start primary')
-    .action(async (host: string, flags: { dir: string; format?: string }) => {
-      const fmt = format(flags.format);
-      const { labStart } = await import('../../lab/lab-power.js');
-      const result = await labStart(host, { dir: flags.dir });
-      if (fmt === 'json') printJson(result);
-      else printText(`${result.host} is up: ${(result.started ?? []).join(', ') || 'no services'}`);
-    });
+    .action(
+      returning(exit, async (host: string, flags: { dir: string; format: Format }) => {
+        const { labStart } = await import('../../lab/lab-power.js');
+        const result = await labStart(host, { dir: flags.dir });
+        if (flags.format === 'json') printJson(result);
+        else printText(`${result.host} is up: ${(result.started ?? []).join(', ') || 'no services'}`);
+        return 0;
+      }),
+    );
 
   lab
     .command('partition')
@@ -163,31 +167,35 @@ export function labCommand(exit: ExitSink): Command {
     .argument('<host>', 'the host to cut off')
     .argument('[other]', "only from this host, or 'controller'")
     .option('--dir <dir>', 'state directory', '.pef-lab')
-    .addOption(new Option('--format <format>', 'human or json').default('human'))
+    .addOption(formatOption().default('human'))
     .addHelpText(
       'after',
       '\nExamples:\n  $ pef lab partition primary            # primary alone\n  $ pef lab partition primary replica\n  $ pef lab partition primary controller # pef cannot reach primary, the hosts can\n  $ pef lab heal',
     )
-    .action(async (host: string, other: string | undefined, flags: { dir: string; format?: string }) => {
-      const fmt = format(flags.format);
-      const { labPartition } = await import('../../lab/lab-partition.js');
-      const partitions = await labPartition(host, other, { dir: flags.dir });
-      if (fmt === 'json') printJson({ partitions });
-      else printText(`partitions in force: ${partitions.join('; ')}`);
-    });
+    .action(
+      returning(exit, async (host: string, other: string | undefined, flags: { dir: string; format: Format }) => {
+        const { labPartition } = await import('../../lab/lab-partition.js');
+        const partitions = await labPartition(host, other, { dir: flags.dir });
+        if (flags.format === 'json') printJson({ partitions });
+        else printText(`partitions in force: ${partitions.join('; ')}`);
+        return 0;
+      }),
+    );
 
   lab
     .command('heal')
     .description('remove every partition of the lab')
     .option('--dir <dir>', 'state directory', '.pef-lab')
-    .addOption(new Option('--format <format>', 'human or json').default('human'))
-    .action(async (flags: { dir: string; format?: string }) => {
-      const fmt = format(flags.format);
-      const { labHeal } = await import('../../lab/lab-partition.js');
-      const result = await labHeal({ dir: flags.dir });
-      if (fmt === 'json') printJson(result);
-      else printText(result.healed ? 'partitions removed' : 'no partition was in force');
-    });
+    .addOption(formatOption().default('human'))
+    .action(
+      returning(exit, async (flags: { dir: string; format: Format }) => {
+        const { labHeal } = await import('../../lab/lab-partition.js');
+        const result = await labHeal({ dir: flags.dir });
+        if (flags.format === 'json') printJson(result);
+        else printText(result.healed ? 'partitions removed' : 'no partition was in force');
+        return 0;
+      }),
+    );
 
   return lab;
 }
