@@ -36,13 +36,9 @@ export function formatResultSet(set: ResultSet, noop: boolean): string {
             ? ' (changed)'
             : ' (no change)';
     lines.push(`✓ ${r.target}${change}`);
-    const value = { ...r.value };
-    const wouldRun = value['would_run'];
-    delete value['would_run'];
-    delete value['noop'];
-    if (Object.keys(value).length > 0) lines.push(indent(JSON.stringify(value, null, 2)));
-    if (Array.isArray(wouldRun) && wouldRun.length > 0)
-      lines.push(`  would run:\n${wouldRun.map((c) => `    $ ${String(c)}`).join('\n')}`);
+    if (Object.keys(r.value).length > 0) lines.push(indent(JSON.stringify(r.value, null, 2)));
+    const wouldRun = r.noop?.wouldRun ?? [];
+    if (wouldRun.length > 0) lines.push(`  would run:\n${wouldRun.map((c) => `    $ ${c}`).join('\n')}`);
   }
   const failed = set.errorSet().length;
   lines.push(
@@ -62,9 +58,11 @@ export function formatPlanResult(result: PlanResult): string {
     if (result.noop) {
       for (const set of step.results) {
         for (const item of set.items) {
-          const cmds = (item.value as { would_run?: unknown } | undefined)?.would_run;
-          if (Array.isArray(cmds) && cmds.length > 0)
-            lines.push(`    ${item.target} · ${item.object}:\n${cmds.map((c) => `      $ ${String(c)}`).join('\n')}`);
+          const cmds = item._would_run ?? [];
+          if (cmds.length > 0)
+            lines.push(`    ${item.target} · ${item.object}:\n${cmds.map((c) => `      $ ${c}`).join('\n')}`);
+          if (item._preview === 'unsupported')
+            lines.push(`    ${item.target} · ${item.object}: not run (the task cannot preview its commands)`);
         }
       }
     }

@@ -9,20 +9,21 @@ import { Command, CommanderError } from 'commander';
 import { readFileSync } from 'node:fs';
 import { PefError, toErrorData } from '../errors/pef-error.js';
 import { INTERRUPTED_EXIT, installInterruptHandlers, runCancellation } from './interrupt.js';
-import { exitCodeFor, wantsJson } from './output.js';
+import { exitCodeFor, printJson, wantsJson, type ExitSink } from './output.js';
 
 const VERSION = (
   JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }
 ).version;
 
+// Each command action returns its exit code through `exit`; main() alone turns it into the process's.
 const SUBCOMMANDS = {
-  task: async () => (await import('./commands/task.js')).taskCommand(),
-  plan: async () => (await import('./commands/plan.js')).planCommand(),
-  inventory: async () => (await import('./commands/inventory.js')).inventoryCommand(),
-  lab: async () => (await import('./commands/lab.js')).labCommand(),
-} satisfies Record<string, () => Promise<Command>>;
+  task: async (exit) => (await import('./commands/task.js')).taskCommand(exit),
+  plan: async (exit) => (await import('./commands/plan.js')).planCommand(exit),
+  inventory: async (exit) => (await import('./commands/inventory.js')).inventoryCommand(exit),
+  lab: async (exit) => (await import('./commands/lab.js')).labCommand(exit),
+} satisfies Record<string, (exit: ExitSink) => Promise<Command>>;
 
-async function buildProgram(args: readonly string[]): Promise<Command> {
+async function buildProgram(args: readonly string[], exit: ExitSink): Promise<Command> {
   const program = new Command('pef')
     .description('Keep a Puppet primary survivable: warm spare, sync, failover, promotion and failback.')
     .version(VERSION, '-V, --version')
@@ -45,7 +46,7 @@ Exit codes: 0 ok, 1 usage or config error, 2 a target or step failed (see docs/c
     first !== undefined && first in SUBCOMMANDS
       ? [first as keyof typeof SUBCOMMANDS]
       : (Object.keys(SUBCOMMANDS) as (keyof typeof SUBCOMMANDS)[]);
-  for (const command of await Promise.all(names.map((name) => SUBCOMMANDS[name]()))) program.addCommand(command);
+  for (const command of await Promise.all(names.map((name) => SUBCOMMANDS[name](exit)))) program.addCommand(command);
   return program;
 }
 
@@ -61,9 +62,10 @@ async function main(argv: string[]): Promise<number> {
     (code) => process.exit(code),
   );
   try {
-    const program = await buildProgram(args);
+    let code = 0;
+    const program = await buildProgram(args, (c) => (code = c));
     await program.parseAsync(argv);
-    return interrupted() ?? (process.exitCode === undefined ? 0 : Number(process.exitCode));
+    return interrupted() ?? code;
   } catch (error) {
     if (error instanceof CommanderError) {
       // commander already printed help or the usage error.
@@ -86,7 +88,7 @@ function interrupted(): number | undefined {
 function reportError(error: unknown, json: boolean): void {
   const data = toErrorData(error);
   if (json) {
-    process.stdout.write(`${JSON.stringify({ status: 'failure', error: data }, null, 2)}\n`);
+    printJson({ status: 'failure', error: data });
     return;
   }
   if (error instanceof PefError) process.stderr.write(`Error: ${error.message}\n`);

@@ -1,7 +1,41 @@
 /**
- * Output conventions shared by all commands: JSON or human, exit codes from errors and results.
+ * Output conventions shared by all commands: one `--format` parser, JSON or human, exit codes
+ * from errors and results. Command actions return their exit code; only main.ts sets it.
  */
+import { Option } from 'commander';
 import { PefError } from '../errors/pef-error.js';
+import { redact } from '../util/sensitive.js';
+
+/** The output formats every command accepts. */
+export const FORMATS = ['human', 'json'] as const;
+
+/** One of FORMATS. */
+export type Format = (typeof FORMATS)[number];
+
+/** Checks a `--format` value: an unknown one is a usage error naming the flag and the choices. */
+export function parseFormat(value: string): Format {
+  if ((FORMATS as readonly string[]).includes(value)) return value as Format;
+  throw new PefError('pef/usage-error', `--format must be one of ${FORMATS.join(', ')}, not "${value}".`, {
+    format: value,
+    accepted: [...FORMATS],
+  });
+}
+
+/** The `--format` option every command declares, parsed by parseFormat. */
+export function formatOption(description = `${FORMATS.join(' or ')}`): Option {
+  return new Option('--format <format>', description).argParser((value: string) => parseFormat(value));
+}
+
+/** Where a command action hands its exit code to main.ts, the one place that sets it. */
+export type ExitSink = (code: number) => void;
+
+/** Adapts an action that returns its exit code to commander, which ignores return values. */
+export function returning<A extends unknown[]>(
+  sink: ExitSink,
+  action: (...args: A) => Promise<number>,
+): (...args: A) => Promise<void> {
+  return async (...args: A) => sink(await action(...args));
+}
 
 /** True when the argv asks for JSON output (`--format json` or `--format=json`). */
 export function wantsJson(args: readonly string[]): boolean {
@@ -14,9 +48,11 @@ export function exitCodeFor(error: unknown): 1 | 2 | 130 {
   return error instanceof PefError ? error.exitCode : 1;
 }
 
-/** Writes one JSON document to stdout. */
+/** Writes one JSON document to stdout, with every registered secret scrubbed as in human output. */
 export function printJson(value: unknown): void {
-  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+  // Per string, not over the text: a secret with a quote or backslash is escaped in JSON text.
+  const scrub = (_key: string, v: unknown): unknown => (typeof v === 'string' ? redact(v) : v);
+  process.stdout.write(`${JSON.stringify(value, scrub, 2)}\n`);
 }
 
 /** Writes human text to stdout. */

@@ -4,6 +4,7 @@
  */
 import type { Command } from 'commander';
 import { DEFAULT_CONCURRENCY } from '../executor/executor.js';
+import { formatOption, type Format } from './output.js';
 
 /** Flags shared by the commands that run things. */
 export interface RunFlags {
@@ -11,7 +12,7 @@ export interface RunFlags {
   targets?: string;
   params?: string;
   noop?: boolean;
-  format?: 'human' | 'json';
+  format?: Format;
   concurrency?: string;
   verbose?: boolean;
   logFile?: string;
@@ -27,7 +28,7 @@ export function withRunFlags(command: Command): Command {
     .option('-t, --targets <names>', 'targets: names, groups, aliases, globs or "all", comma-separated')
     .option('--params <json>', 'parameters as JSON, @file.json, or - for stdin')
     .option('--noop', 'show what would change, and every command that would run, without changing anything')
-    .option('--format <format>', 'human or json (json prints one JSON document on stdout and nothing else)')
+    .addOption(formatOption('human or json (json prints one JSON document on stdout and nothing else)'))
     .option('--concurrency <n>', `targets worked on at once (default ${DEFAULT_CONCURRENCY})`)
     .option('-v, --verbose', 'show command output as it arrives')
     .option('--log-file <file>', 'debug log of this run (default .pef/logs/pef-<time>-<pid>.log)');

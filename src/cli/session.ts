@@ -13,6 +13,7 @@ import { attachRenderer, type Renderer } from '../render/renderer.js';
 import { Runtime } from '../runtime/runtime.js';
 import { loadConfig, type PefConfig } from '../config/load-config.js';
 import { runCancellation } from './interrupt.js';
+import type { Format } from './output.js';
 import type { RunFlags } from './run-flags.js';
 import type { Inventory } from '../inventory/inventory.js';
 
@@ -21,7 +22,7 @@ export interface Session {
   config: PefConfig;
   inventory: Inventory;
   runtime: Runtime;
-  format: 'human' | 'json';
+  format: Format;
   renderer: Renderer;
   close(): Promise<void>;
 }
@@ -29,7 +30,7 @@ export interface Session {
 /** Loads the config, inventory and runtime for a run. */
 export async function openSession(flags: RunFlags): Promise<Session> {
   const config = await loadConfig(process.cwd());
-  const format = parseFormat(flags.format ?? config.format ?? 'human');
+  const format = flags.format ?? config.format ?? 'human';
   const concurrency = parseConcurrency(flags.concurrency ?? config.concurrency);
   const prompter = defaultPrompter();
   const inventory = await openInventory(flags.inventory ?? config.inventory, prompter);
@@ -113,11 +114,6 @@ export function readParamsFlag(value: string | undefined): Record<string, unknow
     throw new PefError('pef/param-error', `${source} must be a JSON object of parameter names to values.`, { source });
   }
   return parsed as Record<string, unknown>;
-}
-
-function parseFormat(value: string): 'human' | 'json' {
-  if (value === 'human' || value === 'json') return value;
-  throw new PefError('pef/usage-error', `--format must be human or json, not "${value}".`, { format: value });
 }
 
 function parseConcurrency(value: string | number | undefined): number {

@@ -4,11 +4,12 @@
  * always win over the config file. Unknown keys are errors that name the file.
  */
 import { z } from 'zod';
+import { FORMATS } from '../cli/output.js';
 import { PefError } from '../errors/pef-error.js';
 
 const configSchema = z.strictObject({
   inventory: z.string().min(1).optional().describe('Inventory file used when --inventory is not given'),
-  format: z.enum(['human', 'json']).optional(),
+  format: z.enum(FORMATS).optional(),
   concurrency: z.number().int().min(1).max(1000).optional(),
   verbose: z.boolean().optional(),
   logDir: z.string().min(1).optional().describe('Directory for per-run debug logs (default .pef/logs)'),

@@ -7,7 +7,7 @@
 import type { Target } from '../inventory/target.js';
 import { Cancellation, cancelledError } from '../runtime/cancellation.js';
 import type { EventBus } from './events.js';
-import { failureResult, ResultSet, successResult, type Action, type Result } from './result.js';
+import { failureResult, ResultSet, successResult, type Action, type NoopReport, type Result } from './result.js';
 
 /** Bolt's default: 100 targets at a time. */
 export const DEFAULT_CONCURRENCY = 100;
@@ -18,6 +18,8 @@ export interface ActionOutcome<V> {
   changed?: boolean;
   /** A failure that is not an exception (e.g. a task that reported an error). */
   failed?: unknown;
+  /** On a noop run, what would have run; carried beside the value, never inside it. */
+  noop?: NoopReport;
 }
 
 /** Runs one action per target; see the file comment. */
@@ -62,6 +64,7 @@ export class Executor {
           outcome.failed === undefined
             ? successResult(target.name, action, object, outcome.value, elapsed, outcome.changed)
             : (failureResult(target.name, action, object, outcome.failed, elapsed, outcome.value) as Result<V>);
+        if (outcome.noop) result.noop = outcome.noop;
       } catch (error) {
         result = failureResult(target.name, action, object, error, performance.now() - t0) as Result<V>;
       }

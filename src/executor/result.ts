@@ -8,6 +8,14 @@ import { toErrorData, type ErrorData } from '../errors/pef-error.js';
 /** What kind of thing was run. */
 export type Action = 'command' | 'task' | 'upload' | 'download' | 'plan';
 
+/** What a noop run recorded for one target: framework data, kept apart from the task's own value. */
+export interface NoopReport {
+  /** The commands that would have changed the host, in order. */
+  wouldRun: string[];
+  /** `unsupported`: the task cannot preview its commands, so a plan-level dry run did not run it. */
+  preview?: 'unsupported';
+}
+
 /** The outcome on one target. */
 export interface Result<V = Record<string, unknown>> {
   target: string;
@@ -18,6 +26,8 @@ export interface Result<V = Record<string, unknown>> {
   error?: ErrorData;
   /** Whether the target was changed (tasks report this; commands are assumed to change). */
   changed?: boolean;
+  /** Set on a noop run only. */
+  noop?: NoopReport;
   elapsedMs: number;
 }
 
@@ -45,7 +55,10 @@ export function failureResult(
   return { target, action, object, status: 'failure', value, error: toErrorData(error), elapsedMs };
 }
 
-/** The JSON shape of one item (Bolt's), without pef-internal timing. */
+/**
+ * The JSON shape of one item (Bolt's), without pef-internal timing. Framework data sits in
+ * `_`-prefixed fields beside `value`, as Bolt reserves `_` keys, so `value` is only the task's.
+ */
 export interface ResultItem {
   target: string;
   action: Action;
@@ -54,6 +67,12 @@ export interface ResultItem {
   changed?: boolean;
   value: unknown;
   error?: ErrorData;
+  /** Present (true) on a noop run. */
+  _noop?: true;
+  /** On a noop run: the commands that would have changed the host. */
+  _would_run?: string[];
+  /** On a noop plan run: `unsupported` when the task could not preview and was not run. */
+  _preview?: 'unsupported';
 }
 
 /** The JSON shape of a ResultSet, Bolt's `{items, target_count, elapsed_time}`. */
@@ -108,6 +127,11 @@ function toItem(r: Result<unknown>): ResultItem {
   const item: ResultItem = { target: r.target, action: r.action, object: r.object, status: r.status, value: r.value };
   if (r.changed !== undefined) item.changed = r.changed;
   if (r.error) item.error = r.error;
+  if (r.noop) {
+    item._noop = true;
+    item._would_run = r.noop.wouldRun;
+    if (r.noop.preview) item._preview = r.noop.preview;
+  }
   return item;
 }
 

@@ -7,15 +7,12 @@
  */
 import { z } from 'zod';
 import { checkInventoryNames } from './check-inventory-names.js';
-import type { Role } from './target.js';
+import { ROLES, rolesInWords } from './target.js';
 import { BOLT_ONLY_TRANSPORTS } from './target-uri.js';
 import type { DataPath } from './yaml-source.js';
 
 /** Bolt's rule for group names and aliases. */
 export const NAME_PATTERN = /^[a-z0-9_][a-z0-9_-]*$/;
-
-/** Roles a target can take through `vars.role`. */
-export const ROLES: readonly Role[] = ['primary', 'replica', 'agent', 'compiler'];
 
 /** Config keys whose values are secrets: they become Sensitive and are never printed. */
 export const SECRET_KEYS: ReadonlySet<string> = new Set(['password', 'sudo-password', 'key-data']);
@@ -180,9 +177,7 @@ export const TransportSchema = z.union(
 );
 
 /** `vars.role`. */
-export const RoleSchema = z.enum(['primary', 'replica', 'agent', 'compiler'], {
-  error: 'expected primary, replica, agent or compiler',
-});
+export const RoleSchema = z.enum(ROLES, { error: `expected ${rolesInWords()}` });
 
 const ignoredBoltOption = z
   .unknown()
@@ -283,9 +278,7 @@ export const ConfigSchema = z
 
 const VarsSchema = z
   .looseObject({
-    role: orPlugin(RoleSchema, 'expected primary, replica, agent or compiler')
-      .optional()
-      .describe('The role pef gives this target'),
+    role: orPlugin(RoleSchema, `expected ${rolesInWords()}`).optional().describe('The role pef gives this target'),
   })
   .superRefine((v, ctx) => checkNestedPlugins(v, ctx, new Set(['role'])), always)
   .meta({ id: 'Vars', description: 'Variables for tasks and plans; merged key by key (inner wins)' });

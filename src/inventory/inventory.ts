@@ -13,7 +13,7 @@ import { formatPath, formatProblem, inventoryError, problemAt, type InventoryPro
 import { SECRET_KEYS, isPluginRef, type PluginRef } from './inventory-schema.js';
 import type { DataBlock, InventoryGroup, InventoryTree, MergedTarget } from './inventory-tree.js';
 import { globMatcher, isGlob, nearNames } from './name-match.js';
-import { PluginResolver } from './plugin-resolver.js';
+import { PluginResolver, type PluginOutcome, type PluginSite } from './plugin-resolver.js';
 import { roleOf, type Role, type Target } from './target.js';
 import { parseTargetUri } from './target-uri.js';
 import type { DataPath, YamlSource } from './yaml-source.js';
@@ -93,6 +93,36 @@ export class Inventory {
    * duplicates, in the order named. Unknown names fail with `pef/unknown-target`.
    */
   async resolve(spec: string | readonly string[], options: ResolveOptions = {}): Promise<Target[]> {
+    const { names, adHoc } = this.#select(spec, options);
+    return this.#materialize(names, adHoc);
+  }
+
+  /**
+   * The targets `spec` names, built for display (`pef inventory show`): plugin references are
+   * peeked, not resolved, so no secret is read and no question asked. Secrets show as
+   * `[sensitive]`; a value missing now (an unset variable, a prompt) is a warning, not an error,
+   * because it is needed only when a connection is made. Nothing here is cached for a run.
+   */
+  async show(spec: string | readonly string[]): Promise<{ targets: Target[]; warnings: string[] }> {
+    const { names } = this.#select(spec, {});
+    const problems: TargetProblem[] = [];
+    const notes: TargetProblem[] = [];
+    const targets: Target[] = [];
+    for (const name of names) {
+      const merged = this.#tree.targets.get(name);
+      if (!merged) continue;
+      const target = await this.#build(merged, problems, [], async (ref, site, where) => {
+        const peeked = await this.#resolver.peek(ref, site);
+        if (peeked.warning !== undefined) notes.push({ ...where, message: peeked.warning, target: name });
+        return { ok: true, value: peeked.value };
+      });
+      if (target) targets.push(target);
+    }
+    if (problems.length > 0) throw inventoryError(this.file, byTarget(problems));
+    return { targets, warnings: byTarget(notes).map((n) => formatProblem(this.file, n)) };
+  }
+
+  #select(spec: string | readonly string[], options: ResolveOptions): { names: string[]; adHoc: ReadonlySet<string> } {
     const names = (typeof spec === 'string' ? [spec] : spec)
       .flatMap((s) => s.split(/[\s,]+/))
       .filter((s) => s.length > 0);
@@ -116,7 +146,7 @@ export class Inventory {
       } else unknown.push(name);
     }
     if (unknown.length > 0) throw this.#unknownError(unknown);
-    return this.#materialize([...new Set(selected)], adHoc);
+    return { names: [...new Set(selected)], adHoc };
   }
 
   /** Targets whose `vars.role` is `role`, in file order. */
@@ -222,7 +252,12 @@ export class Inventory {
     };
   }
 
-  async #build(merged: MergedTarget, problems: TargetProblem[], refusals: Refusal[]): Promise<Target | undefined> {
+  async #build(
+    merged: MergedTarget,
+    problems: TargetProblem[],
+    refusals: Refusal[],
+    plugin: PluginStep = (ref, site) => this.#resolver.resolve(ref, site),
+  ): Promise<Target | undefined> {
     let failed = false;
     const resolveValue = async (value: unknown, path: DataPath): Promise<unknown> => {
       if (isPluginRef(value)) {
@@ -230,7 +265,11 @@ export class Inventory {
         const position = this.#source.position(written);
         const yamlPath = formatPath(written);
         const location = `${this.file}:${position.line}:${position.column} ${yamlPath}`;
-        const outcome = await this.#resolver.resolve(value as PluginRef, { path, target: merged.name, location });
+        const outcome = await plugin(
+          value as PluginRef,
+          { path, target: merged.name, location },
+          { ...position, path: yamlPath },
+        );
         if (outcome.ok) return outcome.value;
         failed = true;
         // A refused prompt is cached, so every target sharing it refuses the same way: keep one.
@@ -298,6 +337,13 @@ export class Inventory {
     return new PefError('pef/unknown-target', lines.join('\n'), { names, file: this.file, groups, targets });
   }
 }
+
+// How #build turns one plugin reference into a value: resolve it for a run, or peek at it for show.
+type PluginStep = (
+  ref: PluginRef,
+  site: PluginSite,
+  where: Omit<InventoryProblem, 'message'>,
+) => Promise<PluginOutcome>;
 
 // A problem met while resolving one target; the same reference failing for several targets is one line.
 interface TargetProblem extends InventoryProblem {

@@ -3,9 +3,12 @@
  * (Bolt resolves config/vars/facts plugins lazily too). A prompt is asked at most once per
  * message for the whole run. Values are checked against what their key expects, with the
  * leniency an environment variable needs: `port: {_plugin: env_var}` may read "2222".
+ * `peek` is the same without side effects, for showing an inventory: it reads no secret and
+ * asks nothing, and says what is missing as a warning instead.
  */
 import { PefError } from '../errors/pef-error.js';
 import type { Prompter } from '../interaction/prompter.js';
+import { REDACTED_TEXT } from '../util/sensitive.js';
 import { describeValue, isSecretPath } from './inventory-problems.js';
 import { expectationFor, resolvedValueSchema, type PluginRef } from './inventory-schema.js';
 import type { DataPath } from './yaml-source.js';
@@ -23,6 +26,12 @@ export interface PluginSite {
 /** The outcome of one reference. */
 export type PluginOutcome =
   { ok: true; value: unknown } | { ok: false; message: string } | { ok: false; refusal: PefError };
+
+/** What `peek` makes of one reference: a value to show (or none) and what the operator should know. */
+export interface PluginPeek {
+  value: unknown;
+  warning?: string;
+}
 
 /** Resolves plugin references; see the file comment. */
 export class PluginResolver {
@@ -70,6 +79,32 @@ export class PluginResolver {
       }
     }
     return check(value, site.path, source, secret);
+  }
+
+  /**
+   * What `ref` would give, for display: a secret is never read (it shows as `[sensitive]`) and
+   * no question is asked; a value that is missing now is a warning, not an error.
+   */
+  async peek(ref: PluginRef, site: PluginSite): Promise<PluginPeek> {
+    const secret = isSecretPath(site.path);
+    if (ref._plugin === 'prompt') {
+      return {
+        value: secret ? REDACTED_TEXT : undefined,
+        warning: `pef asks "${ref.message}" when it first connects`,
+      };
+    }
+    const set = this.#env[ref.var] !== undefined;
+    if (secret) {
+      if (set || ref.default !== undefined) return { value: REDACTED_TEXT };
+      if (ref.optional === true) return { value: undefined };
+      return {
+        value: undefined,
+        warning: `environment variable ${ref.var} is not set; pef needs it when it first connects`,
+      };
+    }
+    const outcome = await this.resolve(ref, site);
+    if (outcome.ok) return { value: outcome.value };
+    return { value: undefined, warning: 'refusal' in outcome ? outcome.refusal.message : outcome.message };
   }
 
   #ask(message: string, secret: boolean, site: PluginSite): Promise<string> {

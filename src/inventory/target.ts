@@ -4,8 +4,21 @@
  */
 import type { Sensitive } from '../util/sensitive.js';
 
-/** Roles a target can play; they come from `vars.role`. */
-export type Role = 'primary' | 'replica' | 'agent' | 'compiler';
+/** Roles a target can play, from `vars.role`: the one list every layer derives from. */
+export const ROLES = ['primary', 'replica', 'agent', 'compiler'] as const;
+
+/** One of ROLES. */
+export type Role = (typeof ROLES)[number];
+
+/** True when `value` names a role. */
+export function isRole(value: unknown): value is Role {
+  return (ROLES as readonly unknown[]).includes(value);
+}
+
+/** The roles as prose for messages: "primary, replica, agent or compiler". */
+export function rolesInWords(): string {
+  return `${ROLES.slice(0, -1).join(', ')} or ${ROLES[ROLES.length - 1]}`;
+}
 
 /** Transports pef speaks. */
 export type TransportName = 'ssh' | 'local';
@@ -54,5 +67,5 @@ export interface Target {
 /** The target's role from `vars.role`, if it names one. */
 export function roleOf(target: Target): Role | undefined {
   const role = target.vars['role'];
-  return role === 'primary' || role === 'replica' || role === 'agent' || role === 'compiler' ? role : undefined;
+  return isRole(role) ? role : undefined;
 }

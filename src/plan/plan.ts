@@ -3,12 +3,33 @@
  * commands) on targets chosen by role or name. Steps are named so that `--from STEP` can resume a
  * failed plan, and so that `--noop` can show, step by step and host by host, every command the
  * plan would run: the plan-level dry run Bolt lacks.
+ *
+ * Step names follow the task naming rule, snake_case (`sync_ca`), checked by definePlan.
+ * Values shared between steps live in `memo`, and every memo key is declared on the plan with
+ * the function that computes it: a step asks `await ctx.memo.get(key)`, which computes the
+ * value once per run unless an earlier step `set` it. So a run resumed with `--from` gets the
+ * values the skipped steps would have stored, recomputed, and nothing secret is written to disk.
  */
 import type { z } from 'zod';
 import type { ResultSet } from '../executor/result.js';
-import type { Role, Target } from '../inventory/target.js';
+import type { Target } from '../inventory/target.js';
 import type { Prompter } from '../interaction/prompter.js';
+import { PefError } from '../errors/pef-error.js';
 import type { ParamsSchema, TaskDefinition } from '../task/task.js';
+
+/** The naming rule for plan steps, the same as for task names: snake_case. */
+export const STEP_NAME_PATTERN = /^[a-z][a-z0-9]*(_[a-z0-9]+)*$/;
+
+/** Values shared between steps; every key is declared on the plan with how to compute it. */
+export interface PlanMemo {
+  /** The value of `key`: what a step stored this run, else computed by the plan's declaration (once). */
+  get(key: string): Promise<unknown>;
+  /** Stores a value a step already has, so later steps need not recompute it. */
+  set(key: string, value: unknown): void;
+}
+
+/** How a plan computes one memo value; it runs in the context of the step that first asks. */
+export type MemoCompute<P> = (ctx: PlanContext<P>) => Promise<unknown>;
 
 /** Options for running a task from a plan. */
 export interface PlanRunOptions {
@@ -21,8 +42,8 @@ export interface PlanContext<P> {
   readonly params: P;
   readonly noop: boolean;
   readonly prompter: Prompter;
-  /** Targets by role (`primary`, `replica`, …) or by inventory name, group, alias or glob. */
-  targets(spec: Role | string): Promise<Target[]>;
+  /** Targets by Role (`primary`, `replica`, …) or by inventory name, group, alias or glob. */
+  targets(spec: string): Promise<Target[]>;
   /** Runs a task; fails the step if any target fails unless `catchErrors`. */
   runTask<S extends ParamsSchema>(
     task: TaskDefinition<S>,
@@ -32,13 +53,13 @@ export interface PlanContext<P> {
   ): Promise<ResultSet>;
   /** A progress line for the operator (and the run log). */
   log(text: string): void;
-  /** Values earlier steps stored for later ones (e.g. discovered facts). */
-  readonly memo: Map<string, unknown>;
+  /** Values shared between steps (e.g. discovered facts); see the file comment. */
+  readonly memo: PlanMemo;
 }
 
 /** One named step. */
 export interface PlanStep<P> {
-  /** kebab-case, unique within the plan; what `--from` takes. */
+  /** snake_case (STEP_NAME_PATTERN), unique within the plan; what `--from` takes. */
   readonly name: string;
   readonly description: string;
   run(ctx: PlanContext<P>): Promise<void>;
@@ -51,14 +72,36 @@ export interface PlanDefinition<S extends ParamsSchema = ParamsSchema> {
   readonly details?: string;
   readonly params: S;
   readonly steps: readonly PlanStep<z.output<S>>[];
+  /** Every memo key a step may read or store, with how to compute it (so `--from` can resume). */
+  readonly memo?: Readonly<Record<string, MemoCompute<z.output<S>>>>;
 }
 
-/** Identity helper that gives the steps typed params. */
+/** Checks step names (snake_case, unique) and gives the steps typed params. */
 export function definePlan<S extends ParamsSchema>(definition: PlanDefinition<S>): PlanDefinition<S> {
   const seen = new Set<string>();
   for (const step of definition.steps) {
-    if (seen.has(step.name)) throw new Error(`plan ${definition.name}: step "${step.name}" is defined twice`);
+    if (!STEP_NAME_PATTERN.test(step.name))
+      throw new PefError(
+        'pef/validation-error',
+        `plan ${definition.name}: step name "${step.name}" must be snake_case like task names (e.g. "${suggestName(step.name)}")`,
+        { plan: definition.name, step: step.name },
+      );
+    if (seen.has(step.name))
+      throw new PefError('pef/validation-error', `plan ${definition.name}: step "${step.name}" is defined twice`, {
+        plan: definition.name,
+        step: step.name,
+      });
     seen.add(step.name);
   }
   return definition;
+}
+
+function suggestName(name: string): string {
+  return (
+    name
+      .replace(/([a-z0-9])([A-Z])/g, '$1_$2')
+      .toLowerCase()
+      .replace(/[^a-z0-9]+/g, '_')
+      .replace(/^_+|_+$/g, '') || 'step'
+  );
 }

@@ -2,17 +2,28 @@
  * Runs a plan's steps in order. `from` skips the steps before the named one (resume after a
  * failure); noop flows to every task. The first failing step stops the plan: later steps are
  * reported as not run, and the error says how to resume. A cancelled run (Ctrl-C) starts no
- * further step: the plan fails with `pef/cancelled`, the rest reported as not run.
+ * further step: the plan fails with `pef/cancelled`, the rest reported as not run. The tasks a
+ * plan runs are looked up by name in the TaskRegistry the caller gives (the bundled catalog for
+ * the CLI, stubs in a plan test), so what runs is the registry's, not whatever the plan module imported.
  */
 import { PefError, toErrorData, type ErrorData } from '../errors/pef-error.js';
 import type { ResultSet, ResultSetJson } from '../executor/result.js';
-import type { Role, Target } from '../inventory/target.js';
+import { isRole, type Target } from '../inventory/target.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { validateParams } from '../task/params.js';
 import { runTask } from '../task/run-task.js';
-import type { PlanContext, PlanDefinition } from './plan.js';
+import type { TaskDefinition } from '../task/task.js';
+import type { PlanContext, PlanDefinition, PlanMemo } from './plan.js';
 
-const ROLES: readonly string[] = ['primary', 'replica', 'agent', 'compiler'];
+/** Tasks by name: a ReadonlyMap of the bundled tasks in a run, stubs in a plan test. */
+export interface TaskRegistry {
+  get(name: string): TaskDefinition | undefined;
+}
+
+/** A registry of `tasks`, keyed by their names. */
+export function taskRegistry(tasks: readonly TaskDefinition[]): TaskRegistry {
+  return new Map(tasks.map((t) => [t.name, t]));
+}
 
 /** How one step ended. */
 export interface StepReport {
@@ -35,6 +46,8 @@ export interface PlanResult {
 
 /** Options for a plan run. */
 export interface RunPlanOptions {
+  /** Where the plan's tasks are resolved, by name. */
+  tasks: TaskRegistry;
   /** Resume: skip the steps before this one. */
   from?: string;
 }
@@ -44,7 +57,7 @@ export async function runPlan(
   runtime: Runtime,
   plan: PlanDefinition,
   rawParams: Record<string, unknown>,
-  options: RunPlanOptions = {},
+  options: RunPlanOptions,
 ): Promise<PlanResult> {
   const params = validateParams(plan.params, rawParams, { kind: 'plan', name: plan.name });
   const names = plan.steps.map((s) => s.name);
@@ -64,7 +77,7 @@ export async function runPlan(
   }
 
   const started = performance.now();
-  const memo = new Map<string, unknown>();
+  const memo = new Map<string, Promise<unknown>>();
   const reports: StepReport[] = [];
   let failure: ErrorData | undefined;
 
@@ -90,7 +103,7 @@ export async function runPlan(
     const t0 = performance.now();
     const results: ResultSetJson[] = [];
     try {
-      await step.run(planContext(runtime, params, memo, results));
+      await step.run(planContext(runtime, plan, step.name, options.tasks, params, memo, results));
       const elapsed = performance.now() - t0;
       reports.push({ name: step.name, status: 'success', elapsed_time: seconds(elapsed), results });
       runtime.events.emit({ type: 'step-finish', plan: plan.name, step: step.name, ok: true, elapsedMs: elapsed });
@@ -121,22 +134,32 @@ export async function runPlan(
 
 function planContext<P>(
   runtime: Runtime,
+  plan: PlanDefinition,
+  step: string,
+  tasks: TaskRegistry,
   params: P,
-  memo: Map<string, unknown>,
+  memo: Map<string, Promise<unknown>>,
   results: ResultSetJson[],
 ): PlanContext<P> {
-  return {
+  const ctx: PlanContext<P> = {
     params,
     noop: runtime.noop,
     prompter: runtime.prompter,
-    memo,
+    memo: planMemo(plan, step, memo, () => ctx),
     targets: async (spec: string): Promise<Target[]> =>
-      ROLES.includes(spec) ? await runtime.targets.targetsWithRole(spec as Role) : await runtime.targets.resolve(spec),
-    runTask: async (task, targets, params, options = {}): Promise<ResultSet> => {
+      isRole(spec) ? await runtime.targets.targetsWithRole(spec) : await runtime.targets.resolve(spec),
+    runTask: async (wanted, targets, params, options = {}): Promise<ResultSet> => {
+      const task = tasks.get(wanted.name);
+      if (!task)
+        throw new PefError(
+          'pef/unknown-task',
+          `Plan ${plan.name} step ${step} runs task ${wanted.name}, which is not among the tasks this run knows.`,
+          { plan: plan.name, step, task: wanted.name },
+        );
       const set =
         runtime.noop && !task.supportsNoop
           ? await previewOnly(runtime, task.name, targets)
-          : await runTask(runtime, task, targets, (params ?? {}) as Record<string, unknown>);
+          : await runTask(runtime, task, targets, params ?? {});
       results.push(set.toJSON());
       if (!set.ok && !options.catchErrors) {
         const failed = set.errorSet();
@@ -157,18 +180,56 @@ function planContext<P>(
       runtime.log.write('info', text);
     },
   };
+  return ctx;
+}
+
+// The run's memo as one step sees it: only declared keys, each computed at most once per run
+// (a failed computation is forgotten, so a later step may try again).
+function planMemo(
+  plan: PlanDefinition,
+  step: string,
+  store: Map<string, Promise<unknown>>,
+  ctx: () => unknown,
+): PlanMemo {
+  const declared = (key: string) => {
+    const compute = plan.memo?.[key];
+    if (!compute)
+      throw new PefError(
+        'pef/validation-error',
+        `Plan ${plan.name} step ${step} uses memo key "${key}", which the plan does not declare; declare it in the plan's memo with how to compute it, so a run resumed with --from can recompute it.`,
+        { plan: plan.name, step, key, declared: Object.keys(plan.memo ?? {}) },
+      );
+    return compute;
+  };
+  return {
+    get: (key) => {
+      const compute = declared(key);
+      let value = store.get(key);
+      if (!value) {
+        // The context is the plan's own (planContext is built from plan.params' output).
+        value = compute(ctx() as Parameters<typeof compute>[0]);
+        store.set(key, value);
+        value.catch(() => store.delete(key));
+      }
+      return value;
+    },
+    set: (key, value) => {
+      declared(key);
+      store.set(key, Promise.resolve(value));
+    },
+  };
 }
 
 // A task that cannot preview its commands is not run at all in a plan-level dry run; the
 // result says so, so the operator sees the gap instead of a silent skip.
 function previewOnly(runtime: Runtime, task: string, targets: readonly Target[]): Promise<ResultSet> {
-  return runtime.executor.run('task', task, targets, async (target) => {
+  return runtime.executor.run('task', task, targets, (target) => {
     runtime.events.emit({
       type: 'noop-command',
       target: target.name,
       command: `(task ${task}: runs for real only; it cannot preview its commands)`,
     });
-    return { value: { noop: true, would_run: [], preview: 'unsupported' }, changed: true };
+    return Promise.resolve({ value: {}, changed: true, noop: { wouldRun: [], preview: 'unsupported' as const } });
   });
 }
 

@@ -1,8 +1,9 @@
 /**
  * Runs one task over many targets: validates params once, then for each target builds a
  * TaskContext on the target's pooled connection and calls `run`. Noop is honoured here:
- * `change` and `upload` are recorded, not sent, and the result lists them as `would_run`.
- * Cancellation is honoured here too: after it no command starts, except through `ctx.cleanup`.
+ * `change` and `upload` are recorded, not sent, and the result carries them in its `noop`
+ * report, beside the task's own value (JSON `_would_run`). Cancellation is honoured here too:
+ * after it no command starts, except through `ctx.cleanup`.
  */
 import { PefError } from '../errors/pef-error.js';
 import type { ResultSet } from '../executor/result.js';
@@ -47,12 +48,11 @@ export async function runTask(
       })
       .finally(() => runtime.cancellation.atRisk(target.name, undefined));
     runtime.log.write('info', `task ${task.name} done changed=${outcome.changed}`, target.name);
-    const value: Record<string, unknown> = { ...outcome.value };
-    if (runtime.noop) {
-      value['noop'] = true;
-      value['would_run'] = wouldRun;
-    }
-    return { value, changed: outcome.changed };
+    return {
+      value: { ...outcome.value },
+      changed: outcome.changed,
+      ...(runtime.noop ? { noop: { wouldRun } } : {}),
+    };
   });
 }
 

@@ -6,7 +6,9 @@ import { labCommand } from '../../src/cli/commands/lab.js';
 import { PefError } from '../../src/errors/pef-error.js';
 
 try {
-  await labCommand().exitOverride().parseAsync(process.argv);
+  await labCommand((code) => (process.exitCode = code))
+    .exitOverride()
+    .parseAsync(process.argv);
 } catch (error) {
   if (error instanceof PefError) {
     process.stderr.write(`Error: ${error.message}\n`);

@@ -14,15 +14,16 @@ export interface CliRun {
   stderr: string;
 }
 
-/** Runs `pef ...args` in `cwd`; stdin is empty unless given. */
+/** Runs `pef ...args` in `cwd`; stdin is empty unless given; `emptyEnv` inherits no variable. */
 export function runCli(
   args: readonly string[],
-  options: { cwd?: string; stdin?: string; env?: NodeJS.ProcessEnv } = {},
+  options: { cwd?: string; stdin?: string; env?: NodeJS.ProcessEnv; emptyEnv?: boolean } = {},
 ): Promise<CliRun> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BIN, ...args], {
       cwd: options.cwd ?? process.cwd(),
-      env: { ...process.env, CI: 'true', NODE_OPTIONS: '', ...options.env },
+      // emptyEnv: nothing inherited, as a new user's first run (only what the test gives).
+      env: { ...(options.emptyEnv === true ? {} : process.env), CI: 'true', NODE_OPTIONS: '', ...options.env },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     let stdout = '';

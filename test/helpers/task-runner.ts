@@ -12,7 +12,8 @@ import { loadInventory } from '../../src/inventory/load-inventory.js';
 import type { Inventory } from '../../src/inventory/inventory.js';
 import { RunLog } from '../../src/log/run-log.js';
 import type { PlanDefinition } from '../../src/plan/plan.js';
-import { runPlan, type PlanResult } from '../../src/plan/run-plan.js';
+import { runPlan, taskRegistry, type PlanResult } from '../../src/plan/run-plan.js';
+import { TASKS } from '../../tasks/index.js';
 import { Runtime } from '../../src/runtime/runtime.js';
 import { runTask } from '../../src/task/run-task.js';
 import type { ParamsSchema, TaskDefinition } from '../../src/task/task.js';
@@ -70,12 +71,10 @@ export async function taskRunner(inventoryFile: string): Promise<TaskRunner> {
     task: async (task, targets, params = {}, options = {}) =>
       runTask(runtimeFor(options.noop ?? false), task, await inventory.resolve(targets), params),
     plan: async (plan, params = {}, options = {}) =>
-      runPlan(
-        runtimeFor(options.noop ?? false),
-        plan,
-        params,
-        options.from === undefined ? {} : { from: options.from },
-      ),
+      runPlan(runtimeFor(options.noop ?? false), plan, params, {
+        tasks: taskRegistry(TASKS),
+        ...(options.from === undefined ? {} : { from: options.from }),
+      }),
     log: () => readFileSync(logFile, 'utf8'),
     close: async () => {
       await pool.closeAll();

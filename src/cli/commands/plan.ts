@@ -2,12 +2,13 @@
  * `pef plan list|show|run`.
  */
 import { Command } from 'commander';
-import { catalogEntries, findPlan } from '../catalog.js';
-import { printJson, printText } from '../output.js';
+import { allTasks, catalogEntries, findPlan } from '../catalog.js';
+import { PefError } from '../../errors/pef-error.js';
+import { formatOption, printJson, printText, returning, type ExitSink, type Format } from '../output.js';
 import { withRunFlags, type RunFlags } from '../run-flags.js';
 
 /** The `plan` command and its subcommands. */
-export function planCommand(): Command {
+export function planCommand(exit: ExitSink): Command {
   const plan = new Command('plan').description(
     'list, show and run plans (setup, sync, failover, promote, failback, status)',
   );
@@ -15,47 +16,53 @@ export function planCommand(): Command {
   plan
     .command('list')
     .description('list the plans pef ships')
-    .option('--format <format>', 'human or json')
+    .addOption(formatOption())
     .addHelpText('after', '\nExample:\n  $ pef plan list')
-    .action(async (flags: { format?: string }) => {
-      const { plans } = await catalogEntries();
-      if (flags.format === 'json') {
-        printJson({ plans });
-        return;
-      }
-      const width = Math.max(...plans.map((p) => p.name.length));
-      printText(plans.map((p) => `${p.name.padEnd(width)}  ${p.description}`).join('\n'));
-      printText("\nRun `pef plan show NAME` for a plan's steps and parameters.");
-    });
+    .action(
+      returning(exit, async (flags: { format?: Format }) => {
+        const { plans } = await catalogEntries();
+        if (flags.format === 'json') {
+          printJson({ plans });
+          return 0;
+        }
+        const width = Math.max(...plans.map((p) => p.name.length));
+        printText(plans.map((p) => `${p.name.padEnd(width)}  ${p.description}`).join('\n'));
+        printText("\nRun `pef plan show NAME` for a plan's steps and parameters.");
+        return 0;
+      }),
+    );
 
   plan
     .command('show')
     .argument('<name>', 'plan name')
     .description("show a plan's steps and parameters")
-    .option('--format <format>', 'human or json')
+    .addOption(formatOption())
     .addHelpText('after', '\nExample:\n  $ pef plan show preflight')
-    .action(async (name: string, flags: { format?: string }) => {
-      const [def, { describeParams }, { formatParams }] = await Promise.all([
-        findPlan(name),
-        import('../../task/params.js'),
-        import('../format.js'),
-      ]);
-      const params = describeParams(def.params);
-      if (flags.format === 'json') {
-        printJson({
-          name: def.name,
-          description: def.description,
-          details: def.details ?? '',
-          steps: def.steps.map((s) => ({ name: s.name, description: s.description })),
-          parameters: params,
-        });
-        return;
-      }
-      const steps = def.steps.map((s, i) => `  ${i + 1}. ${s.name} — ${s.description}`).join('\n');
-      printText(
-        `${def.name} — ${def.description}${def.details ? `\n\n${def.details.trim()}` : ''}\n\nSteps:\n${steps}\n\n${formatParams(params)}\n\nUsage: pef plan run ${def.name} -i INVENTORY [--noop] [--from STEP]`,
-      );
-    });
+    .action(
+      returning(exit, async (name: string, flags: { format?: Format }) => {
+        const [def, { describeParams }, { formatParams }] = await Promise.all([
+          findPlan(name),
+          import('../../task/params.js'),
+          import('../format.js'),
+        ]);
+        const params = describeParams(def.params);
+        if (flags.format === 'json') {
+          printJson({
+            name: def.name,
+            description: def.description,
+            details: def.details ?? '',
+            steps: def.steps.map((s) => ({ name: s.name, description: s.description })),
+            parameters: params,
+          });
+          return 0;
+        }
+        const steps = def.steps.map((s, i) => `  ${i + 1}. ${s.name} — ${s.description}`).join('\n');
+        printText(
+          `${def.name} — ${def.description}${def.details ? `\n\n${def.details.trim()}` : ''}\n\nSteps:\n${steps}\n\n${formatParams(params)}\n\nUsage: pef plan run ${def.name} -i INVENTORY [--noop] [--from STEP]`,
+        );
+        return 0;
+      }),
+    );
 
   withRunFlags(
     plan
@@ -69,32 +76,49 @@ export function planCommand(): Command {
       .description('run a plan')
       .addHelpText(
         'after',
-        '\nExamples:\n  $ pef plan run preflight -i inventory.yaml\n  $ pef plan run setup -i inventory.yaml --noop\n  $ pef plan run setup -i inventory.yaml --from sync-ca',
+        '\nExamples:\n  $ pef plan run preflight -i inventory.yaml\n  $ pef plan run setup -i inventory.yaml --noop\n  $ pef plan run setup -i inventory.yaml --from sync_ca',
       ),
-  ).action(async (name: string, words: string[], flags: RunFlags & { from?: string }) => {
-    const [{ parseParamWords, validateParams }, { runPlan }, { openSession, readParamsFlag }, { formatPlanResult }] =
-      await Promise.all([
+  ).action(
+    returning(exit, async (name: string, words: string[], flags: RunFlags & { from?: string }) => {
+      if (flags.targets !== undefined) {
+        throw new PefError(
+          'pef/usage-error',
+          `pef plan run does not take --targets (-t): plan ${name} picks its targets by vars.role in the inventory. Drop -t, or use pef task run -t to act on chosen targets.`,
+          { targets: flags.targets },
+        );
+      }
+      const [
+        { parseParamWords, validateParams },
+        { runPlan, taskRegistry },
+        { openSession, readParamsFlag },
+        { formatPlanResult },
+      ] = await Promise.all([
         import('../../task/params.js'),
         import('../../plan/run-plan.js'),
         import('../session.js'),
         import('../format.js'),
       ]);
-    const def = await findPlan(name);
-    const raw = parseParamWords(def.params, words, readParamsFlag(flags.params));
-    // Validate before anything connects or logs: bad input fails fast, and sensitive values
-    // are known to the redactor before the command line reaches the run log.
-    validateParams(def.params, raw, { kind: 'plan', name: def.name });
-    const session = await openSession(flags);
-    try {
-      const result = await runPlan(session.runtime, def, raw, flags.from === undefined ? {} : { from: flags.from });
-      await session.renderer.stop();
-      if (session.format === 'json') printJson(result);
-      else printText(formatPlanResult(result));
-      if (result.status !== 'success') process.exitCode = 2;
-    } finally {
-      await session.close();
-    }
-  });
+      const def = await findPlan(name);
+      const raw = parseParamWords(def.params, words, readParamsFlag(flags.params));
+      // Validate before anything connects or logs: bad input fails fast, and sensitive values
+      // are known to the redactor before the command line reaches the run log.
+      validateParams(def.params, raw, { kind: 'plan', name: def.name });
+      const session = await openSession(flags);
+      try {
+        const tasks = taskRegistry(await allTasks());
+        const result = await runPlan(session.runtime, def, raw, {
+          tasks,
+          ...(flags.from === undefined ? {} : { from: flags.from }),
+        });
+        await session.renderer.stop();
+        if (session.format === 'json') printJson(result);
+        else printText(formatPlanResult(result));
+        return result.status === 'success' ? 0 : 2;
+      } finally {
+        await session.close();
+      }
+    }),
+  );
 
   return plan;
 }

@@ -4,56 +4,62 @@
 import { Command } from 'commander';
 import { PefError } from '../../errors/pef-error.js';
 import { catalogEntries, findTask } from '../catalog.js';
-import { printJson, printText } from '../output.js';
+import { formatOption, printJson, printText, returning, type ExitSink, type Format } from '../output.js';
 import { withRunFlags, type RunFlags } from '../run-flags.js';
 
 /** The `task` command and its subcommands. */
-export function taskCommand(): Command {
+export function taskCommand(exit: ExitSink): Command {
   const task = new Command('task').description('list, show and run tasks');
 
   task
     .command('list')
     .description('list the tasks pef ships')
-    .option('--format <format>', 'human or json')
+    .addOption(formatOption())
     .addHelpText('after', '\nExample:\n  $ pef task list --format json')
-    .action(async (flags: { format?: string }) => {
-      const { tasks } = await catalogEntries();
-      if (flags.format === 'json') {
-        printJson({ tasks });
-        return;
-      }
-      const width = Math.max(...tasks.map((t) => t.name.length));
-      printText(tasks.map((t) => `${t.name.padEnd(width)}  ${t.description}`).join('\n'));
-      printText("\nRun `pef task show NAME` for a task's parameters.");
-    });
+    .action(
+      returning(exit, async (flags: { format?: Format }) => {
+        const { tasks } = await catalogEntries();
+        if (flags.format === 'json') {
+          printJson({ tasks });
+          return 0;
+        }
+        const width = Math.max(...tasks.map((t) => t.name.length));
+        printText(tasks.map((t) => `${t.name.padEnd(width)}  ${t.description}`).join('\n'));
+        printText("\nRun `pef task show NAME` for a task's parameters.");
+        return 0;
+      }),
+    );
 
   task
     .command('show')
     .argument('<name>', 'task name')
     .description("show a task's description and parameters")
-    .option('--format <format>', 'human or json')
+    .addOption(formatOption())
     .addHelpText('after', '\nExample:\n  $ pef task show check_connection')
-    .action(async (name: string, flags: { format?: string }) => {
-      const [def, { describeParams }, { formatParams }] = await Promise.all([
-        findTask(name),
-        import('../../task/params.js'),
-        import('../format.js'),
-      ]);
-      const params = describeParams(def.params);
-      if (flags.format === 'json') {
-        printJson({
-          name: def.name,
-          description: def.description,
-          details: def.details ?? '',
-          supports_noop: def.supportsNoop,
-          parameters: params,
-        });
-        return;
-      }
-      printText(
-        `${def.name} — ${def.description}${def.details ? `\n\n${def.details.trim()}` : ''}\n\nSupports --noop: ${def.supportsNoop ? 'yes' : 'no'}\n\n${formatParams(params)}\n\nUsage: pef task run ${def.name} -t TARGETS${params.length ? ' [key=value ...]' : ''}`,
-      );
-    });
+    .action(
+      returning(exit, async (name: string, flags: { format?: Format }) => {
+        const [def, { describeParams }, { formatParams }] = await Promise.all([
+          findTask(name),
+          import('../../task/params.js'),
+          import('../format.js'),
+        ]);
+        const params = describeParams(def.params);
+        if (flags.format === 'json') {
+          printJson({
+            name: def.name,
+            description: def.description,
+            details: def.details ?? '',
+            supports_noop: def.supportsNoop,
+            parameters: params,
+          });
+          return 0;
+        }
+        printText(
+          `${def.name} — ${def.description}${def.details ? `\n\n${def.details.trim()}` : ''}\n\nSupports --noop: ${def.supportsNoop ? 'yes' : 'no'}\n\n${formatParams(params)}\n\nUsage: pef task run ${def.name} -t TARGETS${params.length ? ' [key=value ...]' : ''}`,
+        );
+        return 0;
+      }),
+    );
 
   withRunFlags(
     task
@@ -65,32 +71,34 @@ export function taskCommand(): Command {
         'after',
         '\nExamples:\n  $ pef task run check_connection -t all -i inventory.yaml\n  $ pef task run pad_serial -t primary minimum=0x186A0 --noop --format json',
       ),
-  ).action(async (name: string, words: string[], flags: RunFlags) => {
-    // Loaded here, not at the top: `pef task list` must not pay for them.
-    const [{ parseParamWords, validateParams }, { runTask }, { openSession, readParamsFlag }, { formatResultSet }] =
-      await Promise.all([
-        import('../../task/params.js'),
-        import('../../task/run-task.js'),
-        import('../session.js'),
-        import('../format.js'),
-      ]);
-    const def = await findTask(name);
-    const raw = parseParamWords(def.params, words, readParamsFlag(flags.params));
-    // Validate before anything connects or logs: bad input fails fast, and sensitive values
-    // are known to the redactor before the command line reaches the run log.
-    validateParams(def.params, raw, { kind: 'task', name: def.name });
-    const session = await openSession(flags);
-    try {
-      const targets = await session.inventory.resolve(requireTargets(flags));
-      const results = await runTask(session.runtime, def, targets, raw);
-      await session.renderer.stop();
-      if (session.format === 'json') printJson(results.toJSON());
-      else printText(formatResultSet(results, session.runtime.noop));
-      if (!results.ok) process.exitCode = 2;
-    } finally {
-      await session.close();
-    }
-  });
+  ).action(
+    returning(exit, async (name: string, words: string[], flags: RunFlags) => {
+      // Loaded here, not at the top: `pef task list` must not pay for them.
+      const [{ parseParamWords, validateParams }, { runTask }, { openSession, readParamsFlag }, { formatResultSet }] =
+        await Promise.all([
+          import('../../task/params.js'),
+          import('../../task/run-task.js'),
+          import('../session.js'),
+          import('../format.js'),
+        ]);
+      const def = await findTask(name);
+      const raw = parseParamWords(def.params, words, readParamsFlag(flags.params));
+      // Validate before anything connects or logs: bad input fails fast, and sensitive values
+      // are known to the redactor before the command line reaches the run log.
+      validateParams(def.params, raw, { kind: 'task', name: def.name });
+      const session = await openSession(flags);
+      try {
+        const targets = await session.inventory.resolve(requireTargets(flags));
+        const results = await runTask(session.runtime, def, targets, raw);
+        await session.renderer.stop();
+        if (session.format === 'json') printJson(results.toJSON());
+        else printText(formatResultSet(results, session.runtime.noop));
+        return results.ok ? 0 : 2;
+      } finally {
+        await session.close();
+      }
+    }),
+  );
 
   return task;
 }

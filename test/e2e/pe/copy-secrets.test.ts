@@ -91,7 +91,7 @@ maybe('copy_secrets (PE lab)', () => {
     const r = (await runner.task(copySecrets, 'primary', { replica: 'replica' }, { noop: true })).find('primary.lab')!;
     expect(r.error).toBeUndefined();
     expect(r.changed).toBe(true);
-    const wouldRun = r.value['would_run'] as string[];
+    const wouldRun = r.noop?.wouldRun ?? [];
     for (const file of [ORCH_KEYS, ORCH_ENC, HIERA])
       expect(
         wouldRun.some(

@@ -124,7 +124,7 @@ describe('dump_nc', () => {
     const result = (await runner.task(dumpNc, PRIMARY, { receiver: 'replica' }, { noop: true })).find(PRIMARY);
     expect(result?.error).toBeUndefined();
     expect(result?.changed).toBe(true);
-    const wouldRun = (result?.value as { would_run: string[] }).would_run;
+    const wouldRun = result?.noop?.wouldRun ?? [];
     expect(wouldRun.some((c) => c.includes(`install -d -m 700 ${DUMPS}`) && c.includes('cat > "$tmp"'))).toBe(true);
     expect(wouldRun.some((c) => c.startsWith('rsync ') && c.includes(`${DUMPS}/.outbox/`))).toBe(true);
     expect(wouldRun.some((c) => c.includes('curl'))).toBe(false); // the GET is a read: it ran
@@ -216,7 +216,7 @@ describe('restore_nc', () => {
     const result = (await runner.task(restoreNc, 'replica', {}, { noop: true })).find(REPLICA);
     expect(result?.error).toBeUndefined();
     expect(result?.changed).toBe(true);
-    const wouldRun = (result?.value as { would_run: string[] }).would_run;
+    const wouldRun = result?.noop?.wouldRun ?? [];
     expect(wouldRun).toContain(classifierImportCommand(replicaTls, replicaBase));
     expect(wouldRun.some((c) => c.includes(`install -d -m 700 ${NC_DEFAULTS.backupDir}`))).toBe(true);
     expect(wouldRun).not.toContain(classifierGetCommand(replicaTls, replicaBase)); // a read: it ran

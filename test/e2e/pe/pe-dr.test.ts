@@ -106,7 +106,7 @@ maybe('PE native DR wrappers (PE lab stand-ins)', () => {
       await runner.task(provisionReplica, 'primary', { replica: 'replica', rbac_password: PASSWORD }, { noop: true })
     ).find('primary.lab')!;
     expect(r.error).toBeUndefined();
-    expect(r.value['would_run']).toEqual([
+    expect(r.noop?.wouldRun).toEqual([
       '/opt/puppetlabs/bin/puppet access login --username admin --lifetime 1h',
       '/opt/puppetlabs/bin/puppet infrastructure provision replica replica.lab --yes --token-file "$HOME"/.puppetlabs/token --enable',
     ]);

@@ -78,7 +78,7 @@ describe('configure_agents', () => {
     );
     const params = { server_list: 'primary.lab:8140, replica.lab:8140' };
     const preview = (await runner.task(configureAgents, 'agent1', params, { noop: true })).find('agent1.lab')!;
-    expect(preview.value['would_run']).toEqual([
+    expect(preview.noop?.wouldRun).toEqual([
       'PATH=/opt/puppetlabs/bin:$PATH puppet config set server_list primary.lab:8140,replica.lab:8140 --section main',
       'PATH=/opt/puppetlabs/bin:$PATH puppet config delete server_list --section agent',
     ]);
@@ -143,6 +143,6 @@ describe('install_agent', () => {
     const preview = (await runner.task(installAgent, 'replica', { source: 'primary' }, { noop: true })).find(
       'replica.lab',
     )!;
-    expect(preview).toMatchObject({ changed: false, value: { would_run: [] } });
+    expect(preview).toMatchObject({ changed: false, noop: { wouldRun: [] } });
   }, 300_000);
 });

@@ -62,7 +62,7 @@ describe('sync_ca', () => {
     ).find('primary.lab')!;
     expect(preview.status).toBe('success');
     if (preview.changed) {
-      const wouldRun = preview.value['would_run'] as string[];
+      const wouldRun = preview.noop?.wouldRun ?? [];
       expect(wouldRun.some((c) => c.startsWith('rsync -rlpt --delete -e '))).toBe(true);
       expect(wouldRun.some((c) => c.startsWith('replica.lab: set -e'))).toBe(true);
     }
@@ -147,7 +147,7 @@ describe('pad_serial', () => {
     const preview = (await runner.task(padSerial, 'primary', {}, { noop: true })).find('primary.lab')!;
     expect((await on('primary', 'cat /etc/puppet/puppetserver/ca/serial')).stdout).toBe(before);
     if (parseInt(before, 16) < 0x186a0)
-      expect((preview.value['would_run'] as string[])[0]).toContain(padSerialCommand(`${CADIR}/serial`));
+      expect((preview.noop?.wouldRun ?? [])[0]).toContain(padSerialCommand(`${CADIR}/serial`));
     const padded = (await runner.task(padSerial, 'primary')).find('primary.lab')!;
     expect(padded.error).toBeUndefined(); // shows the task's error message when it fails
     const after = (

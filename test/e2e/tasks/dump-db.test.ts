@@ -36,7 +36,7 @@ describe('dump_db', () => {
     const before = await lines(PRIMARY, `ls -1 ${dir} 2>/dev/null`);
     const result = (await runner.task(dumpDb, PRIMARY, { receiver: REPLICA }, { noop: true })).find(PRIMARY);
     expect(result?.error).toBeUndefined();
-    const wouldRun = (result?.value as { would_run: string[] }).would_run;
+    const wouldRun = result?.noop?.wouldRun ?? [];
     expect(
       wouldRun.some((c) => c.includes('runuser -u postgres -- /usr/lib/postgresql/15/bin/pg_dump -Fc -d puppetdb')),
     ).toBe(true);

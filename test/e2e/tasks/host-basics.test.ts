@@ -59,7 +59,7 @@ describe('service', () => {
     await run('stop');
     const preview = await run('start', true);
     expect(preview.changed).toBe(true);
-    expect(preview.value['would_run']).toEqual(['pef-lab-service start postgresql']);
+    expect(preview.noop?.wouldRun).toEqual(['pef-lab-service start postgresql']);
     expect((await run('status')).value['running']).toEqual({ postgresql: false });
     const started = await run('start');
     expect(started).toMatchObject({ status: 'success', changed: true });

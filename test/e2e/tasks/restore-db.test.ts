@@ -96,7 +96,7 @@ describe('restore_db', () => {
   it('noop checks the dump, lists every command and changes nothing', async () => {
     const result = (await runner.task(restoreDb, REPLICA, { force: true }, { noop: true })).find(REPLICA);
     expect(result?.error).toBeUndefined();
-    const wouldRun = (result?.value as { would_run: string[] }).would_run;
+    const wouldRun = result?.noop?.wouldRun ?? [];
     const all = wouldRun.join('\n');
     expect(all).toContain(`flock -n -E 75`);
     expect(all).toContain(

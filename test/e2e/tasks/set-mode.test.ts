@@ -85,7 +85,7 @@ describe('set_mode', () => {
     const params = { mode: 'passive', peer: 'primary.lab' };
     const preview = (await runner.task(setMode, 'replica', params, { noop: true })).find('replica.lab')!;
     expect(preview).toMatchObject({ status: 'success', changed: true });
-    expect(preview.value['would_run']).toEqual([
+    expect(preview.noop?.wouldRun).toEqual([
       `mkdir -p /etc/pef && ${writeFileCommand(MODE_FILE, { mode: '644' })}`,
       `mkdir -p /etc/facter/facts.d && ${writeFileCommand(FACTS, { mode: '644' })}`,
     ]);
@@ -194,7 +194,7 @@ describe('demote and promote', () => {
     if (await exists('replica', '/etc/puppet/puppetserver/ca/ca_crt.pem')) {
       // An earlier suite (sync_ca) gave the replica the primary's CA.
       expect(forced).toMatchObject({ status: 'success', value: { forced: true } });
-      expect(forced.value['would_run']).toContain('pef-lab-service start puppetserver');
+      expect(forced.noop?.wouldRun).toContain('pef-lab-service start puppetserver');
     } else {
       expect(forced.status).toBe('failure');
       expect(forced.error?.msg).toMatch(
@@ -259,7 +259,7 @@ describe('demote and promote', () => {
       'primary.lab',
     )!;
     expect(preview).toMatchObject({ status: 'success', changed: true });
-    const wouldRun = preview.value['would_run'] as string[];
+    const wouldRun = preview.noop?.wouldRun ?? [];
     expect(wouldRun).toContain(`mkdir -p /etc/pef && ${writeFileCommand(MODE_FILE, { mode: '644' })}`);
     expect(wouldRun).toContain(`mkdir -p /etc/pef && ${writeFileCommand(KILL_SWITCH_FILE, { mode: '644' })}`);
     expect(wouldRun).toContain(writeFileCommand(CA_CFG, { mode: '644' }));

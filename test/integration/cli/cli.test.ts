@@ -193,6 +193,55 @@ describe('pef task/plan list and show, inventory show', () => {
     expect(human.stdout).toMatch(/primary\.test\s+primary\s+root@127\.0\.20\.1/);
   });
 
+  it('shows inventory.example.yaml with an empty environment: no secret needed, the unset one a warning', async () => {
+    const example = join(process.cwd(), 'inventory.example.yaml');
+    const human = await runCli(['inventory', 'show', '-i', example], { cwd: dir, emptyEnv: true });
+    expect(human.code).toBe(0);
+    expect(human.stdout).toMatch(/puppet1\.example\.com\s+primary\s+ops@puppet1\.example\.com:22/);
+    expect(human.stderr).toMatch(/warning: .*sudo-password: environment variable PEF_SUDO_PASSWORD is not set/);
+    const json = await runCli(['inventory', 'show', '-i', example, '-t', 'primary', '--format', 'json'], {
+      cwd: dir,
+      emptyEnv: true,
+      env: { PEF_SUDO_PASSWORD: SECRET },
+    });
+    expect(json.code).toBe(0);
+    expect(json.stdout).not.toContain(SECRET);
+    expect(JSON.parse(json.stdout)).toMatchObject({
+      targets: [{ name: 'puppet1.example.com', config: { ssh: { sudoPassword: '[sensitive]' } } }],
+      warnings: [],
+    });
+  });
+
+  it('rejects an unknown --format on every command with exit 1, naming the flag and the choices', async () => {
+    for (const args of [
+      ['task', 'list'],
+      ['task', 'show', 'check_connection'],
+      ['task', 'run', 'check_connection', '-t', 'primary.test'],
+      ['plan', 'list'],
+      ['plan', 'show', 'preflight'],
+      ['plan', 'run', 'preflight'],
+      ['inventory', 'show'],
+      ['lab', 'status', '--dir', join(dir, 'no-lab')],
+    ]) {
+      const run = await runCli([...args, '--format', 'yaml'], { cwd: dir, env });
+      expect([args.join(' '), run.code]).toEqual([args.join(' '), 1]);
+      expect(run.stderr).toContain('--format must be one of human, json, not "yaml"');
+      expect(run.stdout).toBe('');
+    }
+  });
+
+  it('rejects --targets on plan run: plans pick their targets by role', async () => {
+    const run = await runCli(['plan', 'run', 'preflight', '-t', 'primary.test'], { cwd: dir, env });
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain('pef plan run does not take --targets');
+  });
+
+  it('lab status exits 2 for a lab that is not healthy (1 stays for usage errors)', async () => {
+    const run = await runCli(['lab', 'status', '--dir', join(dir, 'no-lab'), '--format', 'json'], { cwd: dir });
+    expect(run.code).toBe(2);
+    expect(JSON.parse(run.stdout)).toMatchObject({ exists: false, healthy: false });
+  });
+
   it('has --help with an example on every command', async () => {
     for (const args of [
       ['task', 'run'],

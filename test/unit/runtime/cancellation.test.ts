@@ -6,7 +6,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { z } from 'zod';
 import { definePlan } from '../../../src/plan/plan.js';
-import { runPlan } from '../../../src/plan/run-plan.js';
+import { runPlan, taskRegistry } from '../../../src/plan/run-plan.js';
 import { Cancellation, CLEANUP_TIMEOUT_MS } from '../../../src/runtime/cancellation.js';
 import { runTask } from '../../../src/task/run-task.js';
 import { defineTask } from '../../../src/task/task.js';
@@ -100,7 +100,12 @@ describe('Cancellation', () => {
         },
       })),
     });
-    const result = await runPlan(fakeRuntime(targets, () => ({}), { cancellation }).runtime, plan, {});
+    const result = await runPlan(
+      fakeRuntime(targets, () => ({}), { cancellation }).runtime,
+      plan,
+      {},
+      { tasks: taskRegistry([]) },
+    );
     expect(ran).toEqual(['one']);
     expect(result.status).toBe('failure');
     expect(result.error).toMatchObject({ kind: 'pef/cancelled', msg: expect.stringMatching(/--from two/) });

@@ -56,7 +56,14 @@ describe('runTask', () => {
     const set = await runTask(runtime, ensureLine, [fakeTarget('a')], { line: 'x' });
     expect(host.files['a']).toBeUndefined();
     expect(sent.map((s) => s.command)).toEqual(['cat /etc/demo']);
-    expect(set.find('a')?.value).toEqual({ added: 'x', noop: true, would_run: ["echo 'x' >> /etc/demo"] });
+    // The task's value is its own; what noop recorded sits beside it (JSON `_noop`, `_would_run`).
+    expect(set.find('a')?.value).toEqual({ added: 'x' });
+    expect(set.find('a')?.noop).toEqual({ wouldRun: ["echo 'x' >> /etc/demo"] });
+    expect(set.toJSON().items[0]).toMatchObject({
+      value: { added: 'x' },
+      _noop: true,
+      _would_run: ["echo 'x' >> /etc/demo"],
+    });
     expect(events).toContainEqual({ type: 'noop-command', target: 'a', command: "echo 'x' >> /etc/demo" });
   });
 
@@ -136,7 +143,7 @@ describe('runTask', () => {
     });
     const preview = await runTask(dry.runtime, copy, [targets[0]!], { to: 'r' });
     expect(dry.sent).toEqual([{ target: 'p', command: 'cat /data' }]);
-    expect(preview.find('p')?.value['would_run']).toEqual(['r: write x']);
+    expect(preview.find('p')?.noop?.wouldRun).toEqual(['r: write x']);
     await expect(
       runTask(live.runtime, copy, [targets[0]!], { to: 'nowhere' }).then((s) => s.find('p')?.error?.kind),
     ).resolves.toBe('pef/unknown-target');

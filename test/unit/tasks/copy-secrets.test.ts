@@ -183,7 +183,7 @@ describe('copy_secrets', () => {
       'primary',
     )!;
     expect(result.changed).toBe(true);
-    const wouldRun = result.value['would_run'] as string[];
+    const wouldRun = result.noop?.wouldRun ?? [];
     expect(wouldRun).toEqual([`replica: ${writeSecretCommand(KEYS, { owner: ME, group: MY_GROUP, mode: '640' }, [])}`]);
     expect(readFileSync(at('replica', KEYS), 'utf8')).toBe('old\n');
     expect(sent.some((s) => s.command.startsWith('base64 -w0'))).toBe(false);

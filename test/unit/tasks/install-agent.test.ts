@@ -91,7 +91,7 @@ describe('install_agent task', () => {
     };
     const install = [{ name: 'puppet-agent', version: '7.23.0-1', from: null, downgrade: false }];
     const r = await runOn(installAgent, packagesWorld(replica, install), 'replica', { source: 'primary' }, true);
-    expect(r.result.value['would_run']).toEqual([installPackagesCommand('apt', install)]);
+    expect(r.result.noop?.wouldRun).toEqual([installPackagesCommand('apt', install)]);
     expect(replica.installed['puppet-agent']).toBeUndefined();
   });
 });

@@ -175,7 +175,7 @@ describe('provision_replica', () => {
       { replica_certname: 'replica.lab', skip_agent_config: true },
       true,
     );
-    expect(r.result.value['would_run']).toEqual([
+    expect(r.result.noop?.wouldRun).toEqual([
       `${PUPPET} infrastructure provision replica replica.lab --yes --token-file "$HOME"/.puppetlabs/token --enable --skip-agent-config`,
     ]);
     expect(world.pe.replicas).toEqual({});
@@ -260,7 +260,7 @@ describe('promote_replica', () => {
   it('promotes without force when the primary is silent; noop promotes nothing', async () => {
     const world = fakePe({ replicas: { 'replica.lab': { enabled: true, topology: 'mono' } } });
     const preview = await run(promoteReplica, world, 'replica', {}, true);
-    expect(preview.result.value['would_run']).toEqual([`${PUPPET} infrastructure promote replica --yes`]);
+    expect(preview.result.noop?.wouldRun).toEqual([`${PUPPET} infrastructure promote replica --yes`]);
     expect(world.pe.primary).toBe('primary.lab');
     expect((await run(promoteReplica, world, 'replica', {})).result).toMatchObject({
       changed: true,

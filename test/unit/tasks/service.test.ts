@@ -49,7 +49,7 @@ describe('service task', () => {
     const host = fakePuppetHost();
     host.services.set('puppetdb', false);
     const r = await run(host, { action: 'restart', services: ['puppetdb', 'puppetserver'] }, true);
-    expect(r.result.value['would_run']).toEqual([
+    expect(r.result.noop?.wouldRun).toEqual([
       serviceCommand('lab', 'restart', 'puppetserver'),
       serviceCommand('lab', 'start', 'puppetdb'),
     ]);

@@ -56,7 +56,7 @@ describe('set_mode task', () => {
     const host = fakePuppetHost();
     const r = await run(host, { mode: 'active', replication: 'enabled' }, true);
     expect(r.result).toMatchObject({ changed: true });
-    expect((r.result.value['would_run'] as string[]).length).toBe(2);
+    expect((r.result.noop?.wouldRun as string[]).length).toBe(2);
     expect(host.files.has(MODE_FILE)).toBe(false);
   });
 });
