@@ -60,18 +60,14 @@ export class LocalConnection implements Connection {
           target: this.target.name,
         }),
       );
-    let timeoutMs: number | undefined;
-    try {
-      timeoutMs = effectiveTimeoutMs(options.timeoutMs, this.#commandTimeoutMs);
-    } catch (error) {
-      return Promise.reject(error as Error);
-    }
     const { signal } = options;
     if (signal?.aborted) return Promise.reject(commandCancelledError(this.target, command, false));
     const started = performance.now();
     const out = new OutputCollector('stdout', options.onOutput);
     const err = new OutputCollector('stderr', options.onOutput);
     return new Promise<CommandOutput>((resolve, reject) => {
+      // A bad limit throws here, which rejects the promise before anything starts.
+      const timeoutMs = effectiveTimeoutMs(options.timeoutMs, this.#commandTimeoutMs);
       const child = spawn('/bin/sh', ['-c', command], {
         cwd: homedir(),
         env: { ...process.env, ...options.env },

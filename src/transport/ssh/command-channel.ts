@@ -134,14 +134,10 @@ export class CommandChannel {
       );
     }
     const nonce = randomBytes(NONCE_BYTES).toString('hex');
-    let line: string;
-    try {
-      line = commandLine(nonce, command, options);
-    } catch (error) {
-      return Promise.reject(error as Error);
-    }
     const started = performance.now();
     return new Promise<CommandOutput>((resolve, reject) => {
+      // Bad env names throw here, which rejects the promise before anything is written.
+      const line = commandLine(nonce, command, options);
       const out = new OutputCollector('stdout', options.onOutput);
       const err = new OutputCollector('stderr', options.onOutput);
       const stdout = new MarkerScanner(`PEF-END:${nonce}:`, out.push);
