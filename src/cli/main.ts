@@ -2,16 +2,12 @@
  * The pef command line. The only module that calls process.exit: every PefError becomes its
  * exit code (0 ok, 1 usage or config error, 2 a target or step failed) and a message naming the
  * fix; with `--format json`, stdout carries exactly one JSON document, even for errors.
- * Subcommands load lazily so `pef --version` stays fast.
+ * Subcommands load lazily; `pef --version` never gets here (bin/pef.js answers it).
  */
 import { Command, CommanderError } from 'commander';
-import { readFileSync } from 'node:fs';
 import { PefError, toErrorData } from '../errors/pef-error.js';
+import { VERSION } from '../version.js';
 import { exitCodeFor, wantsJson } from './output.js';
-
-const VERSION = (
-  JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }
-).version;
 
 const SUBCOMMANDS = {
   task: async () => (await import('./commands/task.js')).taskCommand(),
