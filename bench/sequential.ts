@@ -123,8 +123,8 @@ export async function benchSequential(cleanup: Cleanup, sshd: Sshd, options: Seq
     taskBatch = performance.now() - start;
   }
   await closePef();
-  // The ControlMaster opened one; its clients open none.
-  const pefConnections = (await sshd.connectionCount()) - connectionsBefore - 1;
+  // The ControlMaster and the raw floor shell opened one each; ssh+CM's clients open none.
+  const pefConnections = (await sshd.connectionCount()) - connectionsBefore - 2;
 
   // pef's fallback: an exec channel (a new session on the host) per command.
   const perExec: number[] = [];
