@@ -1,5 +1,7 @@
 /**
  * 100 small commands, one after another, on one SSH target:
+ *   - the floor: a raw persistent `sh` on one node-ssh channel running `( echo x )` per command
+ *     (a round trip and one fork, see raw-shell.ts); pef's goal is to stay within 1.25× of it;
  *   - pef: one pooled connection, commands through its persistent shell channel, and the same
  *     through `runTask` (executor, params, task context) with a one-command task; and, for
  *     scale, a few commands through exec channels (pef's fallback mode, a session each);
@@ -17,6 +19,7 @@ import { SshTransport } from '../src/transport/ssh-transport.js';
 import type { Connection } from '../src/transport/transport.js';
 import type { Sshd } from '../test/helpers/sshd.js';
 import { ansibleWorkspace, recapOf } from './ansible.js';
+import { FLOOR_COMMAND, openRawShell } from './raw-shell.js';
 import { BENCH_COMMAND, benchEcho, benchRuntime } from './bench-runtime.js';
 import type { Cleanup } from './cleanup.js';
 import { sshArgs, startControlMaster, type SshEndpoint } from './openssh.js';
@@ -38,8 +41,8 @@ export interface SequentialOptions {
   execRuns?: number;
   /** Run the ansible baseline (default true). */
   ansible?: boolean;
-  /** Goal: pef at least this many times faster than ssh+ControlMaster (default 20). */
-  goalRatio?: number;
+  /** Goal: pef's median batch at most this many times the raw-shell floor's (default 1.25). */
+  floorGoal?: number;
   /** What the target's sessions are like, for the section title. */
   variant?: string;
 }
@@ -49,7 +52,7 @@ export async function benchSequential(cleanup: Cleanup, sshd: Sshd, options: Seq
   const count = options.commands ?? 100;
   const rounds = options.pefRounds ?? 5;
   const muxRounds = Math.min(options.muxRounds ?? 3, rounds);
-  const goalRatio = options.goalRatio ?? 20;
+  const floorGoal = options.floorGoal ?? 1.25;
   const SECTION = `${count} sequential commands on one target${options.variant === undefined ? '' : `, ${options.variant}`}`;
   const target = sshd.target({ connectTimeout: 10 }, 'seq');
   const endpoint: SshEndpoint = {
@@ -61,14 +64,17 @@ export async function benchSequential(cleanup: Cleanup, sshd: Sshd, options: Seq
   };
   const connectionsBefore = await sshd.connectionCount();
 
-  // pef straight through the pool and its persistent channel, and ssh through a ControlMaster,
-  // batch after batch in turns, so both see the same load.
+  // pef straight through the pool and its persistent channel, the raw-shell floor, and ssh
+  // through a ControlMaster, batch after batch in turns, so all see the same load.
   const { runtime, pool } = benchRuntime(1);
   const closePef = cleanup.add('pef pool (sequential)', () => runtime.close());
   const perCommand: number[] = [];
   const batches: number[] = [];
   const perMux: number[] = [];
   const muxBatches: number[] = [];
+  const perFloor: number[] = [];
+  const floorBatches: number[] = [];
+  const raw = await openRawShell(cleanup, target);
   const master = await startControlMaster(cleanup, endpoint, join(sshd.dir, 'bench-cm.sock'));
   let firstBatch = 0;
   let connectMs = 0;
@@ -81,8 +87,12 @@ export async function benchSequential(cleanup: Cleanup, sshd: Sshd, options: Seq
     firstBatch = performance.now() - t0;
     const mux = sshArgs(endpoint, ['-S', master.socket, '-o', 'ControlMaster=no']);
     for (let i = 0; i < 3; i++) await sshX(cleanup, [...mux, BENCH_COMMAND], 'ssh+CM');
+    for (let i = 0; i < count; i++) await raw.once();
     for (let r = 0; r < rounds; r++) {
       let start = performance.now();
+      for (let i = 0; i < count; i++) perFloor.push(await raw.once());
+      floorBatches.push(performance.now() - start);
+      start = performance.now();
       for (let i = 0; i < count; i++) {
         const s = performance.now();
         await expectX(await pool.get(target), 'pef');
@@ -96,6 +106,7 @@ export async function benchSequential(cleanup: Cleanup, sshd: Sshd, options: Seq
     }
   } finally {
     await master.stop();
+    await raw.close();
   }
 
   // pef through runTask: the path a task's command takes from the CLI.
@@ -112,8 +123,8 @@ export async function benchSequential(cleanup: Cleanup, sshd: Sshd, options: Seq
     taskBatch = performance.now() - start;
   }
   await closePef();
-  // The ControlMaster opened one; its clients open none.
-  const pefConnections = (await sshd.connectionCount()) - connectionsBefore - 1;
+  // The ControlMaster and the raw floor shell opened one each; ssh+CM's clients open none.
+  const pefConnections = (await sshd.connectionCount()) - connectionsBefore - 2;
 
   // pef's fallback: an exec channel (a new session on the host) per command.
   const perExec: number[] = [];
@@ -140,26 +151,34 @@ export async function benchSequential(cleanup: Cleanup, sshd: Sshd, options: Seq
 
   const pefMedian = summarize(batches).median;
   const muxMedian = summarize(muxBatches).median;
+  const floorMedian = summarize(floorBatches).median;
   const rows: Row[] = [
     {
       section: SECTION,
-      label: `ssh + ControlMaster, ${count} × \`ssh -S sock\` (baseline)`,
-      stats: summarize(muxBatches),
+      label: `floor: raw persistent sh, ${count} × \`${FLOOR_COMMAND}\` on one channel`,
+      stats: summarize(floorBatches),
       ratio: '1×',
     },
     {
       section: SECTION,
       label: `pef pool, ${count} commands on one open connection`,
       stats: summarize(batches),
-      ratio: `${times(muxMedian / pefMedian)} faster than ssh+CM`,
-      goal: { text: `≥ ${goalRatio}× faster than ssh+CM`, met: muxMedian / pefMedian >= goalRatio },
-      note: `batches of pef and ssh+CM in turns; per-turn ratios ${muxBatches.map((m, i) => times(m / (batches[i] ?? NaN))).join(', ')}`,
+      ratio: `${times(pefMedian / floorMedian)} the floor`,
+      goal: { text: `≤ ${floorGoal}× the subshell floor`, met: pefMedian / floorMedian <= floorGoal },
+      note: `batches of the floor, pef and ssh+CM in turns; per-turn pef/floor ratios ${floorBatches.map((f, i) => times((batches[i] ?? NaN) / f)).join(', ')}`,
+    },
+    {
+      section: SECTION,
+      label: `ssh + ControlMaster, ${count} × \`ssh -S sock\``,
+      stats: summarize(muxBatches),
+      ratio: `${times(muxMedian / pefMedian)} slower than pef (information)`,
+      note: `per-turn ssh+CM/pef ratios ${muxBatches.map((m, i) => times(m / (batches[i] ?? NaN))).join(', ')}`,
     },
     {
       section: SECTION,
       label: `pef runTask, ${count} one-command task runs`,
       stats: single(taskBatch),
-      ratio: `${times(muxMedian / taskBatch)} faster than ssh+CM`,
+      ratio: `${times(taskBatch / floorMedian)} the floor, ${times(muxMedian / taskBatch)} faster than ssh+CM`,
     },
     {
       section: SECTION,
@@ -189,20 +208,27 @@ export async function benchSequential(cleanup: Cleanup, sshd: Sshd, options: Seq
     }
   }
 
+  const floorPer = summarize(perFloor).median;
   rows.push(
+    { section: SECTION, label: 'per command: floor (raw sh, subshell)', stats: summarize(perFloor), ratio: '1×' },
     {
       section: SECTION,
       label: 'per command: pef pool',
       stats: summarize(perCommand),
-      ratio: `${times(summarize(perMux).median / summarize(perCommand).median)} faster than ssh+CM`,
+      ratio: `${times(summarize(perCommand).median / floorPer)} the floor, ${times(summarize(perMux).median / summarize(perCommand).median)} faster than ssh+CM`,
     },
     {
       section: SECTION,
       label: 'per command: pef runTask',
       stats: summarize(perTask),
-      ratio: `${times(summarize(perMux).median / summarize(perTask).median)} faster than ssh+CM`,
+      ratio: `${times(summarize(perTask).median / floorPer)} the floor, ${times(summarize(perMux).median / summarize(perTask).median)} faster than ssh+CM`,
     },
-    { section: SECTION, label: 'per command: ssh + ControlMaster', stats: summarize(perMux), ratio: '1×' },
+    {
+      section: SECTION,
+      label: 'per command: ssh + ControlMaster',
+      stats: summarize(perMux),
+      ratio: `${times(summarize(perMux).median / floorPer)} the floor`,
+    },
     {
       section: SECTION,
       label: 'per command: pef exec channel (fallback mode)',

@@ -3,17 +3,13 @@
  * exit code (0 ok, 1 usage or config error, 2 a target or step failed, 130 interrupted) and a
  * message naming the fix; with `--format json`, stdout carries exactly one JSON document, even for
  * errors. Ctrl-C and SIGTERM cancel the run (src/cli/interrupt.ts).
- * Subcommands load lazily so `pef --version` stays fast.
+ * Subcommands load lazily; `pef --version` never gets here (bin/pef.js answers it).
  */
 import { Command, CommanderError } from 'commander';
-import { readFileSync } from 'node:fs';
 import { PefError, toErrorData } from '../errors/pef-error.js';
+import { VERSION } from '../version.js';
 import { INTERRUPTED_EXIT, installInterruptHandlers, runCancellation } from './interrupt.js';
 import { exitCodeFor, printJson, wantsJson, type ExitSink } from './output.js';
-
-const VERSION = (
-  JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }
-).version;
 
 // Each command action returns its exit code through `exit`; main() alone turns it into the process's.
 const SUBCOMMANDS = {
@@ -52,11 +48,6 @@ Exit codes: 0 ok, 1 usage or config error, 2 a target or step failed (see docs/c
 
 async function main(argv: string[]): Promise<number> {
   const args = argv.slice(2);
-  // The fast path: no subcommand modules for --version.
-  if (args.length === 1 && (args[0] === '--version' || args[0] === '-V')) {
-    process.stdout.write(`${VERSION}\n`);
-    return 0;
-  }
   installInterruptHandlers(
     (text) => process.stderr.write(text),
     (code) => process.exit(code),

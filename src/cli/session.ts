@@ -39,7 +39,8 @@ export async function openSession(flags: RunFlags): Promise<Session> {
   const events = new EventBus();
   const { ConnectionPool } = await import('../transport/connection-pool.js');
   const { transportFor } = await import('../transport/transports.js');
-  const connections = new ConnectionPool(transportFor, {
+  const settings = config.commandTimeoutMs === undefined ? {} : { commandTimeoutMs: config.commandTimeoutMs };
+  const connections = new ConnectionPool((name) => transportFor(name, settings), {
     onCommand: (e) =>
       log.write(
         e.error ? 'warn' : 'debug',

@@ -13,6 +13,11 @@ const configSchema = z.strictObject({
   concurrency: z.number().int().min(1).max(1000).optional(),
   verbose: z.boolean().optional(),
   logDir: z.string().min(1).optional().describe('Directory for per-run debug logs (default .pef/logs)'),
+  commandTimeoutMs: z
+    .number()
+    .min(0)
+    .optional()
+    .describe('Limit of one command on a target in ms when the step names none (default 600000; 0: no limit)'),
 });
 
 /** The project's pef defaults. */

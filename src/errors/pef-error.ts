@@ -26,6 +26,7 @@ export type PefErrorKind =
   | 'pef/host-key-mismatch'
   | 'pef/host-key-unknown'
   | 'pef/timeout'
+  | 'pef/cancelled'
   | 'pef/connection-lost'
   | 'pef/escalation-failed'
   | 'pef/command-failed'

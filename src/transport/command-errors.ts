@@ -51,3 +51,14 @@ export function connectionClosedError(target: Target): PefError {
     { target: target.name },
   );
 }
+
+/** `pef/cancelled` for a command stopped (or never started) because its AbortSignal fired. */
+export function commandCancelledError(target: Target, command: string, started: boolean): PefError {
+  return new PefError(
+    'pef/cancelled',
+    started
+      ? `Command \`${shortCommand(command)}\` on ${describeTarget(target)} was cancelled and stopped.`
+      : `Command \`${shortCommand(command)}\` on ${describeTarget(target)} was cancelled before it started.`,
+    { target: target.name, started },
+  );
+}

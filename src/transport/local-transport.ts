@@ -1,15 +1,16 @@
 /**
  * The local transport: commands run on the controller itself, with the same semantics as on
  * an ssh target (`sh -c`, home as cwd, stdin from /dev/null unless given, per-command env,
- * timeout that stops the whole process group). Files are copied. It uses child_process
- * directly: a detached process group is what lets a timeout stop the command's children too.
+ * timeout or cancellation that stops the whole process group). Files are copied. It uses
+ * child_process directly: a detached process group is what lets a stop reach the command's children too.
  */
 import { spawn } from 'node:child_process';
 import { chmod, copyFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { PefError } from '../errors/pef-error.js';
 import type { Target } from '../inventory/target.js';
-import { commandTimeoutError, describeTarget } from './command-errors.js';
+import { commandCancelledError, commandTimeoutError, describeTarget } from './command-errors.js';
+import { checkTimeoutMs, DEFAULT_COMMAND_TIMEOUT_MS, effectiveTimeoutMs } from './command-timeout.js';
 import { OutputCollector } from './output-collector.js';
 import type { CommandOptions, CommandOutput, Connection, Transport } from './transport.js';
 
@@ -17,19 +18,24 @@ import type { CommandOptions, CommandOutput, Connection, Transport } from './tra
 export interface LocalTransportOptions {
   /** After a timeout's TERM, how long before KILL (default 2000 ms). */
   killAfterMs?: number;
+  /** The limit of a command that names none (default 10 minutes; 0 or Infinity: none). */
+  commandTimeoutMs?: number;
 }
 
 /** Opens LocalConnections. */
 export class LocalTransport implements Transport {
   readonly name = 'local' as const;
   readonly #killAfterMs: number;
+  readonly #commandTimeoutMs: number;
 
   constructor(options: LocalTransportOptions = {}) {
+    if (options.commandTimeoutMs !== undefined) checkTimeoutMs(options.commandTimeoutMs, 'commandTimeoutMs');
     this.#killAfterMs = options.killAfterMs ?? 2000;
+    this.#commandTimeoutMs = options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS;
   }
 
   async connect(target: Target): Promise<LocalConnection> {
-    return new LocalConnection(target, this.#killAfterMs);
+    return new LocalConnection(target, this.#killAfterMs, this.#commandTimeoutMs);
   }
 }
 
@@ -37,12 +43,14 @@ export class LocalTransport implements Transport {
 export class LocalConnection implements Connection {
   readonly target: Target;
   readonly #killAfterMs: number;
+  readonly #commandTimeoutMs: number | undefined;
   readonly #running = new Set<number>();
   #closed = false;
 
-  constructor(target: Target, killAfterMs: number) {
+  constructor(target: Target, killAfterMs: number, commandTimeoutMs = DEFAULT_COMMAND_TIMEOUT_MS) {
     this.target = target;
     this.#killAfterMs = killAfterMs;
+    this.#commandTimeoutMs = effectiveTimeoutMs(undefined, commandTimeoutMs);
   }
 
   run(command: string, options: CommandOptions = {}): Promise<CommandOutput> {
@@ -52,10 +60,14 @@ export class LocalConnection implements Connection {
           target: this.target.name,
         }),
       );
+    const { signal } = options;
+    if (signal?.aborted) return Promise.reject(commandCancelledError(this.target, command, false));
     const started = performance.now();
     const out = new OutputCollector('stdout', options.onOutput);
     const err = new OutputCollector('stderr', options.onOutput);
     return new Promise<CommandOutput>((resolve, reject) => {
+      // A bad limit throws here, which rejects the promise before anything starts.
+      const timeoutMs = effectiveTimeoutMs(options.timeoutMs, this.#commandTimeoutMs);
       const child = spawn('/bin/sh', ['-c', command], {
         cwd: homedir(),
         env: { ...process.env, ...options.env },
@@ -65,17 +77,26 @@ export class LocalConnection implements Connection {
       });
       const pid = child.pid;
       if (pid !== undefined) this.#running.add(pid);
-      let timedOut = false;
+      // Why the command is being stopped, once it is: a timeout or a cancellation.
+      let stopped: PefError | undefined;
       const timers: NodeJS.Timeout[] = [];
-      if (options.timeoutMs !== undefined && pid !== undefined) {
-        timers.push(
-          setTimeout(() => {
-            timedOut = true;
-            killGroup(pid, 'SIGTERM');
-            timers.push(setTimeout(() => killGroup(pid, 'SIGKILL'), this.#killAfterMs));
-          }, options.timeoutMs),
-        );
+      const stop = (error: PefError): void => {
+        if (stopped !== undefined || pid === undefined) return;
+        stopped = error;
+        killGroup(pid, 'SIGTERM');
+        timers.push(setTimeout(() => killGroup(pid, 'SIGKILL'), this.#killAfterMs));
+      };
+      const onAbort = (): void => stop(commandCancelledError(this.target, command, true));
+      const done = (): void => {
+        for (const t of timers) clearTimeout(t);
+        signal?.removeEventListener('abort', onAbort);
+        if (pid !== undefined) this.#running.delete(pid);
+      };
+      if (timeoutMs !== undefined) {
+        const limit = timeoutMs;
+        timers.push(setTimeout(() => stop(commandTimeoutError(this.target, command, limit)), limit));
       }
+      signal?.addEventListener('abort', onAbort, { once: true });
       child.stdout?.on('data', out.push);
       child.stderr?.on('data', err.push);
       if (child.stdin) {
@@ -84,8 +105,7 @@ export class LocalConnection implements Connection {
         child.stdin.end(options.stdin);
       }
       child.on('error', (error) => {
-        for (const t of timers) clearTimeout(t);
-        if (pid !== undefined) this.#running.delete(pid);
+        done();
         reject(
           new PefError(
             'pef/command-failed',
@@ -95,15 +115,14 @@ export class LocalConnection implements Connection {
           ),
         );
       });
-      child.on('close', (code, signal) => {
-        for (const t of timers) clearTimeout(t);
-        if (pid !== undefined) this.#running.delete(pid);
-        if (timedOut) reject(commandTimeoutError(this.target, command, options.timeoutMs ?? 0));
+      child.on('close', (code, killedBy) => {
+        done();
+        if (stopped !== undefined) reject(stopped);
         else
           resolve({
             stdout: out.text(),
             stderr: err.text(),
-            exitCode: signal === null ? code : null,
+            exitCode: killedBy === null ? code : null,
             durationMs: performance.now() - started,
           });
       });

@@ -4,6 +4,7 @@
  * ssh/ssh-connection.ts and docs/transports.md.
  */
 import type { Target } from '../inventory/target.js';
+import { checkTimeoutMs, DEFAULT_COMMAND_TIMEOUT_MS, effectiveTimeoutMs } from './command-timeout.js';
 import { openClient } from './ssh/open-client.js';
 import { SshConnection, type CommandMode } from './ssh/ssh-connection.js';
 import type { Transport } from './transport.js';
@@ -23,6 +24,8 @@ export interface SshTransportOptions {
   keepaliveCountMax?: number;
   /** How long the persistent shell, sudo included, may take to start (default: the target's connect-timeout, at least 10 s). */
   startTimeoutMs?: number;
+  /** The limit of a command that names none (default 10 minutes; 0 or Infinity: none); see command-timeout.ts. */
+  commandTimeoutMs?: number;
 }
 
 // sshd's MaxSessions is 10 by default; persistent shells + exec channels + SFTP stay below it.
@@ -35,6 +38,7 @@ export class SshTransport implements Transport {
   readonly #options: SshTransportOptions;
 
   constructor(options: SshTransportOptions = {}) {
+    if (options.commandTimeoutMs !== undefined) checkTimeoutMs(options.commandTimeoutMs, 'commandTimeoutMs');
     this.#options = options;
   }
 
@@ -50,6 +54,7 @@ export class SshTransport implements Transport {
       commandChannels: clamp(o.commandChannels ?? 1, MAX_COMMAND_CHANNELS),
       execChannels: clamp(o.execChannels ?? 4, MAX_EXEC_CHANNELS),
       startTimeoutMs: o.startTimeoutMs ?? Math.max(target.config.ssh.connectTimeout * 1000, 10_000),
+      commandTimeoutMs: effectiveTimeoutMs(undefined, o.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS),
     });
   }
 }

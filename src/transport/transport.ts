@@ -2,7 +2,8 @@
  * The transport contract. A Transport opens Connections; a Connection is one live link to one
  * target that every step of a run reuses. Connections never throw for a command that merely
  * exits non-zero: that is data (`exitCode`). They throw PefError for what stops the link from
- * working (`pef/connect-failed`, `pef/timeout`, `pef/host-key-mismatch`, `pef/connection-lost` …).
+ * working (`pef/connect-failed`, `pef/timeout`, `pef/host-key-mismatch`, `pef/connection-lost` …)
+ * and `pef/cancelled` for a command whose AbortSignal fired.
  */
 import type { Target, TransportName } from '../inventory/target.js';
 
@@ -15,15 +16,18 @@ export interface CommandOptions {
   stdin?: string;
   /** Extra environment variables for this command only. */
   env?: Readonly<Record<string, string>>;
-  /** Kill the command and fail with `pef/timeout` after this many ms (default: no limit). */
-  timeoutMs?: number;
-  /** Called with output as it arrives, for live rendering. */
-  onOutput?: (stream: Stream, chunk: string) => void;
   /**
-   * When aborted, the running command is killed on the host and `run` rejects with
-   * `pef/cancelled` (a command not yet started does not start).
+   * Kill the command (and everything it started) and fail with `pef/timeout` after this many ms.
+   * Default: the connection's `commandTimeoutMs` (10 minutes unless configured); 0 or Infinity: no limit.
+   */
+  timeoutMs?: number;
+  /**
+   * Cancels the command: when it fires, the running command is killed on the host like at a
+   * timeout and run() fails with `pef/cancelled`; a command not started yet never starts.
    */
   signal?: AbortSignal;
+  /** Called with output as it arrives, for live rendering. */
+  onOutput?: (stream: Stream, chunk: string) => void;
 }
 
 /** What a finished command left behind. */

@@ -7,7 +7,13 @@ import { LocalTransport } from './local-transport.js';
 import { SshTransport } from './ssh-transport.js';
 import type { Transport } from './transport.js';
 
-/** A transport with default options for `name`. */
-export function transportFor(name: TransportName): Transport {
-  return name === 'ssh' ? new SshTransport() : new LocalTransport();
+/** What every transport takes from the project config. */
+export interface TransportSettings {
+  /** The limit of a command that names none (config `commandTimeoutMs`; default 10 minutes, 0: none). */
+  commandTimeoutMs?: number;
+}
+
+/** A transport for `name`, with default options plus `settings`. */
+export function transportFor(name: TransportName, settings: TransportSettings = {}): Transport {
+  return name === 'ssh' ? new SshTransport(settings) : new LocalTransport(settings);
 }

@@ -4,17 +4,29 @@
  *
  * Protocol, per command: the controller writes one call of the shell function `pef_run`
  * (defined once after start), with the command single-quoted and stdin, when given, as a
- * base64 heredoc. `pef_run` runs the command in a subshell (`cd` to home or /, its env
- * exported, stdin from /dev/null or the decoded heredoc, `sh -c` under coreutils `timeout`
- * when a limit is set), then prints `PEF-END:<nonce>:<status>` to stdout *and* stderr; once
- * both markers are in, both streams are complete. The nonce is random per command, so
- * command output cannot fake it. The caller runs one command at a time (see ssh-connection).
+ * base64 heredoc. `pef_run` runs the command in a subshell — one fork of the shell, nothing
+ * exec'd — that `cd`s to home or /, exports the command's env, takes stdin from /dev/null (or
+ * the decoded heredoc) and `eval`s the command; so its cwd, variables, umask, traps, `set`
+ * options and `exit` end with the subshell. Then it prints `PEF-END:<nonce>:<status>` to
+ * stdout *and* stderr; once both markers are in, both streams are complete. The nonce is
+ * random per command, so command output cannot fake it. The caller runs one command at a time.
+ *
+ * Time limits cost nothing per command: the controller's timer (or the caller's AbortSignal)
+ * asks the connection to stop the command from a second, short-lived session (`stopCommand`,
+ * see `sessionKillScript`), which ends every process of this shell's session but the shell;
+ * the subshell's end marker then arrives as usual and the channel stays usable. Only when
+ * that fails is the channel dropped (the connection opens a new one for the next command).
  */
 import { randomBytes } from 'node:crypto';
 import { PefError } from '../../errors/pef-error.js';
 import type { Target } from '../../inventory/target.js';
 import { redact } from '../../util/sensitive.js';
-import { commandTimeoutError, connectionClosedError, describeTarget } from '../command-errors.js';
+import {
+  commandCancelledError,
+  commandTimeoutError,
+  connectionClosedError,
+  describeTarget,
+} from '../command-errors.js';
 import { OutputCollector } from '../output-collector.js';
 import type { CommandOptions, CommandOutput } from '../transport.js';
 import {
@@ -27,7 +39,7 @@ import {
   type Escalation,
 } from './escalation.js';
 import { MarkerScanner } from './marker-scanner.js';
-import { envExports, KILL_AFTER_SECONDS, timeoutSeconds } from './shell.js';
+import { envExports } from './shell.js';
 import { shQuote } from '../../util/shell-quote.js';
 import type { Ssh2Channel, Ssh2Client } from './ssh2-types.js';
 
@@ -40,12 +52,15 @@ export interface CommandChannelOptions {
   escalation?: Escalation;
   /** How long the shell (and sudo) may take to be ready. */
   startTimeoutMs: number;
+  /**
+   * Stops the running command of the shell with pid `shellPid` (TERM, then KILL after
+   * a grace) from outside the channel; resolves true once nothing of it is left.
+   */
+  stopCommand(shellPid: number): Promise<boolean>;
 }
 
-// Past the `timeout -k` grace, the controller stops waiting and drops the channel.
+// After the stop, how long the controller waits for the end markers before it drops the channel.
 const BACKSTOP_GRACE_MS = 3000;
-// Exit statuses of coreutils timeout when it had to stop the command (TERM, KILL, signal).
-const TIMEOUT_STATUSES: ReadonlySet<number> = new Set([124, 137, 143]);
 
 interface Running {
   stdout(chunk: Buffer): void;
@@ -53,20 +68,25 @@ interface Running {
   fail(error: PefError): void;
 }
 
+/** What `run` needs beyond CommandOptions: the limit already resolved (undefined: none). */
+export type ChannelCommandOptions = Omit<CommandOptions, 'timeoutMs'> & { timeoutMs?: number | undefined };
+
 /** One persistent remote shell; see the file comment. */
 export class CommandChannel {
   readonly #channel: Ssh2Channel;
   readonly #options: CommandChannelOptions;
-  readonly #canTimeout: boolean;
   readonly #canBase64: boolean;
+  readonly #shellPid: number | undefined;
   #running: Running | undefined;
   #alive = true;
 
-  private constructor(channel: Ssh2Channel, options: CommandChannelOptions, capabilities: string) {
+  private constructor(channel: Ssh2Channel, options: CommandChannelOptions, ready: string) {
     this.#channel = channel;
     this.#options = options;
-    this.#canTimeout = capabilities.includes('t');
+    const [capabilities = '', pid = ''] = ready.split(':');
     this.#canBase64 = capabilities.includes('b');
+    const shellPid = Number.parseInt(pid, 10);
+    this.#shellPid = Number.isInteger(shellPid) && shellPid > 1 ? shellPid : undefined;
     channel.on('data', (chunk: Buffer) => this.#running?.stdout(chunk));
     channel.stderr.on('data', (chunk: Buffer) => this.#running?.stderr(chunk));
     channel.on('close', () => {
@@ -81,14 +101,14 @@ export class CommandChannel {
         ),
       );
     });
-    channel.write(preamble(options.shell));
+    channel.write(PREAMBLE);
   }
 
   /** Starts the shell (and sudo), waits until it is ready. */
   static async open(options: CommandChannelOptions): Promise<CommandChannel> {
     const channel = await openExec(options.client, options.shell, options.target);
-    const capabilities = await bootstrap(channel, options);
-    return new CommandChannel(channel, options, capabilities);
+    const ready = await bootstrap(channel, options);
+    return new CommandChannel(channel, options, ready);
   }
 
   /** False once the channel has ended or was dropped; it is never reused then. */
@@ -97,11 +117,13 @@ export class CommandChannel {
   }
 
   /** Runs one command; the caller must not start another until this one settles. */
-  run(command: string, options: CommandOptions = {}): Promise<CommandOutput> {
+  run(command: string, options: ChannelCommandOptions = {}): Promise<CommandOutput> {
     if (!this.#alive) return Promise.reject(new PefError('pef/internal', 'run() on a closed command channel'));
     if (this.#running)
       return Promise.reject(new PefError('pef/internal', 'run() while another command is running on this channel'));
     const { target } = this.#options;
+    const { signal } = options;
+    if (signal?.aborted) return Promise.reject(commandCancelledError(target, command, false));
     if (options.stdin !== undefined && !this.#canBase64) {
       return Promise.reject(
         new PefError(
@@ -112,38 +134,65 @@ export class CommandChannel {
       );
     }
     const nonce = randomBytes(NONCE_BYTES).toString('hex');
-    let line: string;
-    try {
-      line = commandLine(nonce, command, options, this.#canTimeout);
-    } catch (error) {
-      return Promise.reject(error);
-    }
     const started = performance.now();
     return new Promise<CommandOutput>((resolve, reject) => {
+      // Bad env names throw here, which rejects the promise before anything is written.
+      const line = commandLine(nonce, command, options);
       const out = new OutputCollector('stdout', options.onOutput);
       const err = new OutputCollector('stderr', options.onOutput);
       const stdout = new MarkerScanner(`PEF-END:${nonce}:`, out.push);
       const stderr = new MarkerScanner(`PEF-END:${nonce}:`, err.push);
-      const timers: NodeJS.Timeout[] = [];
-      let timedOut = false;
+      let timer: NodeJS.Timeout | undefined;
+      let backstop: NodeJS.Timeout | undefined;
+      // Set once the command is being stopped: the error run() ends with, and the stop's outcome.
+      let stopping: { error: PefError; done: Promise<boolean> } | undefined;
+      let settled = false;
+      const onAbort = (): void => stop(commandCancelledError(target, command, true));
       const settle = (): void => {
-        for (const t of timers) clearTimeout(t);
+        settled = true;
+        clearTimeout(timer);
+        clearTimeout(backstop);
+        signal?.removeEventListener('abort', onAbort);
         this.#running = undefined;
       };
+      const finished = (): boolean => stdout.status !== undefined && stderr.status !== undefined;
       const check = (): void => {
-        if (stdout.status === undefined || stderr.status === undefined) return;
-        settle();
-        const status = Number.parseInt(stdout.status, 10);
-        if (timedOut && TIMEOUT_STATUSES.has(status)) {
-          reject(commandTimeoutError(target, command, options.timeoutMs ?? 0));
-        } else {
+        if (settled || !finished()) return;
+        if (stopping === undefined) {
+          settle();
+          const status = Number.parseInt(stdout.status ?? '', 10);
           resolve({
             stdout: out.text(),
             stderr: err.text(),
             exitCode: Number.isNaN(status) ? null : status,
             durationMs: performance.now() - started,
           });
+          return;
         }
+        // The next command may only start once the stop is over: it would be stopped too.
+        const { error, done } = stopping;
+        void done.then((clean) => {
+          if (settled) return;
+          settle();
+          if (!clean) this.#drop(error);
+          reject(error);
+        });
+      };
+      const stop = (error: PefError): void => {
+        if (settled || stopping !== undefined) return;
+        clearTimeout(timer);
+        const pid = this.#shellPid;
+        // Without the shell's pid (no /proc at start), dropping the channel is all that is left.
+        if (pid === undefined) return this.#drop(error);
+        const done = this.#options.stopCommand(pid).catch(() => false);
+        stopping = { error, done };
+        void done.then((clean) => {
+          if (settled) return;
+          if (!clean) return this.#drop(error);
+          if (finished()) return check();
+          backstop = setTimeout(() => this.#drop(error), BACKSTOP_GRACE_MS);
+        });
+        check();
       };
       this.#running = {
         stdout: (chunk) => {
@@ -153,24 +202,16 @@ export class CommandChannel {
           if (stderr.push(chunk)) check();
         },
         fail: (error) => {
+          if (settled) return;
           settle();
-          reject(error);
+          reject(stopping?.error ?? error);
         },
       };
       if (options.timeoutMs !== undefined) {
         const limit = options.timeoutMs;
-        timers.push(
-          setTimeout(() => {
-            timedOut = true;
-            // Without coreutils timeout on the host, dropping the channel is the only way to stop it.
-            if (!this.#canTimeout) this.#drop(commandTimeoutError(target, command, limit));
-          }, limit),
-          setTimeout(
-            () => this.#drop(commandTimeoutError(target, command, limit)),
-            limit + KILL_AFTER_SECONDS * 1000 + BACKSTOP_GRACE_MS,
-          ),
-        );
+        timer = setTimeout(() => stop(commandTimeoutError(target, command, limit)), limit);
       }
+      signal?.addEventListener('abort', onAbort, { once: true });
       this.#channel.write(line);
     });
   }
@@ -202,9 +243,8 @@ export class CommandChannel {
 const NONCE_BYTES = 8;
 
 // The one call the shell reads for a command (plus the stdin heredoc, when there is stdin).
-function commandLine(nonce: string, command: string, options: CommandOptions, canTimeout: boolean): string {
-  const timeout = options.timeoutMs !== undefined && canTimeout ? timeoutSeconds(options.timeoutMs) : '';
-  const call = `pef_run ${nonce} ${options.stdin === undefined ? 'n' : 'b'} ${shQuote(timeout)} ${shQuote(envExports(options.env))} ${shQuote(command)}`;
+function commandLine(nonce: string, command: string, options: ChannelCommandOptions): string {
+  const call = `pef_run ${nonce} ${options.stdin === undefined ? 'n' : 'b'} ${shQuote(envExports(options.env))} ${shQuote(command)}`;
   if (options.stdin === undefined) return `${call}\n`;
   // base64 keeps any bytes intact and can never contain the heredoc's end word.
   const base64 = Buffer.from(options.stdin, 'utf8').toString('base64');
@@ -213,24 +253,22 @@ function commandLine(nonce: string, command: string, options: CommandOptions, ca
   return `${call} <<'${end}'\n${lines}${lines === '' ? '' : '\n'}${end}\n`;
 }
 
-// pef_run NONCE STDIN(n|b) TIMEOUT ENV COMMAND; see the file comment.
-function preamble(shell: string): string {
-  const sh = shQuote(shell);
-  return [
-    'pef_run() {',
-    '  (',
-    '    cd "$HOME" 2>/dev/null || cd /',
-    '    eval "$4"',
-    `    if [ -n "$3" ]; then set -- "$2" timeout -k ${KILL_AFTER_SECONDS} "$3" ${sh} -c "$5"; else set -- "$2" ${sh} -c "$5"; fi`,
-    '    if [ "$1" = b ]; then shift; base64 -d | "$@"; else shift; "$@" </dev/null; fi',
-    '  )',
-    '  pef_st=$?',
-    `  printf 'PEF-END:%s:%s\\n' "$1" "$pef_st"`,
-    `  printf 'PEF-END:%s:%s\\n' "$1" "$pef_st" >&2`,
-    '}',
-    '',
-  ].join('\n');
-}
+// pef_run NONCE STDIN(n|b) ENV COMMAND; see the file comment. `set --` leaves the command no
+// positional parameters; with stdin, the command reads the decoded heredoc through a pipe.
+const PREAMBLE = [
+  'pef_run() {',
+  '  (',
+  '    cd "$HOME" 2>/dev/null || cd /',
+  '    eval "$3"',
+  '    pef_cmd=$4',
+  '    if [ "$2" = b ]; then set --; base64 -d | { eval "$pef_cmd"; }; else exec </dev/null; set --; eval "$pef_cmd"; fi',
+  '  )',
+  '  pef_st=$?',
+  `  printf 'PEF-END:%s:%s\\n' "$1" "$pef_st"`,
+  `  printf 'PEF-END:%s:%s\\n' "$1" "$pef_st" >&2`,
+  '}',
+  '',
+].join('\n');
 
 function openExec(client: Ssh2Client, command: string, target: Target): Promise<Ssh2Channel> {
   return new Promise((resolve, reject) => {
@@ -254,7 +292,7 @@ function openExec(client: Ssh2Client, command: string, target: Target): Promise<
 }
 
 // Starts the shell: writes the ready probe (behind sudo when escalating), answers sudo's
-// password request, and resolves with the host's capabilities once both streams are ready.
+// password request, and resolves with `<capabilities>:<shell pid>` once both streams are ready.
 function bootstrap(channel: Ssh2Channel, options: CommandChannelOptions): Promise<string> {
   const { target, escalation, shell } = options;
   const nonce = randomBytes(8).toString('hex');
@@ -362,9 +400,9 @@ function bootstrap(channel: Ssh2Channel, options: CommandChannelOptions): Promis
 function readyScript(nonce: string): string {
   return [
     'pef_c=',
-    'command -v timeout >/dev/null 2>&1 && pef_c=t',
-    'command -v base64 >/dev/null 2>&1 && pef_c="${pef_c}b"',
-    `printf 'PEF-READY:%s:%s\\n' ${nonce} "$pef_c"`,
+    'command -v base64 >/dev/null 2>&1 && pef_c=b',
+    // $$ is the shell that will run the commands: after sudo, the inner sh that execs the shell.
+    `printf 'PEF-READY:%s:%s:%s\\n' ${nonce} "$pef_c" "$$"`,
     `printf 'PEF-READY:%s:\\n' ${nonce} >&2`,
   ].join('; ');
 }

@@ -2,14 +2,18 @@
  * The fallback: one fresh exec channel per command (node-ssh `execCommand`), with the same
  * semantics as the persistent channel (home or / as cwd, per-command env, `timeout`, run-as
  * through sudo). Slower (a channel open per command) but needs nothing from the host's shell.
- * The caller bounds how many run at once, below sshd's MaxSessions.
+ * The caller bounds how many run at once, below sshd's MaxSessions. Each command first prints
+ * its shell's pid behind a nonce on stderr (stripped from the output), so a cancelled command
+ * is stopped on the host the way the persistent channel stops one (`sessionKillScript`).
  */
+import { randomBytes } from 'node:crypto';
 import type { NodeSSH } from 'node-ssh';
 import { PefError } from '../../errors/pef-error.js';
 import type { Target } from '../../inventory/target.js';
-import { commandTimeoutError, describeTarget } from '../command-errors.js';
+import { commandCancelledError, commandTimeoutError, describeTarget } from '../command-errors.js';
 import { OutputCollector } from '../output-collector.js';
-import type { CommandOptions, CommandOutput } from '../transport.js';
+import type { CommandOutput } from '../transport.js';
+import type { ChannelCommandOptions } from './command-channel.js';
 import {
   escalationErrors,
   isPasswordRejected,
@@ -18,7 +22,8 @@ import {
   sudoProbeScript,
   type Escalation,
 } from './escalation.js';
-import { commandScript, KILL_AFTER_SECONDS } from './shell.js';
+import { MarkerScanner } from './marker-scanner.js';
+import { commandScript, KILL_AFTER_SECONDS, sessionKillScript } from './shell.js';
 import { shQuote } from '../../util/shell-quote.js';
 import type { Ssh2Channel } from './ssh2-types.js';
 
@@ -33,6 +38,8 @@ export interface ExecRunnerOptions {
 }
 
 const BACKSTOP_GRACE_MS = 3000;
+// The stop of a cancelled command: TERM, KILL after the grace, and polling in between.
+const STOP_LIMIT_MS = (KILL_AFTER_SECONDS + 10) * 1000;
 const TIMEOUT_STATUSES: ReadonlySet<number> = new Set([124, 137, 143]);
 
 /** Runs commands on fresh exec channels; see the file comment. */
@@ -46,9 +53,12 @@ export class ExecRunner {
   }
 
   /** Runs one command on its own channel. */
-  async run(command: string, options: CommandOptions = {}): Promise<CommandOutput> {
+  async run(command: string, options: ChannelCommandOptions = {}): Promise<CommandOutput> {
     const { target, escalation, shell } = this.#options;
-    let script = commandScript(command, options.env, options.timeoutMs, shell);
+    const { signal } = options;
+    if (signal?.aborted) throw commandCancelledError(target, command, false);
+    const nonce = randomBytes(8).toString('hex');
+    let script = `printf 'PEF-PID:%s:%s\\n' ${nonce} "$$" >&2; ${commandScript(command, options.env, options.timeoutMs, shell)}`;
     let stdin = options.stdin;
     if (escalation !== undefined) {
       this.#sudo ??= this.#probeSudo(escalation);
@@ -57,14 +67,32 @@ export class ExecRunner {
       // sudo -S reads exactly one line, so the command's own stdin follows the password.
       if (withPassword && escalation.password !== undefined) stdin = `${escalation.password.unwrap()}\n${stdin ?? ''}`;
     }
+    if (signal?.aborted) throw commandCancelledError(target, command, false);
     const started = performance.now();
     const out = new OutputCollector('stdout', options.onOutput);
     const err = new OutputCollector('stderr', options.onOutput);
+    const pidLine = new MarkerScanner(`PEF-PID:${nonce}:`, err.push, true);
     return new Promise<CommandOutput>((resolve, reject) => {
       let channel: Ssh2Channel | undefined;
       let timedOut = false;
+      let cancelled = false;
       let settled = false;
       const timers: NodeJS.Timeout[] = [];
+      const onAbort = (): void => {
+        if (settled || cancelled) return;
+        cancelled = true;
+        const error = commandCancelledError(target, command, true);
+        const pid = Number.parseInt(pidLine.status ?? '', 10);
+        // Not started yet on the host: closing the channel is enough.
+        if (!Number.isInteger(pid) || pid <= 1) return entry.fail(error);
+        void this.run(sessionKillScript(pid, KILL_AFTER_SECONDS), { timeoutMs: STOP_LIMIT_MS })
+          .then((r) => r.exitCode === 0)
+          .catch(() => false)
+          .then((clean) => {
+            if (!clean) entry.fail(error);
+            else timers.push(setTimeout(() => entry.fail(error), BACKSTOP_GRACE_MS));
+          });
+      };
       const entry = {
         fail: (error: PefError): void => {
           if (settled) return;
@@ -76,9 +104,11 @@ export class ExecRunner {
       const settle = (): void => {
         settled = true;
         for (const t of timers) clearTimeout(t);
+        signal?.removeEventListener('abort', onAbort);
         this.#active.delete(entry);
       };
       this.#active.add(entry);
+      signal?.addEventListener('abort', onAbort, { once: true });
       if (options.timeoutMs !== undefined) {
         const limit = options.timeoutMs;
         timers.push(
@@ -98,7 +128,7 @@ export class ExecRunner {
             channel.on('error', () => undefined);
           },
           onStdout: out.push,
-          onStderr: err.push,
+          onStderr: (chunk: Buffer) => void pidLine.push(chunk),
         })
         .then(
           (response) => {
@@ -106,7 +136,9 @@ export class ExecRunner {
             const lost = this.#options.connectionError();
             if (lost !== undefined) return entry.fail(lost);
             settle();
-            if (timedOut && response.code !== null && TIMEOUT_STATUSES.has(response.code)) {
+            if (cancelled) {
+              reject(commandCancelledError(target, command, true));
+            } else if (timedOut && response.code !== null && TIMEOUT_STATUSES.has(response.code)) {
               reject(commandTimeoutError(target, command, options.timeoutMs ?? 0));
             } else {
               resolve({

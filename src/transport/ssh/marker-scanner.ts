@@ -10,11 +10,13 @@ export class MarkerScanner {
   readonly #prefix: Buffer;
   readonly #onData: (chunk: Buffer) => void;
   #pending: Buffer = Buffer.alloc(0);
+  readonly #passAfter: boolean;
   #status: string | undefined;
 
-  constructor(prefix: string, onData: (chunk: Buffer) => void) {
+  constructor(prefix: string, onData: (chunk: Buffer) => void, passAfter = false) {
     this.#prefix = Buffer.from(prefix, 'latin1');
     this.#onData = onData;
+    this.#passAfter = passAfter;
   }
 
   /** The text between the prefix and the newline, once the marker has been seen. */
@@ -22,9 +24,12 @@ export class MarkerScanner {
     return this.#status;
   }
 
-  /** Feeds a chunk; returns true once the whole marker has been seen. Later data is dropped. */
+  /** Feeds a chunk; returns true once the whole marker has been seen. Later data is dropped unless `passAfter`. */
   push(chunk: Buffer): boolean {
-    if (this.#status !== undefined) return true;
+    if (this.#status !== undefined) {
+      if (this.#passAfter && chunk.length > 0) this.#onData(chunk);
+      return true;
+    }
     const data = this.#pending.length === 0 ? chunk : Buffer.concat([this.#pending, chunk]);
     const at = data.indexOf(this.#prefix);
     if (at >= 0) {
@@ -36,6 +41,7 @@ export class MarkerScanner {
       }
       this.#status = data.subarray(at + this.#prefix.length, end).toString('latin1');
       this.#pending = Buffer.alloc(0);
+      if (this.#passAfter && end + 1 < data.length) this.#onData(data.subarray(end + 1));
       return true;
     }
     const keep = partialPrefixLength(data, this.#prefix);

@@ -10,12 +10,19 @@ import { writeFile } from 'node:fs/promises';
 import type { NodeSSH } from 'node-ssh';
 import { PefError } from '../../errors/pef-error.js';
 import type { Target } from '../../inventory/target.js';
-import { connectionClosedError, connectionLostError, describeTarget } from '../command-errors.js';
+import {
+  commandCancelledError,
+  connectionClosedError,
+  connectionLostError,
+  describeTarget,
+} from '../command-errors.js';
+import { effectiveTimeoutMs } from '../command-timeout.js';
 import type { CommandOptions, CommandOutput, Connection } from '../transport.js';
-import { CommandChannel } from './command-channel.js';
+import { CommandChannel, type ChannelCommandOptions } from './command-channel.js';
 import { escalationFor, type Escalation } from './escalation.js';
 import { ExecRunner } from './exec-runner.js';
 import { Limiter } from './limiter.js';
+import { KILL_AFTER_SECONDS, sessionKillScript } from './shell.js';
 import { shQuote } from '../../util/shell-quote.js';
 import type { Ssh2Client, Ssh2Error, Ssh2Sftp } from './ssh2-types.js';
 
@@ -33,7 +40,12 @@ export interface SshConnectionOptions {
   execChannels: number;
   /** How long the persistent shell (and sudo) may take to start. */
   startTimeoutMs: number;
+  /** The limit of a command that names none (undefined: no limit); see command-timeout.ts. */
+  commandTimeoutMs: number | undefined;
 }
+
+// The stop of a timed-out or cancelled command: TERM, KILL after the grace, and polling in between.
+const STOP_LIMIT_MS = (KILL_AFTER_SECONDS + 10) * 1000;
 
 /** An open SSH link to one target; see the file comment. */
 export class SshConnection implements Connection {
@@ -84,11 +96,20 @@ export class SshConnection implements Connection {
     return !this.#closed && this.#lost === undefined;
   }
 
-  async run(command: string, options: CommandOptions = {}): Promise<CommandOutput> {
+  async run(command: string, commandOptions: CommandOptions = {}): Promise<CommandOutput> {
     this.#assertAlive();
+    const { timeoutMs, ...rest } = commandOptions;
+    const options: ChannelCommandOptions = {
+      ...rest,
+      timeoutMs: effectiveTimeoutMs(timeoutMs, this.#options.commandTimeoutMs),
+    };
+    const cancelled = (): boolean => options.signal?.aborted === true;
+    if (cancelled()) throw commandCancelledError(this.target, command, false);
     if (this.#mode === 'exec') return this.#runExec(command, options);
     return this.#lanes.use(async () => {
       this.#assertAlive();
+      // Cancelled while it waited for a lane: it must not start.
+      if (cancelled()) throw commandCancelledError(this.target, command, false);
       if (this.#mode === 'exec') return this.#runExec(command, options);
       const channel = this.#idle.pop() ?? (await this.#openChannel());
       if (channel === undefined) return this.#runExec(command, options);
@@ -217,6 +238,7 @@ export class SshConnection implements Connection {
         target: this.target,
         shell: this.#options.shell,
         startTimeoutMs: this.#options.startTimeoutMs,
+        stopCommand: (pid) => this.#stopCommand(pid),
         ...(this.#escalation === undefined ? {} : { escalation: this.#escalation }),
       });
       this.#shellStarted = true;
@@ -234,7 +256,13 @@ export class SshConnection implements Connection {
     }
   }
 
-  #runExec(command: string, options: CommandOptions): Promise<CommandOutput> {
+  // Stops what a persistent shell is running, from an exec channel (as the run-as user).
+  async #stopCommand(shellPid: number): Promise<boolean> {
+    const result = await this.#runExec(sessionKillScript(shellPid, KILL_AFTER_SECONDS), { timeoutMs: STOP_LIMIT_MS });
+    return result.exitCode === 0;
+  }
+
+  #runExec(command: string, options: ChannelCommandOptions): Promise<CommandOutput> {
     this.#exec ??= new ExecRunner({
       ssh: this.#ssh,
       target: this.target,

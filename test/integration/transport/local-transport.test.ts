@@ -81,6 +81,36 @@ describe('LocalTransport', () => {
     expect((await conn.run('echo next')).stdout).toBe('next\n');
   });
 
+  it('stops a cancelled command and its children with pef/cancelled, and never starts one already cancelled', async () => {
+    const controller = new AbortController();
+    const running = conn.run('sleep 41.5 & echo started; sleep 41.5; wait', {
+      signal: controller.signal,
+      onOutput: (_s, chunk) => {
+        if (chunk.includes('started')) controller.abort();
+      },
+    });
+    await expect(running).rejects.toMatchObject({ kind: 'pef/cancelled', details: { started: true } });
+    const left = await run('sh', ['-c', 'pgrep -f "^sleep 41.5$" || true']);
+    expect(left.stdout).toBe('');
+    const file = join(dir, 'never');
+    await expect(conn.run(`touch ${file}`, { signal: AbortSignal.abort() })).rejects.toMatchObject({
+      kind: 'pef/cancelled',
+      details: { started: false },
+    });
+    await expect(stat(file)).rejects.toThrow();
+    expect((await conn.run('echo next')).stdout).toBe('next\n');
+  });
+
+  it('applies the default limit to a command that names none; timeoutMs 0 lifts it', async () => {
+    const limited = await new LocalTransport({ killAfterMs: 500, commandTimeoutMs: 300 }).connect(target);
+    try {
+      await expect(limited.run('sleep 5')).rejects.toMatchObject({ kind: 'pef/timeout', details: { timeoutMs: 300 } });
+      expect((await limited.run('sleep 0.6; echo done', { timeoutMs: 0 })).stdout).toBe('done\n');
+    } finally {
+      await limited.close();
+    }
+  });
+
   it('copies files for upload and download, with the mode asked for', async () => {
     const src = join(dir, 'src');
     await writeFile(src, 'content');

@@ -117,6 +117,40 @@ describe.each(['persistent', 'exec'] as const)('run-as in %s mode', (commandMode
     }
   });
 
+  it('stops a timed-out or cancelled command of the run-as user (sudo with a password) and keeps going', async () => {
+    const conn = await transport().connect(
+      sshd.target({ user: USER, runAs: 'root', sudoPassword: new Sensitive(password) }),
+    );
+    const pidFile = `/root/pef-run-as-stop-${commandMode}-${randomBytes(4).toString('hex')}`;
+    const runningAsRoot = async (): Promise<boolean> => {
+      const pid = (await readFile(pidFile, 'utf8')).trim();
+      const st = await stat(`/proc/${pid}`).catch(() => undefined);
+      if (st === undefined) return false;
+      const state = (await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => ' Z ')).replace(/^.*\) /s, '');
+      expect(st.uid).toBe(0);
+      return !state.startsWith('Z');
+    };
+    try {
+      await expect(conn.run(`sleep 1051 & echo $! > ${pidFile}; wait`, { timeoutMs: 1500 })).rejects.toMatchObject({
+        kind: 'pef/timeout',
+      });
+      expect(await runningAsRoot()).toBe(false);
+      const controller = new AbortController();
+      const cancelled = conn.run(`sleep 1052 & echo $! > ${pidFile}; echo started; wait`, {
+        signal: controller.signal,
+        onOutput: (_s, chunk) => {
+          if (chunk.includes('started')) controller.abort();
+        },
+      });
+      await expect(cancelled).rejects.toMatchObject({ kind: 'pef/cancelled' });
+      expect(await runningAsRoot()).toBe(false);
+      expect(await conn.run('id -un')).toMatchObject({ stdout: 'root\n', exitCode: 0 });
+    } finally {
+      await rm(pidFile, { force: true });
+      await conn.close();
+    }
+  });
+
   it('fails with pef/escalation-failed naming sudo-password when none is configured', async () => {
     const conn = await transport().connect(sshd.target({ user: USER, runAs: 'root' }));
     try {

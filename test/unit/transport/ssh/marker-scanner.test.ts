@@ -44,3 +44,17 @@ describe('MarkerScanner', () => {
     expect(r.doneAt).toBe(0);
   });
 });
+
+describe('MarkerScanner with passAfter', () => {
+  it('removes the marker line and passes what follows it, however the stream is split', () => {
+    const whole = 'beforePID:ab:42\nafter\nmore';
+    for (let i = 1; i < whole.length; i++) {
+      const emitted: string[] = [];
+      const scanner = new MarkerScanner('PID:ab:', (b) => emitted.push(b.toString()), true);
+      scanner.push(Buffer.from(whole.slice(0, i)));
+      scanner.push(Buffer.from(whole.slice(i)));
+      expect(emitted.join('')).toBe('beforeafter\nmore');
+      expect(scanner.status).toBe('42');
+    }
+  });
+});
