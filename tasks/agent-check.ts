@@ -18,6 +18,7 @@ export function agentCheckCommand(serverList: readonly string[] | undefined): st
   const list = serverList === undefined ? '' : ` --server_list=${shQuote(formatServerList(serverList))}`;
   return [
     'PATH=/opt/puppetlabs/bin:$PATH',
+    // Safe in /tmp: mktemp -d creates a fresh 0700 directory under an unpredictable name.
     'd=$(mktemp -d /tmp/pef-agent-check.XXXXXX) || exit 1',
     `puppet agent --test --noop --color=false${list} --lastrunreport="$d/report.yaml" --lastrunfile="$d/summary.yaml" 2>&1; rc=$?`,
     `echo ${shQuote(REPORT_MARK)}`,

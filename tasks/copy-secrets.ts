@@ -8,13 +8,13 @@
  * side is compared by sha256 (only digests are printed), and a file that differs is read on the
  * primary over the raw connection (no output events, so not even --verbose shows it), held as a
  * Sensitive (registered with the redactor), and handed to the replica on stdin, where it lands
- * in a temp file beside the target and is renamed into place with the primary's owner, group
- * and mode. Missing parent directories are created like the primary's. Noop reads no secret.
+ * in a root-only temp dir beside the target (src/host/files.ts, which refuses a symlink there) and
+ * is renamed into place with the primary's owner, group and mode. Missing parent directories are created like the primary's. Noop reads no secret.
  */
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { PefError } from '../src/errors/pef-error.js';
-import { sha256Command } from '../src/host/files.js';
+import { makeDirCommand, sha256Command, writeFileCommand } from '../src/host/files.js';
 import { SERVICE_MANAGER_PROBE, parseServiceManager, serviceCommand } from '../src/host/services.js';
 import { assertPeHost, parsePeHostProbe, peHostProbeCommand } from '../src/puppet/pe-infrastructure.js';
 import { assertReplicationAllowed } from '../src/puppet/mode.js';
@@ -171,27 +171,24 @@ export function planSecretCopy(
   return { plans, problems };
 }
 
-/** Sets owner, group and mode of an existing file. */
+/** Sets owner, group and mode of an existing file: re-written root-safely with its own content (src/host/files.ts). */
 export function fixAttributesCommand(path: string, a: FileAttrs): string {
-  return `chown ${shQuote(`${a.owner}:${a.group}`)} ${shQuote(path)} && chmod ${shQuote(a.mode)} ${shQuote(path)}`;
+  return writeFileCommand(path, { owner: a.owner, group: a.group, mode: a.mode }, { content: 'existing' });
 }
 
 /**
- * Writes base64 from stdin to `path`: missing parents first, then a temp file beside it (umask
- * 077 until chown/chmod), renamed into place; the temp file is removed on failure.
+ * Writes base64 from stdin to `path` root-safely (src/host/files.ts: a root-only temp beside it,
+ * owner and mode set before the rename, a symlink refused, the temp removed on failure), after
+ * creating missing parents with the primary's attributes.
  */
 export function writeSecretCommand(
   path: string,
   a: FileAttrs,
   createDirs: readonly { path: string; attrs: FileAttrs }[],
 ): string {
-  const tmp = shQuote(`${path}.pef-tmp`);
-  // `[ -d ] ||`: files sharing a missing parent each list it; the first one creates it.
-  const mkdirs = createDirs.map((d) => {
-    const dir = shQuote(d.path);
-    return `{ [ -d ${dir} ] || { mkdir ${dir} && chown ${shQuote(`${d.attrs.owner}:${d.attrs.group}`)} ${dir} && chmod ${shQuote(d.attrs.mode)} ${dir}; }; } && `;
-  });
-  return `${mkdirs.join('')}(umask 077 && base64 -d > ${tmp} && chown ${shQuote(`${a.owner}:${a.group}`)} ${tmp} && chmod ${shQuote(a.mode)} ${tmp} && mv -f ${tmp} ${shQuote(path)}) || { rc=$?; rm -f ${tmp}; exit $rc; }`;
+  // makeDirCommand accepts an existing directory: files sharing a missing parent each list it.
+  const mkdirs = createDirs.map((d) => `${makeDirCommand(d.path, d.attrs)} && `);
+  return `${mkdirs.join('')}${writeFileCommand(path, { owner: a.owner, group: a.group, mode: a.mode }, { content: 'base64' })}`;
 }
 
 /** Prints the file as one base64 line; read only over the raw connection (see the file comment). */

@@ -32,9 +32,14 @@ import {
   SHIPPED_DUMP_DIR,
 } from '../src/puppet/databases.js';
 import { assertReplicationAllowed } from '../src/puppet/mode.js';
-import { hasTransferKey, rsyncToReceiver, transferPaths } from '../src/puppet/transfer.js';
+import {
+  hasTransferKey,
+  rsyncToReceiver,
+  transferParams,
+  transferPaths,
+  transferSettings,
+} from '../src/puppet/transfer.js';
 import { defineTask } from '../src/task/task.js';
-import { transferParams, transferSettings } from './setup-transfer.js';
 
 /** Dumps the databases; see the file comment. */
 export const dumpDb = defineTask({

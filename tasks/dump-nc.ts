@@ -44,10 +44,15 @@ import {
   SHIPPED_NC_DIR,
   shippedNames,
 } from '../src/puppet/node-classification.js';
-import { hasTransferKey, rsyncToReceiver, transferPaths } from '../src/puppet/transfer.js';
+import {
+  hasTransferKey,
+  rsyncToReceiver,
+  transferParams,
+  transferPaths,
+  transferSettings,
+} from '../src/puppet/transfer.js';
 import { defineTask, type HostCommands, type TaskContext } from '../src/task/task.js';
 import { shQuote } from '../src/util/shell-quote.js';
-import { transferParams, transferSettings } from './setup-transfer.js';
 
 /** Dumps the node classification; see the file comment. */
 export const dumpNc = defineTask({

@@ -7,12 +7,21 @@
 import { z } from 'zod';
 import { PefError } from '../src/errors/pef-error.js';
 import { discoverHost } from '../src/host/discover.js';
+import { writeFileCommand } from '../src/host/files.js';
 import { shQuote } from '../src/util/shell-quote.js';
 import { formatSerial, parseSerial, parseSerialParam } from '../src/puppet/ca-serial.js';
 import { defineTask } from '../src/task/task.js';
 
 /** The default floor: 0x186A0 (100,000), as pe_failover's README prescribes. */
 export const DEFAULT_SERIAL_FLOOR = '0x186A0';
+
+/**
+ * Replaces the serial file (its new text on stdin) keeping its owner, group and mode, root-safely:
+ * the cadir is puppet's, so a link planted at the serial or a temp name is refused or never followed.
+ */
+export function padSerialCommand(file: string): string {
+  return writeFileCommand(file, 'keep');
+}
 
 /** Pads the CA serial; see the file comment. */
 export const padSerial = defineTask({
@@ -46,11 +55,7 @@ owner and mode. A serial already at or above the floor is left alone (changed: f
     const before = `0x${current.value.toString(16).toUpperCase()}`;
     if (current.value >= floor) return { changed: false, value: { file, serial: before } };
 
-    const next = formatSerial(floor, current);
-    const tmp = `${file}.pef-tmp`;
-    await ctx.change(
-      `printf '%s' ${shQuote(next)} > ${shQuote(tmp)} && chown --reference=${shQuote(file)} ${shQuote(tmp)} && chmod --reference=${shQuote(file)} ${shQuote(tmp)} && mv -f ${shQuote(tmp)} ${shQuote(file)}`,
-    );
+    await ctx.change(padSerialCommand(file), { stdin: formatSerial(floor, current) });
     return { changed: true, value: { file, serial: `0x${floor.toString(16).toUpperCase()}`, previous: before } };
   },
 });

@@ -14,47 +14,61 @@ import {
   knownHostsLine,
   rsyncToReceiver,
   TRANSFER_DEFAULTS,
+  transferParams,
   transferPaths,
+  transferSettings,
   type TransferSettings,
 } from '../src/puppet/transfer.js';
 import { defineTask } from '../src/task/task.js';
 import { shQuote } from '../src/util/shell-quote.js';
 
-/** Parameters shared by the tasks that use the transfer channel. */
-export const transferParams = {
-  receiver: z.string().min(1).describe('inventory name of the receiving host (the replica)'),
-  receiver_host: z
-    .string()
-    .min(1)
-    .optional()
-    .describe("how the sender reaches the receiver (default: the receiver's hostname -f)"),
-  receiver_port: z
-    .number()
-    .int()
-    .min(1)
-    .max(65535)
-    .default(TRANSFER_DEFAULTS.port)
-    .describe('ssh port of the receiver'),
-  transfer_user: z
-    .string()
-    .regex(/^[a-z_][a-z0-9_-]*$/)
-    .default(TRANSFER_DEFAULTS.user)
-    .describe('the transfer user on the receiver'),
-};
+/** Creates the sender's transfer key (in a 0700 dir) unless it exists. */
+export function senderKeyCommand(settings: TransferSettings, comment: string): string {
+  return `install -d -m 700 ${shQuote(settings.senderDir)} && ssh-keygen -q -t ed25519 -N '' -C ${shQuote(comment)} -f ${shQuote(transferPaths(settings).key)}`;
+}
 
-/** Builds TransferSettings from the shared parameters and the receiver's name. */
-export async function transferSettings(
-  params: { receiver_host?: string | undefined; receiver_port: number; transfer_user: string },
-  receiver: { read(c: string): Promise<{ stdout: string }> },
-): Promise<TransferSettings> {
-  const host = params.receiver_host ?? (await receiver.read('hostname -f 2>/dev/null || hostname')).stdout.trim();
-  return {
-    user: params.transfer_user,
-    home: TRANSFER_DEFAULTS.home,
-    senderDir: TRANSFER_DEFAULTS.senderDir,
-    host,
-    port: params.receiver_port,
-  };
+/** Prints `owner:group mode` of the transfer user's home, .ssh, incoming and authorized_keys (one line each; missing: nothing). */
+export function transferDirsProbe(settings: TransferSettings): string {
+  const p = transferPaths(settings);
+  return [settings.home, `${settings.home}/.ssh`, p.incoming, p.authorizedKeys]
+    .map((d) => `stat -c '%U:%G %a' ${shQuote(d)} 2>/dev/null || echo missing`)
+    .join('; ');
+}
+
+/**
+ * What `transferDirsProbe` prints when the layout is right. Only incoming/ is the transfer user's:
+ * the home, .ssh and authorized_keys are root's (readable by the user, which sshd reads them as),
+ * so the user can never replace its own key or lift the forced command.
+ */
+export function wantedTransferDirs(settings: TransferSettings): string {
+  const u = settings.user;
+  return ['root:root 755', `root:${u} 750`, `${u}:${u} 700`, `root:${u} 640`].join('\n');
+}
+
+/**
+ * Creates or repairs the receiver's layout (see wantedTransferDirs). The home is made root's
+ * first: from then on the user cannot swap .ssh or incoming for a link, and a link already there
+ * (from a home the user owned) is refused rather than followed. A stray authorized_keys2, which
+ * sshd also reads, is removed.
+ */
+export function transferDirsCommand(settings: TransferSettings): string {
+  const u = shQuote(settings.user);
+  const h = shQuote(settings.home);
+  const ssh = shQuote(`${settings.home}/.ssh`);
+  const incoming = shQuote(transferPaths(settings).incoming);
+  return [
+    'set -e',
+    `for p in ${h} ${ssh} ${incoming}; do if [ -L "$p" ]; then echo "pef: refusing to use $p: it is a symbolic link; remove it and run setup_transfer again" >&2; exit 1; fi; done`,
+    `install -d -m 755 -o root -g root ${h}`,
+    `install -d -m 750 -o root -g ${u} ${ssh}`,
+    `install -d -m 700 -o ${u} -g ${u} ${incoming}`,
+    `rm -f ${shQuote(`${settings.home}/.ssh/authorized_keys2`)}`,
+  ].join('\n');
+}
+
+/** The dry-run rsync that proves the channel: an empty temp dir as the source, so it carries no data. */
+export function transferProbeCommand(settings: TransferSettings): string {
+  return `d=$(mktemp -d) && ${rsyncToReceiver(settings, '"$d"', '.pef-probe', { shellSource: true })} --dry-run 2>&1; rc=$?; rmdir "$d"; exit $rc`;
 }
 
 /** Sets up the transfer channel; see the file comment. */
@@ -76,9 +90,7 @@ Needs rsync (with rrsync) and python3 on the receiver.`,
 
     // Sender: the key.
     if (!(await hasTransferKey(ctx, settings))) {
-      await ctx.change(
-        `install -d -m 700 ${shQuote(settings.senderDir)} && ssh-keygen -q -t ed25519 -N '' -C ${shQuote(`pef-transfer@${ctx.target.name}`)} -f ${shQuote(paths.key)}`,
-      );
+      await ctx.change(senderKeyCommand(settings, `pef-transfer@${ctx.target.name}`));
       changed.push('sender key');
     }
     const publicKey =
@@ -106,31 +118,26 @@ Needs rsync (with rrsync) and python3 on the receiver.`,
       );
       changed.push('receiver user');
     }
-    const dirs = (
-      await receiver.read(
-        `stat -c '%U %a' ${shQuote(paths.incoming)} ${shQuote(`${settings.home}/.ssh`)} 2>/dev/null || true`,
-      )
-    ).stdout
-      .trim()
-      .split('\n');
-    if (dirs.length !== 2 || dirs.some((d) => d !== `${settings.user} 700`)) {
-      await receiver.change(
-        `install -d -o ${shQuote(settings.user)} -g ${shQuote(settings.user)} -m 700 ${shQuote(settings.home)} ${shQuote(paths.incoming)} ${shQuote(`${settings.home}/.ssh`)}`,
-      );
+    const layoutRight =
+      (await receiver.read(transferDirsProbe(settings))).stdout.trim() === wantedTransferDirs(settings);
+    if (!layoutRight) {
+      await receiver.change(transferDirsCommand(settings));
       changed.push('receiver directories');
     }
     const wantedKeys = `${authorizedKeyLine(rrsync, paths.incoming, publicKey)}\n`;
-    if ((await receiver.read(readFileCommand(paths.authorizedKeys))).stdout !== wantedKeys) {
+    if (!layoutRight || (await receiver.read(readFileCommand(paths.authorizedKeys))).stdout !== wantedKeys) {
       await receiver.change(
-        writeFileCommand(paths.authorizedKeys, { mode: '600', owner: settings.user, group: settings.user }),
-        { stdin: wantedKeys },
+        writeFileCommand(paths.authorizedKeys, { mode: '640', owner: 'root', group: settings.user }),
+        {
+          stdin: wantedKeys,
+        },
       );
       changed.push('authorized key');
     }
 
     // Sender: pin the receiver's host key, read from the receiver itself.
     const hostKey = (await receiver.read('cat /etc/ssh/ssh_host_ed25519_key.pub')).stdout.trim();
-    const wantedKnown = `${knownHostsLine(settings.host, settings.port, hostKey)}\n`;
+    const wantedKnown = `${knownHostsLine(settings.host, settings.port, hostKey, receiver.target.name)}\n`;
     if ((await ctx.read(readFileCommand(paths.knownHosts))).stdout !== wantedKnown) {
       await ctx.change(
         `install -d -m 700 ${shQuote(settings.senderDir)} && ${writeFileCommand(paths.knownHosts, { mode: '644' })}`,
@@ -142,12 +149,9 @@ Needs rsync (with rrsync) and python3 on the receiver.`,
     // Prove it: a dry-run rsync authenticates, checks the host key and passes the forced command.
     if (!ctx.noop) {
       // An empty temp dir as the source: the probe proves the channel and carries no data.
-      const probe = await ctx.read(
-        `d=$(mktemp -d) && ${rsyncToReceiver(settings, '"$d"', '.pef-probe', { shellSource: true })} --dry-run 2>&1; rc=$?; rmdir "$d"; exit $rc`,
-        {
-          okExitCodes: Array.from({ length: 256 }, (_, i) => i),
-        },
-      );
+      const probe = await ctx.read(transferProbeCommand(settings), {
+        okExitCodes: Array.from({ length: 256 }, (_, i) => i),
+      });
       if (probe.exitCode !== 0) {
         throw new PefError(
           'pef/task-failed',

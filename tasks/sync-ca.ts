@@ -14,23 +14,51 @@
  * is not right the replica's copy of the CA issues it offline (`puppetserver ca generate
  * --ca-client`, with the replica's puppetserver stopped) under a serial the primary skipped when
  * its serial was padded, so the two can never collide; the primary's CA then records it
- * (signed/ and inventory.txt) and the next copy carries it back. On failure the replica's ssl
- * directory is put back and its puppetserver started again if it ran.
+ * (signed/ and inventory.txt) and the next copy carries it back.
+ *
+ * Trust: the replica's certname, hostname and the certificate it hands over are checked before
+ * the primary uses them (src/puppet/names.ts); the certificate must be signed by the primary's CA
+ * and its inventory line is parsed and re-emitted, never copied. Backups of the replica's ssldir
+ * are never overwritten (src/puppet/ssl-backup.ts). On failure the ssldir is put back and checked
+ * against the digest taken before the change; Puppet Server is started again if it ran, and a
+ * start that fails, or a put-back that cannot be verified, fails the task naming what to run.
  */
 import { z } from 'zod';
 import { PefError } from '../src/errors/pef-error.js';
 import { discoverHost, type HostFacts } from '../src/host/discover.js';
-import { readFileCommand, writeFileCommand } from '../src/host/files.js';
+import { appendLineCommand, readFileCommand, writeFileCommand } from '../src/host/files.js';
 import { serviceCommand } from '../src/host/services.js';
 import { caDigestCommand, installCaCommand } from '../src/puppet/ca-dir.js';
 import { certInfoCommand, parseCertInfo } from '../src/puppet/certs.js';
-import { formatSerial, inventorySerials, parseSerial, unusedSerialBelow } from '../src/puppet/ca-serial.js';
+import {
+  formatInventoryLine,
+  formatSerial,
+  inventorySerials,
+  parseInventoryLine,
+  parseSerial,
+  unusedSerialBelow,
+} from '../src/puppet/ca-serial.js';
+import { parseKeyValues } from '../src/puppet/databases.js';
+import { checkCertname, pathWithin, untrustedValue } from '../src/puppet/names.js';
+import {
+  backupSslCommand,
+  finishBackupCommand,
+  leftoverBackupsCommand,
+  restoreSslCommand,
+  sslBackupPaths,
+} from '../src/puppet/ssl-backup.js';
 import { assertReplicationAllowed } from '../src/puppet/mode.js';
-import { hasTransferKey, rsyncToReceiver, transferPaths, type TransferSettings } from '../src/puppet/transfer.js';
+import {
+  hasTransferKey,
+  rsyncToReceiver,
+  transferParams,
+  transferPaths,
+  transferSettings,
+  type TransferSettings,
+} from '../src/puppet/transfer.js';
 import type { HostCommands, TaskContext } from '../src/task/task.js';
 import { defineTask } from '../src/task/task.js';
 import { shQuote } from '../src/util/shell-quote.js';
-import { transferParams, transferSettings } from './setup-transfer.js';
 
 /** Syncs the CA to the replica; see the file comment. */
 export const syncCa = defineTask({
@@ -68,6 +96,8 @@ replica_cert=false skips the certificate part (the continuous sync uses that).`,
     await assertReplicationAllowed(ctx, 'send', 'sync_ca');
     await assertReplicationAllowed(replica, 'receive', 'sync_ca');
     const replicaFacts = await discoverHost((c) => replica.read(c));
+    // What the replica says about itself becomes paths and a remote here: checked before any change.
+    checkCertname(replicaFacts.certname, { server: replica.target.name, field: 'certname (puppet config print)' });
     const settings = await transferSettings(ctx.params, replica);
     const changes: string[] = [];
 
@@ -136,6 +166,7 @@ async function ensureReplicaCert(
   wantedNames: string[],
   caOwner: string,
 ): Promise<Record<string, unknown>> {
+  // Checked in run() before anything was changed: it becomes a path under the primary's cadir.
   const certname = replicaFacts.certname;
   const certPath = `${replicaFacts.paths.ssldir}/certs/${certname}.pem`;
   const caSubject = parseCertInfo(
@@ -155,8 +186,19 @@ async function ensureReplicaCert(
   ctx.log(`replica certificate ${certname}: ${problems.join('; ')}; issuing a new one`);
   const cadir = replicaFacts.paths.cadir;
   const ssldir = replicaFacts.paths.ssldir;
-  const backup = `${ssldir}.pef-backup`;
-  const genConf = `/tmp/pef-ca-generate-${certname}.conf`;
+  const replicaName = replica.target.name;
+
+  // A backup left by a run that died mid-change may be the only good copy: never overwrite it.
+  const leftovers = parseKeyValues((await replica.read(leftoverBackupsCommand(ssldir))).stdout);
+  const pending = leftovers.get('pending');
+  if (pending !== undefined) {
+    throw new PefError(
+      'pef/task-failed',
+      `${replicaName} has a backup of ${ssldir} from an interrupted sync_ca run: ${pending}. ${ssldir} may be half-changed. ` +
+        `Compare the two; to go back run \`rm -rf ${ssldir} && cp -a ${pending} ${ssldir}\` there, or if ${ssldir} is good, keep the backup as \`mv ${pending} ${pending.replace(/\.pending$/, '')}\`. Then run sync_ca again. Nothing was changed.`,
+      { receiver: replicaName, backup: pending },
+    );
+  }
 
   // A serial the primary skipped (pad_serial leaves a gap) and never issued: the replica's copy of
   // the CA may use it without ever colliding with the primary.
@@ -179,42 +221,51 @@ async function ensureReplicaCert(
     replicaFacts.services.find((s) => (s.name === 'puppetserver' || s.name === 'pe-puppetserver') && s.present)?.name ??
     'puppetserver';
   const serverWasRunning = replicaFacts.services.some((s) => s.name === server && s.running);
-  let replicaSslTouched = false;
+  const stamp = new Date().toISOString().replace(/[-:.]/g, '');
+  const backup = sslBackupPaths(ssldir, stamp);
+  let digest: string | undefined;
+  let failure: unknown;
   try {
     if (serverWasRunning) await replica.change(serviceCommand(manager, 'stop', server));
-    await replica.change(`rm -rf ${shQuote(backup)} && cp -a ${shQuote(ssldir)} ${shQuote(backup)}`);
-    replicaSslTouched = true;
-    await replica.change(writeFileCommand(genConf, { mode: '600' }), { stdin: generateConfig(replicaFacts) });
+    const copied = await replica.change(backupSslCommand(ssldir, stamp));
+    digest = ctx.noop ? 'noop' : parseKeyValues(copied?.stdout ?? '').get('digest');
+    if (!digest) throw new Error(`the backup of ${ssldir} printed no digest`);
     await replica.change(
       `cd ${shQuote(ssldir)} && rm -f ${['certs', 'private_keys', 'public_keys', 'certificate_requests'].map((d) => shQuote(`${d}/${certname}.pem`)).join(' ')}` +
         // In the replica's CA copy only: the next sync brings the primary's files back.
-        ` && rm -f ${shQuote(`${cadir}/signed/${certname}.pem`)}` +
-        ` && printf '%s' ${shQuote(formatSerial(serial, next))} > ${shQuote(`${cadir}/serial`)}` +
-        ` && puppetserver ca generate --config ${shQuote(genConf)} --certname ${shQuote(certname)} --subject-alt-names ${shQuote(names.join(','))} --ca-client --force` +
-        ` ; rc=$?; rm -f ${shQuote(genConf)}; exit $rc`,
+        ` && rm -f ${shQuote(`${cadir}/signed/${certname}.pem`)}`,
     );
-    // Record the certificate in the primary's CA, so it is listed, synced and revocable there.
-    const issued = ctx.noop ? '' : (await replica.read(`cat ${shQuote(`${ssldir}/certs/${certname}.pem`)}`)).stdout;
-    const line = ctx.noop ? '' : (await replica.read(inventoryLineCommand(`${ssldir}/certs/${certname}.pem`))).stdout;
-    await ctx.change(
-      writeFileCommand(`${primary.paths.cadir}/signed/${certname}.pem`, { mode: '644', owner: caOwner }),
-      { stdin: issued },
-    );
-    await ctx.change(`printf '%s\\n' ${shQuote(line.trim())} >> ${shQuote(`${primary.paths.cadir}/inventory.txt`)}`);
+    await replica.change(writeFileCommand(`${cadir}/serial`, 'keep'), { stdin: formatSerial(serial, next) });
+    await replica.change(generateCertCommand(certname, names), { stdin: generateConfig(replicaFacts) });
+    if (!ctx.noop) await recordOnPrimary(ctx, replica, primary, certname, certPath, serial, caOwner);
+    await replica.change(finishBackupCommand(ssldir, stamp));
   } catch (error) {
-    if (replicaSslTouched)
-      await replica
-        .change(`rm -rf ${shQuote(ssldir)} && cp -a ${shQuote(backup)} ${shQuote(ssldir)}`)
-        .catch(() => undefined);
+    failure = error;
+  }
+  const restore =
+    failure !== undefined && digest !== undefined ? await putBack(replica, ssldir, stamp, digest) : undefined;
+  const serverState = serverWasRunning && !ctx.noop ? await startServer(replica, manager, server) : undefined;
+  if (failure !== undefined || serverState !== undefined) {
+    const cause =
+      failure === undefined ? '' : `Could not issue a certificate for ${certname}: ${failureText(failure)}\n`;
+    const sslState =
+      failure === undefined
+        ? `The new certificate is in place (backup: ${backup.done}).`
+        : digest === undefined
+          ? `${ssldir} on ${replicaName} was not changed.`
+          : (restore ??
+            `${ssldir} on ${replicaName} was put back from ${backup.pending} and checked against its digest.`);
     throw new PefError(
       'pef/task-failed',
-      `Could not issue a certificate for ${certname}: ${(error as Error).message}\n` +
-        `${replicaSslTouched ? `${certname}'s ssl directory was put back from ${backup}.` : `Nothing was changed on ${certname}.`} Run sync_ca again once the cause is fixed.`,
-      { certname, replicaSslTouched },
+      `${cause}${sslState}${serverState ? ` ${serverState}` : ''} Run sync_ca again once the cause is fixed.`,
+      {
+        certname,
+        receiver: replicaName,
+        backup: backup.done,
+        putBack: failure !== undefined && digest !== undefined && restore === undefined,
+        serverRunning: serverState === undefined,
+      },
     );
-  } finally {
-    if (serverWasRunning && !ctx.noop)
-      await replica.change(serviceCommand(manager, 'start', server)).catch(() => undefined);
   }
   const after = ctx.noop ? cert : parseCertInfo((await replica.read(certInfoCommand(certPath))).stdout);
   return {
@@ -223,9 +274,107 @@ async function ensureReplicaCert(
     serial: `0x${serial.toString(16).toUpperCase()}`,
     dns_names: after.dnsNames,
     cli_auth: after.cliAuth,
-    ssldir_backup: backup,
+    ssldir_backup: backup.done,
     was: problems,
   };
+}
+
+/**
+ * The offline `puppetserver ca generate` on the replica, its puppet.conf (on stdin) in a fresh
+ * 0700 `mktemp -d` dir that is removed afterwards: no fixed name anyone could plant.
+ */
+export function generateCertCommand(certname: string, names: readonly string[]): string {
+  return [
+    'd=$(mktemp -d -t pef-ca-generate.XXXXXX) || exit 1',
+    `trap 'rm -rf -- "$d"' EXIT`,
+    'cat > "$d/puppet.conf" || exit 1',
+    `puppetserver ca generate --config "$d/puppet.conf" --certname ${shQuote(certname)} --subject-alt-names ${shQuote(names.join(','))} --ca-client --force`,
+  ].join('\n');
+}
+
+/** Checks (on the primary) that a PEM is one certificate the primary's CA signed; exits non-zero otherwise. */
+export function verifyIssuedCommand(caCert: string): string {
+  return `c=$(cat) && printf '%s\\n' "$c" | openssl verify -CAfile ${shQuote(caCert)} /dev/stdin`;
+}
+
+// Records the certificate the replica issued in the primary's CA (signed/ and inventory.txt), so
+// it is listed, synced and revocable there. What the replica hands over is checked first: one PEM
+// certificate, signed by this CA, with the serial chosen and the replica's certname.
+async function recordOnPrimary(
+  ctx: TaskContext<unknown>,
+  replica: HostCommands,
+  primary: HostFacts,
+  certname: string,
+  certPath: string,
+  serial: bigint,
+  caOwner: string,
+): Promise<void> {
+  const from = { server: replica.target.name, field: `certificate ${certPath}` };
+  const issued = (await replica.read(`cat ${shQuote(certPath)}`)).stdout;
+  if (!/^-----BEGIN CERTIFICATE-----\n[A-Za-z0-9+/=\n]+-----END CERTIFICATE-----\n?$/.test(issued)) {
+    throw untrustedValue(from, issued, 'it must be exactly one PEM certificate');
+  }
+  const cadir = primary.paths.cadir;
+  await ctx.read(verifyIssuedCommand(`${cadir}/ca_crt.pem`), { stdin: issued });
+  const signed = pathWithin(`${cadir}/signed`, `${certname}.pem`, { server: replica.target.name, field: 'certname' });
+  await ctx.change(writeFileCommand(signed, { mode: '644', owner: caOwner }), { stdin: issued });
+  const line = (await ctx.read(inventoryLineCommand(signed))).stdout.trim();
+  const entry = parseInventoryLine(line);
+  if (!entry || entry.serial !== serial || entry.certname !== certname) {
+    throw untrustedValue(from, line, `its inventory line must be serial 0x${serial.toString(16)}, /CN=${certname}`);
+  }
+  await ctx.change(appendLineCommand(`${cadir}/inventory.txt`, formatInventoryLine(entry)));
+}
+
+// A failed command as its first line, exit code and stderr tail (the whole multi-line command is
+// in the debug log); other errors as they are.
+function failureText(error: unknown): string {
+  if (error instanceof PefError && error.kind === 'pef/command-failed') {
+    const command = String(error.details['command']).split('\n');
+    const raw = error.details['stderr'];
+    const stderr = (typeof raw === 'string' ? raw : '').trim().split('\n').slice(-3).join(' ');
+    return `\`${command[0] ?? ''}${command.length > 1 ? ' …' : ''}\` exited with ${String(error.details['exitCode'])}${stderr ? `: ${stderr}` : ''}`;
+  }
+  return error instanceof Error ? error.message : String(error);
+}
+
+// Puts the ssldir back from the run's backup; undefined when done and checked, else what to do.
+async function putBack(
+  replica: HostCommands,
+  ssldir: string,
+  stamp: string,
+  digest: string,
+): Promise<string | undefined> {
+  const { pending } = sslBackupPaths(ssldir, stamp);
+  try {
+    const out = await replica.change(restoreSslCommand(ssldir, stamp, digest));
+    if (out === undefined || parseKeyValues(out.stdout).get('restored') === 'yes') return undefined;
+    throw new Error('the copy back did not confirm');
+  } catch (error) {
+    return (
+      `${ssldir} on ${replica.target.name} could NOT be put back (${(error as Error).message}); the backup is ${pending}: ` +
+      `run \`rm -rf ${ssldir} && cp -a ${pending} ${ssldir}\` there.`
+    );
+  }
+}
+
+// Starts Puppet Server again and checks it runs; undefined when it does, else what to run.
+async function startServer(
+  replica: HostCommands,
+  manager: HostFacts['serviceManager'],
+  server: string,
+): Promise<string | undefined> {
+  const start = serviceCommand(manager, 'start', server);
+  try {
+    await replica.change(start);
+    const status = await replica.read(serviceCommand(manager, 'status', server), {
+      okExitCodes: [0, 1, 2, 3, 4, 5, 7],
+    });
+    if (status.exitCode === 0) return undefined;
+    return `${server} on ${replica.target.name} is not running after \`${start}\` (status exit ${status.exitCode}): run \`${start}\` there and check its log.`;
+  } catch (error) {
+    return `${server} on ${replica.target.name} did not start (${(error as Error).message.split('\n')[0] ?? ''}): run \`${start}\` there and check its log.`;
+  }
 }
 
 /**
@@ -239,7 +388,7 @@ function generateConfig(replica: HostFacts): string {
 }
 
 /** Prints the inventory.txt line for a certificate: `0x%04x <notBefore> <notAfter> /CN=<name>` in UTC. */
-function inventoryLineCommand(certPath: string): string {
+export function inventoryLineCommand(certPath: string): string {
   const p = shQuote(certPath);
   return (
     `serial=$(openssl x509 -in ${p} -noout -serial | cut -d= -f2); ` +

@@ -31,6 +31,7 @@ export type PefErrorKind =
   | 'pef/command-failed'
   | 'pef/transfer-failed'
   | 'pef/task-failed'
+  | 'pef/untrusted-value'
   | 'pef/plan-failed'
   | 'pef/run-failure'
   | 'pef/non-interactive'
@@ -82,6 +83,7 @@ const TARGET_KINDS: ReadonlySet<PefErrorKind> = new Set<PefErrorKind>([
   'pef/command-failed',
   'pef/transfer-failed',
   'pef/task-failed',
+  'pef/untrusted-value',
   'pef/plan-failed',
   'pef/run-failure',
   'pef/split-brain-guard',

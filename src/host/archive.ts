@@ -7,8 +7,7 @@
  * exactly the newest archive, which is what gets shipped to the other server.
  *
  * Command text and parsers only (pure; the tests run the commands for real in a temp dir).
- * TODO(h2-root-safe): the writes below go through `writeLines`; once src/host/files.ts has the
- * root-safe write primitive, `writeLines` is the one place to switch to it.
+ * Every write goes through `writeLines` (the root-safe rule for service-owned directories is there).
  */
 import { shQuote } from '../util/shell-quote.js';
 
@@ -25,14 +24,18 @@ export interface ArchiveWrite {
   latest?: string;
 }
 
-// The lines that write "$tmp" (from `produce` or stdin) and its checksum, owned by `owner`.
+// The lines that write "$tmp" (from `produce` or stdin) and its checksum. In a directory a service
+// account owns, that account reads and writes there itself, so root never follows a link it could
+// plant (root only renames, which never follows one); in root's own directories root writes.
 function writeLines(w: ArchiveWrite): string[] {
-  const own = w.owner === undefined ? [] : [`chown -h ${shQuote(w.owner)} "$tmp" "$tmp.sha256"`];
+  const sumLine = (as: string) => `printf '%s  %s\\n' "$sum" ${shQuote(w.name)} | ${as}`;
+  if (w.owner === undefined)
+    return [w.produce ?? 'cat > "$tmp"', `sum=$(sha256sum "$tmp" | cut -d ' ' -f 1)`, sumLine('cat > "$tmp.sha256"')];
+  const as = `cd / && runuser -u ${shQuote(w.owner)} --`;
   return [
-    w.produce ?? 'cat > "$tmp"',
-    `sum=$(sha256sum "$tmp" | cut -d ' ' -f 1)`,
-    `printf '%s  %s\\n' "$sum" ${shQuote(w.name)} > "$tmp.sha256"`,
-    ...own,
+    w.produce ?? `(${as} tee "$tmp" >/dev/null)`,
+    `sum=$(${as} sha256sum "$tmp" | cut -d ' ' -f 1)`,
+    sumLine(`(${as} tee "$tmp.sha256" >/dev/null)`),
   ];
 }
 

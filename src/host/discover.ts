@@ -148,7 +148,10 @@ export function followUpScript(facts: HostFacts): string {
     facts.paths.cadir
       ? `[ -f ${shQuote(facts.paths.cadir)}/ca_crt.pem ] && echo has_ca=true || echo has_ca=false`
       : 'echo has_ca=false',
-    ...dirs.map((d) => `df -Pk ${shQuote(d)} 2>/dev/null | awk 'NR==2 {print "disk.${d}=" $4}'`),
+    // The key reaches awk through the environment: a path is data, never part of the program.
+    ...dirs.map(
+      (d) => `df -Pk ${shQuote(d)} 2>/dev/null | K=${shQuote(`disk.${d}`)} awk 'NR==2 {print ENVIRON["K"] "=" $4}'`,
+    ),
   ].join('\n');
 }
 

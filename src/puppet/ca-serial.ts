@@ -74,3 +74,27 @@ export function unusedSerialBelow(next: bigint, used: ReadonlySet<bigint>): bigi
   for (let s = next - 1n; s >= 2n; s--) if (!used.has(s)) return s;
   return undefined;
 }
+
+/** One inventory.txt line: `0x<serial> <notBefore> <notAfter> /CN=<certname>`, times as `2026-01-02T03:04:05UTC`. */
+export interface InventoryEntry {
+  serial: bigint;
+  notBefore: string;
+  notAfter: string;
+  certname: string;
+}
+
+/**
+ * Parses one inventory line strictly (the fields pef writes, nothing else), or undefined. The
+ * line is re-emitted with formatInventoryLine, never appended as it was read.
+ */
+export function parseInventoryLine(line: string): InventoryEntry | undefined {
+  const time = '(\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\dUTC)';
+  const m = new RegExp(`^0x([0-9a-fA-F]{1,40}) ${time} ${time} /CN=([a-z0-9_][a-z0-9._-]{0,252})$`).exec(line.trim());
+  if (!m || m[4]?.includes('..')) return undefined;
+  return { serial: BigInt(`0x${m[1] ?? ''}`), notBefore: m[2] ?? '', notAfter: m[3] ?? '', certname: m[4] ?? '' };
+}
+
+/** The inventory.txt line for an entry, as Puppet's CA writes it (`0x%04x`). */
+export function formatInventoryLine(e: InventoryEntry): string {
+  return `0x${e.serial.toString(16).padStart(4, '0')} ${e.notBefore} ${e.notAfter} /CN=${e.certname}`;
+}

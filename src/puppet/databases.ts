@@ -156,8 +156,10 @@ export function copyForRestoreCommand(pg: PgTools, source: string, workDir: stri
     'set -e',
     'umask 077',
     `install -d -m 700 -o ${shQuote(pg.superuser)} ${shQuote(workDir)}`,
-    `cat ${shQuote(source)} | tee ${shQuote(dst)} | sha256sum | cut -d ' ' -f 1`,
-    `chown ${shQuote(pg.superuser)} ${shQuote(dst)}`,
+    // The source is read without following a link (the sender controls the incoming dir) and
+    // written by the superuser itself into its own dir: root writes nothing there.
+    `[ -f ${shQuote(source)} ] && [ ! -L ${shQuote(source)} ] || { echo "pef: ${source} is not a regular file" >&2; exit 3; }`,
+    `cd / && dd if=${shQuote(source)} iflag=nofollow status=none | runuser -u ${shQuote(pg.superuser)} -- tee ${shQuote(dst)} | sha256sum | cut -d ' ' -f 1`,
   ].join('\n');
 }
 

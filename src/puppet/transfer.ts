@@ -4,7 +4,9 @@
  * key may only write into a staging directory (rrsync -wo, `restrict`: no pty, no forwarding),
  * and on the sender a private key and a known_hosts file holding the receiver's pinned host key.
  */
+import { z } from 'zod';
 import { shQuote } from '../util/shell-quote.js';
+import { checkHostname, checkPublicKey } from './names.js';
 
 /** Where the transfer channel lives; the defaults are what setup_transfer creates. */
 export interface TransferSettings {
@@ -25,6 +27,56 @@ export const TRANSFER_DEFAULTS = {
   senderDir: '/etc/pef/transfer',
   port: 22,
 } as const;
+
+/** Parameters shared by the tasks that use the transfer channel (setup_transfer, sync_ca, dump_db, dump_nc). */
+export const transferParams = {
+  receiver: z.string().min(1).describe('inventory name of the receiving host (the replica)'),
+  receiver_host: z
+    .string()
+    .min(1)
+    .optional()
+    .describe("how the sender reaches the receiver (default: the receiver's hostname -f)"),
+  receiver_port: z
+    .number()
+    .int()
+    .min(1)
+    .max(65535)
+    .default(TRANSFER_DEFAULTS.port)
+    .describe('ssh port of the receiver'),
+  transfer_user: z
+    .string()
+    .regex(/^[a-z_][a-z0-9_-]*$/)
+    .default(TRANSFER_DEFAULTS.user)
+    .describe('the transfer user on the receiver'),
+};
+
+/** The command the receiver answers with its own name, the default `receiver_host`. */
+export const RECEIVER_HOSTNAME_COMMAND = 'hostname -f 2>/dev/null || hostname';
+
+/**
+ * Builds TransferSettings from the shared parameters and the receiver. The host becomes the rsync
+ * remote and the known_hosts name on the sender, so it is checked as a hostname whether the
+ * operator gave it (`receiver_host`) or the receiver said it (`hostname -f`).
+ */
+export async function transferSettings(
+  params: { receiver_host?: string | undefined; receiver_port: number; transfer_user: string },
+  receiver: { target: { name: string }; read(c: string): Promise<{ stdout: string }> },
+): Promise<TransferSettings> {
+  const host =
+    params.receiver_host === undefined
+      ? checkHostname((await receiver.read(RECEIVER_HOSTNAME_COMMAND)).stdout.trim(), {
+          server: receiver.target.name,
+          field: 'hostname -f',
+        })
+      : checkHostname(params.receiver_host, { server: 'the controller', field: 'parameter receiver_host' });
+  return {
+    user: params.transfer_user,
+    home: TRANSFER_DEFAULTS.home,
+    senderDir: TRANSFER_DEFAULTS.senderDir,
+    host,
+    port: params.receiver_port,
+  };
+}
 
 /** Paths derived from the settings. */
 export function transferPaths(s: TransferSettings) {
@@ -79,9 +131,12 @@ export function authorizedKeyLine(rrsync: string, incoming: string, publicKey: s
   return `restrict,command="${rrsync} -wo ${incoming}" ${publicKey.trim()}`;
 }
 
-/** The known_hosts line pinning the receiver's host key as the sender will name it. */
-export function knownHostsLine(host: string, port: number, hostPublicKey: string): string {
-  const [type, key] = hostPublicKey.trim().split(/\s+/);
+/**
+ * The known_hosts line pinning the receiver's host key as the sender will name it; `receiver`
+ * names the host the key was read from, for the refusal of anything but a public key.
+ */
+export function knownHostsLine(host: string, port: number, hostPublicKey: string, receiver = 'the receiver'): string {
+  const { type, key } = checkPublicKey(hostPublicKey, { server: receiver, field: 'ssh host key' });
   const name = port === 22 ? host : `[${host}]:${port}`;
-  return `${name} ${type ?? ''} ${key ?? ''}`;
+  return `${name} ${type} ${key}`;
 }

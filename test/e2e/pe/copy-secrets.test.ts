@@ -96,7 +96,10 @@ maybe('copy_secrets (PE lab)', () => {
       expect(
         wouldRun.some(
           (c) =>
-            c.startsWith('replica.lab: (umask 077 && base64 -d > ') && c.includes(`mv -f ${file}.pef-tmp ${file})`),
+            c.startsWith('replica.lab: ') &&
+            c.includes(`p=${file}\n`) &&
+            c.includes('base64 -d > f.pef-tmp') &&
+            c.includes('mv -fT f.pef-tmp "../$n"'),
         ),
       ).toBe(true);
     expect(wouldRun.some((c) => c.includes(CONSOLE_KEYS))).toBe(
@@ -123,7 +126,7 @@ maybe('copy_secrets (PE lab)', () => {
     expect(
       await on(
         'replica',
-        `ls -a ${CONSOLE_SECRETS_DIR} /etc/puppetlabs/orchestration-services/conf.d/secrets | grep -c pef-tmp || true`,
+        `ls -a ${CONSOLE_SECRETS_DIR} /etc/puppetlabs/orchestration-services/conf.d/secrets | grep -c 'pef-tmp\\|pef-write' || true`,
       ),
     ).toBe('0\n');
   }, 120_000);

@@ -4,13 +4,15 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { labExec } from '../../../src/lab/lab-exec.js';
-import { padSerial } from '../../../tasks/pad-serial.js';
+import { padSerial, padSerialCommand } from '../../../tasks/pad-serial.js';
 import { setupTransfer } from '../../../tasks/setup-transfer.js';
 import { syncCa } from '../../../tasks/sync-ca.js';
 import { ensureLab, TEST_LAB_DIR } from '../../helpers/lab.js';
 import { taskRunner, type TaskRunner } from '../../helpers/task-runner.js';
 
 let runner: TaskRunner;
+const CADIR = '/etc/puppet/puppetserver/ca';
+const SSLDIR = '/var/lib/puppet/ssl';
 const on = async (host: string, script: string) => labExec(host, ['sh', '-c', script], { dir: TEST_LAB_DIR });
 const digestOf = async (host: string) =>
   (
@@ -144,7 +146,8 @@ describe('pad_serial', () => {
     const before = (await on('primary', 'cat /etc/puppet/puppetserver/ca/serial')).stdout;
     const preview = (await runner.task(padSerial, 'primary', {}, { noop: true })).find('primary.lab')!;
     expect((await on('primary', 'cat /etc/puppet/puppetserver/ca/serial')).stdout).toBe(before);
-    if (parseInt(before, 16) < 0x186a0) expect((preview.value['would_run'] as string[])[0]).toContain("printf '%s'");
+    if (parseInt(before, 16) < 0x186a0)
+      expect((preview.value['would_run'] as string[])[0]).toContain(padSerialCommand(`${CADIR}/serial`));
     const padded = (await runner.task(padSerial, 'primary')).find('primary.lab')!;
     expect(padded.error).toBeUndefined(); // shows the task's error message when it fails
     const after = (
@@ -165,5 +168,93 @@ describe('pad_serial', () => {
   it('refuses a host without a CA', async () => {
     const none = await runner.task(padSerial, 'agent1');
     expect(none.find('agent1.lab')?.error?.msg).toContain('has no CA');
+  }, 60_000);
+});
+
+describe('hardening', () => {
+  const victim = '/root/pef-test-victim';
+  const plantVictim = async (host: string) =>
+    on(host, `printf 'root secret\\n' > ${victim} && chmod 600 ${victim} && chown root:root ${victim}`);
+  const victimState = async (host: string) => (await on(host, `cat ${victim}; stat -c '%U %a' ${victim}`)).stdout;
+
+  it('pad_serial refuses a serial the puppet user made a symlink, and is not fooled by links at temp names', async () => {
+    await plantVictim('primary');
+    await on('primary', `cp -a ${CADIR}/serial /root/pef-test-serial`);
+    try {
+      // As the account that owns the cadir, as a compromised Puppet Server JVM would.
+      const planted = await on(
+        'primary',
+        `su -s /bin/sh puppet -c 'ln -s ${victim} ${CADIR}/serial.pef-tmp && ln -s ${victim} ${CADIR}/f.pef-tmp && mv ${CADIR}/serial ${CADIR}/serial.moved && ln -s ${victim} ${CADIR}/serial'`,
+      );
+      expect(planted.exitCode).toBe(0);
+      const refused = (await runner.task(padSerial, 'primary', { minimum: '0x200000' })).find('primary.lab')!;
+      expect(refused.status).toBe('failure');
+      expect(refused.error?.msg).toContain(`pef: refusing to write ${CADIR}/serial: it is a symbolic link`);
+      expect(await victimState('primary')).toBe('root secret\nroot 600\n');
+      // With the real serial back, the links at the temp names change nothing either.
+      await on('primary', `rm ${CADIR}/serial && mv ${CADIR}/serial.moved ${CADIR}/serial`);
+      const padded = (await runner.task(padSerial, 'primary', { minimum: '0x200000' })).find('primary.lab')!;
+      expect(padded.error).toBeUndefined();
+      expect(await victimState('primary')).toBe('root secret\nroot 600\n');
+      expect((await on('primary', `stat -c %U:%G ${CADIR}/serial; find ${CADIR} -name '.pef-write*'`)).stdout).toBe(
+        'puppet:puppet\n',
+      );
+    } finally {
+      await on(
+        'primary',
+        `rm -f ${CADIR}/serial.pef-tmp ${CADIR}/f.pef-tmp ${victim}; [ -L ${CADIR}/serial ] && rm ${CADIR}/serial; [ -e ${CADIR}/serial.moved ] && mv ${CADIR}/serial.moved ${CADIR}/serial; true`,
+      );
+    }
+  }, 180_000);
+
+  it('refuses a receiver_host with shell metacharacters, writing nothing on the primary', async () => {
+    const before = await digestOf('primary');
+    const refused = (
+      await runner.task(syncCa, 'primary', { receiver: 'replica', receiver_host: 'a;touch /tmp/pef-test-x' })
+    ).find('primary.lab')!;
+    expect(refused.error?.kind).toBe('pef/untrusted-value');
+    expect(refused.error?.msg).toContain('parameter receiver_host "a;touch /tmp/pef-test-x" from the controller');
+    expect(await digestOf('primary')).toBe(before);
+    expect((await on('primary', 'ls /tmp/pef-test-x 2>&1 || true')).stdout).toContain('No such file');
+  }, 120_000);
+
+  it("a failure in the certificate step fails loudly, with the replica's ssldir back and Puppet Server running (checked)", async () => {
+    const sslDigest = async () =>
+      (await on('replica', `cd ${SSLDIR} && find . -type f -exec sha256sum {} + | LC_ALL=C sort -k2 | sha256sum`))
+        .stdout;
+    const before = await sslDigest();
+    expect((await on('replica', 'pef-lab-service status puppetserver')).exitCode).toBe(0);
+    // Injected: the replica's CA copy has a directory where its serial file should be.
+    await on('replica', `mv ${CADIR}/serial ${CADIR}/serial.keep && mkdir ${CADIR}/serial`);
+    try {
+      const failed = (
+        await runner.task(syncCa, 'primary', { receiver: 'replica', dns_alt_names: ['puppet.lab', 'injected.lab'] })
+      ).find('primary.lab')!;
+      expect(failed.status).toBe('failure');
+      expect(failed.error?.msg).toContain('Could not issue a certificate for replica.lab');
+      expect(failed.error?.msg).toContain('exists and is not a regular file');
+      expect(failed.error?.msg).toMatch(/was put back from \S+\.pending and checked against its digest/);
+    } finally {
+      await on('replica', `rmdir ${CADIR}/serial && mv ${CADIR}/serial.keep ${CADIR}/serial`);
+    }
+    expect(await sslDigest()).toBe(before);
+    expect((await on('replica', 'pef-lab-service status puppetserver')).exitCode).toBe(0);
+    expect((await on('replica', `ls -d ${SSLDIR}.pef-backup-* ${SSLDIR}.pef-failed-* 2>/dev/null`)).stdout).not.toMatch(
+      /pending|partial|failed/,
+    );
+    // And the next run is clean.
+    const again = (await runner.task(syncCa, 'primary', { receiver: 'replica' })).find('primary.lab')!;
+    expect(again.error).toBeUndefined();
+  }, 400_000);
+
+  it("leaves no staged CA copy in the transfer user's incoming dir, and the user owns only incoming/", async () => {
+    const state = await on(
+      'replica',
+      'ls /var/lib/pef-transfer/incoming; stat -c "%U:%G %a %n" /var/lib/pef-transfer /var/lib/pef-transfer/.ssh /var/lib/pef-transfer/.ssh/authorized_keys',
+    );
+    expect(state.stdout).not.toMatch(/^ca$/m);
+    expect(state.stdout).toContain('root:root 755 /var/lib/pef-transfer\n');
+    expect(state.stdout).toContain('root:pef-transfer 750 /var/lib/pef-transfer/.ssh\n');
+    expect(state.stdout).toContain('root:pef-transfer 640 /var/lib/pef-transfer/.ssh/authorized_keys\n');
   }, 60_000);
 });

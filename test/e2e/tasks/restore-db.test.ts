@@ -100,7 +100,7 @@ describe('restore_db', () => {
     const all = wouldRun.join('\n');
     expect(all).toContain(`flock -n -E 75`);
     expect(all).toContain(
-      `cat ${SHIPPED_DUMP_DIR}/puppetdb/${dumpFile} | tee ${DATABASE_DEFAULTS.workDir}/puppetdb.dump | sha256sum`,
+      `dd if=${SHIPPED_DUMP_DIR}/puppetdb/${dumpFile} iflag=nofollow status=none | runuser -u postgres -- tee ${DATABASE_DEFAULTS.workDir}/puppetdb.dump | sha256sum`,
     );
     expect(all).toContain(
       'pg_restore --exit-on-error --no-password -j 2 -d puppetdb_pef_new /var/lib/pef/restore/puppetdb.dump',

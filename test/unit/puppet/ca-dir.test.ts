@@ -1,10 +1,19 @@
 /**
  * The CA install script runs for real here (sh on the controller, temp dirs): swap, refusal on a
- * digest mismatch with the old CA left intact, and repair of a swap interrupted between renames.
+ * digest mismatch or a link with the old CA left intact, the staged copy removed, and repair of a swap interrupted between renames.
  */
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { caDigestCommand, installCaCommand } from '../../../src/puppet/ca-dir.js';
@@ -51,6 +60,8 @@ describe('installCaCommand', () => {
     expect(existsSync(join(cadir, 'stale.pem'))).toBe(false);
     expect(existsSync(`${cadir}.pef-old`)).toBe(false);
     expect(existsSync(`${cadir}.pef-new`)).toBe(false);
+    // The staged copy (a second CA key) does not stay in the transfer user's incoming dir.
+    expect(existsSync(staged)).toBe(false);
   });
 
   it('creates the cadir when the replica has none yet', () => {
@@ -67,6 +78,19 @@ describe('installCaCommand', () => {
     const run = sh(installCaCommand(staged, join(host, 'ca'), owner, 'f'.repeat(64)));
     expect(run.status).toBe(3);
     expect(run.stderr).toContain('does not match the primary');
+    expect(readFileSync(join(host, 'ca', 'ca_crt.pem'), 'utf8')).toBe('OLD');
+    expect(existsSync(join(host, 'ca.pef-new'))).toBe(false);
+    expect(existsSync(staged)).toBe(false);
+  });
+
+  it('refuses a staged copy holding a link (which the digest of regular files would not see)', () => {
+    const staged = tree({ 'ca_crt.pem': 'NEW' });
+    const want = digest(staged);
+    symlinkSync('/etc/shadow', join(staged, 'inventory.txt'));
+    const host = tree({ 'ca/ca_crt.pem': 'OLD' });
+    const run = sh(installCaCommand(staged, join(host, 'ca'), owner, want));
+    expect(run.status).toBe(3);
+    expect(run.stderr).toContain('a link?');
     expect(readFileSync(join(host, 'ca', 'ca_crt.pem'), 'utf8')).toBe('OLD');
     expect(existsSync(join(host, 'ca.pef-new'))).toBe(false);
   });

@@ -262,7 +262,7 @@ describe('copy_secrets', () => {
       // An owner the replica does not have: chown of the temp file fails.
       h.run(
         target,
-        target === 'replica' ? command.replace(`chown ${ME}:${MY_GROUP}`, 'chown no-such-user-pef:x') : command,
+        target === 'replica' ? command.replace(`chown -h ${ME}:${MY_GROUP}`, 'chown -h no-such-user-pef:x') : command,
         options,
       ),
     );
