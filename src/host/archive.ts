@@ -7,6 +7,7 @@
  * exactly the newest archive, which is what gets shipped to the other server.
  *
  * Command text and parsers only (pure; the tests run the commands for real in a temp dir).
+ * Every write goes through `writeLines` (the root-safe rule for service-owned directories is there).
  */
 import { shQuote } from '../util/shell-quote.js';
 
@@ -23,22 +24,18 @@ export interface ArchiveWrite {
   latest?: string;
 }
 
-// The lines that write "$tmp" (from `produce` or stdin) and its checksum. With an owner (a service
-// account's directory, e.g. postgres's dumps), the owner writes them itself, so root never writes
-// through a link that account could plant; root only renames, which never follows one.
+// The lines that write "$tmp" (from `produce` or stdin) and its checksum. In a directory a service
+// account owns, that account reads and writes there itself, so root never follows a link it could
+// plant (root only renames, which never follows one); in root's own directories root writes.
 function writeLines(w: ArchiveWrite): string[] {
-  if (w.owner === undefined) {
-    return [
-      w.produce ?? 'cat > "$tmp"',
-      `sum=$(sha256sum "$tmp" | cut -d ' ' -f 1)`,
-      `printf '%s  %s\\n' "$sum" ${shQuote(w.name)} > "$tmp.sha256"`,
-    ];
-  }
+  const sumLine = (as: string) => `printf '%s  %s\\n' "$sum" ${shQuote(w.name)} | ${as}`;
+  if (w.owner === undefined)
+    return [w.produce ?? 'cat > "$tmp"', `sum=$(sha256sum "$tmp" | cut -d ' ' -f 1)`, sumLine('cat > "$tmp.sha256"')];
   const as = `cd / && runuser -u ${shQuote(w.owner)} --`;
   return [
     w.produce ?? `(${as} tee "$tmp" >/dev/null)`,
     `sum=$(${as} sha256sum "$tmp" | cut -d ' ' -f 1)`,
-    `printf '%s  %s\\n' "$sum" ${shQuote(w.name)} | (${as} tee "$tmp.sha256" >/dev/null)`,
+    sumLine(`(${as} tee "$tmp.sha256" >/dev/null)`),
   ];
 }
 
