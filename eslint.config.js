@@ -22,6 +22,15 @@ export default tseslint.config(
     },
   },
   {
+    // node-ssh's Config names ssh2's types, which this project does not install (src/transport/ssh/
+    // ssh2-types.ts declares the few it uses): to the linter those members are unresolved.
+    files: ['src/transport/ssh/open-client.ts'],
+    rules: {
+      '@typescript-eslint/no-unsafe-assignment': 'off',
+      '@typescript-eslint/no-unsafe-member-access': 'off',
+    },
+  },
+  {
     // Plain JS (launcher, build scripts, jest config) is outside the TypeScript project.
     files: ['**/*.js', '**/*.mjs', '**/*.cjs'],
     ...tseslint.configs.disableTypeChecked,

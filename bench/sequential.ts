@@ -76,8 +76,8 @@ export async function benchSequential(cleanup: Cleanup, sshd: Sshd, options: Seq
   const floorBatches: number[] = [];
   const raw = await openRawShell(cleanup, target);
   const master = await startControlMaster(cleanup, endpoint, join(sshd.dir, 'bench-cm.sock'));
-  let firstBatch = 0;
-  let connectMs = 0;
+  let firstBatch: number;
+  let connectMs: number;
   try {
     const t0 = performance.now();
     const conn = await pool.get(target);
@@ -111,7 +111,7 @@ export async function benchSequential(cleanup: Cleanup, sshd: Sshd, options: Seq
 
   // pef through runTask: the path a task's command takes from the CLI.
   const perTask: number[] = [];
-  let taskBatch = 0;
+  let taskBatch: number;
   {
     const start = performance.now();
     for (let i = 0; i < count; i++) {

@@ -20,6 +20,7 @@ export function summarize(results) {
 function firstLine(text) {
   return (
     String(text)
+      // eslint-disable-next-line no-control-regex -- jest's messages carry ANSI colour codes
       .replace(/\u001b\[[0-9;]*m/g, '')
       .split('\n')
       .map((l) => l.trim())

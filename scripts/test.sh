@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# The whole test suite: build, type-check, every jest project, then the closing
-# "N passed, N failed" line CI reads. Extra arguments go to jest (e.g. --selectProjects unit).
+# The whole test suite: build, type-check, the lint gate (prettier, eslint, jscpd: npm run lint),
+# every jest project, then the closing "N passed, N failed" line CI reads. Extra arguments go to
+# jest (e.g. --selectProjects unit).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 npm run --silent build && npm run --silent typecheck || { echo "0 passed, 1 failed (build or typecheck)"; exit 1; }
+npm run --silent lint || { echo "0 passed, 1 failed (lint: prettier, eslint or jscpd; see above)"; exit 1; }
 mkdir -p .pef
 results=.pef/jest-results.json
 rm -f "$results"

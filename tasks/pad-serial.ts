@@ -7,8 +7,7 @@
 import { z } from 'zod';
 import { PefError } from '../src/errors/pef-error.js';
 import { discoverHost } from '../src/host/discover.js';
-import { writeFileCommand } from '../src/host/files.js';
-import { shQuote } from '../src/util/shell-quote.js';
+import { readRegularFileCommand, writeFileCommand } from '../src/host/files.js';
 import { formatSerial, parseSerial, parseSerialParam } from '../src/puppet/ca-serial.js';
 import { defineTask } from '../src/task/task.js';
 
@@ -50,7 +49,7 @@ owner and mode. A serial already at or above the floor is left alone (changed: f
       );
     }
     const file = `${facts.paths.cadir}/serial`;
-    const text = (await ctx.read(`cat ${shQuote(file)}`)).stdout;
+    const text = (await ctx.read(readRegularFileCommand(file))).stdout;
     const current = parseSerial(text, file);
     const before = `0x${current.value.toString(16).toUpperCase()}`;
     if (current.value >= floor) return { changed: false, value: { file, serial: before } };

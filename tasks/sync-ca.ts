@@ -26,7 +26,7 @@
 import { z } from 'zod';
 import { PefError } from '../src/errors/pef-error.js';
 import { discoverHost, type HostFacts } from '../src/host/discover.js';
-import { appendLineCommand, readFileCommand, writeFileCommand } from '../src/host/files.js';
+import { appendLineCommand, readFileCommand, readRegularFileCommand, writeFileCommand } from '../src/host/files.js';
 import { serviceCommand } from '../src/host/services.js';
 import { caDigestCommand, installCaCommand } from '../src/puppet/ca-dir.js';
 import { certInfoCommand, parseCertInfo } from '../src/puppet/certs.js';
@@ -202,7 +202,7 @@ async function ensureReplicaCert(
 
   // A serial the primary skipped (pad_serial leaves a gap) and never issued: the replica's copy of
   // the CA may use it without ever colliding with the primary.
-  const serialText = (await ctx.read(`cat ${shQuote(`${primary.paths.cadir}/serial`)}`)).stdout;
+  const serialText = (await ctx.read(readRegularFileCommand(`${primary.paths.cadir}/serial`))).stdout;
   const next = parseSerial(serialText, `${primary.paths.cadir}/serial`);
   const used = inventorySerials((await ctx.read(readFileCommand(`${primary.paths.cadir}/inventory.txt`))).stdout);
   const serial = unusedSerialBelow(next.value, used);

@@ -37,7 +37,6 @@ export type PefErrorKind =
   | 'pef/run-failure'
   | 'pef/non-interactive'
   | 'pef/lab-error'
-  | 'pef/cancelled'
   | 'pef/split-brain-guard'
   | 'pef/internal';
 

@@ -123,6 +123,17 @@ export function readFileCommand(path: string): string {
   return `cat ${shQuote(path)} 2>/dev/null || true`;
 }
 
+/**
+ * Prints a regular file that must exist, without following a symlink: for files in a directory a
+ * service account owns (the CA's serial), where a planted link could otherwise make root read,
+ * and quote in an error, a file of the account's choice. A link or a non-regular file is refused
+ * (exit 1, `pef: refusing to read <path>: …`).
+ */
+export function readRegularFileCommand(path: string): string {
+  const p = shQuote(path);
+  return `if [ -L ${p} ] || [ ! -f ${p} ]; then echo "pef: refusing to read "${p}": it is a symbolic link or not a regular file; put the real file back" >&2; exit 1; fi; dd if=${p} iflag=nofollow status=none`;
+}
+
 /** Prints the sha256 (hex) of a file's content, or nothing if it does not exist. Read-only. */
 export function sha256Command(path: string): string {
   return `{ sha256sum < ${shQuote(path)}; } 2>/dev/null | cut -c1-64`;

@@ -46,8 +46,8 @@ export function buildTarget(data: TargetData, defaults: TargetDefaults): Target 
   const uri = data.uri === undefined ? undefined : parseTargetUri(data.uri);
   const parts = uri?.ok ? uri.uri : undefined;
   const ssh = (data.config['ssh'] ?? {}) as Record<string, unknown>;
-  const str = (key: string): string | undefined => (typeof ssh[key] === 'string' ? (ssh[key] as string) : undefined);
-  const num = (key: string): number | undefined => (typeof ssh[key] === 'number' ? (ssh[key] as number) : undefined);
+  const str = (key: string): string | undefined => (typeof ssh[key] === 'string' ? ssh[key] : undefined);
+  const num = (key: string): number | undefined => (typeof ssh[key] === 'number' ? ssh[key] : undefined);
   const path = (p: string): string => expandPath(p, defaults);
 
   const transport = transportOf(data) as TransportName;

@@ -68,7 +68,7 @@ export function checkInventoryNames(root: unknown): NameIssue[] {
     if (!objectTargets.has(name)) objectTargets.set(name, [...path, isString(target['name']) ? 'name' : 'uri']);
     const alias = target['alias'];
     const list: { value: unknown; path: Path }[] = Array.isArray(alias)
-      ? alias.map((value, j) => ({ value, path: [...path, 'alias', j] }))
+      ? (alias as unknown[]).map((value, j) => ({ value, path: [...path, 'alias', j] }))
       : [{ value: alias, path: [...path, 'alias'] }];
     for (const { value, path: aliasPath } of list) {
       if (!isString(value)) continue;

@@ -74,7 +74,7 @@ export function describeValue(value: unknown, secret = false): string {
   if (typeof value === 'object') return 'a mapping';
   if (secret) return typeof value === 'string' ? 'a string' : `a ${typeof value}`;
   if (typeof value === 'string') return JSON.stringify(value.length > 60 ? `${value.slice(0, 57)}...` : value);
-  return String(value);
+  return typeof value === 'number' || typeof value === 'boolean' ? String(value) : `a ${typeof value}`;
 }
 
 // A plugin reference's own keys are not secret, even under a secret key; its `default` is.

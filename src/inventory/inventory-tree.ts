@@ -85,9 +85,9 @@ export function buildInventoryTree(file: InventoryFile, source: YamlSource): Inv
 
   const block = (from: GroupData | InventoryFile | TargetObjectData, path: Path): DataBlock => {
     const data: DataBlock = {
-      config: (from.config ?? {}) as Rec,
-      vars: (from.vars ?? {}) as Rec,
-      facts: (from.facts ?? {}) as Rec,
+      config: from.config ?? {},
+      vars: from.vars ?? {},
+      facts: from.facts ?? {},
       features: from.features ?? [],
     };
     for (const key of ['config', 'vars', 'facts'] as const) rememberPlugins(data[key], [...path, key], pluginPaths);

@@ -255,7 +255,7 @@ async function launch(
   } catch (error) {
     if (exited === undefined) child.kill('SIGKILL');
     const text = await readFile(logFile, 'utf8').catch(() => '');
-    throw new Error(`${(error as Error).message}\n${text}`);
+    throw new Error(`${(error as Error).message}\n${text}`, { cause: error });
   }
   const knownHostsFile = join(dir, `known_hosts-${tag}`);
   await writeFile(knownHostsFile, knownHostsLines(addresses, port, keys));
@@ -282,7 +282,7 @@ async function launch(
       ((await readFile(logFile, 'utf8')).match(/^.*Connection from .* port \d+ on .* port \d+/gm) ?? []).length,
     sessionPids,
     target: (ssh = {}, name) => {
-      const host = ssh.host ?? (addresses[0] as string);
+      const host = ssh.host ?? addresses[0] ?? '127.0.20.1';
       return {
         name: name ?? host,
         aliases: [],

@@ -6,6 +6,7 @@ import { allTasks, catalogEntries, findPlan } from '../catalog.js';
 import { PefError } from '../../errors/pef-error.js';
 import { formatOption, printJson, printText, returning, type ExitSink, type Format } from '../output.js';
 import { withRunFlags, type RunFlags } from '../run-flags.js';
+import { showDefinition } from './show-definition.js';
 
 /** The `plan` command and its subcommands. */
 export function planCommand(exit: ExitSink): Command {
@@ -40,27 +41,14 @@ export function planCommand(exit: ExitSink): Command {
     .addHelpText('after', '\nExample:\n  $ pef plan show preflight')
     .action(
       returning(exit, async (name: string, flags: { format?: Format }) => {
-        const [def, { describeParams }, { formatParams }] = await Promise.all([
-          findPlan(name),
-          import('../../task/params.js'),
-          import('../format.js'),
-        ]);
-        const params = describeParams(def.params);
-        if (flags.format === 'json') {
-          printJson({
-            name: def.name,
-            description: def.description,
-            details: def.details ?? '',
-            steps: def.steps.map((s) => ({ name: s.name, description: s.description })),
-            parameters: params,
-          });
-          return 0;
-        }
-        const steps = def.steps.map((s, i) => `  ${i + 1}. ${s.name} — ${s.description}`).join('\n');
-        printText(
-          `${def.name} — ${def.description}${def.details ? `\n\n${def.details.trim()}` : ''}\n\nSteps:\n${steps}\n\n${formatParams(params)}\n\nUsage: pef plan run ${def.name} -i INVENTORY [--noop] [--from STEP]`,
+        const def = await findPlan(name);
+        return showDefinition(
+          def,
+          flags.format,
+          { steps: def.steps.map((s) => ({ name: s.name, description: s.description })) },
+          (params) =>
+            `Steps:\n${def.steps.map((s, i) => `  ${i + 1}. ${s.name} — ${s.description}`).join('\n')}\n\n${params}\n\nUsage: pef plan run ${def.name} -i INVENTORY [--noop] [--from STEP]`,
         );
-        return 0;
       }),
     );
 

@@ -6,6 +6,7 @@ import { PefError } from '../../errors/pef-error.js';
 import { catalogEntries, findTask } from '../catalog.js';
 import { formatOption, printJson, printText, returning, type ExitSink, type Format } from '../output.js';
 import { withRunFlags, type RunFlags } from '../run-flags.js';
+import { showDefinition } from './show-definition.js';
 
 /** The `task` command and its subcommands. */
 export function taskCommand(exit: ExitSink): Command {
@@ -38,26 +39,14 @@ export function taskCommand(exit: ExitSink): Command {
     .addHelpText('after', '\nExample:\n  $ pef task show check_connection')
     .action(
       returning(exit, async (name: string, flags: { format?: Format }) => {
-        const [def, { describeParams }, { formatParams }] = await Promise.all([
-          findTask(name),
-          import('../../task/params.js'),
-          import('../format.js'),
-        ]);
-        const params = describeParams(def.params);
-        if (flags.format === 'json') {
-          printJson({
-            name: def.name,
-            description: def.description,
-            details: def.details ?? '',
-            supports_noop: def.supportsNoop,
-            parameters: params,
-          });
-          return 0;
-        }
-        printText(
-          `${def.name} — ${def.description}${def.details ? `\n\n${def.details.trim()}` : ''}\n\nSupports --noop: ${def.supportsNoop ? 'yes' : 'no'}\n\n${formatParams(params)}\n\nUsage: pef task run ${def.name} -t TARGETS${params.length ? ' [key=value ...]' : ''}`,
+        const def = await findTask(name);
+        const usage = `pef task run ${def.name} -t TARGETS${Object.keys(def.params.shape).length ? ' [key=value ...]' : ''}`;
+        return showDefinition(
+          def,
+          flags.format,
+          { supports_noop: def.supportsNoop },
+          (params) => `Supports --noop: ${def.supportsNoop ? 'yes' : 'no'}\n\n${params}\n\nUsage: ${usage}`,
         );
-        return 0;
       }),
     );
 

@@ -249,7 +249,7 @@ async function persist(file: string, groups: readonly NodeGroup[]): Promise<void
 }
 
 function peerCertname(socket: TLSSocket): string | undefined {
-  const cn = socket.getPeerCertificate().subject?.CN as string | string[] | undefined;
+  const cn = socket.getPeerCertificate().subject?.CN;
   return Array.isArray(cn) ? cn[0] : cn;
 }
 

@@ -64,7 +64,8 @@ maybe('pef lab (pe profile)', () => {
   it('is discovered as Puppet Enterprise, with PE paths, service names and databases', async () => {
     const runner = await taskRunner(lab.inventory);
     const result = await runner.task(discover, 'primary,agent1');
-    const primary = result.find('primary.lab')?.value as Record<string, any> | undefined;
+    const primary = result.find('primary.lab')?.value as
+      { postgres?: { databases?: unknown }; services?: unknown } | undefined;
     const agent = result.find('agent1.lab')?.value;
     expect(primary).toMatchObject({
       flavor: 'pe',
@@ -79,10 +80,10 @@ maybe('pef lab (pe profile)', () => {
       hasCa: true,
       postgres: { bin: '/opt/puppetlabs/server/bin', superuser: 'pe-postgres' },
     });
-    expect(primary?.['postgres'].databases).toEqual(
+    expect(primary?.postgres?.databases).toEqual(
       expect.arrayContaining(['pe-activity', 'pe-classifier', 'pe-orchestrator', 'pe-puppetdb', 'pe-rbac']),
     );
-    const running = (primary?.['services'] as { name: string; running: boolean }[])
+    const running = (primary?.services as { name: string; running: boolean }[])
       .filter((s) => s.running)
       .map((s) => s.name);
     expect(running).toEqual(

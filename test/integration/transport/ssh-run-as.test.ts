@@ -15,7 +15,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { PefError } from '../../../src/errors/pef-error.js';
-import type { SshConnection } from '../../../src/transport/ssh/ssh-connection.js';
 import { SshTransport } from '../../../src/transport/ssh-transport.js';
 import { Sensitive } from '../../../src/util/sensitive.js';
 import { startSshd, type Sshd } from '../../helpers/sshd.js';
@@ -44,7 +43,9 @@ beforeAll(async () => {
   }
   // The password is ours to choose each run; sshd (UsePAM no) also refuses a locked account.
   await new Promise<void>((resolve, reject) => {
-    const child = execFile('chpasswd', (error) => (error ? reject(error) : resolve()));
+    const child = execFile('chpasswd', (error) =>
+      error ? reject(new Error('chpasswd failed', { cause: error })) : resolve(),
+    );
     child.stdin?.end(`${USER}:${password}\n`);
   });
   if (!existsSync(SUDOERS)) {

@@ -7,6 +7,7 @@ describe('Sensitive', () => {
     const secret = new Sensitive('hunter2-very-secret');
     const bag = { password: secret, nested: [secret] };
     expect(String(secret)).toBe('[sensitive]');
+    // eslint-disable-next-line @typescript-eslint/restrict-template-expressions -- the point: what a template makes of a secret
     expect(`${secret}`).toBe('[sensitive]');
     expect(JSON.stringify(bag)).toBe('{"password":"[sensitive]","nested":["[sensitive]"]}');
     expect(inspect(bag)).not.toContain('hunter2');
