@@ -7,7 +7,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { DISCOVER_SCRIPT, followUpScript, parseDiscovery } from '../../../src/host/discover.js';
 import { serviceCommand } from '../../../src/host/services.js';
-import { writeFileCommand } from '../../../src/host/files.js';
+import { readRegularFileCommand, writeFileCommand } from '../../../src/host/files.js';
 import { caDigestCommand } from '../../../src/puppet/ca-dir.js';
 import { certInfoCommand } from '../../../src/puppet/certs.js';
 import { formatSerial, parseSerial } from '../../../src/puppet/ca-serial.js';
@@ -118,7 +118,7 @@ describe("sync_ca's certificate step failing", () => {
       if (command.startsWith('stat -c %U:%G')) return { stdout: 'puppet:puppet\n' };
       if (target === 'primary' && command === certInfoCommand(`${CADIR}/ca_crt.pem`))
         return { stdout: 'issuer=CN=Puppet CA\nsubject=CN=Puppet CA\n' };
-      if (command === `cat ${CADIR}/serial`) return { stdout: '0186A0\n' };
+      if (command === readRegularFileCommand(`${CADIR}/serial`)) return { stdout: '0186A0\n' };
       if (target === 'replica' && command === leftoverBackupsCommand(SSLDIR)) return { stdout: '' };
       const backup = /\.pef-backup-(\w+)\.partial/.exec(command);
       if (target === 'replica' && backup && command === backupSslCommand(SSLDIR, backup[1] ?? '')) {
@@ -188,7 +188,7 @@ describe("sync_ca's certificate step failing", () => {
 describe('pad_serial', () => {
   it('replaces the serial through the root-safe writer, keeping owner and mode, the new value on stdin', async () => {
     const w = world({}, (_t, command) =>
-      command === `cat ${CADIR}/serial` ? { stdout: '0010\n' } : (undefined as never),
+      command === readRegularFileCommand(`${CADIR}/serial`) ? { stdout: '0010\n' } : (undefined as never),
     );
     const fake = fakeRuntime(targets, w.handler);
     const r = (await runTask(fake.runtime, padSerial, [targets[0]!], {})).find('primary')!;
