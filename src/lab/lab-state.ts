@@ -59,6 +59,7 @@ export async function acquireLabLock(paths: LabPaths, waitMs: number): Promise<(
       await handle.writeFile(String(process.pid));
       await handle.close();
       return async () => {
+        // A lock already gone is released; a stale one is taken over by the next `up` (below).
         await unlink(paths.lock).catch(() => undefined);
       };
     } catch (error) {
@@ -66,7 +67,7 @@ export async function acquireLabLock(paths: LabPaths, waitMs: number): Promise<(
     }
     const owner = Number((await readFile(paths.lock, 'utf8').catch(() => '')).trim());
     if (!Number.isInteger(owner) || owner <= 0 || !isAlive(owner)) {
-      // A killed `up` left its lock behind.
+      // A killed `up` left its lock behind; if another `up` removed it first, that is fine too.
       await unlink(paths.lock).catch(() => undefined);
       continue;
     }

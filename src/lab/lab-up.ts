@@ -190,11 +190,13 @@ export async function labUp(options: LabUpOptions = {}): Promise<LabInfo> {
       } catch {
         // the teardown matters more than the message
       }
+      // The build's own error is the one to report; `lab down` clears whatever this teardown left.
       await clearStale(paths, addressPrefix).catch(() => undefined);
       throw error;
     }
   } finally {
     await release();
+    // Only a dir this failed `up` created; the holders in it are already gone (clearStale).
     if (failed && createdDir) await rm(paths.dir, { recursive: true, force: true }).catch(() => undefined);
   }
 }

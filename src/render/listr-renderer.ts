@@ -84,6 +84,7 @@ export class ListrRenderer implements Renderer {
       [{ title, task: (_ctx, parent) => parent.newListr(tasks as never, { concurrent: true, exitOnError: false }) }],
       { exitOnError: false, rendererOptions: { collapseSubtasks: false, collapseErrors: false } } as never,
     );
+    // Rendering never drives execution: a failed task is shown by listr and reported by the results.
     this.#running = this.#running.then(() => list.run().catch(() => undefined));
   }
 

@@ -60,6 +60,7 @@ export class ConnectionPool {
   async closeAll(): Promise<void> {
     const all = [...this.#connections.values()];
     this.#connections.clear();
+    // A connection that never opened has nothing to close; its error was reported to its user.
     await Promise.all(all.map((p) => p.then((c) => c.close()).catch(() => undefined)));
   }
 

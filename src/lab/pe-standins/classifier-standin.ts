@@ -167,6 +167,7 @@ export async function startClassifierStandin(options: ClassifierStandinOptions):
         server.close(() => resolve());
         server.closeAllConnections();
       });
+      // A failed write already answered its request with an error; closing only waits for it.
       await writes.catch(() => undefined);
     },
   };

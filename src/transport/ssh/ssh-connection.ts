@@ -139,7 +139,8 @@ export class SshConnection implements Connection {
       });
       return;
     }
-    // As another user: upload as the login user to a private temp dir, then copy as run-as.
+    // As another user: upload as the login user to a private temp dir, then copy as run-as. The dir's
+    // name is random and sftp's mkdir fails if it exists, so nothing planted in /tmp is used.
     const dir = `/tmp/pef-upload-${randomBytes(8).toString('hex')}`;
     const temp = `${dir}/file`;
     try {
@@ -167,6 +168,8 @@ export class SshConnection implements Connection {
           `as ${this.#escalation.runAs}: ${result.stderr.trim()}`,
         );
     } finally {
+      // Best effort, and safe to miss: the dir is private (0700, random name); a failure here must
+      // not hide the upload's own error.
       await sftpCall<void>((cb) => sftp.unlink(temp, cb)).catch(() => undefined);
       await sftpCall<void>((cb) => sftp.rmdir(dir, cb)).catch(() => undefined);
     }
@@ -207,6 +210,7 @@ export class SshConnection implements Connection {
     this.#exec?.abort(error);
     const sftp = this.#sftp;
     this.#sftp = undefined;
+    // Closing: an sftp session that never opened or already broke has nothing left to end.
     if (sftp) await sftp.then((s) => s.end()).catch(() => undefined);
     this.#ssh.dispose();
   }
