@@ -20,6 +20,7 @@ import {
 } from '../src/host/archive.js';
 import { discoverHost } from '../src/host/discover.js';
 import {
+  DATABASE_COPY_TIMEOUT_MS,
   DATABASE_DEFAULTS,
   DATABASE_NAME,
   DATABASE_SERVICE,
@@ -115,7 +116,7 @@ channel (run setup_transfer first) to <receiver>:${SHIPPED_DUMP_DIR}/<db>/ (with
       const started = performance.now();
       let out;
       try {
-        out = await ctx.change(dumpCommand(pg, database, dir, file));
+        out = await ctx.change(dumpCommand(pg, database, dir, file), { timeoutMs: DATABASE_COPY_TIMEOUT_MS });
       } catch (error) {
         throw new PefError(
           'pef/task-failed',

@@ -97,6 +97,13 @@ export function dumpFileName(database: string, stamp: string): string {
 }
 
 /**
+ * How long one pg_dump or pg_restore may run: a large PuppetDB takes far longer than the default
+ * command limit (10 minutes). Service starts stay under the default: the units' own start
+ * timeouts (and the lab shim's 300 s) end a stuck start first.
+ */
+export const DATABASE_COPY_TIMEOUT_MS = 4 * 3_600_000;
+
+/**
  * Writes one dump as a checksummed archive (src/host/archive.ts): pg_dump -Fc as the superuser
  * into a temp name in `<dir>/<db>/` (created 0700, owned by the superuser), its checksum beside
  * it, both renamed into place (checksum last). Prints `size=` and `sha256=`. A failed dump leaves

@@ -20,6 +20,7 @@ import {
   asSuperuser,
   copyForRestoreCommand,
   DATABASE_CONSUMERS,
+  DATABASE_COPY_TIMEOUT_MS,
   DATABASE_DEFAULTS,
   DATABASE_SERVICE,
   databaseStateSql,
@@ -234,6 +235,7 @@ export async function restoreIntoNew(run: RestoreRun): Promise<void> {
         next,
         p.path,
       ]),
+      { timeoutMs: DATABASE_COPY_TIMEOUT_MS },
     );
   }
 }
