@@ -9,7 +9,8 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { labExec } from '../../../src/lab/lab-exec.js';
-import { copySecrets, PE_SECRET_FILES } from '../../../tasks/copy-secrets.js';
+import { PE_SECRET_FILES } from '../../../src/puppet/pe-secrets.js';
+import { copySecrets } from '../../../tasks/copy-secrets.js';
 import { setMode } from '../../../tasks/set-mode.js';
 import { ensurePeLab, labSupported, PE_LAB_TIMEOUT_MS, TEST_PE_LAB_DIR } from '../../helpers/lab.js';
 import { runCli } from '../../helpers/run-cli.js';

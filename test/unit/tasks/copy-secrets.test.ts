@@ -27,14 +27,14 @@ import { runTask } from '../../../src/task/run-task.js';
 import { redact } from '../../../src/util/sensitive.js';
 import {
   ancestorDirs,
-  copySecrets,
   octalMode,
   parseSecretsProbe,
   planSecretCopy,
   readerOf,
   secretsProbeCommand,
   writeSecretCommand,
-} from '../../../tasks/copy-secrets.js';
+} from '../../../src/puppet/pe-secrets.js';
+import { copySecrets } from '../../../tasks/copy-secrets.js';
 import { fakeRuntime, fakeTarget } from '../../helpers/fake-runtime.js';
 
 const ME = userInfo().username;
