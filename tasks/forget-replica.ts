@@ -9,12 +9,12 @@ import { z } from 'zod';
 import { PefError } from '../src/errors/pef-error.js';
 import {
   ensureToken,
-  findReplica,
   forgetReplicaCommand,
   infrastructureFailure,
   primaryAndReplica,
   readInfraStatus,
 } from '../src/puppet/pe-infrastructure.js';
+import { findReplica } from '../src/puppet/pe-infra-status.js';
 import { replicaParams, tokenParams } from '../src/puppet/pe-params.js';
 import { defineTask } from '../src/task/task.js';
 

@@ -14,12 +14,12 @@ import {
   TOPOLOGIES,
   enableReplicaCommand,
   ensureToken,
-  findReplica,
   infrastructureFailure,
   primaryAndReplica,
   readInfraStatus,
   provisionReplicaCommand,
 } from '../src/puppet/pe-infrastructure.js';
+import { findReplica } from '../src/puppet/pe-infra-status.js';
 import { replicaParams, tokenParams } from '../src/puppet/pe-params.js';
 import { defineTask } from '../src/task/task.js';
 

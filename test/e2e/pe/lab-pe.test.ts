@@ -18,7 +18,7 @@ import {
 import type { LabInfo } from '../../helpers/lab.js';
 import { labExec } from '../../../src/lab/lab-exec.js';
 import { labStatus } from '../../../src/lab/lab-status.js';
-import { parseInfraStatus } from '../../../src/puppet/pe-infrastructure.js';
+import { parseInfraStatus } from '../../../src/puppet/pe-infra-status.js';
 import { labDown } from '../../../src/lab/lab-down.js';
 import { labLeftovers, labNamespaces, labSockets } from '../../helpers/lab-leftovers.js';
 import { taskRunner } from '../../helpers/task-runner.js';

@@ -6,7 +6,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, existsSync 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseInfraStatus, type InfraStatus } from '../../../src/puppet/pe-infrastructure.js';
+import { parseInfraStatus, type InfraStatus } from '../../../src/puppet/pe-infra-status.js';
 
 const SCRIPT = fileURLToPath(new URL('../../../src/lab/pe-standins/puppet-pe-standin.sh', import.meta.url));
 const PASSWORD = 'lab-secret-pw-123';

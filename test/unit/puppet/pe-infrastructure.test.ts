@@ -11,7 +11,6 @@ import {
   ensureToken,
   forgetReplicaCommand,
   infrastructureFailure,
-  parseInfraStatus,
   parsePeHostProbe,
   peHostProbeCommand,
   promoteReplicaCommand,
@@ -22,6 +21,7 @@ import {
   tokenFileWord,
   type TokenHost,
 } from '../../../src/puppet/pe-infrastructure.js';
+import { parseInfraStatus } from '../../../src/puppet/pe-infra-status.js';
 import type { CommandOutput } from '../../../src/transport/transport.js';
 import { Sensitive } from '../../../src/util/sensitive.js';
 

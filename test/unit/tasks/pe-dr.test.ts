@@ -7,10 +7,10 @@
 import { describe, expect, it } from '@jest/globals';
 import {
   accessLoginCommand,
-  infraStatusCommand,
   peHostProbeCommand,
   promoteReplicaCommand,
 } from '../../../src/puppet/pe-infrastructure.js';
+import { infraStatusCommand } from '../../../src/puppet/pe-infra-status.js';
 import { runTask } from '../../../src/task/run-task.js';
 import type { TaskDefinition } from '../../../src/task/task.js';
 import type { CommandOptions } from '../../../src/transport/transport.js';
