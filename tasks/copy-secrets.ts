@@ -68,6 +68,8 @@ for hiera.yaml). Contents never appear in output, logs or errors; only sha256 pr
       .describe('restart (or reload) the running services on the replica that read a changed file'),
   }),
   supportsNoop: true,
+  // Long on purpose: it reads as the runbook it replaces, each step in order with its refusal
+  // beside it; the step helpers live in src/.
   async run(ctx) {
     const task = 'copy_secrets';
     const replica = await ctx.peer(ctx.params.replica);

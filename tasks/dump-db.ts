@@ -75,6 +75,8 @@ channel (run setup_transfer first) to <receiver>:${SHIPPED_DUMP_DIR}/<db>/ (with
       .describe('inventory name of the replica to ship the newest dumps to (optional; needs setup_transfer)'),
   }),
   supportsNoop: true,
+  // Long on purpose: it reads as the runbook it replaces, each step in order with its refusal
+  // beside it; the step helpers live in src/.
   async run(ctx) {
     if (ctx.params.receiver !== undefined) {
       // Shipping is replication: refuse before dumping if either end forbids it.

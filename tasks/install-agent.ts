@@ -41,6 +41,8 @@ downgrade without allow_downgrade=true. For PE only the agent is handled: the PE
     allow_downgrade: z.boolean().default(false).describe('allow installing an older version than the replica has'),
   }),
   supportsNoop: true,
+  // Long on purpose: it reads as the runbook it replaces, each step in order with its refusal
+  // beside it; the step helpers live in src/.
   async run(ctx) {
     const name = ctx.target.name;
     const primary = await ctx.peer(ctx.params.source);

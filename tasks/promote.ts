@@ -49,6 +49,8 @@ PE sets the CA by classification (see docs/tasks.md).`,
     facts_dir: factsDirParam,
   }),
   supportsNoop: true,
+  // Long on purpose: it reads as the runbook it replaces, each step in order with its refusal
+  // beside it; the step helpers live in src/.
   async run(ctx) {
     const name = ctx.target.name;
     const facts = await discoverHost((c) => ctx.read(c));

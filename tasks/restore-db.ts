@@ -91,6 +91,8 @@ service user its password); the value lists them.`,
     jobs: z.number().int().min(1).max(16).default(2).describe('parallel pg_restore jobs'),
   }),
   supportsNoop: true,
+  // Long on purpose: it reads as the runbook it replaces, each step in order with its refusal
+  // beside it; the step helpers live in src/.
   async run(ctx) {
     const host = ctx.target.name;
     // A promoted (active) server or one with the kill-switch set never takes a restore.

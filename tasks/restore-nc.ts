@@ -88,6 +88,8 @@ when it does not answer 204, the replica's classification is unchanged.`,
       .describe("the classifier's HTTPS port"),
   }),
   supportsNoop: true,
+  // Long on purpose: it reads as the runbook it replaces, each step in order with its refusal
+  // beside it; the step helpers live in src/.
   async run(ctx) {
     const host = ctx.target.name;
     // A promoted (active) server or one with the kill-switch set never takes a restore.

@@ -82,6 +82,8 @@ On the sender: ${TRANSFER_DEFAULTS.senderDir}/id_ed25519 and known_hosts with th
 Needs rsync (with rrsync) and python3 on the receiver.`,
   params: z.object(transferParams),
   supportsNoop: true,
+  // Long on purpose: it reads as the runbook it replaces, each step in order with its refusal
+  // beside it; the step helpers live in src/.
   async run(ctx) {
     const receiver = await ctx.peer(ctx.params.receiver);
     const settings = await transferSettings(ctx.params, receiver);

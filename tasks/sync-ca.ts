@@ -158,6 +158,8 @@ async function syncCaFiles(
   return true;
 }
 
+// Long on purpose: issuing, recording and verifying the replica's certificate is one sequence
+// whose put-back must see every step's state; it reads top to bottom.
 async function ensureReplicaCert(
   ctx: TaskContext<unknown>,
   replica: HostCommands,

@@ -20,6 +20,8 @@ const isMap = (v: unknown): v is Record<string, unknown> => typeof v === 'object
 const isString = (v: unknown): v is string => typeof v === 'string' && v.length > 0;
 
 /** Checks the name rules of a (possibly malformed) inventory; see the file comment. */
+// One tolerant walk over the raw file: the maps of names seen so far (for collisions and 'first
+// used at') are shared by every rule, so the rules stay in one function rather than threading them.
 export function checkInventoryNames(root: unknown): NameIssue[] {
   const issues: NameIssue[] = [];
   if (!isMap(root)) return issues;

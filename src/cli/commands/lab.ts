@@ -13,6 +13,7 @@ function wholeNumber(value: string): number {
 }
 
 /** The `lab` command. */
+// Long as a list, not as logic: one commander registration per subcommand, in help order.
 export function labCommand(exit: ExitSink): Command {
   const lab = new Command('lab')
     .description(

@@ -9,6 +9,7 @@ import { withRunFlags, type RunFlags } from '../run-flags.js';
 import { showDefinition } from './show-definition.js';
 
 /** The `plan` command and its subcommands. */
+// Long as a list, not as logic: one commander registration per subcommand, in help order.
 export function planCommand(exit: ExitSink): Command {
   const plan = new Command('plan').description(
     'list, show and run plans (setup, sync, failover, promote, failback, status)',

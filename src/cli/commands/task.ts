@@ -9,6 +9,7 @@ import { withRunFlags, type RunFlags } from '../run-flags.js';
 import { showDefinition } from './show-definition.js';
 
 /** The `task` command and its subcommands. */
+// Long as a list, not as logic: one commander registration per subcommand, in help order.
 export function taskCommand(exit: ExitSink): Command {
   const task = new Command('task').description('list, show and run tasks');
 

@@ -55,6 +55,8 @@ const IMPORT = '/classifier-api/v1/import-hierarchy';
 const MAX_BODY = 16 * 1024 * 1024;
 
 /** Starts the classifier stand-in; resolves once it listens. */
+// The request handlers share the server's state (the hierarchy, pending writes, the allow-list)
+// through this closure, as one small server.
 export async function startClassifierStandin(options: ClassifierStandinOptions): Promise<ClassifierStandin> {
   if (!/^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(options.host)) {
     throw new PefError(

@@ -117,6 +117,8 @@ export class CommandChannel {
   }
 
   /** Runs one command; the caller must not start another until this one settles. */
+  // One command's lifetime: its listeners, timers, cancellation and the kill path share its state
+  // in this closure.
   run(command: string, options: ChannelCommandOptions = {}): Promise<CommandOutput> {
     if (!this.#alive) return Promise.reject(new PefError('pef/internal', 'run() on a closed command channel'));
     if (this.#running)
@@ -265,6 +267,7 @@ function openExec(client: Ssh2Client, command: string, target: Target): Promise<
 
 // Starts the shell: writes the ready probe (behind sudo when escalating), answers sudo's
 // password request, and resolves with `<capabilities>:<shell pid>` once both streams are ready.
+// The shell's start: its listeners and timers share the handshake's state in one closure.
 function bootstrap(channel: Ssh2Channel, options: CommandChannelOptions): Promise<string> {
   const { target, escalation, shell } = options;
   const nonce = randomBytes(8).toString('hex');

@@ -53,6 +53,7 @@ export class ExecRunner {
   }
 
   /** Runs one command on its own channel. */
+  // One command's lifetime: its listeners, timers and the kill path share its state in this closure.
   async run(command: string, options: ChannelCommandOptions = {}): Promise<CommandOutput> {
     const { target, escalation, shell } = this.#options;
     const { signal } = options;
