@@ -3,6 +3,7 @@
  */
 import type { PlanDefinition } from '../src/plan/plan.js';
 import { preflight } from './preflight.js';
+import { setup } from './setup.js';
 
 /** The bundled plans. */
-export const PLANS: readonly PlanDefinition[] = [preflight];
+export const PLANS: readonly PlanDefinition[] = [preflight, setup];

@@ -3,8 +3,8 @@
  * exactly one primary and one replica, every target reachable, commands running as root.
  */
 import { z } from 'zod';
-import { PefError } from '../src/errors/pef-error.js';
 import { definePlan } from '../src/plan/plan.js';
+import { pairTargets } from '../src/workflow/pair.js';
 import { checkConnection } from '../tasks/check-connection.js';
 
 /** Checks roles and reachability; changes nothing. */
@@ -17,15 +17,8 @@ export const preflight = definePlan({
       name: 'roles',
       description: 'exactly one primary and one replica are defined',
       async run(ctx) {
-        const primaries = await ctx.targets('primary');
-        const replicas = await ctx.targets('replica');
-        if (primaries.length !== 1 || replicas.length !== 1) {
-          throw new PefError(
-            'pef/validation-error',
-            `The inventory must give exactly one target vars.role: primary and one vars.role: replica; found ${primaries.length} primary (${primaries.map((t) => t.name).join(', ') || 'none'}) and ${replicas.length} replica (${replicas.map((t) => t.name).join(', ') || 'none'}).`,
-          );
-        }
-        ctx.log(`primary: ${primaries[0]!.name}, replica: ${replicas[0]!.name}`);
+        const { primary, replica } = await pairTargets(ctx);
+        ctx.log(`primary: ${primary.name}, replica: ${replica.name}`);
       },
     },
     {

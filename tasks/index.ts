@@ -4,6 +4,7 @@
 import type { TaskDefinition } from '../src/task/task.js';
 import { agentCheck } from './agent-check.js';
 import { checkConnection } from './check-connection.js';
+import { checkPair } from './check-pair.js';
 import { configureAgents } from './configure-agents.js';
 import { copySecrets } from './copy-secrets.js';
 import { demote } from './demote.js';
@@ -28,6 +29,7 @@ import { syncCa } from './sync-ca.js';
 export const TASKS: readonly TaskDefinition[] = [
   checkConnection,
   discover,
+  checkPair,
   service,
   setupTransfer,
   padSerial,

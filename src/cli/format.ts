@@ -70,7 +70,7 @@ export function formatPlanResult(result: PlanResult): string {
   }
   lines.push(
     result.status === 'success'
-      ? `\nPlan ${result.plan} finished in ${result.elapsed_time.toFixed(1)}s`
+      ? `\nPlan ${result.plan} finished in ${result.elapsed_time.toFixed(1)}s: ${result.changed === 0 ? 'nothing to change' : `${result.changed} change(s)${result.noop ? ' would be made' : ''}`}`
       : `\n${result.error?.msg ?? 'Plan failed'}`,
   );
   return redact(lines.join('\n'));

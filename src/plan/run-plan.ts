@@ -39,6 +39,8 @@ export interface PlanResult {
   plan: string;
   status: 'success' | 'failure';
   noop: boolean;
+  /** How many task results, over all steps, changed a host (or would, on a noop run): 0 when a plan had nothing to do. */
+  changed: number;
   steps: StepReport[];
   elapsed_time: number;
   error?: ErrorData;
@@ -125,6 +127,7 @@ export async function runPlan(
     plan: plan.name,
     status: failure ? 'failure' : 'success',
     noop: runtime.noop,
+    changed: countChanged(reports),
     steps: reports,
     elapsed_time: seconds(performance.now() - started),
   };
@@ -231,6 +234,10 @@ function previewOnly(runtime: Runtime, task: string, targets: readonly Target[])
     });
     return Promise.resolve({ value: {}, changed: true, noop: { wouldRun: [], preview: 'unsupported' as const } });
   });
+}
+
+function countChanged(reports: readonly StepReport[]): number {
+  return reports.flatMap((r) => r.results.flatMap((set) => set.items)).filter((item) => item.changed === true).length;
 }
 
 function seconds(ms: number): number {

@@ -1,0 +1,151 @@
+/**
+ * setup: turn an inventory with a primary and a replica (and optional agents) into a verified
+ * warm spare, in one idempotent run. Each step is a task the operator could run alone; a second
+ * setup on an unchanged pair changes nothing (`"changed": 0` in the plan's JSON).
+ *
+ * The order is pe_failover's (seed 000) made resumable: the replica gets the primary's versions,
+ * a transfer channel, the CA (after the serial is padded so the two CAs never collide), its own
+ * servers, the data, the modes and the host-side replication jobs; then the agents learn both
+ * servers and each server proves it can compile a catalog for them.
+ */
+import { z } from 'zod';
+import { PefError } from '../src/errors/pef-error.js';
+import type { PlanContext } from '../src/plan/plan.js';
+import { definePlan } from '../src/plan/plan.js';
+import { pairTargets } from '../src/workflow/pair.js';
+import { serverNames, type ServerNames } from './shared/server-names.js';
+import { agentCheck } from '../tasks/agent-check.js';
+import { checkConnection } from '../tasks/check-connection.js';
+import { checkPair } from '../tasks/check-pair.js';
+import { configureAgents } from '../tasks/configure-agents.js';
+import { installAgent } from '../tasks/install-agent.js';
+import { padSerial } from '../tasks/pad-serial.js';
+import { setMode } from '../tasks/set-mode.js';
+import { setupTransfer } from '../tasks/setup-transfer.js';
+import { syncCa } from '../tasks/sync-ca.js';
+
+const params = z.object({
+  strategy: z
+    .enum(['warm-spare', 'native'])
+    .default('warm-spare')
+    .describe(
+      "warm-spare: a second, standalone primary kept in sync by pef (pe_failover's method; the only one for open source Puppet); native: PE's own replica (puppet infrastructure)",
+    ),
+});
+
+type SetupParams = z.output<typeof params>;
+
+/** Sets up the warm spare; see the file comment. */
+export const setup = definePlan({
+  name: 'setup',
+  description: 'Turn a primary and a replica into a verified warm spare (idempotent; resumable with --from)',
+  details: `Steps: preflight, install_agent, setup_transfer, pad_serial, sync_ca, modes, agents, verify.
+A second run on an unchanged pair changes nothing ("changed": 0 with --format json).`,
+  params,
+  memo: {
+    servers: async (ctx) => serverNames(ctx),
+  },
+  steps: [
+    {
+      name: 'preflight',
+      description: 'one primary and one replica, reachable as root, same flavor and versions, disk, clocks',
+      async run(ctx) {
+        const { primary, replica } = await pairTargets(ctx);
+        await ctx.runTask(checkConnection, await ctx.targets('all'), { expect_user: 'root' });
+        await ctx.runTask(checkPair, [primary], { replica: replica.name });
+        const servers = await names(ctx);
+        if (ctx.params.strategy === 'native' && servers.flavor !== 'pe')
+          throw new PefError(
+            'pef/validation-error',
+            "strategy=native drives Puppet Enterprise's own replica; open source Puppet has only strategy=warm-spare (the default).",
+            { strategy: ctx.params.strategy, flavor: servers.flavor },
+          );
+      },
+    },
+    {
+      name: 'install_agent',
+      description: "the replica gets the primary's Puppet versions",
+      async run(ctx) {
+        const { primary, replica } = await pairTargets(ctx);
+        await ctx.runTask(installAgent, [replica], { source: primary.name });
+      },
+    },
+    {
+      name: 'setup_transfer',
+      description: 'the restricted transfer channel from the primary to the replica',
+      async run(ctx) {
+        const { primary, replica } = await pairTargets(ctx);
+        await ctx.runTask(setupTransfer, [primary], { receiver: replica.name });
+      },
+    },
+    {
+      name: 'pad_serial',
+      description: "the primary's CA serial padded, so certificates the replica signs never collide",
+      async run(ctx) {
+        const { primary } = await pairTargets(ctx);
+        await ctx.runTask(padSerial, [primary], {});
+      },
+    },
+    {
+      name: 'sync_ca',
+      description: "the CA copied to the replica, and the replica's certificate from it",
+      async run(ctx) {
+        const { primary, replica } = await pairTargets(ctx);
+        await ctx.runTask(syncCa, [primary], { receiver: replica.name });
+      },
+    },
+    {
+      name: 'modes',
+      description: 'primary active, replica passive, replication on',
+      async run(ctx) {
+        const { primary, replica } = await pairTargets(ctx);
+        const oss = (await names(ctx)).flavor === 'oss';
+        await ctx.runTask(setMode, [primary], { mode: 'active', peer: replica.name, replication: 'enabled' });
+        // Only one CA signs: the replica's copy is a mirror until a promotion turns it on.
+        await ctx.runTask(setMode, [replica], {
+          mode: 'passive',
+          peer: primary.name,
+          replication: 'enabled',
+          ...(oss ? { ca: 'disabled' as const } : {}),
+        });
+      },
+    },
+    {
+      name: 'agents',
+      description: "the inventory's agents list the primary, then the replica (server_list)",
+      async run(ctx) {
+        const agents = await ctx.targets('agent');
+        const servers = await names(ctx);
+        if (agents.length > 0)
+          await ctx.runTask(configureAgents, agents, { server_list: [servers.primary, servers.replica] });
+        ctx.log(fleetAdvice(servers));
+      },
+    },
+    {
+      name: 'verify',
+      description: 'an agent gets a catalog from the primary and one from the replica',
+      async run(ctx) {
+        const agents = (await ctx.targets('agent')).slice(0, 1);
+        const servers = await names(ctx);
+        if (agents.length === 0) {
+          ctx.log('no agent in the inventory: the catalog checks were skipped (add one with vars.role: agent)');
+          return;
+        }
+        for (const server of [servers.primary, servers.replica])
+          await ctx.runTask(agentCheck, agents, { server_list: [server], expect_server: server });
+      },
+    },
+  ],
+});
+
+async function names(ctx: PlanContext<SetupParams>): Promise<ServerNames> {
+  return (await ctx.memo.get('servers')) as ServerNames;
+}
+
+// More agents than an inventory lists get server_list from Puppet itself, not from pef.
+function fleetAdvice(servers: ServerNames): string {
+  const list = `${servers.primary},${servers.replica}`;
+  return servers.flavor === 'pe'
+    ? `For the rest of the fleet: set server_list through classification, in the PE Agent node group: class puppet_enterprise::profile::agent, parameter server_list = ["${servers.primary}", "${servers.replica}"] (docs/plans.md, "setup").`
+    : `For the rest of the fleet: manage puppet.conf [main] server_list = ${list} in your own Puppet code (e.g. an ini_setting resource), so every agent can fail over (docs/plans.md, "setup").`;
+}
