@@ -4,6 +4,7 @@
 import type { PlanDefinition } from '../src/plan/plan.js';
 import { preflight } from './preflight.js';
 import { setup } from './setup.js';
+import { sync } from './sync.js';
 
 /** The bundled plans. */
-export const PLANS: readonly PlanDefinition[] = [preflight, setup];
+export const PLANS: readonly PlanDefinition[] = [preflight, setup, sync];

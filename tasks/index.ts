@@ -18,6 +18,7 @@ import { padSerial } from './pad-serial.js';
 import { promote } from './promote.js';
 import { promoteReplica } from './promote-replica.js';
 import { provisionReplica } from './provision-replica.js';
+import { recordJob } from './record-job.js';
 import { restoreDb } from './restore-db.js';
 import { restoreNc } from './restore-nc.js';
 import { service } from './service.js';
@@ -49,4 +50,5 @@ export const TASKS: readonly TaskDefinition[] = [
   provisionReplica,
   promoteReplica,
   forgetReplica,
+  recordJob,
 ];
