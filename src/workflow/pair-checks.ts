@@ -121,7 +121,7 @@ function clockFinding(m: PairMeasurements): PairFinding {
  */
 export function pairMeasureCommand(facts: HostFacts): string {
   const db = facts.postgres.bin
-    ? `cd / && runuser -u ${shQuote(facts.postgres.superuser)} -- ${shQuote(`${facts.postgres.bin}/psql`)} -X -Atc 'select coalesce(sum(pg_database_size(datname)),0)/1024 from pg_database' 2>/dev/null || echo 0`
+    ? `cd / && runuser -u ${shQuote(facts.postgres.superuser)} -- ${shQuote(`${facts.postgres.bin}/psql`)} -X -Atc 'select (coalesce(sum(pg_database_size(datname)),0)/1024)::bigint from pg_database' 2>/dev/null || echo 0`
     : 'echo 0';
   const ca = facts.paths.cadir ? `du -sk ${shQuote(facts.paths.cadir)} 2>/dev/null | cut -f1 || echo 0` : 'echo 0';
   return [
