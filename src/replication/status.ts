@@ -136,7 +136,8 @@ export function evaluateStatus(primary: HostReading, replica: HostReading, now: 
 
   const ca = caLag(sender, receiver, primary.name, problems);
   const puppetdb = flavor === 'oss' ? broadcast(sender, receiver, problems) : null;
-  const kinds = new Set<DataKind>([...(flavor ? REQUIRED_KINDS[flavor] : []), ...carried.keys()]);
+  // Unknown flavor: at least the kind both flavors carry.
+  const kinds = new Set<DataKind>([...(flavor ? REQUIRED_KINDS[flavor] : ['ca' as const]), ...carried.keys()]);
   if (flavor === 'oss') kinds.add('puppetdb');
   const required = new Set<DataKind>(flavor ? REQUIRED_KINDS[flavor] : []);
   const data = [...kinds].map((kind) => {
@@ -199,6 +200,8 @@ function whoIsActive(
     return { active: null, passive: null };
   }
   const [active] = byMode;
+  // A server that could not be read may be the active one: already a problem, not guessed at.
+  if (!active && hosts.some((h) => !h.probe)) return { active: null, passive: null };
   if (!active) {
     const [only] = answering;
     problems.push(
