@@ -5,6 +5,9 @@ import type { TaskDefinition } from '../src/task/task.js';
 import { agentCheck } from './agent-check.js';
 import { checkConnection } from './check-connection.js';
 import { checkPair } from './check-pair.js';
+import { comparePuppetdbTask } from './compare-puppetdb.js';
+import { configurePuppetdbBroadcast } from './configure-puppetdb-broadcast.js';
+import { configureReplica } from './configure-replica.js';
 import { configureAgents } from './configure-agents.js';
 import { copySecrets } from './copy-secrets.js';
 import { demote } from './demote.js';
@@ -36,6 +39,9 @@ export const TASKS: readonly TaskDefinition[] = [
   setupTransfer,
   padSerial,
   syncCa,
+  configureReplica,
+  configurePuppetdbBroadcast,
+  comparePuppetdbTask,
   dumpDb,
   restoreDb,
   dumpNc,
