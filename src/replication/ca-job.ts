@@ -81,7 +81,7 @@ export function caSendScript(s: CaJobSettings): string {
     `if ! sh -c ${shQuote(replicationDisabledCheck('send'))} 2>"$tmp/err"; then skip "$(cat "$tmp/err")"; fi`,
     step(`reading the CA digest of ${s.primaryCadir}`, digest),
     `[ -n "$out" ] || fail ${shQuote(`no CA in ${s.primaryCadir}`)}`,
-    `if [ "$out" = "$(cat ${shQuote(delivered)} 2>/dev/null || true)" ]; then record success '' ''; exit 0; fi`,
+    `if [ "$out" = "$(cat ${shQuote(delivered)} 2>/dev/null || true)" ]; then bytes=0; record success '' ''; exit 0; fi`,
     '# A CA that changes during the copy is copied again: the digest must describe what was sent.',
     'tries=0',
     'while :; do',

@@ -49,17 +49,18 @@ export function step(what: string, command: string): string {
 
 // A shell word built from a template whose sentinels @@name@@ become "$name".
 function withVars(text: string): string {
-  return shQuote(text).replace(/@@([a-z_]+)@@/g, `'"$$$1"'`);
+  // Always single-quoted (shQuote leaves safe words bare), so each sentinel closes and reopens the quotes.
+  return `'${text.replace(/'/g, `'\\''`)}'`.replace(/@@([a-z_]+)@@/g, `'"$$$1"'`);
 }
 const v = (name: string): string => `@@${name}@@`;
 
-/** The whole script of a job: the frame around `body` (shell lines run after the lock is taken). */
-export function jobScript(spec: JobSpec, body: readonly string[]): string {
-  const job = checkJobName(spec.job);
-  const state = jobStatePath(job);
-  // The state file's lines, from the one renderer status also reads against.
-  const stateLines = renderJobState({
-    job,
+/**
+ * The state file's lines as shell words for `printf '%s\n'`, from the one renderer status reads
+ * against; `$result $now $last_success $last_failure $error $duration $bytes` fill them in.
+ */
+export function jobStateWords(spec: JobSpec): string[] {
+  return renderJobState({
+    job: checkJobName(spec.job),
     kind: spec.kind,
     role: spec.role,
     result: v('result') as JobResult,
@@ -75,6 +76,13 @@ export function jobScript(spec: JobSpec, body: readonly string[]): string {
     .replace(/\n$/, '')
     .split('\n')
     .map(withVars);
+}
+
+/** The whole script of a job: the frame around `body` (shell lines run after the lock is taken). */
+export function jobScript(spec: JobSpec, body: readonly string[]): string {
+  const job = checkJobName(spec.job);
+  const state = jobStatePath(job);
+  const stateLines = jobStateWords(spec);
   const logLine = withVars(jobLogLine(job, v('level') as 'SUCCESS', v('msg')));
   return [
     '#!/bin/sh',
@@ -99,7 +107,7 @@ export function jobScript(spec: JobSpec, body: readonly string[]): string {
     `  last_success=$(prev last_success) last_failure=$(prev last_failure) error=''`,
     '  case $result in success | warning) last_success=$now ;; failure) last_failure=$now error=$msg ;; esac',
     '  duration=$(($(date +%s%3N) - started))',
-    `  { ${makeDirCommand('/var/lib/pef', { mode: '0755' })} && ${makeDirCommand(JOB_STATE_DIR, { mode: '0700' })} && printf '%s\\n' \\`,
+    `  { { [ -d ${JOB_STATE_DIR} ] || { ${makeDirCommand('/var/lib/pef', { mode: '0755' })} && ${makeDirCommand(JOB_STATE_DIR, { mode: '0700' })}; }; } && printf '%s\\n' \\`,
     ...stateLines.map((l) => `    ${l} \\`),
     `    | ${writeFileCommand(state, { mode: '0600' })}`,
     `  } || printf 'pef: could not write %s\\n' ${shQuote(state)} >&2`,

@@ -7,7 +7,15 @@ import { spawnSync } from 'node:child_process';
 import { caDigestCommand, installCaCommand } from '../../../src/puppet/ca-dir.js';
 import { replicationDisabledCheck } from '../../../src/puppet/mode.js';
 import { rsyncToReceiver } from '../../../src/puppet/transfer.js';
-import { caReceiveScript, caSendScript, caWatchPaths, type CaJobSettings } from '../../../src/replication/ca-job.js';
+import {
+  caJobSpec,
+  caReceiveScript,
+  caSendScript,
+  caWatchPaths,
+  type CaJobSettings,
+} from '../../../src/replication/ca-job.js';
+import { jobStateWords } from '../../../src/replication/job-script.js';
+import { renderJobState } from '../../../src/replication/job-state.js';
 import { shQuote } from '../../../src/util/shell-quote.js';
 
 const settings: CaJobSettings = {
@@ -77,5 +85,40 @@ describe('the CA job scripts', () => {
       '/etc/puppet/puppetserver/ca/signed',
     ]);
     expect(caWatchPaths('receive', settings)).toEqual(['/var/lib/pef-transfer/incoming/ca-ready']);
+  });
+});
+
+describe('jobStateWords', () => {
+  it('the shell fills in the state file exactly as renderJobState writes it, quotes and all', () => {
+    const spec = caJobSpec('send', 60);
+    const values = {
+      result: 'failure',
+      now: '2026-12-02T17:00:00.000Z',
+      last_success: '2026-12-02T16:00:00.000Z',
+      last_failure: '2026-12-02T17:00:00.000Z',
+      error: `rsync of x: it's "broken" $(id) \`id\``,
+      duration: '1234',
+      bytes: '',
+    };
+    const out = spawnSync('sh', ['-c', `printf '%s\\n' ${jobStateWords(spec).join(' ')}`], {
+      env: { ...process.env, ...values },
+      encoding: 'utf8',
+    });
+    expect(out.stdout).toBe(
+      renderJobState({
+        job: 'sync_ca',
+        kind: 'ca',
+        role: 'send',
+        result: 'failure',
+        lastRun: values.now,
+        lastSuccess: values.last_success,
+        lastFailure: values.last_failure,
+        error: values.error,
+        durationMs: 1234,
+        bytes: null,
+        intervalS: 60,
+        lag: null,
+      }),
+    );
   });
 });
