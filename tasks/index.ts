@@ -18,6 +18,7 @@ import { padSerial } from './pad-serial.js';
 import { promote } from './promote.js';
 import { promoteReplica } from './promote-replica.js';
 import { provisionReplica } from './provision-replica.js';
+import { installReplication } from './install-replication.js';
 import { recordJob } from './record-job.js';
 import { restoreDb } from './restore-db.js';
 import { restoreNc } from './restore-nc.js';
@@ -51,4 +52,5 @@ export const TASKS: readonly TaskDefinition[] = [
   promoteReplica,
   forgetReplica,
   recordJob,
+  installReplication,
 ];
