@@ -22,6 +22,7 @@ import { probeStatus } from './probe-status.js';
 import { promote } from './promote.js';
 import { promoteReplica } from './promote-replica.js';
 import { provisionReplica } from './provision-replica.js';
+import { installReplication } from './install-replication.js';
 import { recordJob } from './record-job.js';
 import { restoreDb } from './restore-db.js';
 import { restoreNc } from './restore-nc.js';
@@ -58,5 +59,6 @@ export const TASKS: readonly TaskDefinition[] = [
   promoteReplica,
   forgetReplica,
   recordJob,
+  installReplication,
   probeStatus,
 ];
