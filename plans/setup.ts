@@ -13,18 +13,23 @@ import { PefError } from '../src/errors/pef-error.js';
 import type { PlanContext } from '../src/plan/plan.js';
 import { definePlan } from '../src/plan/plan.js';
 import { pairTargets } from '../src/workflow/pair.js';
+import { pairStatus } from './shared/pair-status.js';
 import { serverNames, type ServerNames } from './shared/server-names.js';
 import {
   classificationPass,
   databasePasses,
   failIfPassesFailed,
   FAILED_PASSES,
+  puppetdbReconcile,
   secretsPass,
 } from './shared/data-passes.js';
 import { agentCheck } from '../tasks/agent-check.js';
 import { checkConnection } from '../tasks/check-connection.js';
 import { checkPair } from '../tasks/check-pair.js';
 import { configureAgents } from '../tasks/configure-agents.js';
+import { configurePuppetdbBroadcast } from '../tasks/configure-puppetdb-broadcast.js';
+import { configureReplica } from '../tasks/configure-replica.js';
+import { installReplication } from '../tasks/install-replication.js';
 import { copySecrets } from '../tasks/copy-secrets.js';
 import { infraStatus } from '../tasks/infra-status.js';
 import { installAgent } from '../tasks/install-agent.js';
@@ -35,6 +40,18 @@ import { setupTransfer } from '../tasks/setup-transfer.js';
 import { syncCa } from '../tasks/sync-ca.js';
 
 const params = z.object({
+  code: z
+    .enum(['report', 'rsync'])
+    .default('report')
+    .describe(
+      "oss: report code (environments/) that differs between the servers, or rsync the primary's to the replica",
+    ),
+  interval_s: z
+    .number()
+    .int()
+    .min(10)
+    .default(60)
+    .describe("seconds between the host-side jobs' timer passes (a CA change triggers a pass at once)"),
   strategy: z
     .enum(['warm-spare', 'native'])
     .default('warm-spare')
@@ -49,8 +66,8 @@ type SetupParams = z.output<typeof params>;
 export const setup = definePlan({
   name: 'setup',
   description: 'Turn a primary and a replica into a verified warm spare (idempotent; resumable with --from)',
-  details: `Steps: preflight, install_agent, setup_transfer, pad_serial, sync_ca, pe_data (PE warm-spare),
-pe_native_replica (PE native), modes, agents, verify.
+  details: `Steps: preflight, install_agent, setup_transfer, pad_serial, sync_ca, replica_servers, seed_puppetdb and
+stream_puppetdb (oss), pe_data (PE warm-spare), pe_native_replica (PE native), modes, replication, agents, verify.
 A second run on an unchanged pair changes nothing ("changed": 0 with --format json).`,
   params,
   memo: {
@@ -107,6 +124,31 @@ A second run on an unchanged pair changes nothing ("changed": 0 with --format js
       },
     },
     {
+      name: 'replica_servers',
+      description: "oss: the replica's own Puppet Server (CA off) and PuppetDB on its own database, healthy",
+      async run(ctx) {
+        if ((await names(ctx)).flavor !== 'oss') return;
+        const { primary, replica } = await pairTargets(ctx);
+        await ctx.runTask(configureReplica, [primary], { receiver: replica.name, code: ctx.params.code });
+      },
+    },
+    {
+      name: 'seed_puppetdb',
+      description: "oss: the replica's PuppetDB seeded from the primary's when it lacks nodes",
+      async run(ctx) {
+        if ((await names(ctx)).flavor === 'oss') await puppetdbReconcile(ctx);
+      },
+    },
+    {
+      name: 'stream_puppetdb',
+      description: "oss: the primary's Puppet Server sends every PuppetDB command to both PuppetDBs",
+      async run(ctx) {
+        if ((await names(ctx)).flavor !== 'oss') return;
+        const { primary, replica } = await pairTargets(ctx);
+        await ctx.runTask(configurePuppetdbBroadcast, [primary], { receiver: replica.name });
+      },
+    },
+    {
       name: 'pe_data',
       description: 'PE warm-spare: classification, RBAC and orchestrator databases, secrets (first full pass)',
       async run(ctx) {
@@ -146,6 +188,14 @@ A second run on an unchanged pair changes nothing ("changed": 0 with --format js
       },
     },
     {
+      name: 'replication',
+      description: 'the host-side jobs that keep the CA in sync with no pef process running',
+      async run(ctx) {
+        const { primary, replica } = await pairTargets(ctx);
+        await ctx.runTask(installReplication, [primary], { receiver: replica.name, interval_s: ctx.params.interval_s });
+      },
+    },
+    {
       name: 'agents',
       description: "the inventory's agents list the primary, then the replica (server_list)",
       async run(ctx) {
@@ -158,16 +208,27 @@ A second run on an unchanged pair changes nothing ("changed": 0 with --format js
     },
     {
       name: 'verify',
-      description: 'an agent gets a catalog from the primary and one from the replica',
+      description: 'an agent gets a catalog from the primary and one from the replica; the status is healthy',
       async run(ctx) {
-        const agents = (await ctx.targets('agent')).slice(0, 1);
-        const servers = await names(ctx);
-        if (agents.length === 0) {
-          ctx.log('no agent in the inventory: the catalog checks were skipped (add one with vars.role: agent)');
+        if (ctx.noop) {
+          ctx.log('verify: catalogs and status are checked for real only once the changes are made');
           return;
         }
-        for (const server of [servers.primary, servers.replica])
-          await ctx.runTask(agentCheck, agents, { server_list: [server], expect_server: server });
+        const agents = (await ctx.targets('agent')).slice(0, 1);
+        const servers = await names(ctx);
+        if (agents.length === 0)
+          ctx.log('no agent in the inventory: the catalog checks were skipped (add one with vars.role: agent)');
+        else
+          for (const server of [servers.primary, servers.replica])
+            await ctx.runTask(agentCheck, agents, { server_list: [server], expect_server: server });
+        const status = await pairStatus(ctx);
+        if (!status.healthy)
+          throw new PefError(
+            'pef/task-failed',
+            `setup is done but the pair is not healthy yet:\n${status.problems.map((p) => `- ${p}`).join('\n')}\nSee \`pef status\`.`,
+            { problems: status.problems },
+          );
+        ctx.log(`healthy: ${status.active ?? '?'} active, ${status.replica ?? '?'} its warm spare`);
       },
     },
   ],

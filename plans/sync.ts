@@ -15,6 +15,8 @@ import {
   databasePasses,
   failIfPassesFailed,
   FAILED_PASSES,
+  puppetdbReconcile,
+  rememberFailure,
   secretsPass,
 } from './shared/data-passes.js';
 import { serverNames, type ServerNames } from './shared/server-names.js';
@@ -26,7 +28,8 @@ type SyncParams = z.output<typeof params>;
 export const sync = definePlan({
   name: 'sync',
   description: 'One full replication pass now, from the controller (every data kind; recorded for status)',
-  details: `Steps: ca (sync_ca), then on PE classification (dump_nc/restore_nc), databases
+  details: `Steps: ca (sync_ca), on oss puppetdb (compare_puppetdb, reseeded with dump_db/restore_db when the
+replica lacks nodes), on PE classification (dump_nc/restore_nc), databases
 (dump_db/restore_db of pe-rbac and pe-orchestrator) and secrets (copy_secrets). A kind that fails
 does not stop the others; the plan fails at the end naming them. Obeys the kill-switch and the modes.`,
   params,
@@ -40,6 +43,17 @@ does not stop the others; the plan fails at the end naming them. Obeys the kill-
       description: 'the CA (signed certificates, CRL, inventory, serial) to the replica',
       async run(ctx) {
         await caPass(ctx);
+      },
+    },
+    {
+      name: 'puppetdb',
+      description: "oss: the replica's PuppetDB compared with the primary's, reseeded when it lacks nodes",
+      async run(ctx) {
+        if (await isPe(ctx)) return;
+        // The stream (command broadcast) has no passes of its own; this is the reconcile.
+        await puppetdbReconcile(ctx).catch((error: unknown) =>
+          rememberFailure(ctx, 'puppetdb', error instanceof Error ? error.message : String(error)),
+        );
       },
     },
     {

@@ -9,6 +9,7 @@ import type { ResultSet } from '../../src/executor/result.js';
 import type { PlanContext } from '../../src/plan/plan.js';
 import type { DataKind } from '../../src/replication/job-state.js';
 import { pairTargets } from '../../src/workflow/pair.js';
+import { comparePuppetdbTask } from '../../tasks/compare-puppetdb.js';
 import { copySecrets } from '../../tasks/copy-secrets.js';
 import { dumpDb } from '../../tasks/dump-db.js';
 import { dumpNc } from '../../tasks/dump-nc.js';
@@ -37,10 +38,7 @@ export async function recordedPass(
   const set = await carry();
   const duration = Math.round(performance.now() - started);
   const error = set.errorSet()[0]?.error?.msg;
-  if (error !== undefined) {
-    const failed = (await ctx.memo.get(FAILED_PASSES)) as string[];
-    ctx.memo.set(FAILED_PASSES, [...failed, `${what.kind}: ${error.split('\n')[0] ?? error}`]);
-  }
+  if (error !== undefined) await rememberFailure(ctx, what.kind, error);
   const record = {
     kind: what.kind,
     result: error === undefined ? ('success' as const) : ('failure' as const),
@@ -92,6 +90,12 @@ export async function caPass(ctx: PlanContext<unknown>): Promise<void> {
   );
 }
 
+/** Notes a kind that could not be carried, for failIfPassesFailed at the end of the run. */
+export async function rememberFailure(ctx: PlanContext<unknown>, kind: DataKind, message: string): Promise<void> {
+  const failed = (await ctx.memo.get(FAILED_PASSES)) as string[];
+  ctx.memo.set(FAILED_PASSES, [...failed, `${kind}: ${message.split('\n')[0] ?? message}`]);
+}
+
 /** Throws, naming them, when any pass of this run failed. */
 export async function failIfPassesFailed(ctx: PlanContext<unknown>): Promise<void> {
   const failed = (await ctx.memo.get(FAILED_PASSES)) as string[];
@@ -101,4 +105,29 @@ export async function failIfPassesFailed(ctx: PlanContext<unknown>): Promise<voi
       `Not carried to the replica: ${failed.join('; ')}. The other kinds were. Fix the cause and run again (with --from <step> to skip what is done).`,
       { failed },
     );
+}
+
+/**
+ * oss: the replica's PuppetDB reconciled with the primary's. Command broadcast keeps them equal
+ * while both are up; what the replica missed (before the stream, or while it was down) shows as
+ * lag in compare_puppetdb, and a lag reseeds it with a dump and restore of the puppetdb database.
+ * Not recorded as a job: the stream has no passes; status reads the broadcast and the lag itself.
+ */
+export async function puppetdbReconcile(ctx: PlanContext<unknown>): Promise<void> {
+  const { primary, replica } = await pairTargets(ctx);
+  const compared = await ctx.runTask(comparePuppetdbTask, [primary], { receiver: replica.name }, { catchErrors: true });
+  const result = compared.find(primary.name);
+  // An unanswered comparison is an unknown state: a dry run previews the reseed, a real run stops.
+  if (result?.status !== 'success' && !ctx.noop)
+    throw new PefError('pef/task-failed', `compare_puppetdb: ${result?.error?.msg ?? 'no result'}`, {
+      target: primary.name,
+    });
+  const lag = result?.value['lag'];
+  if (lag === 0) {
+    ctx.log(`PuppetDB: ${replica.name} holds every node ${primary.name} holds`);
+    return;
+  }
+  ctx.log(`PuppetDB: ${replica.name} lags ${String(lag ?? 'an unknown number of')} node(s) behind; reseeding it`);
+  await ctx.runTask(dumpDb, [primary], { databases: ['puppetdb'], receiver: replica.name });
+  await ctx.runTask(restoreDb, [replica], { databases: ['puppetdb'] });
 }

@@ -6,6 +6,8 @@ import { describe, expect, it } from '@jest/globals';
 import { setup } from '../../../plans/setup.js';
 import { fakeTarget } from '../../helpers/fake-runtime.js';
 import { planSpec, type PlanSpec } from '../../helpers/plan-spec.js';
+import { parseStatusProbe, statusProbeCommand } from '../../../src/replication/status-probe.js';
+import { fakeStatusHost, jobText, statusProbeAnswer } from '../../helpers/fake-status-host.js';
 
 const pair = [fakeTarget('p', { role: 'primary' }), fakeTarget('r', { role: 'replica' })];
 const withAgent = [...pair, fakeTarget('a', { role: 'agent' })];
@@ -18,8 +20,31 @@ function allowAll(spec: PlanSpec, flavor: 'oss' | 'pe', changed = false): void {
   allowAllBut(spec, flavor, [], changed);
 }
 
+// What probe_status reads on a healthy oss pair p (active) and r (passive), as the real probe prints it.
+const NOW = Date.parse('2026-06-01T12:00:00Z') / 1000;
+const recent = new Date((NOW - 5) * 1000).toISOString();
+function healthyProbe(target: string) {
+  const host =
+    target === 'p'
+      ? fakeStatusHost('p', 'active', {
+          answers: { p: true, r: true },
+          puppetdbConf: '[main]\nserver_urls = https://p:8081,https://r:8081\ncommand_broadcast = true\n',
+          jobs: { 'sync_ca.state': jobText({ job: 'sync_ca', lastRun: recent, lastSuccess: recent }) },
+        })
+      : fakeStatusHost('r', 'passive', {
+          answers: { p: true, r: true },
+          jobs: {
+            'receive_ca.state': jobText({ job: 'receive_ca', role: 'receive', lastRun: recent, lastSuccess: recent }),
+          },
+        });
+  const answer = statusProbeAnswer(host, statusProbeCommand({ servers: ['p', 'r'] }));
+  return { changed: false, value: { ...parseStatusProbe(answer ?? '') } };
+}
+
 function allowAllBut(spec: PlanSpec, flavor: 'oss' | 'pe', except: string[], changed = false): void {
   spec.allowTask('discover', discovered(flavor));
+  if (!except.includes('probe_status')) spec.allowTask('probe_status', healthyProbe);
+  if (!except.includes('compare_puppetdb')) spec.allowTask('compare_puppetdb', { changed: false, value: { lag: 0 } });
   for (const task of [
     'check_connection',
     'check_pair',
@@ -38,6 +63,9 @@ function allowAllBut(spec: PlanSpec, flavor: 'oss' | 'pe', except: string[], cha
     'record_job',
     'provision_replica',
     'infra_status',
+    'configure_replica',
+    'configure_puppetdb_broadcast',
+    'install_replication',
   ].filter((t) => !except.includes(t)))
     spec.allowTask(task, { changed });
 }
@@ -54,9 +82,13 @@ describe('setup', () => {
       'setup_transfer',
       'pad_serial',
       'sync_ca',
+      'replica_servers',
+      'seed_puppetdb',
+      'stream_puppetdb',
       'pe_data',
       'pe_native_replica',
       'modes',
+      'replication',
       'agents',
       'verify',
     ]);
@@ -68,14 +100,21 @@ describe('setup', () => {
       'setup_transfer',
       'pad_serial',
       'sync_ca',
+      'configure_replica',
+      'compare_puppetdb',
+      'configure_puppetdb_broadcast',
       'set_mode',
       'set_mode',
+      'install_replication',
       'configure_agents',
       'agent_check',
       'agent_check',
+      'probe_status',
+      'probe_status',
     ]);
-    // Every stub but discover's said changed: one count per target of each of those runs.
-    const changing = spec.calls.filter((c) => c.task !== 'discover');
+    // Every stub but the read-only ones said changed: one count per target of each of those runs.
+    const readOnly = ['discover', 'probe_status', 'compare_puppetdb'];
+    const changing = spec.calls.filter((c) => !readOnly.includes(c.task));
     expect(result.changed).toBe(changing.reduce((n, c) => n + c.targets.length, 0));
   });
 
@@ -175,5 +214,29 @@ describe('setup', () => {
     expect(result.status).toBe('failure');
     expect(result.steps.find((s) => s.name === 'pe_data')?.error?.msg).toMatch(/classification: .*503/);
     expect(result.steps.find((s) => s.name === 'modes')?.status).toBe('not-run');
+  });
+
+  it("oss: reseeds the replica's PuppetDB only when it lacks nodes", async () => {
+    const lagging = planSpec(pair);
+    lagging.allowTask('compare_puppetdb', { changed: false, value: { lag: 2 } });
+    allowAllBut(lagging, 'oss', ['compare_puppetdb']);
+    await lagging.run(setup);
+    expect(lagging.calls.filter((c) => c.task === 'dump_db' || c.task === 'restore_db').map((c) => c.targets)).toEqual([
+      ['p'],
+      ['r'],
+    ]);
+    const current = planSpec(pair);
+    allowAll(current, 'oss');
+    await current.run(setup);
+    expect(current.calls.map((c) => c.task)).not.toContain('dump_db');
+  });
+
+  it('fails at verify, listing the problems, when the pair is not healthy at the end', async () => {
+    const spec = planSpec(pair);
+    spec.allowTask('probe_status', { error: 'connect ECONNREFUSED r:22' });
+    allowAllBut(spec, 'oss', ['probe_status']);
+    const result = await spec.run(setup);
+    expect(result.status).toBe('failure');
+    expect(result.steps.find((s) => s.name === 'verify')?.error?.msg).toMatch(/not healthy yet:\n- cannot read/);
   });
 });

@@ -22,6 +22,7 @@ describe('sync', () => {
   it('on open source Puppet carries the CA and records it as sync_ca and receive_ca', async () => {
     const spec = planSpec(pair);
     spec.allowTask('discover', discovered('oss'));
+    spec.allowTask('compare_puppetdb', { changed: false, value: { lag: 0 } });
     spec.expectTask('sync_ca').withTargets('p').withParams({ receiver: 'r' }).returns({ changed: true });
     spec.allowTask('record_job', { changed: true });
     const result = await spec.run(sync);
