@@ -1,41 +1,69 @@
 /**
- * The text the command channel writes to its remote shell: the `pef_run` preamble, the one line
- * per command (with its stdin heredoc) and the start-up ready probe. Separate from
- * command-channel.ts, which keeps the channel's state and timing; see its file comment for the
- * protocol these implement.
+ * The text the command channel writes to its remote shell: the start-up ready probe, the loop
+ * that runs the commands, and what it reads for each command. Separate from command-channel.ts,
+ * which keeps the channel's state and timing; see its file comment for the protocol.
  */
 import { shQuote } from '../../util/shell-quote.js';
 import type { ChannelCommandOptions } from './command-channel.js';
 import { envExports } from './shell.js';
 
-/** The one call the shell reads for a command (plus the stdin heredoc, when there is stdin). */
-export function commandLine(nonce: string, command: string, options: ChannelCommandOptions): string {
-  const call = `pef_run ${nonce} ${options.stdin === undefined ? 'n' : 'b'} ${shQuote(envExports(options.env))} ${shQuote(command)}`;
-  if (options.stdin === undefined) return `${call}\n`;
+// A one-line command longer than this goes through a script shell: the subshell reads its line
+// with the `read` builtin, one byte per read(2) (it must not take bytes that are not its own).
+const INLINE_MAX_BYTES = 1024;
+
+/** The marker that ends command `seq` on both streams: `PEF-END:<key>:<seq>:` then the status. */
+export function endMarker(key: string, seq: number): string {
+  return `PEF-END:${key}:${seq}:`;
+}
+
+/**
+ * What the waiting subshell reads for one command: one `pef_go` line when the command is short,
+ * one line and no stdin; otherwise `pef_script`, then a script that a fresh shell (exec'd by the
+ * subshell, so no extra fork) reads up to its `exit`, with stdin as a base64 heredoc.
+ */
+export function commandInput(command: string, options: ChannelCommandOptions): string {
+  const exports = envExports(options.env);
+  const line = `pef_go ${shQuote(exports)} ${shQuote(command)}\n`;
+  if (
+    options.stdin === undefined &&
+    line.indexOf('\n') === line.length - 1 &&
+    Buffer.byteLength(line) <= INLINE_MAX_BYTES
+  )
+    return line;
+  const head = `cd "$HOME" 2>/dev/null || cd /\n${exports === '' ? '' : `${exports}\n`}`;
+  if (options.stdin === undefined) return `pef_script\n${head}{ eval ${shQuote(command)}; } </dev/null\nexit\n`;
   // base64 keeps any bytes intact and can never contain the heredoc's end word.
   const base64 = Buffer.from(options.stdin, 'utf8').toString('base64');
   const lines = base64.replace(/(.{76})/g, '$1\n').replace(/\n$/, '');
-  const end = `PEF_IN_${nonce}`;
-  return `${call} <<'${end}'\n${lines}${lines === '' ? '' : '\n'}${end}\n`;
+  const end = 'PEF_STDIN_END';
+  return `pef_script\n${head}base64 -d <<'${end}' | { eval ${shQuote(command)}; }\n${lines}${lines === '' ? '' : '\n'}${end}\nexit\n`;
 }
 
-// `set --` leaves the command no positional parameters; with stdin, the command reads the
-// decoded heredoc through a pipe.
-/** Defines `pef_run NONCE STDIN(n|b) ENV COMMAND`, written once after start (see command-channel.ts). */
-export const PREAMBLE = [
-  'pef_run() {',
-  '  (',
-  '    cd "$HOME" 2>/dev/null || cd /',
-  '    eval "$3"',
-  '    pef_cmd=$4',
-  '    if [ "$2" = b ]; then set --; base64 -d | { eval "$pef_cmd"; }; else exec </dev/null; set --; eval "$pef_cmd"; fi',
-  '  )',
-  '  pef_st=$?',
-  `  printf 'PEF-END:%s:%s\\n' "$1" "$pef_st"`,
-  `  printf 'PEF-END:%s:%s\\n' "$1" "$pef_st" >&2`,
-  '}',
-  '',
-].join('\n');
+/**
+ * The functions and the loop, written once after start. The loop prints the end marker of the
+ * previous command (sequence 0 at start: the loop is ready), then forks the subshell for the
+ * next command at once, so the fork happens while the controller is still reading the marker:
+ * the subshell waits in `read` for its line. It drops the key (so the command cannot print a
+ * marker), takes stdin from /dev/null, `cd`s to home or /, exports the env and `eval`s the
+ * command; its cwd, variables, umask, traps, `set` options and `exit` end with it. When the
+ * channel's input ends, the waiting subshell ends the loop's shell too.
+ */
+export function loopScript(key: string, shell: string): string {
+  return [
+    'pef_go() { exec </dev/null; cd "$HOME" 2>/dev/null || cd /; eval "$1"; pef_cmd=$2; set --; eval "$pef_cmd"; }',
+    // The script's shell reads its input only up to `exit`: nothing else is written before the marker.
+    `pef_script() { exec ${shQuote(shell)}; }`,
+    `pef_k=${key}; pef_q=0; pef_st=0`,
+    'while :; do',
+    `  printf 'PEF-END:%s:%s:%s\\n' "$pef_k" "$pef_q" "$pef_st"`,
+    `  printf 'PEF-END:%s:%s:%s\\n' "$pef_k" "$pef_q" "$pef_st" >&2`,
+    '  pef_q=$((pef_q + 1))',
+    '  ( IFS= read -r pef_l || { kill -KILL $$; exit 0; }; unset pef_k; eval "$pef_l" )',
+    '  pef_st=$?',
+    'done',
+    '',
+  ].join('\n');
+}
 
 /** Prints `PEF-READY:<nonce>:<capabilities>:<shell pid>` on stdout and `PEF-READY:<nonce>:` on stderr. */
 export function readyScript(nonce: string): string {

@@ -2,20 +2,23 @@
  * The persistent command channel: one exec channel running a POSIX shell (already escalated
  * through sudo when the target has a run-as user) that is fed command after command.
  *
- * Protocol, per command: the controller writes one call of the shell function `pef_run`
- * (defined once after start), with the command single-quoted and stdin, when given, as a
- * base64 heredoc. `pef_run` runs the command in a subshell — one fork of the shell, nothing
- * exec'd — that `cd`s to home or /, exports the command's env, takes stdin from /dev/null (or
- * the decoded heredoc) and `eval`s the command; so its cwd, variables, umask, traps, `set`
- * options and `exit` end with the subshell. Then it prints `PEF-END:<nonce>:<status>` to
- * stdout *and* stderr; once both markers are in, both streams are complete. The nonce is
- * random per command, so command output cannot fake it. The caller runs one command at a time.
+ * Protocol: after start the controller writes a loop (`loopScript`) that, per command, forks a
+ * subshell *before* the command arrives — one fork of the shell, nothing exec'd, and off the
+ * critical path. The subshell reads its command (a `pef_go` line, see `commandInput`), drops to
+ * /dev/null stdin (or the decoded base64 heredoc), `cd`s to home or /, exports the env and
+ * `eval`s the command, so its cwd, variables, umask, traps, `set` options and `exit` end with
+ * it. The loop then prints `PEF-END:<key>:<seq>:<status>` on stdout *and* stderr; once both
+ * markers are in, both streams are complete. The key is random per channel and unset in the
+ * subshell, and `seq` counts the commands, so neither command output nor an old marker can
+ * pass for the end. The caller runs one command at a time, and the controller writes the next
+ * command only after both markers: nothing else is in the pipe when a subshell (or the script
+ * shell of a long command) reads its input.
  *
  * Time limits cost nothing per command: the controller's timer (or the caller's AbortSignal)
  * asks the connection to stop the command from a second, short-lived session (`stopCommand`,
- * see `sessionKillScript`), which ends every process of this shell's session but the shell;
- * the subshell's end marker then arrives as usual and the channel stays usable. Only when
- * that fails is the channel dropped (the connection opens a new one for the next command).
+ * see `sessionKillScript`), which ends every process of this shell's session, the shell
+ * included (the loop would otherwise fork the next subshell into the stop). The channel is
+ * then dropped once the stop is over; the connection opens a new one for the next command.
  */
 import { randomBytes } from 'node:crypto';
 import { PefError } from '../../errors/pef-error.js';
@@ -38,7 +41,7 @@ import {
   sudoProbeScript,
   type Escalation,
 } from './escalation.js';
-import { commandLine, PREAMBLE, readyScript } from './channel-script.js';
+import { commandInput, endMarker, loopScript, readyScript } from './channel-script.js';
 import { MarkerScanner } from './marker-scanner.js';
 import { shQuote } from '../../util/shell-quote.js';
 import type { Ssh2Channel, Ssh2Client } from './ssh2-types.js';
@@ -53,14 +56,11 @@ export interface CommandChannelOptions {
   /** How long the shell (and sudo) may take to be ready. */
   startTimeoutMs: number;
   /**
-   * Stops the running command of the shell with pid `shellPid` (TERM, then KILL after
-   * a grace) from outside the channel; resolves true once nothing of it is left.
+   * Stops the shell with pid `shellPid` and its running command (TERM, then KILL after a
+   * grace) from outside the channel; resolves true once nothing of them is left.
    */
   stopCommand(shellPid: number): Promise<boolean>;
 }
-
-// After the stop, how long the controller waits for the end markers before it drops the channel.
-const BACKSTOP_GRACE_MS = 3000;
 
 interface Running {
   stdout(chunk: Buffer): void;
@@ -77,6 +77,9 @@ export class CommandChannel {
   readonly #options: CommandChannelOptions;
   readonly #canBase64: boolean;
   readonly #shellPid: number | undefined;
+  readonly #key = randomBytes(NONCE_BYTES).toString('hex');
+  // The sequence number of the last command written (0: the loop's start).
+  #seq = 0;
   #running: Running | undefined;
   #alive = true;
 
@@ -101,14 +104,50 @@ export class CommandChannel {
         ),
       );
     });
-    channel.write(PREAMBLE);
   }
 
-  /** Starts the shell (and sudo), waits until it is ready. */
+  /** Starts the shell (and sudo) and its command loop, waits until it is ready. */
   static async open(options: CommandChannelOptions): Promise<CommandChannel> {
     const channel = await openExec(options.client, options.shell, options.target);
     const ready = await bootstrap(channel, options);
-    return new CommandChannel(channel, options, ready);
+    const shell = new CommandChannel(channel, options, ready);
+    await shell.#startLoop();
+    return shell;
+  }
+
+  // Writes the loop and waits for its first markers (sequence 0).
+  #startLoop(): Promise<void> {
+    const { target, startTimeoutMs, shell } = this.#options;
+    return new Promise<void>((resolve, reject) => {
+      const marker = endMarker(this.#key, 0);
+      const out = new MarkerScanner(marker, () => undefined);
+      const err = new MarkerScanner(marker, () => undefined);
+      const timer = setTimeout(() => {
+        this.#drop(
+          new PefError(
+            'pef/timeout',
+            `The command loop on ${describeTarget(target)} did not start within ${startTimeoutMs} ms; if the host is just slow, raise ssh connect-timeout in the inventory.`,
+            { host: target.config.ssh.host },
+          ),
+        );
+      }, startTimeoutMs);
+      const done = (): void => {
+        if (out.status === undefined || err.status === undefined) return;
+        clearTimeout(timer);
+        this.#running = undefined;
+        resolve();
+      };
+      this.#running = {
+        stdout: (chunk) => void (out.push(chunk) && done()),
+        stderr: (chunk) => void (err.push(chunk) && done()),
+        fail: (error) => {
+          clearTimeout(timer);
+          this.#running = undefined;
+          reject(error);
+        },
+      };
+      this.#channel.write(loopScript(this.#key, shell));
+    });
   }
 
   /** False once the channel has ended or was dropped; it is never reused then. */
@@ -135,17 +174,16 @@ export class CommandChannel {
         ),
       );
     }
-    const nonce = randomBytes(NONCE_BYTES).toString('hex');
     const started = performance.now();
     return new Promise<CommandOutput>((resolve, reject) => {
       // Bad env names throw here, which rejects the promise before anything is written.
-      const line = commandLine(nonce, command, options);
+      const input = commandInput(command, options);
+      const marker = endMarker(this.#key, ++this.#seq);
       const out = new OutputCollector('stdout', options.onOutput);
       const err = new OutputCollector('stderr', options.onOutput);
-      const stdout = new MarkerScanner(`PEF-END:${nonce}:`, out.push);
-      const stderr = new MarkerScanner(`PEF-END:${nonce}:`, err.push);
+      const stdout = new MarkerScanner(marker, out.push);
+      const stderr = new MarkerScanner(marker, err.push);
       let timer: NodeJS.Timeout | undefined;
-      let backstop: NodeJS.Timeout | undefined;
       // Set once the command is being stopped: the error run() ends with, and the stop's outcome.
       let stopping: { error: PefError; done: Promise<boolean> } | undefined;
       let settled = false;
@@ -153,31 +191,20 @@ export class CommandChannel {
       const settle = (): void => {
         settled = true;
         clearTimeout(timer);
-        clearTimeout(backstop);
         signal?.removeEventListener('abort', onAbort);
         this.#running = undefined;
       };
       const finished = (): boolean => stdout.status !== undefined && stderr.status !== undefined;
+      // While a stop is under way the end markers count for nothing: the stop decides.
       const check = (): void => {
-        if (settled || !finished()) return;
-        if (stopping === undefined) {
-          settle();
-          const status = Number.parseInt(stdout.status ?? '', 10);
-          resolve({
-            stdout: out.text(),
-            stderr: err.text(),
-            exitCode: Number.isNaN(status) ? null : status,
-            durationMs: performance.now() - started,
-          });
-          return;
-        }
-        // The next command may only start once the stop is over: it would be stopped too.
-        const { error, done } = stopping;
-        void done.then((clean) => {
-          if (settled) return;
-          settle();
-          if (!clean) this.#drop(error);
-          reject(error);
+        if (settled || stopping !== undefined || !finished()) return;
+        settle();
+        const status = Number.parseInt(stdout.status ?? '', 10);
+        resolve({
+          stdout: out.text(),
+          stderr: err.text(),
+          exitCode: Number.isNaN(status) ? null : status,
+          durationMs: performance.now() - started,
         });
       };
       const stop = (error: PefError): void => {
@@ -186,15 +213,11 @@ export class CommandChannel {
         const pid = this.#shellPid;
         // Without the shell's pid (no /proc at start), dropping the channel is all that is left.
         if (pid === undefined) return this.#drop(error);
+        // The stop ends the shell too; the command fails once it is over (checked, not assumed),
+        // and the channel is dropped whatever came of it.
         const done = this.#options.stopCommand(pid).catch(() => false);
         stopping = { error, done };
-        void done.then((clean) => {
-          if (settled) return;
-          if (!clean) return this.#drop(error);
-          if (finished()) return check();
-          backstop = setTimeout(() => this.#drop(error), BACKSTOP_GRACE_MS);
-        });
-        check();
+        void done.then(() => this.#drop(error));
       };
       this.#running = {
         stdout: (chunk) => {
@@ -205,6 +228,8 @@ export class CommandChannel {
         },
         fail: (error) => {
           if (settled) return;
+          // The stop ends the shell; its command fails only once the stop is over.
+          if (stopping !== undefined && error !== stopping.error) return;
           settle();
           reject(stopping?.error ?? error);
         },
@@ -214,7 +239,7 @@ export class CommandChannel {
         timer = setTimeout(() => stop(commandTimeoutError(target, command, limit)), limit);
       }
       signal?.addEventListener('abort', onAbort, { once: true });
-      this.#channel.write(line);
+      this.#channel.write(input);
     });
   }
 

@@ -50,16 +50,17 @@ export function commandScript(
 /**
  * Stops everything a persistent shell's running command started, from a second session: every
  * process in the shell's session (sshd starts each channel in its own) except the shell and its
- * ancestors gets TERM, then, after `graceSeconds`, KILL, until none is left. Reading /proc with
+ * ancestors (with `keepShell` false, the shell too) gets TERM, then, after `graceSeconds`, KILL,
+ * until none is left. Reading /proc with
  * the `read` builtin costs no process per entry. The session, unlike a process tree, still holds
  * what was orphaned by a subshell that ended. Exit 0: none left; 3: no /proc; 4: some survived.
  */
-export function sessionKillScript(shellPid: number, graceSeconds: number): string {
+export function sessionKillScript(shellPid: number, graceSeconds: number, keepShell = true): string {
   if (!Number.isInteger(shellPid) || shellPid <= 1) throw new PefError('pef/internal', `bad shell pid ${shellPid}`);
   return [
     `s=${shellPid}`,
     '{ read -r l < /proc/$s/stat; } 2>/dev/null || exit 3',
-    'r=${l##*) }; set -- $r; sid=$4; p=$2; keep=" $s "',
+    `r=\${l##*) }; set -- $r; sid=$4; p=$2; keep="${keepShell ? ' $s ' : ' '}"`,
     // The shell's ancestors in its session: sudo, a login shell that did not exec.
     'while [ "$p" -gt 1 ]; do',
     '  { read -r l < /proc/$p/stat; } 2>/dev/null || break',

@@ -260,9 +260,11 @@ export class SshConnection implements Connection {
     }
   }
 
-  // Stops what a persistent shell is running, from an exec channel (as the run-as user).
+  // Stops a persistent shell and what it is running, from an exec channel (as the run-as user).
   async #stopCommand(shellPid: number): Promise<boolean> {
-    const result = await this.#runExec(sessionKillScript(shellPid, KILL_AFTER_SECONDS), { timeoutMs: STOP_LIMIT_MS });
+    const result = await this.#runExec(sessionKillScript(shellPid, KILL_AFTER_SECONDS, false), {
+      timeoutMs: STOP_LIMIT_MS,
+    });
     return result.exitCode === 0;
   }
 
