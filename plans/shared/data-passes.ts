@@ -127,7 +127,9 @@ export async function puppetdbReconcile(ctx: PlanContext<unknown>): Promise<void
     ctx.log(`PuppetDB: ${replica.name} holds every node ${primary.name} holds`);
     return;
   }
-  ctx.log(`PuppetDB: ${replica.name} lags ${String(lag ?? 'an unknown number of')} node(s) behind; reseeding it`);
+  ctx.log(
+    `PuppetDB: ${replica.name} lags ${typeof lag === 'number' ? lag : 'an unknown number of'} node(s) behind; reseeding it`,
+  );
   await ctx.runTask(dumpDb, [primary], { databases: ['puppetdb'], receiver: replica.name });
   await ctx.runTask(restoreDb, [replica], { databases: ['puppetdb'] });
 }
