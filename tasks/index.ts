@@ -5,6 +5,9 @@ import type { TaskDefinition } from '../src/task/task.js';
 import { agentCheck } from './agent-check.js';
 import { checkConnection } from './check-connection.js';
 import { checkPair } from './check-pair.js';
+import { comparePuppetdbTask } from './compare-puppetdb.js';
+import { configurePuppetdbBroadcast } from './configure-puppetdb-broadcast.js';
+import { configureReplica } from './configure-replica.js';
 import { configureAgents } from './configure-agents.js';
 import { copySecrets } from './copy-secrets.js';
 import { demote } from './demote.js';
@@ -19,6 +22,7 @@ import { probeStatus } from './probe-status.js';
 import { promote } from './promote.js';
 import { promoteReplica } from './promote-replica.js';
 import { provisionReplica } from './provision-replica.js';
+import { installReplication } from './install-replication.js';
 import { recordJob } from './record-job.js';
 import { restoreDb } from './restore-db.js';
 import { restoreNc } from './restore-nc.js';
@@ -36,6 +40,9 @@ export const TASKS: readonly TaskDefinition[] = [
   setupTransfer,
   padSerial,
   syncCa,
+  configureReplica,
+  configurePuppetdbBroadcast,
+  comparePuppetdbTask,
   dumpDb,
   restoreDb,
   dumpNc,
@@ -52,5 +59,6 @@ export const TASKS: readonly TaskDefinition[] = [
   promoteReplica,
   forgetReplica,
   recordJob,
+  installReplication,
   probeStatus,
 ];

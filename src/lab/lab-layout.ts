@@ -21,13 +21,15 @@ export type LabService =
   | 'pe-postgresql'
   | 'pe-puppetdb'
   | 'pe-puppetserver'
-  | 'pe-console-services';
+  | 'pe-console-services'
+  | 'pef-replication';
 
 /** A profile's services, in start order (stop in reverse). */
 export const LAB_SERVICES: Readonly<Record<LabProfile, readonly LabService[]>> = {
-  oss: ['sshd', 'postgresql', 'puppetdb', 'puppetserver', 'puppet'],
+  // pef-replication runs the host-side replication jobs install_replication registers (last: they use the others).
+  oss: ['sshd', 'postgresql', 'puppetdb', 'puppetserver', 'puppet', 'pef-replication'],
   // pe-console-services is the classifier stand-in (docs/lab.md, "PE stand-ins").
-  pe: ['sshd', 'pe-postgresql', 'pe-puppetdb', 'pe-puppetserver', 'pe-console-services', 'puppet'],
+  pe: ['sshd', 'pe-postgresql', 'pe-puppetdb', 'pe-puppetserver', 'pe-console-services', 'puppet', 'pef-replication'],
 };
 
 /** One lab host. */

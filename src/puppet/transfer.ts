@@ -114,16 +114,28 @@ export function transferSsh(s: TransferSettings): string {
 /**
  * rsync from a sender directory into `incoming/<name>/` on the receiver (content and modes; a
  * non-root receiver cannot keep owners, so the receiving task sets them). `sourceDir` is a path,
- * or with `{ shellSource: true }` a shell expression such as "$d".
+ * or with `{ shellSource: true }` a shell expression such as "$d". `exclude`: paths relative to
+ * the source (`/ca_key.pem`), neither sent nor deleted on the receiver; `stats`: rsync prints its
+ * transfer statistics (`Total bytes sent: N`).
  */
 export function rsyncToReceiver(
   s: TransferSettings,
   sourceDir: string,
   name: string,
-  options: { shellSource?: boolean } = {},
+  options: { shellSource?: boolean; exclude?: readonly string[]; stats?: boolean } = {},
 ): string {
   const source = options.shellSource ? `${sourceDir}/` : shQuote(sourceDir.endsWith('/') ? sourceDir : `${sourceDir}/`);
-  return `rsync -rlpt --delete -e ${shQuote(transferSsh(s))} ${source} ${shQuote(`${s.user}@${s.host}:${name}/`)}`;
+  const extra = [
+    ...(options.exclude ?? []).map((p) => `--exclude=${shQuote(p)}`),
+    ...(options.stats ? ['--stats'] : []),
+  ];
+  return [
+    'rsync -rlpt --delete',
+    ...extra,
+    `-e ${shQuote(transferSsh(s))}`,
+    source,
+    shQuote(`${s.user}@${s.host}:${name}/`),
+  ].join(' ');
 }
 
 /** The authorized_keys line on the receiver: write-only rsync into incoming/, nothing else. */

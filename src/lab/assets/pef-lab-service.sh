@@ -10,6 +10,9 @@
 # SERVICE: sshd, puppet, and on an oss host puppetserver, puppetdb, postgresql; on a host of the
 # `pe` profile (/opt/puppetlabs/server/pe_version exists) PE's names instead: pe-puppetserver,
 # pe-puppetdb, pe-postgresql, and pe-console-services (the lab's classifier stand-in).
+# pef-replication (either flavor) runs the replication jobs install_replication registered in
+# /etc/pef/jobs/*.job, as systemd's path and timer units would: one supervisor polls each job's
+# watched paths five times a second and runs its script when one changed or its interval passed.
 #
 # Exit codes, as systemctl answers them (LSB's): status: 0 running, 1 dead but pid file left,
 # 3 stopped, 4 a service this host does not have (not installed, or a name the shim does not
@@ -23,12 +26,13 @@ export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin LANG=C.
 TIMEOUT=${PEF_LAB_SERVICE_TIMEOUT:-300}
 
 usage() {
-  echo "usage: pef-lab-service {start|stop|restart|reload|status|enable|disable|is-enabled} {puppetserver|puppetdb|postgresql|sshd|puppet|pe-puppetserver|pe-puppetdb|pe-postgresql|pe-console-services}" >&2
+  echo "usage: pef-lab-service {start|stop|restart|reload|status|enable|disable|is-enabled} {puppetserver|puppetdb|postgresql|sshd|puppet|pe-puppetserver|pe-puppetdb|pe-postgresql|pe-console-services|pef-replication}" >&2
   exit 2
 }
 [ $# -eq 2 ] || usage
 action=$1
 svc=$2
+
 [ "$svc" = ssh ] && svc=sshd
 [ -r /opt/puppetlabs/server/pe_version ] && flavor=pe || flavor=oss
 
@@ -43,6 +47,7 @@ case "$flavor:$svc" in
   pe:pe-puppetserver) kind=puppetserver user=pe-puppet conf=/etc/puppetlabs/puppetserver run=/run/puppetlabs/puppetserver log=/var/log/puppetlabs/puppetserver defaults=/etc/default/pe-puppetserver ;;
   pe:pe-puppetdb) kind=puppetdb user=pe-puppetdb conf=/etc/puppetlabs/puppetdb run=/run/puppetlabs/puppetdb log=/var/log/puppetlabs/puppetdb defaults=/etc/default/pe-puppetdb ;;
   pe:pe-console-services) kind=classifier user=pe-console-services run=/run/puppetlabs/console-services log=/var/log/puppetlabs/console-services defaults=/etc/default/pe-console-services ;;
+  *:pef-replication) kind=jobs run=/run/pef-lab-jobs ;;
   *:sshd) kind=sshd ;;
   *:puppet) kind=puppet ;;
   *) kind=unknown ;;
@@ -57,6 +62,7 @@ pidfile() {
     postgresql) set -- $(pg_cluster); echo "/run/postgresql/$1-$2.pid" ;;
     sshd) echo /run/sshd.pid ;;
     puppet) echo /run/puppet/pef-lab-agent.pid ;;
+    jobs) echo "$run/pid" ;;
   esac
 }
 
@@ -68,6 +74,7 @@ exe_pattern() {
     postgresql) echo '/postgres$' ;;
     sshd) echo '/sshd$' ;;
     puppet) echo '/ruby[0-9.]*$' ;;
+    jobs) echo '/bash$' ;;
   esac
 }
 
@@ -93,6 +100,7 @@ installed() {
     postgresql) [ -n "$(pg_cluster)" ] ;;
     sshd) [ -x /usr/sbin/sshd ] ;;
     puppet) command -v puppet >/dev/null ;;
+    jobs) [ -n "$(find /etc/pef/jobs -maxdepth 1 -name '*.job' -print -quit 2>/dev/null)" ] ;;
   esac
 }
 
@@ -174,9 +182,42 @@ start_classifier() {
   done
 }
 
+# The jobs' supervisor: runs a job's script when a watched path's inode, size or mtime changed,
+# or its interval passed; one job at a time, each pass's output appended to the jobs' log.
+supervise_jobs() {
+  declare -A seen due
+  local f job script interval watch now sig
+  while :; do
+    for f in /etc/pef/jobs/*.job; do
+      [ -f "$f" ] || continue
+      job=$(basename "$f" .job)
+      script=$(sed -n 's/^script=//p' "$f")
+      interval=$(sed -n 's/^interval=//p' "$f" | tr -dc 0-9)
+      watch=$(sed -n 's/^watch=//p' "$f")
+      # shellcheck disable=SC2086
+      sig=$(stat -c '%n %i %s %Y %y' $watch 2>/dev/null | md5sum)
+      now=$(date +%s)
+      if [ "${seen[$job]:-}" != "$sig" ] || [ "$now" -ge "${due[$job]:-0}" ]; then
+        seen[$job]=$sig
+        due[$job]=$((now + ${interval:-60}))
+        [ -x "$script" ] && "$script" </dev/null >>/var/log/pef-replication.log 2>&1
+      fi
+    done
+    sleep 0.2
+  done
+}
+
 do_start() {
   running_pid >/dev/null && return 0
   case $kind in
+    jobs)
+      install -d -m 700 "$run"
+      cd /
+      setsid /bin/bash "$0" supervise "$svc" </dev/null >>/var/log/pef-replication.log 2>&1 &
+      echo $! >"$run/pid"
+      sleep 0.2
+      running_pid >/dev/null
+      ;;
     puppetserver | puppetdb) start_jvm ;;
     classifier) start_classifier ;;
     postgresql)
@@ -244,6 +285,8 @@ do_reload() {
   esac
 }
 
+# The jobs' supervisor (do_start runs it as its own process).
+if [ "$action" = supervise ] && [ "$kind" = jobs ]; then supervise_jobs; fi
 case $action in start | stop | restart | reload | status | enable | disable | is-enabled) ;; *) usage ;; esac
 # Like systemctl: status of an unknown unit is 4, any other action on one is 5.
 [ "$action" = status ] && absent=4 || absent=5

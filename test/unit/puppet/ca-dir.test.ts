@@ -105,3 +105,31 @@ describe('installCaCommand', () => {
     expect(readFileSync(join(host, 'ca', 'ca_crt.pem'), 'utf8')).toBe('OLD');
   });
 });
+
+describe('installCaCommand, incremental (continuous replication)', () => {
+  it("keeps the staged copy, takes the key from the current cadir and matches the primary's full digest", () => {
+    const primary = tree({ 'ca_crt.pem': 'C', 'ca_key.pem': 'KEY', 'signed/a.pem': 'A', 'signed/b.pem': 'B' });
+    const staged = tree({ 'ca_crt.pem': 'C', 'signed/a.pem': 'A', 'signed/b.pem': 'B' });
+    const host = tree({ 'ca/ca_crt.pem': 'C', 'ca/ca_key.pem': 'KEY', 'ca/signed/a.pem': 'A' });
+    const cadir = join(host, 'ca');
+    const run = sh(installCaCommand(staged, cadir, owner, digest(primary), { incremental: true }));
+    expect(run.stderr).toBe('');
+    expect(run.status).toBe(0);
+    expect(digest(cadir)).toBe(digest(primary));
+    expect(readFileSync(join(staged, 'signed/b.pem'), 'utf8')).toBe('B');
+    expect(existsSync(join(staged, 'ca_key.pem'))).toBe(false);
+  });
+
+  it('refuses (and removes) a key in the staged copy, and refuses a cadir without a key, changing nothing', () => {
+    const staged = tree({ 'ca_crt.pem': 'C', 'ca_key.pem': 'KEY' });
+    const host = tree({ 'ca/ca_crt.pem': 'OLD', 'ca/ca_key.pem': 'KEY' });
+    const withKey = sh(installCaCommand(staged, join(host, 'ca'), owner, digest(staged), { incremental: true }));
+    expect(withKey.status).toBe(3);
+    expect(existsSync(join(staged, 'ca_key.pem'))).toBe(false);
+    const bare = tree({ 'ca/ca_crt.pem': 'OLD' });
+    const noKey = sh(installCaCommand(staged, join(bare, 'ca'), owner, 'f'.repeat(64), { incremental: true }));
+    expect(noKey.status).toBe(3);
+    expect(noKey.stderr).toContain('no ca_key.pem to keep');
+    expect(readFileSync(join(bare, 'ca', 'ca_crt.pem'), 'utf8')).toBe('OLD');
+  });
+});
