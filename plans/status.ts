@@ -26,7 +26,8 @@ the plan fails when healthy is false. Same as \`pef status\`.`,
   steps: [
     {
       name: 'read',
-      description: 'probe_status on both servers (mode, kill-switch, job states, 8140, CA, code, PuppetDB)',
+      description:
+        'probe_status on both servers (mode, kill-switch, job states, 8140, CA, code), compare_puppetdb on oss',
       async run(ctx) {
         await ctx.memo.get('document');
       },

@@ -93,7 +93,7 @@ else echo state_dir=absent; fi
 ${options.servers
   .map(
     (s) =>
-      `echo "answer.${s}=$(curl -sS --connect-timeout ${ANSWER_TIMEOUTS_S.connect} --max-time ${ANSWER_TIMEOUTS_S.total} --cacert "$(v localcacert)" --cert "$(v hostcert)" --key "$(v hostprivkey)" -w ' http=%{http_code}' ${shQuote(`https://${s}:${PUPPETSERVER_PORT}/status/v1/simple`)} 2>&1 | tr '\\n' ' ' | cut -c1-240)"`,
+      `echo "answer.${s}=$(curl -sS --connect-timeout ${ANSWER_TIMEOUTS_S.connect} --max-time ${ANSWER_TIMEOUTS_S.total} --cacert "$(v localcacert)" --cert "$(v hostcert)" --key "$(v hostprivkey)" -w ' http=%{http_code}' ${shQuote(`https://${s}:${PUPPETSERVER_PORT}/status/v1/simple`)} 2>&1 | tr -s ' \\n' '  ' | cut -c1-240)"`,
   )
   .join('\n')}
 if [ -n "$cadir" ] && [ -d "$cadir" ]; then

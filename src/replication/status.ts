@@ -73,8 +73,19 @@ export const REQUIRED_KINDS: Record<'oss' | 'pe', readonly DataKind[]> = {
   pe: ['ca', 'classification', 'rbac', 'orchestrator'],
 };
 
-/** Judges the pair; `primary` and `replica` are the inventory's roles, `now` the controller's clock. */
-export function evaluateStatus(primary: HostReading, replica: HostReading, now: Date): StatusDocument {
+/** What compare_puppetdb found (oss): the nodes the spare's PuppetDB lacks or holds older, or why it could not tell. */
+export type PuppetdbComparison = { lag: number; missing: number } | { error: string };
+
+/**
+ * Judges the pair; `primary` and `replica` are the inventory's roles, `now` the controller's
+ * clock, `puppetdb` the PuppetDB comparison when one was made (oss).
+ */
+export function evaluateStatus(
+  primary: HostReading,
+  replica: HostReading,
+  now: Date,
+  puppetdb: PuppetdbComparison | null = null,
+): StatusDocument {
   const problems: string[] = [];
   const hosts = [primary, replica];
   for (const h of hosts)
@@ -135,7 +146,8 @@ export function evaluateStatus(primary: HostReading, replica: HostReading, now: 
   }
 
   const ca = caLag(sender, receiver, primary.name, problems);
-  const puppetdb = flavor === 'oss' ? broadcast(sender, receiver, problems) : null;
+  const broadcasting = flavor === 'oss' ? broadcast(sender, receiver, problems) : null;
+  const puppetdbLag = flavor === 'oss' ? compared(puppetdb, receiver.name, problems) : undefined;
   // Unknown flavor: at least the kind both flavors carry.
   const kinds = new Set<DataKind>([...(flavor ? REQUIRED_KINDS[flavor] : ['ca' as const]), ...carried.keys()]);
   if (flavor === 'oss') kinds.add('puppetdb');
@@ -145,7 +157,13 @@ export function evaluateStatus(primary: HostReading, replica: HostReading, now: 
     // A required kind is on the spare only when both ends report: one end missing is unknown.
     const complete =
       !required.has(kind) || (['send', 'receive'] as const).every((r) => carriers.some((c) => c.job.role === r));
-    return dataRow(kind, carriers, complete, now, kind === 'ca' ? ca.lag : undefined);
+    return dataRow(
+      kind,
+      carriers,
+      complete,
+      now,
+      kind === 'ca' ? ca.lag : kind === 'puppetdb' ? puppetdbLag : undefined,
+    );
   });
 
   return {
@@ -161,7 +179,7 @@ export function evaluateStatus(primary: HostReading, replica: HostReading, now: 
     answers_8140: answers,
     code_drift: codeDrift(primary, replica, problems),
     ca,
-    puppetdb: { broadcast: puppetdb, lag: data.find((d) => d.kind === 'puppetdb')?.lag ?? null },
+    puppetdb: { broadcast: broadcasting, lag: data.find((d) => d.kind === 'puppetdb')?.lag ?? null },
     jobs,
     checked_at: now.toISOString(),
   };
@@ -258,6 +276,20 @@ function broadcast(sender: HostReading, receiver: HostReading, problems: string[
       `PuppetDB commands are not broadcast from ${sender.name} to ${receiver.name}: its puppetdb.conf ${conf === null ? 'is missing' : `has server_urls ${conf.serverUrls.join(',') || '(none)'} and command_broadcast ${String(conf.commandBroadcast)}`}. Run \`pef plan run setup\`.`,
     );
   return ok;
+}
+
+// Nodes the spare's PuppetDB lacks are a problem (a reseed is due); older data alone is the lag.
+function compared(comparison: PuppetdbComparison | null, receiver: string, problems: string[]): number | null {
+  if (comparison === null) return null;
+  if ('error' in comparison) {
+    problems.push(`the PuppetDBs could not be compared (compare_puppetdb): ${comparison.error}`);
+    return null;
+  }
+  if (comparison.missing > 0)
+    problems.push(
+      `${receiver}'s PuppetDB lacks ${comparison.missing} node(s) the active one holds: reseed it (dump_db/restore_db of puppetdb, or \`pef plan run sync\`).`,
+    );
+  return comparison.lag;
 }
 
 function codeDrift(primary: HostReading, replica: HostReading, problems: string[]): boolean | null {

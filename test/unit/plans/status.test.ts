@@ -8,6 +8,8 @@ import { status } from '../../../plans/status.js';
 import { renderKillSwitch, KILL_SWITCH_FILE, MODE_FILE, renderModeFile } from '../../../src/puppet/mode.js';
 import { runPlan, taskRegistry } from '../../../src/plan/run-plan.js';
 import type { StatusDocument } from '../../../src/replication/status.js';
+import type { TaskDefinition, TaskOutcome } from '../../../src/task/task.js';
+import { comparePuppetdbTask } from '../../../tasks/compare-puppetdb.js';
 import { probeStatus } from '../../../tasks/probe-status.js';
 import { fakeRuntime, fakeTarget } from '../../helpers/fake-runtime.js';
 import { fakeStatusHost, jobText, statusHostsHandler, type FakeStatusHost } from '../../helpers/fake-status-host.js';
@@ -42,10 +44,18 @@ function healthyPair(): { p: FakeStatusHost; r: FakeStatusHost } {
   };
 }
 
+// compare_puppetdb is stubbed through the registry (its PQL is tested on its own): what it answers.
+let compared: TaskOutcome | Error = { changed: false, value: { missing: [], stale: [], lag: 0 } };
+const compareStub: TaskDefinition = {
+  ...(comparePuppetdbTask as unknown as TaskDefinition),
+  run: () => (compared instanceof Error ? Promise.reject(compared) : Promise.resolve(compared)),
+};
+
 async function runStatus(hosts: { p: FakeStatusHost; r: FakeStatusHost }, down: string[] = [], noop = false) {
   const targets = [fakeTarget('p', { role: 'primary' }), fakeTarget('r', { role: 'replica' })];
   const fake = fakeRuntime(targets, statusHostsHandler(hosts, down), { noop });
-  const result = await runPlan(fake.runtime, status, {}, { tasks: taskRegistry([probeStatus]) });
+  const result = await runPlan(fake.runtime, status, {}, { tasks: taskRegistry([probeStatus, compareStub]) });
+  compared = { changed: false, value: { missing: [], stale: [], lag: 0 } };
   return { result, doc: result.value as StatusDocument, sent: fake.sent };
 }
 
@@ -67,11 +77,11 @@ describe('status plan', () => {
       answers_8140: { p: { p: true, r: true }, r: { p: true, r: true } },
       code_drift: false,
       ca: { serial_equal: true, lag: 0 },
-      puppetdb: { broadcast: true, lag: null },
+      puppetdb: { broadcast: true, lag: 0 },
     });
     expect(doc.data).toEqual([
       { kind: 'ca', last_success: ago(10), age_s: 10, error: null, lag: 0, jobs: ['p:sync_ca', 'r:receive_ca'] },
-      { kind: 'puppetdb', last_success: null, age_s: null, error: null, lag: null, jobs: [] },
+      { kind: 'puppetdb', last_success: null, age_s: null, error: null, lag: 0, jobs: [] },
     ]);
   });
 
@@ -194,6 +204,22 @@ describe('status plan', () => {
     expect(doc.puppetdb.broadcast).toBe(false);
     expect(problem(doc, /^code drift: environments\/ differs between p and r/)).toHaveLength(1);
     expect(problem(doc, /^PuppetDB commands are not broadcast from p to r/)).toHaveLength(1);
+  });
+
+  it("the spare's PuppetDB: lag from compare_puppetdb, missing nodes and a failed comparison are problems", async () => {
+    compared = { changed: false, value: { missing: ['agent1.lab'], stale: [{ certname: 'agent2.lab' }], lag: 2 } };
+    const lacking = (await runStatus(healthyPair())).doc;
+    expect(lacking.puppetdb).toEqual({ broadcast: true, lag: 2 });
+    expect(problem(lacking, /^r's PuppetDB lacks 1 node\(s\) the active one holds/)).toHaveLength(1);
+    compared = new Error("the replica's PuppetDB does not answer");
+    const unknown = (await runStatus(healthyPair())).doc;
+    expect(unknown.puppetdb.lag).toBeNull();
+    expect(
+      problem(
+        unknown,
+        /^the PuppetDBs could not be compared \(compare_puppetdb\): the replica's PuppetDB does not answer/,
+      ),
+    ).toHaveLength(1);
   });
 
   it('PE needs classification, rbac and orchestrator jobs too; rows come from the state files', async () => {
