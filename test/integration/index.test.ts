@@ -2,11 +2,14 @@
  * `import('pef')` as a runbook script does it, in a fresh Node process from the repository
  * (package.json "name" + "exports" self-reference): it exposes the documented names, and
  * importing runs nothing: no output, no signal handler, no exit code, no open handle, and none
- * of the heavy modules (ssh client, progress, prompts, CLI parser). Needs `npm run build`.
+ * of the heavy modules (ssh client, progress, prompts, CLI parser); and a bundled task runs
+ * through it by name. Needs `npm run build`.
  */
 import { describe, expect, it } from '@jest/globals';
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir, userInfo } from 'node:os';
+import { join } from 'node:path';
 
 const root = new URL('../../', import.meta.url).pathname;
 
@@ -14,11 +17,11 @@ const root = new URL('../../', import.meta.url).pathname;
 const hook = `export async function resolve(s, c, next) { const r = await next(s, c); process.stderr.write('RESOLVED ' + r.url + '\\n'); return r; }`;
 const register = `import { register } from 'node:module'; register(${JSON.stringify(`data:text/javascript,${encodeURIComponent(hook)}`)});`;
 
-function node(args: string[], script: string) {
+function node(args: string[], script: string, env: Record<string, string> = {}) {
   return spawnSync(process.execPath, [...args, '--input-type=module', '-e', script], {
     cwd: root,
     encoding: 'utf8',
-    env: { ...process.env, NODE_OPTIONS: '', CI: 'true' },
+    env: { ...process.env, NODE_OPTIONS: '', CI: 'true', ...env },
     timeout: 30_000,
   });
 }
@@ -86,6 +89,42 @@ describe("import('pef')", () => {
     // The hook proves itself: it saw the package's entry point through the self-reference.
     expect(loaded.some((l) => l.endsWith('/dist/src/index.js'))).toBe(true);
     expect(loaded.filter((l) => /node-ssh|ssh2|listr2|@inquirer|commander|\/dist\/src\/cli\//.test(l))).toEqual([]);
+  });
+
+  it('runs a bundled task by name as a runbook script does, with Bolt-shaped JSON', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pef-import-'));
+    try {
+      const inventory = join(dir, 'inventory.yaml');
+      writeFileSync(inventory, 'targets:\n  - name: here\n    config: { transport: local }\n');
+      const run = node(
+        [],
+        `import { createRuntime } from 'pef';
+         const pef = createRuntime({ inventory: process.env.INV, format: 'json' });
+         try {
+           const set = await pef.runTask('check_connection', 'all');
+           process.stdout.write(JSON.stringify(set.toJSON()));
+         } finally {
+           await pef.close();
+         }`,
+        { INV: inventory },
+      );
+      expect(run.stderr).toBe('');
+      expect(run.status).toBe(0);
+      expect(JSON.parse(run.stdout)).toMatchObject({
+        items: [
+          {
+            target: 'here',
+            action: 'task',
+            object: 'check_connection',
+            status: 'success',
+            value: { user: userInfo().username },
+          },
+        ],
+        target_count: 1,
+      });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('resolves its types where package.json says', () => {
