@@ -9,6 +9,8 @@ import { PefError } from '../../../src/errors/pef-error.js';
 import { NonInteractivePrompter } from '../../../src/interaction/prompter.js';
 import { definePlan } from '../../../src/plan/plan.js';
 import { createRuntime, type CreateRuntimeOptions } from '../../../src/runtime/create-runtime.js';
+import { PLANS } from '../../../plans/index.js';
+import { TASKS } from '../../../tasks/index.js';
 import { fakeTarget } from '../../helpers/fake-runtime.js';
 
 const target = fakeTarget('a.test');
@@ -74,6 +76,18 @@ describe('createRuntime', () => {
     await expect(runtime.runPlan('setup')).rejects.toMatchObject({
       kind: 'pef/unknown-plan',
       details: { plan: 'setup', known: ['status'] },
+    });
+  });
+
+  it('resolves names in the bundled TASKS and PLANS by default', async () => {
+    const runtime = build();
+    await expect(runtime.runTask('check_conection', 'a.test')).rejects.toMatchObject({
+      kind: 'pef/unknown-task',
+      details: { known: TASKS.map((t) => t.name) },
+    });
+    await expect(runtime.runPlan('set_up')).rejects.toMatchObject({
+      kind: 'pef/unknown-plan',
+      details: { known: PLANS.map((p) => p.name) },
     });
   });
 
