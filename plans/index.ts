@@ -4,7 +4,8 @@
 import type { PlanDefinition } from '../src/plan/plan.js';
 import { preflight } from './preflight.js';
 import { setup } from './setup.js';
+import { status } from './status.js';
 import { sync } from './sync.js';
 
 /** The bundled plans. */
-export const PLANS: readonly PlanDefinition[] = [preflight, setup, sync];
+export const PLANS: readonly PlanDefinition[] = [preflight, setup, sync, status];

@@ -14,12 +14,22 @@ import type { PlanContext } from '../src/plan/plan.js';
 import { definePlan } from '../src/plan/plan.js';
 import { pairTargets } from '../src/workflow/pair.js';
 import { serverNames, type ServerNames } from './shared/server-names.js';
+import {
+  classificationPass,
+  databasePasses,
+  failIfPassesFailed,
+  FAILED_PASSES,
+  secretsPass,
+} from './shared/data-passes.js';
 import { agentCheck } from '../tasks/agent-check.js';
 import { checkConnection } from '../tasks/check-connection.js';
 import { checkPair } from '../tasks/check-pair.js';
 import { configureAgents } from '../tasks/configure-agents.js';
+import { copySecrets } from '../tasks/copy-secrets.js';
+import { infraStatus } from '../tasks/infra-status.js';
 import { installAgent } from '../tasks/install-agent.js';
 import { padSerial } from '../tasks/pad-serial.js';
+import { provisionReplica } from '../tasks/provision-replica.js';
 import { setMode } from '../tasks/set-mode.js';
 import { setupTransfer } from '../tasks/setup-transfer.js';
 import { syncCa } from '../tasks/sync-ca.js';
@@ -39,11 +49,13 @@ type SetupParams = z.output<typeof params>;
 export const setup = definePlan({
   name: 'setup',
   description: 'Turn a primary and a replica into a verified warm spare (idempotent; resumable with --from)',
-  details: `Steps: preflight, install_agent, setup_transfer, pad_serial, sync_ca, modes, agents, verify.
+  details: `Steps: preflight, install_agent, setup_transfer, pad_serial, sync_ca, pe_data (PE warm-spare),
+pe_native_replica (PE native), modes, agents, verify.
 A second run on an unchanged pair changes nothing ("changed": 0 with --format json).`,
   params,
   memo: {
     servers: async (ctx) => serverNames(ctx),
+    [FAILED_PASSES]: () => Promise.resolve([] as string[]),
   },
   steps: [
     {
@@ -92,6 +104,29 @@ A second run on an unchanged pair changes nothing ("changed": 0 with --format js
       async run(ctx) {
         const { primary, replica } = await pairTargets(ctx);
         await ctx.runTask(syncCa, [primary], { receiver: replica.name });
+      },
+    },
+    {
+      name: 'pe_data',
+      description: 'PE warm-spare: classification, RBAC and orchestrator databases, secrets (first full pass)',
+      async run(ctx) {
+        if ((await names(ctx)).flavor !== 'pe' || ctx.params.strategy !== 'warm-spare') return;
+        await classificationPass(ctx);
+        await databasePasses(ctx);
+        await secretsPass(ctx);
+        await failIfPassesFailed(ctx);
+      },
+    },
+    {
+      name: 'pe_native_replica',
+      description: "PE native: the secrets copied, then PE's own replica provisioned and enabled",
+      async run(ctx) {
+        if (ctx.params.strategy !== 'native') return;
+        const { primary, replica } = await pairTargets(ctx);
+        // Before provisioning: a replica that made its own keys could not decrypt the primary's data once promoted.
+        await ctx.runTask(copySecrets, [primary], { replica: replica.name });
+        await ctx.runTask(provisionReplica, [primary], { replica: replica.name, enable: true });
+        await ctx.runTask(infraStatus, [primary]);
       },
     },
     {

@@ -7,29 +7,20 @@
  * their time.
  */
 import { z } from 'zod';
-import type { ResultSet } from '../src/executor/result.js';
-import { PefError } from '../src/errors/pef-error.js';
 import type { PlanContext } from '../src/plan/plan.js';
 import { definePlan } from '../src/plan/plan.js';
-import type { DataKind } from '../src/replication/job-state.js';
-import { pairTargets } from '../src/workflow/pair.js';
-import { copySecrets } from '../tasks/copy-secrets.js';
-import { dumpDb } from '../tasks/dump-db.js';
-import { dumpNc } from '../tasks/dump-nc.js';
-import { recordJob } from '../tasks/record-job.js';
-import { restoreDb } from '../tasks/restore-db.js';
-import { restoreNc } from '../tasks/restore-nc.js';
-import { syncCa } from '../tasks/sync-ca.js';
+import {
+  caPass,
+  classificationPass,
+  databasePasses,
+  failIfPassesFailed,
+  FAILED_PASSES,
+  secretsPass,
+} from './shared/data-passes.js';
 import { serverNames, type ServerNames } from './shared/server-names.js';
 
 const params = z.object({});
 type SyncParams = z.output<typeof params>;
-
-/** The PE databases a full pass carries (the classifier's is carried by dump_nc/restore_nc). */
-const PE_DATABASES: readonly { kind: DataKind; database: string }[] = [
-  { kind: 'rbac', database: 'pe-rbac' },
-  { kind: 'orchestrator', database: 'pe-orchestrator' },
-];
 
 /** One full pass; see the file comment. */
 export const sync = definePlan({
@@ -41,17 +32,14 @@ does not stop the others; the plan fails at the end naming them. Obeys the kill-
   params,
   memo: {
     servers: async (ctx) => serverNames(ctx),
-    failed: () => Promise.resolve([] as string[]),
+    [FAILED_PASSES]: () => Promise.resolve([] as string[]),
   },
   steps: [
     {
       name: 'ca',
       description: 'the CA (signed certificates, CRL, inventory, serial) to the replica',
       async run(ctx) {
-        const { primary, replica } = await pairTargets(ctx);
-        await pass(ctx, { job: 'ca', kind: 'ca' }, () =>
-          ctx.runTask(syncCa, [primary], { receiver: replica.name }, { catchErrors: true }),
-        );
+        await caPass(ctx);
       },
     },
     {
@@ -59,11 +47,7 @@ does not stop the others; the plan fails at the end naming them. Obeys the kill-
       description: 'PE: node groups (dump_nc on the primary, restore_nc on the replica)',
       async run(ctx) {
         if (!(await isPe(ctx))) return;
-        const { primary, replica } = await pairTargets(ctx);
-        await pass(ctx, { job: 'classification', kind: 'classification' }, async () => {
-          const dumped = await ctx.runTask(dumpNc, [primary], { receiver: replica.name }, { catchErrors: true });
-          return dumped.ok ? ctx.runTask(restoreNc, [replica], {}, { catchErrors: true }) : dumped;
-        });
+        await classificationPass(ctx);
       },
     },
     {
@@ -71,19 +55,7 @@ does not stop the others; the plan fails at the end naming them. Obeys the kill-
       description: 'PE: RBAC and orchestrator databases (dump_db, shipped, restore_db)',
       async run(ctx) {
         if (!(await isPe(ctx))) return;
-        const { primary, replica } = await pairTargets(ctx);
-        for (const { kind, database } of PE_DATABASES)
-          await pass(ctx, { job: kind, kind }, async () => {
-            const dumped = await ctx.runTask(
-              dumpDb,
-              [primary],
-              { databases: [database], receiver: replica.name },
-              { catchErrors: true },
-            );
-            return dumped.ok
-              ? ctx.runTask(restoreDb, [replica], { databases: [database] }, { catchErrors: true })
-              : dumped;
-          });
+        await databasePasses(ctx);
       },
     },
     {
@@ -91,23 +63,14 @@ does not stop the others; the plan fails at the end naming them. Obeys the kill-
       description: "PE: the services' key files and hiera.yaml (copy_secrets)",
       async run(ctx) {
         if (!(await isPe(ctx))) return;
-        const { primary, replica } = await pairTargets(ctx);
-        await pass(ctx, { job: 'secrets', kind: 'secrets' }, () =>
-          ctx.runTask(copySecrets, [primary], { replica: replica.name, restart_services: true }, { catchErrors: true }),
-        );
+        await secretsPass(ctx);
       },
     },
     {
       name: 'report',
       description: 'fail if any kind could not be carried',
       async run(ctx) {
-        const failed = (await ctx.memo.get('failed')) as string[];
-        if (failed.length > 0)
-          throw new PefError(
-            'pef/task-failed',
-            `Not carried to the replica: ${failed.join('; ')}. The other kinds were. Fix the cause and run sync again (or with --from <step>).`,
-            { failed },
-          );
+        await failIfPassesFailed(ctx);
       },
     },
   ],
@@ -115,31 +78,4 @@ does not stop the others; the plan fails at the end naming them. Obeys the kill-
 
 async function isPe(ctx: PlanContext<SyncParams>): Promise<boolean> {
   return ((await ctx.memo.get('servers')) as ServerNames).flavor === 'pe';
-}
-
-// Runs one kind's pass and records it on both servers: `sync_<job>` on the primary (send) and
-// `receive_<job>` on the replica (receive), the names the host-side jobs use.
-async function pass(
-  ctx: PlanContext<SyncParams>,
-  what: { job: string; kind: DataKind },
-  carry: () => Promise<ResultSet>,
-): Promise<void> {
-  const { primary, replica } = await pairTargets(ctx);
-  const started = performance.now();
-  const set = await carry();
-  const duration = Math.round(performance.now() - started);
-  const error = set.errorSet()[0]?.error?.msg;
-  if (error !== undefined) {
-    const failed = (await ctx.memo.get('failed')) as string[];
-    ctx.memo.set('failed', [...failed, `${what.kind}: ${error.split('\n')[0] ?? error}`]);
-  }
-  const record = {
-    kind: what.kind,
-    result: error === undefined ? ('success' as const) : ('failure' as const),
-    message: error === undefined ? `${what.kind} carried by pef plan run sync` : error,
-    duration_ms: duration,
-  };
-  if (ctx.noop) return;
-  await ctx.runTask(recordJob, [primary], { ...record, job: `sync_${what.job}`, role: 'send' });
-  await ctx.runTask(recordJob, [replica], { ...record, job: `receive_${what.job}`, role: 'receive' });
 }

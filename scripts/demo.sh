@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# pef's main job end to end on the built-in lab: bring the lab up (or reuse it), then build the
-# warm spare's CA and PuppetDB path the way an operator would, each step previewed first.
+# pef's main job end to end on the built-in lab: bring the lab up (or reuse it), preview the warm
+# spare's setup, run it, show the status, prove a second setup changes nothing, and show that a
+# certificate signed on the primary reaches the replica with no pef process running.
 # PEF_LAB_DIR picks the lab's state directory (default .pef-lab). Run as root on Debian 12 after
 # `bash scripts/install.sh`.
 set -euo pipefail
@@ -11,14 +12,16 @@ pef() { echo "+ pef $*" >&2; ./bin/pef.js "$@"; }
 pef lab up --dir "$lab"
 inv="$lab/inventory.yaml"
 pef inventory show -i "$inv"
-pef plan run preflight -i "$inv"
-pef task run setup_transfer -t primary receiver=replica -i "$inv" --noop
-pef task run setup_transfer -t primary receiver=replica -i "$inv"
-pef task run pad_serial -t primary -i "$inv"
-pef task run sync_ca -t primary receiver=replica -i "$inv"
-pef task run dump_db -t primary receiver=replica -i "$inv"
-pef task run restore_db -t replica -i "$inv"
-# Everything is in sync now: a second pass changes nothing.
-pef task run sync_ca -t primary receiver=replica -i "$inv" --format json | grep -q '"changed": false'
-echo "demo: the replica holds the primary's CA, its own certificate from it, and a restored PuppetDB database." >&2
-echo "demo: inspect with ./bin/pef.js lab status --dir $lab; tear down with ./bin/pef.js lab down --dir $lab" >&2
+# A dry run: every check for real, then per step and host the commands setup would run.
+pef plan run setup -i "$inv" --noop > "$lab/setup-preview.txt" && echo "demo: setup preview in $lab/setup-preview.txt" >&2
+pef plan run setup -i "$inv"
+pef status -i "$inv"
+# Idempotent: a second setup changes nothing.
+changed=$(pef plan run setup -i "$inv" --format json | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).changed))')
+echo "demo: a second setup changed $changed thing(s)" >&2
+[ "$changed" = 0 ]
+# The host-side jobs carry a new certificate with no pef process running.
+pef lab exec primary -- puppetserver ca generate --certname "demo-$(date +%s).lab" >/dev/null
+sleep 5
+pef status -i "$inv"
+echo "demo: inspect with ./bin/pef.js status -i $inv; tear down with ./bin/pef.js lab down --dir $lab" >&2

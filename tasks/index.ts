@@ -15,6 +15,7 @@ import { forgetReplica } from './forget-replica.js';
 import { infraStatus } from './infra-status.js';
 import { installAgent } from './install-agent.js';
 import { padSerial } from './pad-serial.js';
+import { probeStatus } from './probe-status.js';
 import { promote } from './promote.js';
 import { promoteReplica } from './promote-replica.js';
 import { provisionReplica } from './provision-replica.js';
@@ -51,4 +52,5 @@ export const TASKS: readonly TaskDefinition[] = [
   promoteReplica,
   forgetReplica,
   recordJob,
+  probeStatus,
 ];

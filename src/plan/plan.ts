@@ -55,6 +55,8 @@ export interface PlanContext<P> {
   log(text: string): void;
   /** Values shared between steps (e.g. discovered facts); see the file comment. */
   readonly memo: PlanMemo;
+  /** Sets the plan's value (PlanResult.value, like a Bolt plan's return value); the last call wins. */
+  returns(value: unknown): void;
 }
 
 /** One named step. */

@@ -43,6 +43,8 @@ export interface PlanResult {
   changed: number;
   steps: StepReport[];
   elapsed_time: number;
+  /** What a step gave `ctx.returns` (e.g. status's document); absent when none did. */
+  value?: unknown;
   error?: ErrorData;
 }
 
@@ -81,6 +83,7 @@ export async function runPlan(
   const started = performance.now();
   const memo = new Map<string, Promise<unknown>>();
   const reports: StepReport[] = [];
+  const returned: { value?: unknown } = {};
   let failure: ErrorData | undefined;
 
   for (const [index, step] of plan.steps.entries()) {
@@ -105,7 +108,7 @@ export async function runPlan(
     const t0 = performance.now();
     const results: ResultSetJson[] = [];
     try {
-      await step.run(planContext(runtime, plan, step.name, options.tasks, params, memo, results));
+      await step.run(planContext(runtime, plan, step.name, options.tasks, params, memo, results, returned));
       const elapsed = performance.now() - t0;
       reports.push({ name: step.name, status: 'success', elapsed_time: seconds(elapsed), results });
       runtime.events.emit({ type: 'step-finish', plan: plan.name, step: step.name, ok: true, elapsedMs: elapsed });
@@ -131,6 +134,7 @@ export async function runPlan(
     steps: reports,
     elapsed_time: seconds(performance.now() - started),
   };
+  if ('value' in returned) result.value = returned.value;
   if (failure) result.error = failure;
   return result;
 }
@@ -143,9 +147,13 @@ function planContext<P>(
   params: P,
   memo: Map<string, Promise<unknown>>,
   results: ResultSetJson[],
+  returned: { value?: unknown },
 ): PlanContext<P> {
   const ctx: PlanContext<P> = {
     params,
+    returns: (value) => {
+      returned.value = value;
+    },
     noop: runtime.noop,
     prompter: runtime.prompter,
     memo: planMemo(plan, step, memo, () => ctx),

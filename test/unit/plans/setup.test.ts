@@ -15,6 +15,10 @@ function discovered(flavor: 'oss' | 'pe') {
 }
 
 function allowAll(spec: PlanSpec, flavor: 'oss' | 'pe', changed = false): void {
+  allowAllBut(spec, flavor, [], changed);
+}
+
+function allowAllBut(spec: PlanSpec, flavor: 'oss' | 'pe', except: string[], changed = false): void {
   spec.allowTask('discover', discovered(flavor));
   for (const task of [
     'check_connection',
@@ -26,7 +30,15 @@ function allowAll(spec: PlanSpec, flavor: 'oss' | 'pe', changed = false): void {
     'set_mode',
     'configure_agents',
     'agent_check',
-  ])
+    'dump_nc',
+    'restore_nc',
+    'dump_db',
+    'restore_db',
+    'copy_secrets',
+    'record_job',
+    'provision_replica',
+    'infra_status',
+  ].filter((t) => !except.includes(t)))
     spec.allowTask(task, { changed });
 }
 
@@ -42,6 +54,8 @@ describe('setup', () => {
       'setup_transfer',
       'pad_serial',
       'sync_ca',
+      'pe_data',
+      'pe_native_replica',
       'modes',
       'agents',
       'verify',
@@ -111,5 +125,55 @@ describe('setup', () => {
     const result = await spec.run(setup);
     expect(result.status).toBe('success');
     expect(spec.calls.map((c) => c.task)).not.toContain('agent_check');
+  });
+
+  it('PE warm-spare: carries classification, the databases and the secrets once, recorded for status', async () => {
+    const spec = planSpec(pair);
+    allowAll(spec, 'pe');
+    const result = await spec.run(setup);
+    expect(result.status).toBe('success');
+    const tasks = spec.calls.map((c) => c.task);
+    expect(tasks).toEqual(expect.arrayContaining(['dump_nc', 'restore_nc', 'dump_db', 'restore_db', 'copy_secrets']));
+    expect(tasks).not.toContain('provision_replica');
+    const recorded = spec.calls.filter((c) => c.task === 'record_job').map((c) => c.params[0]?.['job']);
+    expect(recorded).toEqual([
+      'sync_classification',
+      'receive_classification',
+      'sync_rbac',
+      'receive_rbac',
+      'sync_orchestrator',
+      'receive_orchestrator',
+      'sync_secrets',
+      'receive_secrets',
+    ]);
+    // PE's CA service is PE's to manage: the replica's mode is set without touching ca.cfg.
+    expect(spec.calls.filter((c) => c.task === 'set_mode').map((c) => c.params[0]?.['ca'])).toEqual([
+      undefined,
+      undefined,
+    ]);
+  });
+
+  it('PE native: copies the secrets before PE provisions and enables its own replica', async () => {
+    const spec = planSpec(pair);
+    allowAll(spec, 'pe');
+    const result = await spec.run(setup, { strategy: 'native' });
+    expect(result.status).toBe('success');
+    const tasks = spec.calls.map((c) => c.task);
+    expect(tasks).not.toContain('dump_db');
+    expect(tasks.indexOf('copy_secrets')).toBeLessThan(tasks.indexOf('provision_replica'));
+    expect(spec.calls.find((c) => c.task === 'provision_replica')?.params[0]).toMatchObject({
+      replica: 'r',
+      enable: true,
+    });
+  });
+
+  it('PE warm-spare: a kind that fails stops setup before the modes, naming it', async () => {
+    const spec = planSpec(pair);
+    spec.allowTask('dump_nc', { error: 'the classifier answered 503' });
+    allowAllBut(spec, 'pe', ['dump_nc']);
+    const result = await spec.run(setup);
+    expect(result.status).toBe('failure');
+    expect(result.steps.find((s) => s.name === 'pe_data')?.error?.msg).toMatch(/classification: .*503/);
+    expect(result.steps.find((s) => s.name === 'modes')?.status).toBe('not-run');
   });
 });

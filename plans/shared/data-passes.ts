@@ -1,0 +1,104 @@
+/**
+ * Replication passes, one data kind each, as both `sync` and `setup` run them from the controller:
+ * carry the kind, then record the pass on both servers (record_job) under the job names the
+ * host-side jobs use, so `status` sees it. A failing pass is recorded and remembered in the plan's
+ * `failed` memo, not thrown: the other kinds still get their pass.
+ */
+import { PefError } from '../../src/errors/pef-error.js';
+import type { ResultSet } from '../../src/executor/result.js';
+import type { PlanContext } from '../../src/plan/plan.js';
+import type { DataKind } from '../../src/replication/job-state.js';
+import { pairTargets } from '../../src/workflow/pair.js';
+import { copySecrets } from '../../tasks/copy-secrets.js';
+import { dumpDb } from '../../tasks/dump-db.js';
+import { dumpNc } from '../../tasks/dump-nc.js';
+import { recordJob } from '../../tasks/record-job.js';
+import { restoreDb } from '../../tasks/restore-db.js';
+import { restoreNc } from '../../tasks/restore-nc.js';
+import { syncCa } from '../../tasks/sync-ca.js';
+
+/** The PE databases a full pass carries (the classifier's is carried by dump_nc/restore_nc). */
+export const PE_DATABASES: readonly { kind: DataKind; database: string }[] = [
+  { kind: 'rbac', database: 'pe-rbac' },
+  { kind: 'orchestrator', database: 'pe-orchestrator' },
+];
+
+/** The memo key a plan using `recordedPass` declares (computing `[]`): the kinds that failed. */
+export const FAILED_PASSES = 'failed';
+
+/** Carries one kind and records it: `sync_<job>` on the primary (send), `receive_<job>` on the replica. */
+export async function recordedPass(
+  ctx: PlanContext<unknown>,
+  what: { job: string; kind: DataKind },
+  carry: () => Promise<ResultSet>,
+): Promise<void> {
+  const { primary, replica } = await pairTargets(ctx);
+  const started = performance.now();
+  const set = await carry();
+  const duration = Math.round(performance.now() - started);
+  const error = set.errorSet()[0]?.error?.msg;
+  if (error !== undefined) {
+    const failed = (await ctx.memo.get(FAILED_PASSES)) as string[];
+    ctx.memo.set(FAILED_PASSES, [...failed, `${what.kind}: ${error.split('\n')[0] ?? error}`]);
+  }
+  const record = {
+    kind: what.kind,
+    result: error === undefined ? ('success' as const) : ('failure' as const),
+    message: error === undefined ? `${what.kind} carried from the controller (pef plan run)` : error,
+    duration_ms: duration,
+  };
+  if (ctx.noop) return;
+  await ctx.runTask(recordJob, [primary], { ...record, job: `sync_${what.job}`, role: 'send' });
+  await ctx.runTask(recordJob, [replica], { ...record, job: `receive_${what.job}`, role: 'receive' });
+}
+
+/** PE: the node groups, dumped on the primary with its names rewritten, restored on the replica. */
+export async function classificationPass(ctx: PlanContext<unknown>): Promise<void> {
+  const { primary, replica } = await pairTargets(ctx);
+  await recordedPass(ctx, { job: 'classification', kind: 'classification' }, async () => {
+    const dumped = await ctx.runTask(dumpNc, [primary], { receiver: replica.name }, { catchErrors: true });
+    return dumped.ok ? ctx.runTask(restoreNc, [replica], {}, { catchErrors: true }) : dumped;
+  });
+}
+
+/** PE: each of PE_DATABASES dumped, shipped and restored, one pass each. */
+export async function databasePasses(ctx: PlanContext<unknown>): Promise<void> {
+  const { primary, replica } = await pairTargets(ctx);
+  for (const { kind, database } of PE_DATABASES)
+    await recordedPass(ctx, { job: kind, kind }, async () => {
+      const dumped = await ctx.runTask(
+        dumpDb,
+        [primary],
+        { databases: [database], receiver: replica.name },
+        { catchErrors: true },
+      );
+      return dumped.ok ? ctx.runTask(restoreDb, [replica], { databases: [database] }, { catchErrors: true }) : dumped;
+    });
+}
+
+/** PE: the services' key files and hiera.yaml, by digest; the replica's services that read them restarted. */
+export async function secretsPass(ctx: PlanContext<unknown>): Promise<void> {
+  const { primary, replica } = await pairTargets(ctx);
+  await recordedPass(ctx, { job: 'secrets', kind: 'secrets' }, () =>
+    ctx.runTask(copySecrets, [primary], { replica: replica.name, restart_services: true }, { catchErrors: true }),
+  );
+}
+
+/** The CA (signed certificates, CRL, inventory, serial), only what changed. */
+export async function caPass(ctx: PlanContext<unknown>): Promise<void> {
+  const { primary, replica } = await pairTargets(ctx);
+  await recordedPass(ctx, { job: 'ca', kind: 'ca' }, () =>
+    ctx.runTask(syncCa, [primary], { receiver: replica.name }, { catchErrors: true }),
+  );
+}
+
+/** Throws, naming them, when any pass of this run failed. */
+export async function failIfPassesFailed(ctx: PlanContext<unknown>): Promise<void> {
+  const failed = (await ctx.memo.get(FAILED_PASSES)) as string[];
+  if (failed.length > 0)
+    throw new PefError(
+      'pef/task-failed',
+      `Not carried to the replica: ${failed.join('; ')}. The other kinds were. Fix the cause and run again (with --from <step> to skip what is done).`,
+      { failed },
+    );
+}
