@@ -17,6 +17,7 @@ export type { TargetSource } from './runtime/runtime.js';
 export { defineTask, type ParamsSchema, type TaskContext, type TaskDefinition, type TaskOutcome } from './task/task.js';
 export { definePlan, type PlanContext, type PlanDefinition, type PlanStep } from './plan/plan.js';
 export type { PlanResult, StepReport } from './plan/run-plan.js';
+export type { DataRow, StatusDocument } from './replication/status.js';
 export { loadInventory, type LoadInventoryOptions } from './inventory/load-inventory.js';
 export type { Inventory } from './inventory/inventory.js';
 export type { Role, Target } from './inventory/target.js';

@@ -98,6 +98,20 @@ describe('createRuntime', () => {
     expect(record).toEqual(['status ran on a.test']);
   });
 
+  it('status() runs the bundled status plan by default (here nothing can connect: unhealthy, as data)', async () => {
+    const result = await build().status();
+    expect(result).toMatchObject({
+      plan: 'status',
+      status: 'failure',
+      value: { healthy: false },
+      steps: [
+        { name: 'read', status: 'success' },
+        { name: 'report', status: 'failure' },
+      ],
+    });
+    expect(result.error?.msg).toContain('nothing in these tests may connect');
+  });
+
   it('status() without a status plan fails with pef/unknown-plan and runs nothing', async () => {
     record.length = 0;
     const other = definePlan({ ...statusPlan, name: 'other' });
