@@ -1,16 +1,13 @@
 /**
- * pef as the CLI wires it for `pef task run`, minus the CLI: a ConnectionPool over the default
- * transports, the executor at a given concurrency, a log that writes nowhere and a prompter
- * that refuses, plus the trivial task the bench runs.
+ * pef as the CLI wires it for `pef task run`, minus the CLI (createRuntime): a connection pool
+ * over the default transports, the executor at a given concurrency, no run log, no progress and
+ * a prompter that refuses, plus the trivial task the bench runs.
  */
 import { z } from 'zod';
-import { EventBus } from '../src/executor/events.js';
 import { NonInteractivePrompter } from '../src/interaction/prompter.js';
-import { NullLog } from '../src/log/run-log.js';
-import { Runtime } from '../src/runtime/runtime.js';
+import { createRuntime } from '../src/runtime/create-runtime.js';
+import type { ConnectionSource, Runtime } from '../src/runtime/runtime.js';
 import { defineTask } from '../src/task/task.js';
-import { ConnectionPool } from '../src/transport/connection-pool.js';
-import { transportFor } from '../src/transport/transports.js';
 
 /** The command every benchmark runs; cheap, and its output proves it ran. */
 export const BENCH_COMMAND = 'echo x';
@@ -29,17 +26,14 @@ export const benchEcho = defineTask({
   },
 });
 
-/** A Runtime on a fresh ConnectionPool; close it with `runtime.close()`. */
-export function benchRuntime(concurrency: number): { runtime: Runtime; pool: ConnectionPool } {
-  const pool = new ConnectionPool(transportFor);
-  const runtime = new Runtime({
-    targets: { resolve: () => Promise.resolve([]), targetsWithRole: () => [] },
-    connections: pool,
-    events: new EventBus(),
-    log: new NullLog(),
-    prompter: new NonInteractivePrompter(),
-    noop: false,
+/** A Runtime on a fresh connection pool (createRuntime, no inventory); close it with `runtime.close()`. */
+export function benchRuntime(concurrency: number): { runtime: Runtime; pool: ConnectionSource } {
+  const { core } = createRuntime({
+    // The bench builds its targets itself (test/helpers/sshd.ts), so nothing resolves names.
+    inventory: { resolve: () => Promise.resolve([]), targetsWithRole: () => [] },
+    format: 'json',
     concurrency,
+    prompter: new NonInteractivePrompter(),
   });
-  return { runtime, pool };
+  return { runtime: core, pool: core.connections };
 }

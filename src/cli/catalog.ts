@@ -3,8 +3,8 @@
  * error that lists what exists.
  */
 import { readFileSync } from 'node:fs';
-import { PefError } from '../errors/pef-error.js';
 import type { PlanDefinition } from '../plan/plan.js';
+import { findDefinition } from '../runtime/find-definition.js';
 import type { TaskDefinition } from '../task/task.js';
 
 /** What `task list` and `plan list` print, without loading the definitions. */
@@ -42,35 +42,10 @@ export async function allPlans(): Promise<readonly PlanDefinition[]> {
 
 /** The task called `name`, or `pef/unknown-task`. */
 export async function findTask(name: string): Promise<TaskDefinition> {
-  const tasks = await allTasks();
-  const task = tasks.find((t) => t.name === name);
-  if (!task)
-    throw unknown(
-      'task',
-      name,
-      tasks.map((t) => t.name),
-    );
-  return task;
+  return findDefinition('task', await allTasks(), name);
 }
 
 /** The plan called `name`, or `pef/unknown-plan`. */
 export async function findPlan(name: string): Promise<PlanDefinition> {
-  const plans = await allPlans();
-  const plan = plans.find((p) => p.name === name);
-  if (!plan)
-    throw unknown(
-      'plan',
-      name,
-      plans.map((p) => p.name),
-    );
-  return plan;
-}
-
-function unknown(kind: 'task' | 'plan', name: string, known: string[]): PefError {
-  const near = known.filter((k) => k.includes(name) || name.includes(k));
-  return new PefError(
-    kind === 'task' ? 'pef/unknown-task' : 'pef/unknown-plan',
-    `There is no ${kind} "${name}".${near.length ? ` Did you mean ${near.join(' or ')}?` : ''} Run \`pef ${kind} list\` to see them all.`,
-    { [kind]: name, known },
-  );
+  return findDefinition('plan', await allPlans(), name);
 }

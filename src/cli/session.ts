@@ -1,16 +1,15 @@
 /**
- * Builds what a running command needs from its flags and the project config: the inventory,
- * the runtime (pool, executor, log, prompter) and the renderer, and tears them down again.
+ * Builds what a running command needs from its flags and the project config: the inventory and
+ * the runtime (through createRuntime, as a runbook script does), and tears them down again.
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { PefError } from '../errors/pef-error.js';
-import { EventBus } from '../executor/events.js';
 import { DEFAULT_CONCURRENCY } from '../executor/executor.js';
 import { defaultPrompter } from '../interaction/prompter.js';
-import { DEFAULT_LOG_DIR, defaultLogFile, RunLog } from '../log/run-log.js';
-import { attachRenderer, type Renderer } from '../render/renderer.js';
-import { Runtime } from '../runtime/runtime.js';
+import { DEFAULT_LOG_DIR, defaultLogFile } from '../log/run-log.js';
+import type { PefRuntime } from '../runtime/create-runtime.js';
+import type { Runtime } from '../runtime/runtime.js';
 import { loadConfig, type PefConfig } from '../config/load-config.js';
 import { runCancellation } from './interrupt.js';
 import type { Format } from './output.js';
@@ -21,9 +20,11 @@ import type { Inventory } from '../inventory/inventory.js';
 export interface Session {
   config: PefConfig;
   inventory: Inventory;
+  /** The library runtime the command runs through (createRuntime). */
+  pef: PefRuntime;
+  /** Its core, for code that needs the Runtime itself. */
   runtime: Runtime;
   format: Format;
-  renderer: Renderer;
   close(): Promise<void>;
 }
 
@@ -34,47 +35,22 @@ export async function openSession(flags: RunFlags): Promise<Session> {
   const concurrency = parseConcurrency(flags.concurrency ?? config.concurrency);
   const prompter = defaultPrompter();
   const inventory = await openInventory(flags.inventory ?? config.inventory, prompter);
-  const logFile = flags.logFile ?? defaultLogFile(config.logDir ?? DEFAULT_LOG_DIR);
-  const log = new RunLog(resolve(logFile));
-  const events = new EventBus();
-  const { ConnectionPool } = await import('../transport/connection-pool.js');
-  const { transportFor } = await import('../transport/transports.js');
-  const settings = config.commandTimeoutMs === undefined ? {} : { commandTimeoutMs: config.commandTimeoutMs };
-  const connections = new ConnectionPool((name) => transportFor(name, settings), {
-    onCommand: (e) =>
-      log.write(
-        e.error ? 'warn' : 'debug',
-        `ran \`${e.command}\` exit=${e.exitCode ?? 'null'} in ${e.durationMs.toFixed(0)}ms${e.error ? ` error=${e.error}` : ''}`,
-        e.target,
-      ),
-  });
-  const runtime = new Runtime({
-    targets: inventory,
-    connections,
-    events,
-    log,
-    prompter,
-    noop: flags.noop === true,
-    concurrency,
-    cancellation: runCancellation,
-  });
-  const renderer = await attachRenderer(
-    events,
-    { format, verbose: flags.verbose ?? config.verbose ?? false, tty: process.stdout.isTTY === true },
-    (t) => process.stderr.write(t),
-  );
-  log.write('info', `pef ${process.argv.slice(2).join(' ')}`);
-  return {
-    config,
-    inventory,
-    runtime,
-    format,
-    renderer,
-    close: async () => {
-      await renderer.stop();
-      await runtime.close();
+  const { createRuntime } = await import('../runtime/create-runtime.js');
+  const pef = createRuntime(
+    {
+      inventory,
+      format,
+      concurrency,
+      logFile: flags.logFile ?? defaultLogFile(config.logDir ?? DEFAULT_LOG_DIR),
+      prompter,
+      noop: flags.noop === true,
+      verbose: flags.verbose ?? config.verbose ?? false,
+      ...(config.commandTimeoutMs === undefined ? {} : { commandTimeoutMs: config.commandTimeoutMs }),
     },
-  };
+    { cancellation: runCancellation },
+  );
+  pef.core.log.write('info', `pef ${process.argv.slice(2).join(' ')}`);
+  return { config, inventory, pef, runtime: pef.core, format, close: () => pef.close() };
 }
 
 /** Loads the inventory named by the flag or config, else ./inventory.yaml. */

@@ -8,7 +8,7 @@ import { readFile } from 'node:fs/promises';
 import { homedir, userInfo } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { PefError } from '../errors/pef-error.js';
-import type { Prompter } from '../interaction/prompter.js';
+import { defaultPrompter, type Prompter } from '../interaction/prompter.js';
 import { Inventory } from './inventory.js';
 import { inventoryError, problemsFromIssues } from './inventory-problems.js';
 import { InventorySchema, expectationFor } from './inventory-schema.js';
@@ -19,12 +19,12 @@ import { YamlSource } from './yaml-source.js';
 export interface LoadInventoryOptions {
   /** Environment for env_var plugins and `~` (HOME); default process.env. */
   env?: NodeJS.ProcessEnv;
-  /** Asks prompt plugins' questions; a NonInteractivePrompter refuses them. */
-  prompter: Prompter;
+  /** Asks prompt plugins' questions; a NonInteractivePrompter refuses them. Default: defaultPrompter(). */
+  prompter?: Prompter;
 }
 
 /** Loads the Bolt v2 inventory at `file`; see the file comment. */
-export async function loadInventory(file: string, options: LoadInventoryOptions): Promise<Inventory> {
+export async function loadInventory(file: string, options: LoadInventoryOptions = {}): Promise<Inventory> {
   const env = options.env ?? process.env;
   const text = await readInventoryFile(file);
   const { source, errors, warnings } = YamlSource.parse(text);
@@ -66,7 +66,7 @@ export async function loadInventory(file: string, options: LoadInventoryOptions)
     source,
     tree,
     env,
-    prompter: options.prompter,
+    prompter: options.prompter ?? defaultPrompter(),
     defaults: { dir: dirname(resolve(file)), home, user: currentUser(env) },
   });
 }

@@ -2,7 +2,7 @@
  * `pef plan list|show|run`.
  */
 import { Command } from 'commander';
-import { allTasks, catalogEntries, findPlan } from '../catalog.js';
+import { catalogEntries, findPlan } from '../catalog.js';
 import { PefError } from '../../errors/pef-error.js';
 import { formatOption, printJson, printText, returning, type ExitSink, type Format } from '../output.js';
 import { withRunFlags, type RunFlags } from '../run-flags.js';
@@ -76,17 +76,8 @@ export function planCommand(exit: ExitSink): Command {
           { targets: flags.targets },
         );
       }
-      const [
-        { parseParamWords, validateParams },
-        { runPlan, taskRegistry },
-        { openSession, readParamsFlag },
-        { formatPlanResult },
-      ] = await Promise.all([
-        import('../../task/params.js'),
-        import('../../plan/run-plan.js'),
-        import('../session.js'),
-        import('../format.js'),
-      ]);
+      const [{ parseParamWords, validateParams }, { openSession, readParamsFlag }, { formatPlanResult }] =
+        await Promise.all([import('../../task/params.js'), import('../session.js'), import('../format.js')]);
       const def = await findPlan(name);
       const raw = parseParamWords(def.params, words, readParamsFlag(flags.params));
       // Validate before anything connects or logs: bad input fails fast, and sensitive values
@@ -94,12 +85,7 @@ export function planCommand(exit: ExitSink): Command {
       validateParams(def.params, raw, { kind: 'plan', name: def.name });
       const session = await openSession(flags);
       try {
-        const tasks = taskRegistry(await allTasks());
-        const result = await runPlan(session.runtime, def, raw, {
-          tasks,
-          ...(flags.from === undefined ? {} : { from: flags.from }),
-        });
-        await session.renderer.stop();
+        const result = await session.pef.runPlan(def, raw, flags.from === undefined ? {} : { from: flags.from });
         if (session.format === 'json') printJson(result);
         else printText(formatPlanResult(result));
         return result.status === 'success' ? 0 : 2;

@@ -3,7 +3,6 @@
  * json). Exit 0 when the pair is healthy, 2 when it is not, 1 for a usage or inventory error.
  */
 import { Command, Option } from 'commander';
-import { allTasks, findPlan } from '../catalog.js';
 import { PefError, type PefErrorKind } from '../../errors/pef-error.js';
 import type { StatusDocument } from '../../replication/status.js';
 import { formatOption, printJson, printText, returning, type ExitSink } from '../output.js';
@@ -26,16 +25,13 @@ export function statusCommand(exit: ExitSink): Command {
     )
     .action(
       returning(exit, async (flags: RunFlags) => {
-        const [{ runPlan, taskRegistry }, { openSession }, { formatStatus }] = await Promise.all([
-          import('../../plan/run-plan.js'),
+        const [{ openSession }, { formatStatus }] = await Promise.all([
           import('../session.js'),
           import('../format-status.js'),
         ]);
-        const plan = await findPlan('status');
         const session = await openSession(flags);
         try {
-          const result = await runPlan(session.runtime, plan, {}, { tasks: taskRegistry(await allTasks()) });
-          await session.renderer.stop();
+          const result = await session.pef.status();
           const doc = result.value as StatusDocument | undefined;
           if (doc === undefined) {
             // The pair could not even be looked at (e.g. no primary in the inventory): the cause's error.

@@ -64,13 +64,8 @@ export function taskCommand(exit: ExitSink): Command {
   ).action(
     returning(exit, async (name: string, words: string[], flags: RunFlags) => {
       // Loaded here, not at the top: `pef task list` must not pay for them.
-      const [{ parseParamWords, validateParams }, { runTask }, { openSession, readParamsFlag }, { formatResultSet }] =
-        await Promise.all([
-          import('../../task/params.js'),
-          import('../../task/run-task.js'),
-          import('../session.js'),
-          import('../format.js'),
-        ]);
+      const [{ parseParamWords, validateParams }, { openSession, readParamsFlag }, { formatResultSet }] =
+        await Promise.all([import('../../task/params.js'), import('../session.js'), import('../format.js')]);
       const def = await findTask(name);
       const raw = parseParamWords(def.params, words, readParamsFlag(flags.params));
       // Validate before anything connects or logs: bad input fails fast, and sensitive values
@@ -78,11 +73,9 @@ export function taskCommand(exit: ExitSink): Command {
       validateParams(def.params, raw, { kind: 'task', name: def.name });
       const session = await openSession(flags);
       try {
-        const targets = await session.inventory.resolve(requireTargets(flags));
-        const results = await runTask(session.runtime, def, targets, raw);
-        await session.renderer.stop();
+        const results = await session.pef.runTask(def, requireTargets(flags), raw);
         if (session.format === 'json') printJson(results.toJSON());
-        else printText(formatResultSet(results, session.runtime.noop));
+        else printText(formatResultSet(results, session.pef.noop));
         return results.ok ? 0 : 2;
       } finally {
         await session.close();
