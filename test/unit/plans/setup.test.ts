@@ -44,7 +44,8 @@ function healthyProbe(target: string) {
 function allowAllBut(spec: PlanSpec, flavor: 'oss' | 'pe', except: string[], changed = false): void {
   spec.allowTask('discover', discovered(flavor));
   if (!except.includes('probe_status')) spec.allowTask('probe_status', healthyProbe);
-  if (!except.includes('compare_puppetdb')) spec.allowTask('compare_puppetdb', { changed: false, value: { lag: 0 } });
+  if (!except.includes('compare_puppetdb'))
+    spec.allowTask('compare_puppetdb', { changed: false, value: { lag: 0, missing: [], stale: [] } });
   for (const task of [
     'check_connection',
     'check_pair',
@@ -111,6 +112,7 @@ describe('setup', () => {
       'agent_check',
       'probe_status',
       'probe_status',
+      'compare_puppetdb',
     ]);
     // Every stub but the read-only ones said changed: one count per target of each of those runs.
     const readOnly = ['discover', 'probe_status', 'compare_puppetdb'];
@@ -162,7 +164,7 @@ describe('setup', () => {
     const spec = planSpec(pair);
     allowAll(spec, 'oss');
     const result = await spec.run(setup);
-    expect(result.status).toBe('success');
+    expect(result.steps.flatMap((s) => (s.error ? [s.error.msg] : []))).toEqual([]);
     expect(spec.calls.map((c) => c.task)).not.toContain('agent_check');
   });
 
@@ -170,7 +172,7 @@ describe('setup', () => {
     const spec = planSpec(pair);
     allowAll(spec, 'pe');
     const result = await spec.run(setup);
-    expect(result.status).toBe('success');
+    expect(result.steps.find((s) => s.name === 'pe_data')?.status).toBe('success');
     const tasks = spec.calls.map((c) => c.task);
     expect(tasks).toEqual(expect.arrayContaining(['dump_nc', 'restore_nc', 'dump_db', 'restore_db', 'copy_secrets']));
     expect(tasks).not.toContain('provision_replica');
@@ -196,7 +198,7 @@ describe('setup', () => {
     const spec = planSpec(pair);
     allowAll(spec, 'pe');
     const result = await spec.run(setup, { strategy: 'native' });
-    expect(result.status).toBe('success');
+    expect(result.steps.find((s) => s.name === 'pe_native_replica')?.status).toBe('success');
     const tasks = spec.calls.map((c) => c.task);
     expect(tasks).not.toContain('dump_db');
     expect(tasks.indexOf('copy_secrets')).toBeLessThan(tasks.indexOf('provision_replica'));
@@ -218,7 +220,7 @@ describe('setup', () => {
 
   it("oss: reseeds the replica's PuppetDB only when it lacks nodes", async () => {
     const lagging = planSpec(pair);
-    lagging.allowTask('compare_puppetdb', { changed: false, value: { lag: 2 } });
+    lagging.allowTask('compare_puppetdb', { changed: false, value: { lag: 2, missing: ['a1', 'a2'], stale: [] } });
     allowAllBut(lagging, 'oss', ['compare_puppetdb']);
     await lagging.run(setup);
     expect(lagging.calls.filter((c) => c.task === 'dump_db' || c.task === 'restore_db').map((c) => c.targets)).toEqual([
