@@ -136,7 +136,7 @@ A second run on an unchanged pair changes nothing ("changed": 0 with --format js
       name: 'seed_puppetdb',
       description: "oss: the replica's PuppetDB seeded from the primary's when it lacks nodes",
       async run(ctx) {
-        if ((await names(ctx)).flavor === 'oss') await puppetdbReconcile(ctx);
+        if ((await names(ctx)).flavor === 'oss') await puppetdbReconcile(ctx, 'missing');
       },
     },
     {

@@ -112,8 +112,13 @@ export async function failIfPassesFailed(ctx: PlanContext<unknown>): Promise<voi
  * while both are up; what the replica missed (before the stream, or while it was down) shows as
  * lag in compare_puppetdb, and a lag reseeds it with a dump and restore of the puppetdb database.
  * Not recorded as a job: the stream has no passes; status reads the broadcast and the lag itself.
+ * `reseedWhen: 'missing'` (setup) reseeds only for absent nodes: a node with older data on the
+ * replica is brought up to date by its next run through the stream, so a second setup stays a no-op.
  */
-export async function puppetdbReconcile(ctx: PlanContext<unknown>): Promise<void> {
+export async function puppetdbReconcile(
+  ctx: PlanContext<unknown>,
+  reseedWhen: 'missing' | 'lag' = 'lag',
+): Promise<void> {
   const { primary, replica } = await pairTargets(ctx);
   const compared = await ctx.runTask(comparePuppetdbTask, [primary], { receiver: replica.name }, { catchErrors: true });
   const result = compared.find(primary.name);
@@ -123,12 +128,14 @@ export async function puppetdbReconcile(ctx: PlanContext<unknown>): Promise<void
       target: primary.name,
     });
   const lag = result?.value['lag'];
-  if (lag === 0) {
+  const missing = result?.value['missing'];
+  const behind = reseedWhen === 'lag' ? lag : Array.isArray(missing) ? missing.length : undefined;
+  if (behind === 0) {
     ctx.log(`PuppetDB: ${replica.name} holds every node ${primary.name} holds`);
     return;
   }
   ctx.log(
-    `PuppetDB: ${replica.name} lags ${typeof lag === 'number' ? lag : 'an unknown number of'} node(s) behind; reseeding it`,
+    `PuppetDB: ${replica.name} lacks ${typeof behind === 'number' ? behind : 'an unknown number of'} node(s); reseeding it`,
   );
   await ctx.runTask(dumpDb, [primary], { databases: ['puppetdb'], receiver: replica.name });
   await ctx.runTask(restoreDb, [replica], { databases: ['puppetdb'] });

@@ -166,6 +166,8 @@ export function evaluateStatus(
     );
   });
 
+  // Before `healthy` is judged: a drift is one of the problems.
+  const drift = codeDrift(primary, replica, problems);
   return {
     active: active?.name ?? null,
     replica: active ? (passive?.name ?? null) : replica.name,
@@ -177,7 +179,7 @@ export function evaluateStatus(
     kill_switch: killSwitch,
     epoch: null,
     answers_8140: answers,
-    code_drift: codeDrift(primary, replica, problems),
+    code_drift: drift,
     ca,
     puppetdb: { broadcast: broadcasting, lag: data.find((d) => d.kind === 'puppetdb')?.lag ?? null },
     jobs,

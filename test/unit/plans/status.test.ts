@@ -195,6 +195,15 @@ describe('status plan', () => {
     expect(problem(doc, /^the CA inventories differ/)).toHaveLength(1);
   });
 
+  it('code drift alone makes the pair unhealthy', async () => {
+    const hosts = healthyPair();
+    hosts.r.code = 'other';
+    const { doc, result } = await runStatus(hosts);
+    expect(doc.problems).toEqual([expect.stringMatching(/^code drift/)]);
+    expect(doc.healthy).toBe(false);
+    expect(result.status).toBe('failure');
+  });
+
   it('code drift and a PuppetDB terminus that does not broadcast to the spare are problems', async () => {
     const hosts = healthyPair();
     hosts.r.code = 'other';
