@@ -13,11 +13,11 @@ pef lab up --dir "$lab"
 inv="$lab/inventory.yaml"
 pef inventory show -i "$inv"
 # A dry run: every check for real, then per step and host the commands setup would run.
-pef plan run setup -i "$inv" --noop > "$lab/setup-preview.txt" && echo "demo: setup preview in $lab/setup-preview.txt" >&2
-pef plan run setup -i "$inv"
+pef plan run setup -i "$inv" code=rsync --noop > "$lab/setup-preview.txt" && echo "demo: setup preview in $lab/setup-preview.txt" >&2
+pef plan run setup -i "$inv" code=rsync
 pef status -i "$inv"
 # Idempotent: a second setup changes nothing.
-changed=$(pef plan run setup -i "$inv" --format json | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).changed))')
+changed=$(pef plan run setup -i "$inv" code=rsync --format json | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).changed))')
 echo "demo: a second setup changed $changed thing(s)" >&2
 [ "$changed" = 0 ]
 # The host-side jobs carry a new certificate with no pef process running.

@@ -1,6 +1,7 @@
 /**
  * The warm spare in one command, on the shared oss lab, through the CLI as an operator runs it:
- * `pef plan run setup` turns the lab into a verified warm spare, `pef status` says healthy, a
+ * `pef plan run setup` (code=rsync: the lab's replica has no environments of its own) turns the
+ * lab into a verified warm spare, `pef status` says healthy, a
  * second setup changes nothing, and a failing sync job makes status unhealthy (exit 2).
  * Runs after the task and replication suites (test/helpers/lab-test-sequencer.mjs).
  */
@@ -30,7 +31,7 @@ beforeAll(async () => {
 
 describe('setup on the oss lab', () => {
   it('turns the lab into a warm spare whose status is healthy', async () => {
-    const run = await runCli(['plan', 'run', 'setup', '-i', inventory, '--format', 'json']);
+    const run = await runCli(['plan', 'run', 'setup', '-i', inventory, '--format', 'json', 'code=rsync']);
     const result = json(run);
     expect(failedSteps(result)).toEqual([]);
     expect(run.code).toBe(0);
@@ -41,7 +42,7 @@ describe('setup on the oss lab', () => {
   }, 1_200_000);
 
   it('changes nothing when run again on the unchanged pair', async () => {
-    const run = await runCli(['plan', 'run', 'setup', '-i', inventory, '--format', 'json']);
+    const run = await runCli(['plan', 'run', 'setup', '-i', inventory, '--format', 'json', 'code=rsync']);
     const result = json(run);
     expect(failedSteps(result)).toEqual([]);
     expect(result['changed']).toBe(0);
