@@ -43,6 +43,18 @@ export function serverUrls(text: string): string[] {
 }
 
 /**
+ * What `status` reads from puppetdb.conf: [main]'s server_urls (as written, no default) and
+ * command_broadcast. An inline `#`/`;` comment after a value is not part of it.
+ */
+export function puppetdbBroadcast(text: string): { serverUrls: string[]; commandBroadcast: boolean } {
+  const main = (key: string) =>
+    iniGet(text, 'main', key)
+      ?.replace(/[#;].*$/, '')
+      .trim();
+  return { serverUrls: splitUrls(main('server_urls')), commandBroadcast: main('command_broadcast') === 'true' };
+}
+
+/**
  * puppetdb.conf broadcasting every command to `own` and `peer` (see the file comment). A peer URL
  * in submit_only_server_urls is taken out (the terminus refuses a URL in both lists).
  */

@@ -12,6 +12,7 @@
  */
 import { PefError } from '../errors/pef-error.js';
 import { parseReplicationState, replicationStateCommand, type ReplicationState } from '../puppet/mode.js';
+import { puppetdbBroadcast } from '../puppet/puppetdb-conf.js';
 import { parseKeyValues } from '../util/key-value.js';
 import { shQuote } from '../util/shell-quote.js';
 import { JOB_STATE_DIR, parseJobState, type JobState } from './job-state.js';
@@ -182,27 +183,5 @@ export function parseStatusProbe(stdout: string): StatusProbe {
     },
     codeDigest: text('code.digest'),
     puppetdb: puppetdbConf === null ? null : puppetdbBroadcast(puppetdbConf),
-  };
-}
-
-/** puppetdb.conf's `[main]` server_urls and command_broadcast (the terminus's own settings). */
-export function puppetdbBroadcast(text: string): { serverUrls: string[]; commandBroadcast: boolean } {
-  let section = '';
-  const main = new Map<string, string>();
-  for (const raw of text.split('\n')) {
-    const line = raw.replace(/[#;].*$/, '').trim();
-    const header = /^\[(.+)\]$/.exec(line);
-    if (header) section = (header[1] ?? '').trim();
-    else if (section === 'main' && line.includes('=')) {
-      const eq = line.indexOf('=');
-      main.set(line.slice(0, eq).trim(), line.slice(eq + 1).trim());
-    }
-  }
-  return {
-    serverUrls: (main.get('server_urls') ?? '')
-      .split(',')
-      .map((u) => u.trim())
-      .filter(Boolean),
-    commandBroadcast: main.get('command_broadcast') === 'true',
   };
 }

@@ -5,7 +5,8 @@
  */
 import { describe, expect, it } from '@jest/globals';
 import { execFileSync } from 'node:child_process';
-import { parseStatusProbe, puppetdbBroadcast, statusProbeCommand } from '../../../src/replication/status-probe.js';
+import { puppetdbBroadcast } from '../../../src/puppet/puppetdb-conf.js';
+import { parseStatusProbe, statusProbeCommand } from '../../../src/replication/status-probe.js';
 
 describe('statusProbeCommand', () => {
   it('is valid sh, with the servers to ask and the CA prefix', () => {
