@@ -5,10 +5,11 @@
  * success: that is the data status reports as at risk.
  */
 import { z } from 'zod';
-import { makeDirCommand, readFileCommand, writeFileCommand } from '../src/host/files.js';
+import { readFileCommand, writeFileCommand } from '../src/host/files.js';
 import {
   JOB_STATE_DIR,
   jobLogLine,
+  jobStateDirCommand,
   jobStatePath,
   parseJobState,
   renderJobState,
@@ -69,8 +70,7 @@ with logger -t pef. The sync plan records its passes with it; the host-side jobs
       lag: p.lag ?? null,
     };
     const level = p.result === 'success' ? 'SUCCESS' : p.result === 'failure' ? 'FAILURE' : 'WARNING';
-    await ctx.change(makeDirCommand('/var/lib/pef', { mode: '0755' }));
-    await ctx.change(makeDirCommand(JOB_STATE_DIR, { mode: '0700' }));
+    await ctx.change(jobStateDirCommand());
     await ctx.change(writeFileCommand(path, { mode: '0600' }), { stdin: renderJobState(state) });
     await ctx.change(`logger -t pef -- ${shQuote(jobLogLine(p.job, level, p.message || p.result))} || true`);
     return { changed: true, value: { state: path, result: p.result } };

@@ -8,11 +8,11 @@
  * install_replication writes the text this module builds.
  */
 import { PefError } from '../errors/pef-error.js';
-import { makeDirCommand, writeFileCommand } from '../host/files.js';
+import { writeFileCommand } from '../host/files.js';
 import { ensureRootDirLines, PEF_RUN_DIR } from '../host/root-dir.js';
 import { shQuote } from '../util/shell-quote.js';
 import type { DataKind, JobResult } from './job-state.js';
-import { JOB_STATE_DIR, jobLogLine, jobStatePath, renderJobState } from './job-state.js';
+import { JOB_STATE_DIR, jobLogLine, jobStateDirCommand, jobStatePath, renderJobState } from './job-state.js';
 
 /** What a job is; its name is also the script's, the units' and the lock's. */
 export interface JobSpec {
@@ -107,7 +107,7 @@ export function jobScript(spec: JobSpec, body: readonly string[]): string {
     `  last_success=$(prev last_success) last_failure=$(prev last_failure) error=''`,
     '  case $result in success | warning) last_success=$now ;; failure) last_failure=$now error=$msg ;; esac',
     '  duration=$(($(date +%s%3N) - started))',
-    `  { { [ -d ${JOB_STATE_DIR} ] || { ${makeDirCommand('/var/lib/pef', { mode: '0755' })} && ${makeDirCommand(JOB_STATE_DIR, { mode: '0700' })}; }; } && printf '%s\\n' \\`,
+    `  { { [ -d ${JOB_STATE_DIR} ] || { ${jobStateDirCommand()}; }; } && printf '%s\\n' \\`,
     ...stateLines.map((l) => `    ${l} \\`),
     `    | ${writeFileCommand(state, { mode: '0600' })}`,
     `  } || printf 'pef: could not write %s\\n' ${shQuote(state)} >&2`,

@@ -17,10 +17,16 @@
  * `last_success` survives failures (that is the RPO status reports); `error` is cleared by a success.
  * The log line is `PEF: <job> [SUCCESS|FAILURE|WARNING] <message>`, to syslog/journal (tag `pef`).
  */
+import { makeDirCommand } from '../host/files.js';
 import { parseKeyValues } from '../util/key-value.js';
 
 /** Where job state files live on a host (root-owned, 0700). */
 export const JOB_STATE_DIR = '/var/lib/pef/state';
+
+/** Creates the state directory (and /var/lib/pef above it) root-safely unless it exists; for jobs and record_job. */
+export function jobStateDirCommand(): string {
+  return `${makeDirCommand('/var/lib/pef', { mode: '0755' })} && ${makeDirCommand(JOB_STATE_DIR, { mode: '0700' })}`;
+}
 
 /** What a pass of a job ended as; `skipped`: nothing to do, or not allowed (kill-switch, mode). */
 export type JobResult = 'success' | 'failure' | 'warning' | 'skipped';
