@@ -47,16 +47,23 @@ Differing oss versions and a primary certificate without a common DNS alt name a
   },
 });
 
-// The host's clock against the controller's, taken at the middle of the round trip.
-async function measure(host: Pick<HostCommands, 'read'>, command: string) {
+// The host's clock against the controller's, taken at the middle of the round trip. A value the
+// probe did not print is an unknown, never a zero: it fails the check instead of passing it.
+async function measure(host: Pick<HostCommands, 'read' | 'target'>, command: string) {
   const before = Date.now();
   const kv = parseKeyValues((await host.read(command)).stdout);
   const middle = (before + Date.now()) / 2000;
-  return {
-    dataKb: Number(kv.get('data_kb') ?? 0) || 0,
-    freeKb: Number(kv.get('free_kb') ?? 0) || 0,
-    clockOffsetS: Number(kv.get('clock') ?? middle) - middle,
+  const number = (key: string): number => {
+    const value = Number(kv.get(key) ?? NaN);
+    if (!Number.isFinite(value))
+      throw new PefError(
+        'pef/task-failed',
+        `check_pair could not measure ${key} on ${host.target.name} (df, du, psql and date must run there). Nothing was changed.`,
+        { host: host.target.name, measurement: key },
+      );
+    return value;
   };
+  return { dataKb: number('data_kb'), freeKb: number('free_kb'), clockOffsetS: number('clock') - middle };
 }
 
 function line(f: PairFinding): string {
