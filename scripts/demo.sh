@@ -21,7 +21,15 @@ changed=$(pef plan run setup -i "$inv" code=rsync --format json | node -e 'let s
 echo "demo: a second setup changed $changed thing(s)" >&2
 [ "$changed" = 0 ]
 # The host-side jobs carry a new certificate with no pef process running.
-pef lab exec primary -- puppetserver ca generate --certname "demo-$(date +%s).lab" >/dev/null
-sleep 5
+name="demo-$(date +%s).lab"
+pef lab exec primary --dir "$lab" -- puppetserver ca generate --certname "$name" >/dev/null
+for second in $(seq 1 30); do
+  if ./bin/pef.js lab exec replica --dir "$lab" -- test -f "/etc/puppet/puppetserver/ca/signed/$name.pem"; then
+    echo "demo: $name, signed on the primary, was on the replica within ${second}s" >&2
+    break
+  fi
+  [ "$second" -lt 30 ] || { echo "demo: $name did not reach the replica within 30s; see pef status" >&2; exit 1; }
+  sleep 1
+done
 pef status -i "$inv"
 echo "demo: inspect with ./bin/pef.js status -i $inv; tear down with ./bin/pef.js lab down --dir $lab" >&2
