@@ -261,14 +261,17 @@ Open-source Puppet only (PE: provision_replica).`,
         if (bad.length > 0) throw fail(`${bad.join('; ')} after ${ctx.params.wait_seconds} s`);
       }
     } catch (error) {
+      // Through the replica's cleanup commands: after a Ctrl-C they still run, so the services
+      // are started again and their states read, not reported as unknown.
       const left: string[] = [];
+      const state = (name: string) => readServiceStatus(replica.cleanup, rf.serviceManager, name);
       for (const name of SERVICES) {
-        if (!ctx.noop && !(await running(name).catch(() => false)))
-          await replica.change(serviceCommand(rf.serviceManager, 'start', name)).catch(() => undefined);
-        left.push(`${name} ${await readServiceStatus(replica, rf.serviceManager, name).catch(() => 'unknown')}`);
+        if (!ctx.noop && (await state(name).catch(() => 'unknown')) !== 'running')
+          await replica.cleanup.change(serviceCommand(rf.serviceManager, 'start', name)).catch(() => undefined);
+        left.push(`${name} ${await state(name).catch(() => 'unknown')}`);
       }
       throw fail(
-        `${step} failed on ${replica.target.name}: ${(error as Error).message}. Left: ${left.join(', ')}; changed before the failure: ${changes.join(', ') || 'nothing'}.`,
+        `${step} failed on ${replica.target.name}: ${(error as Error).message.replace(/\.+$/, '')}. Left: ${left.join(', ')}; changed before the failure: ${changes.join(', ') || 'nothing'}.`,
         { step, left, changes },
       );
     }

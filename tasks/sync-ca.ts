@@ -56,7 +56,7 @@ import {
   transferSettings,
   type TransferSettings,
 } from '../src/puppet/transfer.js';
-import type { HostCommands, TaskContext } from '../src/task/task.js';
+import type { HostCommands, PeerCommands, TaskContext } from '../src/task/task.js';
 import { defineTask } from '../src/task/task.js';
 import { shQuote } from '../src/util/shell-quote.js';
 
@@ -162,7 +162,7 @@ async function syncCaFiles(
 // whose put-back must see every step's state; it reads top to bottom.
 async function ensureReplicaCert(
   ctx: TaskContext<unknown>,
-  replica: HostCommands,
+  replica: PeerCommands,
   primary: HostFacts,
   replicaFacts: HostFacts,
   wantedNames: string[],
@@ -245,8 +245,8 @@ async function ensureReplicaCert(
     failure = error;
   }
   const restore =
-    failure !== undefined && digest !== undefined ? await putBack(replica, ssldir, stamp, digest) : undefined;
-  const serverState = serverWasRunning && !ctx.noop ? await startServer(replica, manager, server) : undefined;
+    failure !== undefined && digest !== undefined ? await putBack(replica.cleanup, ssldir, stamp, digest) : undefined;
+  const serverState = serverWasRunning && !ctx.noop ? await startServer(replica.cleanup, manager, server) : undefined;
   if (failure !== undefined || serverState !== undefined) {
     const cause =
       failure === undefined ? '' : `Could not issue a certificate for ${certname}: ${failureText(failure)}\n`;

@@ -84,7 +84,12 @@ function taskContext<P>(
         throw new PefError('pef/unknown-target', `${task.name}: no target named ${name} in the inventory.`, {
           target: name,
         });
-      return hostCommands(runtime, task.name, peer, await runtime.connections.get(peer), wouldRun, `${peer.name}: `);
+      const connection = await runtime.connections.get(peer);
+      return {
+        ...hostCommands(runtime, task.name, peer, connection, wouldRun, `${peer.name}: `),
+        // A task that changed the peer must be able to put it back after a Ctrl-C too.
+        cleanup: hostCommands(runtime, task.name, peer, connection, wouldRun, `${peer.name}: `, { cleanup: true }),
+      };
     },
   };
 }

@@ -35,6 +35,12 @@ export interface HostCommands {
   upload(localPath: string, remotePath: string, options?: { mode?: number }): Promise<void>;
 }
 
+/** Another host's commands (`TaskContext.peer`), with its own cleanup commands, as the task's host has. */
+export interface PeerCommands extends HostCommands {
+  /** The peer's commands for cleanup and rollback: they run even after cancellation (see `TaskContext.cleanup`). */
+  readonly cleanup: HostCommands;
+}
+
 /** What a task's `run` sees. */
 export interface TaskContext<P> extends HostCommands {
   readonly params: P;
@@ -47,7 +53,7 @@ export interface TaskContext<P> extends HostCommands {
    * that move data between two hosts (sync_ca runs on the primary and writes to the replica).
    * Its changes are recorded under that target's name in noop mode.
    */
-  peer(name: string): Promise<HostCommands>;
+  peer(name: string): Promise<PeerCommands>;
   /** The live connection, for what `read`/`change` do not cover. Prefer those two. */
   readonly connection: Connection;
   /** Aborted when the run is cancelled (Ctrl-C, SIGTERM): start nothing new, clean up. */

@@ -32,6 +32,24 @@ const twoSteps = defineTask({
   },
 });
 
+/** A task on `a` that changes its peer `b` and puts the peer back in its cleanup whatever happened. */
+const peerChange = defineTask({
+  name: 'peer_change',
+  description: 'test',
+  params: z.object({}),
+  supportsNoop: false,
+  async run(ctx) {
+    const peer = await ctx.peer('b');
+    try {
+      await peer.change('stop service');
+      await peer.change('swap files');
+    } finally {
+      await peer.cleanup.change('start service');
+    }
+    return { changed: true };
+  },
+});
+
 describe('Cancellation', () => {
   it('aborts `signal` at once and `commandSignal` after the grace period', async () => {
     const c = new Cancellation(20);
@@ -62,6 +80,25 @@ describe('Cancellation', () => {
     expect(fake.options[1]).toMatchObject({ timeoutMs: CLEANUP_TIMEOUT_MS });
     expect(fake.options[1]?.signal).toBeUndefined();
     expect(cancellation.attention()).toEqual([]);
+  });
+
+  it("a task's peer: no command after the cancel but the peer's cleanup, with its timeout", async () => {
+    const cancellation = new Cancellation(0);
+    const fake = fakeRuntime(
+      targets,
+      (_t, command) => {
+        if (command === 'stop service') cancellation.cancel('SIGINT');
+        return {};
+      },
+      { cancellation },
+    );
+    const set = await runTask(fake.runtime, peerChange, [targets[0]!], {});
+    expect(set.results[0]?.error).toMatchObject({
+      kind: 'pef/cancelled',
+      msg: expect.stringMatching(/`swap files` on b/),
+    });
+    expect(fake.sent.map((s) => `${s.target}: ${s.command}`)).toEqual(['b: stop service', 'b: start service']);
+    expect(fake.options[1]).toMatchObject({ timeoutMs: CLEANUP_TIMEOUT_MS });
   });
 
   it('the executor starts no further target after the cancel', async () => {
