@@ -13,7 +13,9 @@ pef lab up --dir "$lab"
 inv="$lab/inventory.yaml"
 pef inventory show -i "$inv"
 # A dry run: every check for real, then per step and host the commands setup would run.
-pef plan run setup -i "$inv" code=rsync --noop > "$lab/setup-preview.txt" && echo "demo: setup preview in $lab/setup-preview.txt" >&2
+# (Not inside the lab's dir: `lab down` refuses to remove a dir holding files it did not write.)
+mkdir -p .pef
+pef plan run setup -i "$inv" code=rsync --noop > .pef/setup-preview.txt && echo "demo: setup preview in .pef/setup-preview.txt" >&2
 pef plan run setup -i "$inv" code=rsync
 pef status -i "$inv"
 # Idempotent: a second setup changes nothing.
