@@ -56,6 +56,8 @@ import {
   transferSettings,
   type TransferSettings,
 } from '../src/puppet/transfer.js';
+import { CA_STAGE } from '../src/replication/ca-job.js';
+import { underJobLock } from '../src/replication/job-script.js';
 import type { HostCommands, PeerCommands, TaskContext } from '../src/task/task.js';
 import { defineTask } from '../src/task/task.js';
 import { shQuote } from '../src/util/shell-quote.js';
@@ -153,8 +155,11 @@ async function syncCaFiles(
       {},
     );
   }
-  await ctx.change(rsyncToReceiver(settings, primary.paths.cadir, 'ca'));
-  await replica.change(installCaCommand(`${transferPaths(settings).incoming}/ca`, cadir, owner, want));
+  // The host-side CA jobs (once installed) use the same staging dir and cadir: take their locks.
+  await ctx.change(underJobLock('sync_ca', rsyncToReceiver(settings, primary.paths.cadir, CA_STAGE)));
+  await replica.change(
+    underJobLock('receive_ca', installCaCommand(`${transferPaths(settings).incoming}/${CA_STAGE}`, cadir, owner, want)),
+  );
   return true;
 }
 

@@ -25,10 +25,7 @@ import {
   DATABASE_SERVICE,
   databaseStateSql,
   dropDatabaseStatements,
-  lockAcquireCommand,
-  lockReleaseCommand,
   parseDatabaseRows,
-  parseLock,
   psqlCommand,
   restoreMarker,
   restoreNames,
@@ -38,6 +35,7 @@ import {
   type DatabaseRow,
   type PgTools,
 } from './databases.js';
+import { lockAcquireCommand, lockReleaseCommand, parseLock } from '../host/lock.js';
 
 /** One database to restore, once its dump is found and checked. */
 export interface PlannedRestore {

@@ -9,6 +9,7 @@
  */
 import { PefError } from '../errors/pef-error.js';
 import { writeFileCommand } from '../host/files.js';
+import { withLockCommand } from '../host/lock.js';
 import { ensureRootDirLines, PEF_RUN_DIR } from '../host/root-dir.js';
 import { shQuote } from '../util/shell-quote.js';
 import type { DataKind, JobResult } from './job-state.js';
@@ -33,6 +34,14 @@ export function jobScriptPath(job: string): string {
 /** The lock a job's passes take (root-only /run/pef, never a world-writable lock dir). */
 export function jobLockPath(job: string): string {
   return `${PEF_RUN_DIR}/job-${checkJobName(job)}.lock`;
+}
+
+/**
+ * `command` run holding `job`'s lock, so a task step never overlaps a pass of that host-side job
+ * (both would write the same staging dir or cadir). Waits up to two minutes for a running pass.
+ */
+export function underJobLock(job: string, command: string): string {
+  return withLockCommand(jobLockPath(job), command, { waitS: 120, holder: `a pass of the host-side ${job} job` });
 }
 
 /** A job name as scripts, units and state files use it. */

@@ -10,12 +10,8 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { labExec } from '../../../src/lab/lab-exec.js';
-import {
-  DATABASE_DEFAULTS,
-  lockAcquireCommand,
-  lockReleaseCommand,
-  SHIPPED_DUMP_DIR,
-} from '../../../src/puppet/databases.js';
+import { DATABASE_DEFAULTS, SHIPPED_DUMP_DIR } from '../../../src/puppet/databases.js';
+import { lockAcquireCommand, lockReleaseCommand } from '../../../src/host/lock.js';
 import { dumpDb } from '../../../tasks/dump-db.js';
 import { restoreDb } from '../../../tasks/restore-db.js';
 import { setupTransfer } from '../../../tasks/setup-transfer.js';

@@ -1,14 +1,13 @@
 /**
  * The dump/restore building blocks. The file-handling scripts run for real here (sh on the
  * controller, temp dirs, a stand-in pg_dump, the controller's own user as "superuser"): atomic
- * dump with checksum, retention, outbox, newest-dump selection, copy-and-hash, and the restore lock.
+ * dump with checksum, retention, outbox, newest-dump selection and copy-and-hash.
  * The SQL builders and the parsers of pg_restore/psql output are checked on text.
  */
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { execFileSync, spawnSync } from 'node:child_process';
 import {
   chmodSync,
-  chownSync,
   existsSync,
   mkdirSync,
   mkdtempSync,
@@ -16,7 +15,6 @@ import {
   readFileSync,
   rmSync,
   statSync,
-  symlinkSync,
   writeFileSync,
 } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
@@ -31,13 +29,10 @@ import {
   dumpStamp,
   isDumpOf,
   latestDumpCommand,
-  lockAcquireCommand,
-  lockReleaseCommand,
   mainOwner,
   parseDatabaseRows,
   parseDumpRoles,
   parseLatestDump,
-  parseLock,
   parseRestoreMarker,
   psqlCommand,
   restoreMarker,
@@ -179,83 +174,6 @@ describe('copyForRestoreCommand (run for real)', () => {
   });
 });
 
-describe('the restore lock (run for real with flock)', () => {
-  it('is exclusive, names its holder, survives the command that took it, and is released by its owner only', () => {
-    const lock = join(tempDir(), 'lock', 'restore.lock');
-    const first = parseLock(sh(lockAcquireCommand(lock, 60, 'owner-a')).stdout);
-    expect(first.locked).toBe(true);
-    const pid = first.locked ? first.pid : 0;
-    try {
-      const second = parseLock(sh(lockAcquireCommand(lock, 60, 'owner-b')).stdout);
-      expect(second).toEqual({
-        locked: false,
-        holder: expect.stringMatching(new RegExp(`^${pid} \\d{4}-\\d\\d-\\d\\dT[\\d:]+Z owner-a$`)),
-      });
-      expect(sh(lockReleaseCommand(lock, 'owner-b')).status).toBe(0);
-      expect(parseLock(sh(lockAcquireCommand(lock, 60, 'owner-c')).stdout).locked).toBe(false);
-      expect(sh(lockReleaseCommand(lock, 'owner-a')).status).toBe(0);
-      // The holder exits after the kill; the next acquire may race it, so wait for the pid to go.
-      sh(`while kill -0 ${pid} 2>/dev/null; do sleep 0.05; done`);
-      const third = parseLock(sh(lockAcquireCommand(lock, 60, 'owner-d')).stdout);
-      expect(third.locked).toBe(true);
-      if (third.locked) sh(lockReleaseCommand(lock, 'owner-d'));
-    } finally {
-      sh(`kill ${pid} 2>/dev/null`);
-    }
-  });
-
-  const asRoot = process.getuid?.() === 0 ? it : it.skip;
-
-  asRoot('release is checked: the holder is gone, the lock free and its line cleared; no sleep is left', () => {
-    const lock = join(tempDir(), 'run', 'restore.lock');
-    const first = parseLock(sh(lockAcquireCommand(lock, 60, 'owner-a')).stdout);
-    expect(first.locked).toBe(true);
-    const pid = first.locked ? first.pid : 0;
-    const released = sh(lockReleaseCommand(lock, 'owner-a'));
-    expect(released.stdout.trim()).toBe('released=1');
-    expect(sh(`kill -0 ${pid} 2>/dev/null`).status).not.toBe(0);
-    expect(readFileSync(lock, 'utf8')).toBe('');
-    expect(statSync(join(lock, '..')).mode & 0o777).toBe(0o700);
-    // A clean release leaves nothing stale for the next holder.
-    const next = parseLock(sh(lockAcquireCommand(lock, 60, 'owner-b')).stdout);
-    expect(next).toEqual({ locked: true, pid: expect.any(Number) });
-    sh(lockReleaseCommand(lock, 'owner-b'));
-  });
-
-  asRoot('a lock whose holder died is taken over, and the acquire says whose it was', () => {
-    const lock = join(tempDir(), 'run', 'restore.lock');
-    const first = parseLock(sh(lockAcquireCommand(lock, 60, 'owner-dead')).stdout);
-    const pid = first.locked ? first.pid : 0;
-    sh(`kill -9 ${pid}; while kill -0 ${pid} 2>/dev/null; do sleep 0.05; done; sleep 0.2`);
-    const next = parseLock(sh(lockAcquireCommand(lock, 60, 'owner-new')).stdout);
-    expect(next).toEqual({
-      locked: true,
-      pid: expect.any(Number),
-      stale: expect.stringMatching(new RegExp(`^${pid} \\S+ owner-dead$`)),
-    });
-    sh(lockReleaseCommand(lock, 'owner-new'));
-  });
-
-  asRoot('refuses a lock directory that is a symlink or not owned by root, changing nothing', () => {
-    const base = tempDir();
-    const elsewhere = join(base, 'elsewhere');
-    mkdirSync(elsewhere);
-    symlinkSync(elsewhere, join(base, 'run'));
-    const viaLink = sh(lockAcquireCommand(join(base, 'run', 'restore.lock'), 60, 'owner-x'));
-    expect(viaLink.status).toBe(1);
-    expect(viaLink.stdout).toMatch(/is a symlink; pef refuses to use it/);
-    expect(existsSync(join(elsewhere, 'restore.lock'))).toBe(false);
-
-    const foreign = join(base, 'foreign');
-    mkdirSync(foreign, { mode: 0o777 });
-    chownSync(foreign, 65534, 65534);
-    const notRoot = sh(lockAcquireCommand(join(foreign, 'restore.lock'), 60, 'owner-x'));
-    expect(notRoot.status).toBe(1);
-    expect(notRoot.stdout).toMatch(/is not owned by root; pef refuses to use it/);
-    expect(existsSync(join(foreign, 'restore.lock'))).toBe(false);
-  });
-});
-
 describe('SQL builders', () => {
   const pg = { bin: '/usr/lib/postgresql/15/bin', superuser: 'postgres' };
   it('psql runs as the superuser, stops on the first error, one transaction when asked', () => {
@@ -315,13 +233,5 @@ describe('parsers', () => {
     expect(parseRestoreMarker(rows.get('puppetdb')?.comment ?? '')).toBe(sha);
     expect(parseRestoreMarker(rows.get('puppetdb_pef_old')?.comment ?? '')).toBeNull();
     expect(parseRestoreMarker('something else')).toBeNull();
-  });
-  it('reads lock results', () => {
-    expect(parseLock('locked=123\n')).toEqual({ locked: true, pid: 123 });
-    expect(parseLock('busy=123 2025-01-01T00:00:00Z pef-x\n')).toEqual({
-      locked: false,
-      holder: '123 2025-01-01T00:00:00Z pef-x',
-    });
-    expect(parseLock('error=flock exited 1\n')).toEqual({ locked: false, holder: 'flock exited 1' });
   });
 });

@@ -15,12 +15,11 @@ import {
   DATABASE_DEFAULTS,
   databaseStateSql,
   latestDumpCommand,
-  lockAcquireCommand,
-  lockReleaseCommand,
   psqlCommand,
   restoreNames,
   SHIPPED_DUMP_DIR,
 } from '../../../src/puppet/databases.js';
+import { lockAcquireCommand, lockReleaseCommand } from '../../../src/host/lock.js';
 import { replicationStateCommand } from '../../../src/puppet/mode.js';
 import { Cancellation } from '../../../src/runtime/cancellation.js';
 import { runTask } from '../../../src/task/run-task.js';
