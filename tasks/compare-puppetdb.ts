@@ -7,8 +7,7 @@
  */
 import { z } from 'zod';
 import { PefError } from '../src/errors/pef-error.js';
-import { discoverHost } from '../src/host/discover.js';
-import { checkCertname } from '../src/puppet/names.js';
+import { discoverPair } from '../src/host/discover-pair.js';
 import {
   comparePuppetdb,
   EXPORTED_QUERY,
@@ -33,10 +32,8 @@ puppetdb) is due. Fails when either PuppetDB does not answer (an unknown state i
   supportsNoop: true,
   async run(ctx) {
     const replica = await ctx.peer(ctx.params.receiver);
-    const pf = await discoverHost((c) => ctx.read(c));
-    const rf = await discoverHost((c) => replica.read(c));
-    const primary = checkCertname(pf.certname, { server: ctx.target.name, field: 'certname' });
-    const other = checkCertname(rf.certname, { server: replica.target.name, field: 'certname' });
+    const pair = await discoverPair(ctx, replica, { task: 'compare_puppetdb' });
+    const [pf, primary, other] = [pair.primary.facts, pair.primary.certname, pair.replica.certname];
     const tls = parseHostTls((await ctx.read(hostTlsCommand(pf.paths.puppet))).stdout);
     if (!tls)
       throw new PefError(

@@ -11,11 +11,10 @@
  * stopped reads it at its next start. An unchanged file changes nothing.
  */
 import { z } from 'zod';
-import { PefError } from '../src/errors/pef-error.js';
-import { discoverHost, type HostFacts } from '../src/host/discover.js';
+import type { HostFacts } from '../src/host/discover.js';
+import { discoverPair } from '../src/host/discover-pair.js';
 import { readFileCommand, writeFileCommand } from '../src/host/files.js';
 import { readServiceStatus, serviceCommand } from '../src/host/services.js';
-import { checkCertname } from '../src/puppet/names.js';
 import { broadcastPuppetdbConf, puppetdbUrl } from '../src/puppet/puppetdb-conf.js';
 import { curlWithCert, hostTlsCommand, parseHostTls } from '../src/puppet/replica-servers.js';
 import type { HostCommands } from '../src/task/task.js';
@@ -47,27 +46,12 @@ The value says whether the primary can reach the replica's PuppetDB now (replica
   supportsNoop: true,
   async run(ctx) {
     const replica = await ctx.peer(ctx.params.receiver);
-    const pf = await discoverHost((c) => ctx.read(c));
-    const rf = await discoverHost((c) => replica.read(c));
-    for (const [facts, name] of [
-      [pf, ctx.target.name],
-      [rf, replica.target.name],
-    ] as const) {
-      if (facts.flavor !== 'oss')
-        throw new PefError(
-          'pef/task-failed',
-          `configure_puppetdb_broadcast: ${name} runs Puppet Enterprise, whose replica has its own PuppetDB sync. Nothing was changed.`,
-          { host: name },
-        );
-    }
-    const primary = checkCertname(pf.certname, { server: ctx.target.name, field: 'certname' });
-    const own = checkCertname(rf.certname, { server: replica.target.name, field: 'certname' });
-    if (primary === own)
-      throw new PefError(
-        'pef/validation-error',
-        `configure_puppetdb_broadcast: ${ctx.target.name} and ${replica.target.name} have the same certname ${primary}; receiver must be the replica. Nothing was changed.`,
-        { certname: primary },
-      );
+    const pair = await discoverPair(ctx, replica, {
+      task: 'configure_puppetdb_broadcast',
+      ossOnly: "PE's replica has its own PuppetDB sync.",
+    });
+    const [pf, rf] = [pair.primary.facts, pair.replica.facts];
+    const [primary, own] = [pair.primary.certname, pair.replica.certname];
     const changed: string[] = [];
     if (await configure(ctx, pf, primary, own)) changed.push(ctx.target.name);
     if (await configure(replica, rf, own, primary)) changed.push(replica.target.name);

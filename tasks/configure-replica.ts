@@ -20,7 +20,8 @@
  */
 import { z } from 'zod';
 import { PefError } from '../src/errors/pef-error.js';
-import { discoverHost, type HostFacts } from '../src/host/discover.js';
+import type { HostFacts } from '../src/host/discover.js';
+import { discoverPair } from '../src/host/discover-pair.js';
 import { makeDirCommand, readFileCommand, writeFileCommand } from '../src/host/files.js';
 import { readServiceStatus, serviceCommand } from '../src/host/services.js';
 import { caCfgMissing, findCaCfgCommand, setCaService } from '../src/puppet/ca-service.js';
@@ -30,7 +31,6 @@ import {
   installEnvironmentsCommand,
   parseEnvironmentDigests,
 } from '../src/puppet/code-drift.js';
-import { checkCertname } from '../src/puppet/names.js';
 import { ownFirstPuppetdbConf, puppetdbUrl } from '../src/puppet/puppetdb-conf.js';
 import {
   copyHostFileCommand,
@@ -113,21 +113,17 @@ Open-source Puppet only (PE: provision_replica).`,
   supportsNoop: true,
   async run(ctx) {
     const replica = await ctx.peer(ctx.params.receiver);
-    const [pf, rf] = [await discoverHost((c) => ctx.read(c)), await discoverHost((c) => replica.read(c))];
-    for (const [facts, name] of [
-      [pf, ctx.target.name],
-      [rf, replica.target.name],
-    ] as const) {
-      if (facts.flavor !== 'oss')
-        throw fail(`${name} runs Puppet Enterprise; use provision_replica for PE. Nothing was changed.`);
-    }
+    const pair = await discoverPair(ctx, replica, {
+      task: 'configure_replica',
+      ossOnly: 'use provision_replica for PE.',
+    });
+    const [pf, rf, own] = [pair.primary.facts, pair.replica.facts, pair.replica.certname];
     const missing = SERVICES.filter((s) => !rf.services.find((f) => f.name === s)?.present);
     if (missing.length > 0)
       throw fail(
         `${replica.target.name} has no ${missing.join(', ')} service: install the same packages as on the primary. Nothing was changed.`,
       );
     if (!rf.postgres.bin) throw fail(`no PostgreSQL tools on ${replica.target.name}. Nothing was changed.`);
-    const own = checkCertname(rf.certname, { server: replica.target.name, field: 'certname' });
     const pg = { bin: rf.postgres.bin, superuser: rf.postgres.superuser };
     const changes: string[] = [];
     const restart = { puppetdb: false, puppetserver: false };
