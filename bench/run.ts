@@ -7,9 +7,10 @@
  * Every sshd, ssh master and ansible process it starts is stopped by pid at the end, on
  * failure and on SIGINT/SIGTERM; a watchdog ends a run that takes far too long.
  *
- * Flags: --only cold,seq,fanout   --runs N (cold start, default 20)   --commands N (default 100)
+ * Flags: --only cold,seq,fanout,sync   --runs N (cold start, default 20)   --commands N (default 100)
  *        --targets N (fan-out, default 200)   --concurrency 100[,16…] (first = ansible -f)
  *        --no-ansible   --no-login-rc (skip the sequential run with root's ~/.bashrc)
+ *        --certs N (sync: the CA's size, default 10000)   --passes N (sync, default 5)
  *
  * Login shells: on this machine root's ~/.bashrc runs `pyenv init` in every new SSH session
  * (bash reads it when sshd starts it as a top-level shell), which makes every session cost
@@ -24,6 +25,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { loopbackRange, startSshd, startSshdFleet } from '../test/helpers/sshd.js';
 import { Cleanup } from './cleanup.js';
+import { benchCaPass } from './ca-pass.js';
 import { benchColdStart } from './cold-start.js';
 import { benchFanOut } from './fan-out.js';
 import { formatMarkdown, formatTable, type Row } from './report.js';
@@ -35,13 +37,15 @@ const WATCHDOG_MS = 12 * 60_000;
 
 const { values: flags } = parseArgs({
   options: {
-    only: { type: 'string', default: 'cold,seq,fanout' },
+    only: { type: 'string', default: 'cold,seq,fanout,sync' },
     runs: { type: 'string', default: '20' },
     commands: { type: 'string', default: '100' },
     targets: { type: 'string', default: '200' },
     concurrency: { type: 'string', default: '100,16' },
     'no-ansible': { type: 'boolean', default: false },
     'no-login-rc': { type: 'boolean', default: false },
+    certs: { type: 'string', default: '10000' },
+    passes: { type: 'string', default: '5' },
   },
 });
 
@@ -58,6 +62,8 @@ const commands = positiveInt('commands', flags.commands, 10_000);
 const targetCount = positiveInt('targets', flags.targets, 250);
 const concurrencies = flags.concurrency.split(',').map((c) => positiveInt('concurrency', c, 1000));
 const ansible = !flags['no-ansible'];
+const certs = positiveInt('certs', flags.certs, 100_000);
+const passes = positiveInt('passes', flags.passes, 50);
 const SKIP_LOGIN_RC = ['SetEnv SHLVL=1'];
 
 const cleanup = new Cleanup();
@@ -143,6 +149,16 @@ try {
     try {
       log(`fan-out over ${targetCount} targets, concurrency ${concurrencies.join(', ')}…`);
       rows.push(...(await benchFanOut(cleanup, fleet, { concurrencies, ansible })));
+    } finally {
+      await stop();
+    }
+  }
+  if (only.has('sync')) {
+    log(`sync: CA passes on a ${certs}-certificate CA, ${passes} of each kind…`);
+    const sshd = await startSshd({ addresses: ['127.0.22.4'], extraConfig: SKIP_LOGIN_RC });
+    const stop = await own(`sshd ${sshd.pid}`, [sshd.pid], sshd);
+    try {
+      rows.push(...(await benchCaPass(cleanup, sshd, { certs, passes })));
     } finally {
       await stop();
     }

@@ -156,7 +156,9 @@ async function syncCaFiles(
     );
   }
   // The host-side CA jobs (once installed) use the same staging dir and cadir: take their locks.
-  await ctx.change(underJobLock('sync_ca', rsyncToReceiver(settings, primary.paths.cadir, CA_STAGE)));
+  await ctx.change(
+    underJobLock('sync_ca', rsyncToReceiver(settings, primary.paths.cadir, CA_STAGE, { compress: true })),
+  );
   await replica.change(
     underJobLock('receive_ca', installCaCommand(`${transferPaths(settings).incoming}/${CA_STAGE}`, cadir, owner, want)),
   );

@@ -86,7 +86,7 @@ export function caSendScript(s: CaJobSettings): string {
     'tries=0',
     'while :; do',
     '  want=$out',
-    `  ${step(`rsync of ${s.primaryCadir} to ${to}`, rsyncToReceiver(s.transfer, s.primaryCadir, CA_STAGE, { exclude: ['/ca_key.pem'], stats: true }))}`,
+    `  ${step(`rsync of ${s.primaryCadir} to ${to}`, rsyncToReceiver(s.transfer, s.primaryCadir, CA_STAGE, { exclude: ['/ca_key.pem'], stats: true, compress: true }))}`,
     `  bytes=$(( \${bytes:-0} + $(printf '%s\\n' "$out" | sed -n 's/^Total bytes sent: //p' | tr -dc 0-9) + 0 ))`,
     `  ${step(`reading the CA digest of ${s.primaryCadir}`, digest)}`,
     '  [ "$out" != "$want" ] || break',

@@ -55,7 +55,11 @@ describe('the CA job scripts', () => {
     expect(send).toContain(shQuote(caDigestCommand(settings.primaryCadir)));
     expect(send).toContain(
       shQuote(
-        rsyncToReceiver(settings.transfer, settings.primaryCadir, 'ca', { exclude: ['/ca_key.pem'], stats: true }),
+        rsyncToReceiver(settings.transfer, settings.primaryCadir, 'ca', {
+          exclude: ['/ca_key.pem'],
+          stats: true,
+          compress: true,
+        }),
       ),
     );
     expect(send).toContain('--exclude=/ca_key.pem');
