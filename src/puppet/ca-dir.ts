@@ -20,9 +20,12 @@ export function caDigestCommand(dir: string): string {
   );
 }
 
-/** Names of the staging and previous copies next to the CA dir. */
+/**
+ * Names of the copies next to the CA dir: the one being built, the one being swapped out, and
+ * (incremental installs only) the generation kept to build the next one from.
+ */
 export function swapPaths(cadir: string) {
-  return { next: `${cadir}.pef-new`, previous: `${cadir}.pef-old` };
+  return { next: `${cadir}.pef-new`, previous: `${cadir}.pef-old`, base: `${cadir}.pef-base` };
 }
 
 /** How installCaCommand treats the staged copy. */
@@ -31,14 +34,18 @@ export interface InstallCaOptions {
    * Continuous replication (src/replication/ca-job.ts): the staged copy stays for the next pass's
    * rsync deltas and holds no ca_key.pem (the key never changes after setup; only sync_ca sends
    * it); the key is taken from the current cadir, so the digest is still over the full CA.
+   * The CA swapped out is kept as `<cadir>.pef-base` (same owner and modes as the cadir) and the
+   * next install is built from it with rsync, writing only what changed, instead of copying every
+   * certificate again; a base that does not end up matching the digest is dropped for a full copy.
    */
   incremental?: boolean;
 }
 
 /**
  * Copies `staged` to `<cadir>.pef-new` with `owner`, checks its digest against `digest`, then
- * swaps it in: `cadir` → `.pef-old`, `.pef-new` → `cadir`, and removes `.pef-old` and (unless
- * incremental) the staged copy. The first line repairs an earlier run that died between the two renames.
+ * swaps it in: `cadir` → `.pef-old`, `.pef-new` → `cadir`, and removes `.pef-old` (incremental:
+ * keeps it as the next base) and (unless incremental) the staged copy. The first line repairs an
+ * earlier run that died between the two renames.
  */
 export function installCaCommand(
   staged: string,
@@ -47,8 +54,14 @@ export function installCaCommand(
   digest: string,
   options: InstallCaOptions = {},
 ): string {
-  const { next, previous } = swapPaths(cadir);
-  const q = { staged: shQuote(staged), cadir: shQuote(cadir), next: shQuote(next), previous: shQuote(previous) };
+  const { next, previous, base } = swapPaths(cadir);
+  const q = {
+    staged: shQuote(staged),
+    cadir: shQuote(cadir),
+    next: shQuote(next),
+    previous: shQuote(previous),
+    base: shQuote(base),
+  };
   const key = {
     staged: shQuote(`${staged}/ca_key.pem`),
     cadir: shQuote(`${cadir}/ca_key.pem`),
@@ -67,18 +80,25 @@ export function installCaCommand(
           `if [ ! -f ${key.cadir} ] || [ -L ${key.cadir} ]; then echo "${cadir} has no ca_key.pem to keep: run the sync_ca task once" >&2; exit 3; fi`,
         ]
       : []),
-    `rm -rf ${q.next}`,
     `mkdir -p "$(dirname ${q.cadir})"`,
-    `cp -a ${q.staged} ${q.next}`,
-    ...(options.incremental ? [`cp -a ${key.cadir} ${key.next}`] : []),
+    // build full|delta: .pef-new as a copy of the staged CA, or (delta) the kept base brought up to it.
+    'build() {',
+    `  rm -rf ${q.next}`,
+    `  if [ "$1" = delta ]; then mv ${q.base} ${q.next}; rsync -rlpt --delete --exclude=/ca_key.pem ${q.staged}/ ${q.next}/; else cp -a ${q.staged} ${q.next}; fi`,
+    ...(options.incremental ? [`  cp -a ${key.cadir} ${key.next}`] : []),
     // The copy is root's now, so this check cannot race: a CA holds only files and directories,
     // and a link (which the digest, over regular files, would not see) is refused.
-    `if [ -n "$(find ${q.next} ! -type f ! -type d -print -quit)" ]; then rm -rf ${q.next}; echo "staged CA copy holds something other than files and directories (a link?); refused" >&2; exit 3; fi`,
-    `chown -R ${shQuote(owner)} ${q.next}`,
-    `got=$(${caDigestCommand(next)})`,
+    `  if [ -n "$(find ${q.next} ! -type f ! -type d -print -quit)" ]; then rm -rf ${q.next}; echo "staged CA copy holds something other than files and directories (a link?); refused" >&2; exit 3; fi`,
+    `  chown -R ${shQuote(owner)} ${q.next}`,
+    `  got=$(${caDigestCommand(next)})`,
+    '}',
+    // Called in if-bodies, not after || or &&, where sh would ignore set -e inside the function.
+    "got=''",
+    ...(options.incremental ? [`if [ -d ${q.base} ] && [ ! -L ${q.base} ]; then build delta; fi`] : []),
+    `if [ "$got" != ${shQuote(digest)} ]; then build full; fi`,
     `if [ "$got" != ${shQuote(digest)} ]; then rm -rf ${q.next}; echo "staged CA copy does not match the primary (digest $got)" >&2; exit 3; fi`,
     `if [ -e ${q.cadir} ]; then mv ${q.cadir} ${q.previous}; fi`,
     `mv ${q.next} ${q.cadir}`,
-    `rm -rf ${q.previous}`,
+    options.incremental ? `rm -rf ${q.base}; mv ${q.previous} ${q.base} 2>/dev/null || true` : `rm -rf ${q.previous}`,
   ].join('\n');
 }

@@ -13,6 +13,7 @@
  *   (installCaCommand, incremental). The staged copy stays, so the next pass moves only deltas.
  */
 import { readRegularFileCommand, writeFileCommand } from '../host/files.js';
+import { PEF_RUN_DIR } from '../host/root-dir.js';
 import { caDigestCommand, installCaCommand } from '../puppet/ca-dir.js';
 import { replicationDisabledCheck } from '../puppet/mode.js';
 import { rsyncToReceiver, transferPaths, type TransferSettings } from '../puppet/transfer.js';
@@ -86,7 +87,15 @@ export function caSendScript(s: CaJobSettings): string {
     'tries=0',
     'while :; do',
     '  want=$out',
-    `  ${step(`rsync of ${s.primaryCadir} to ${to}`, rsyncToReceiver(s.transfer, s.primaryCadir, CA_STAGE, { exclude: ['/ca_key.pem'], stats: true, compress: true }))}`,
+    `  ${step(
+      `rsync of ${s.primaryCadir} to ${to}`,
+      rsyncToReceiver(s.transfer, s.primaryCadir, CA_STAGE, {
+        exclude: ['/ca_key.pem'],
+        stats: true,
+        compress: true,
+        controlDir: PEF_RUN_DIR,
+      }),
+    )}`,
     `  bytes=$(( \${bytes:-0} + $(printf '%s\\n' "$out" | sed -n 's/^Total bytes sent: //p' | tr -dc 0-9) + 0 ))`,
     `  ${step(`reading the CA digest of ${s.primaryCadir}`, digest)}`,
     '  [ "$out" != "$want" ] || break',
@@ -96,7 +105,7 @@ export function caSendScript(s: CaJobSettings): string {
     `mkdir "$tmp/ready" && printf '%s\\n' "$want" >"$tmp/ready/digest"`,
     step(
       `delivering the ready file to ${to}`,
-      rsyncToReceiver(s.transfer, '"$tmp/ready"', READY_DIR, { shellSource: true }),
+      rsyncToReceiver(s.transfer, '"$tmp/ready"', READY_DIR, { shellSource: true, controlDir: PEF_RUN_DIR }),
     ),
     `printf '%s\\n' "$want" | ${writeFileCommand(delivered, { mode: '0600' })} || true`,
     `record success SUCCESS "CA $(printf %.12s "$want") sent to ${s.transfer.host} ($bytes bytes)"`,

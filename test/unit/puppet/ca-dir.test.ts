@@ -1,6 +1,7 @@
 /**
  * The CA install script runs for real here (sh on the controller, temp dirs): swap, refusal on a
- * digest mismatch or a link with the old CA left intact, the staged copy removed, and repair of a swap interrupted between renames.
+ * digest mismatch or a link with the old CA left intact, the staged copy removed, repair of a swap
+ * interrupted between renames, and incremental installs built from the previous generation.
  */
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -11,6 +12,7 @@ import {
   readFileSync,
   renameSync,
   rmSync,
+  statSync,
   symlinkSync,
   writeFileSync,
 } from 'node:fs';
@@ -118,6 +120,64 @@ describe('installCaCommand, incremental (continuous replication)', () => {
     expect(digest(cadir)).toBe(digest(primary));
     expect(readFileSync(join(staged, 'signed/b.pem'), 'utf8')).toBe('B');
     expect(existsSync(join(staged, 'ca_key.pem'))).toBe(false);
+  });
+
+  it('keeps the swapped-out CA as the base of the next install, which rsync brings up to date', () => {
+    const primary = tree({ 'ca_crt.pem': 'C', 'ca_key.pem': 'KEY', 'signed/a.pem': 'A', 'signed/b.pem': 'B' });
+    const staged = tree({ 'ca_crt.pem': 'C', 'signed/a.pem': 'A', 'signed/b.pem': 'B' });
+    const host = tree({ 'ca/ca_crt.pem': 'C', 'ca/ca_key.pem': 'KEY', 'ca/signed/a.pem': 'A' });
+    const cadir = join(host, 'ca');
+    expect(sh(installCaCommand(staged, cadir, owner, digest(primary), { incremental: true })).status).toBe(0);
+    // The CA it replaced is kept, whole (key included), for the next install to start from.
+    expect(readFileSync(join(`${cadir}.pef-base`, 'ca_key.pem'), 'utf8')).toBe('KEY');
+    expect(existsSync(join(`${cadir}.pef-base`, 'signed/b.pem'))).toBe(false);
+
+    const baseInode = statSync(`${cadir}.pef-base`).ino;
+    // Next pass: b revoked and removed, c signed; only the delta is written into the base.
+    for (const dir of [primary, staged]) {
+      rmSync(join(dir, 'signed/b.pem'));
+      writeFileSync(join(dir, 'signed/c.pem'), 'C2');
+    }
+    const run = sh(installCaCommand(staged, cadir, owner, digest(primary), { incremental: true }));
+    expect(run.stderr).toBe('');
+    expect(run.status).toBe(0);
+    expect(digest(cadir)).toBe(digest(primary));
+    expect(existsSync(join(cadir, 'signed/b.pem'))).toBe(false);
+    expect(existsSync(`${cadir}.pef-new`)).toBe(false);
+    expect(existsSync(`${cadir}.pef-old`)).toBe(false);
+    expect(existsSync(join(`${cadir}.pef-base`, 'signed/b.pem'))).toBe(true);
+    // The new cadir is the old base directory, updated in place, not a fresh copy.
+    expect(statSync(cadir).ino).toBe(baseInode);
+  });
+
+  it('drops a base that does not end up matching (same size and time, other content) for a full copy', () => {
+    const primary = tree({ 'ca_crt.pem': 'C', 'ca_key.pem': 'KEY', 'signed/a.pem': 'A' });
+    const staged = tree({ 'ca_crt.pem': 'C', 'signed/a.pem': 'A' });
+    const host = tree({
+      'ca/ca_crt.pem': 'C',
+      'ca/ca_key.pem': 'KEY',
+      'ca.pef-base/ca_crt.pem': 'X',
+      'ca.pef-base/signed/a.pem': 'A',
+    });
+    // rsync's quick check (size and mtime) cannot see this difference; the digest does.
+    execFileSync('touch', ['-r', join(staged, 'ca_crt.pem'), join(host, 'ca.pef-base', 'ca_crt.pem')]);
+    const cadir = join(host, 'ca');
+    const run = sh(installCaCommand(staged, cadir, owner, digest(primary), { incremental: true }));
+    expect(run.status).toBe(0);
+    expect(digest(cadir)).toBe(digest(primary));
+    expect(readFileSync(join(cadir, 'ca_crt.pem'), 'utf8')).toBe('C');
+  });
+
+  it('does not follow a base that is a symbolic link', () => {
+    const primary = tree({ 'ca_crt.pem': 'C', 'ca_key.pem': 'KEY' });
+    const staged = tree({ 'ca_crt.pem': 'C' });
+    const host = tree({ 'ca/ca_crt.pem': 'OLD', 'ca/ca_key.pem': 'KEY', 'elsewhere/keep.pem': 'KEEP' });
+    symlinkSync(join(host, 'elsewhere'), join(host, 'ca.pef-base'));
+    const cadir = join(host, 'ca');
+    const run = sh(installCaCommand(staged, cadir, owner, digest(primary), { incremental: true }));
+    expect(run.status).toBe(0);
+    expect(digest(cadir)).toBe(digest(primary));
+    expect(readFileSync(join(host, 'elsewhere', 'keep.pem'), 'utf8')).toBe('KEEP');
   });
 
   it('refuses (and removes) a key in the staged copy, and refuses a cadir without a key, changing nothing', () => {
