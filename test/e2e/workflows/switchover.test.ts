@@ -51,6 +51,13 @@ describe('switchover on the oss lab', () => {
     expect(await status()).toMatchObject({ active: 'primary.lab', healthy: true });
   }, 600_000);
 
+  it('--noop runs the checks for real, previews the commands per host and changes nothing', async () => {
+    const run = await runCli(['plan', 'run', 'switchover', '-i', inventory, '--noop']);
+    expect(run.code).toBe(0);
+    expect(run.stderr + run.stdout).toMatch(/check modes: ok, primary\.lab active, replica\.lab passive/);
+    expect(await status()).toMatchObject({ active: 'primary.lab', healthy: true });
+  }, 600_000);
+
   it('switches to the replica with nothing lost, and an agent run compiles there', async () => {
     // Just before: a certificate signed and an agent run (facts, catalog, report) on the primary.
     await sh('primary', 'puppetserver ca generate --certname switchover-e2e-1.lab >/dev/null');
