@@ -56,7 +56,7 @@ describe('switchover on the oss lab', () => {
     expect(run.code).toBe(0);
     expect(run.stderr + run.stdout).toMatch(/check modes: ok, primary\.lab active, replica\.lab passive/);
     expect(await status()).toMatchObject({ active: 'primary.lab', healthy: true });
-  }, 600_000);
+  }, 1_800_000);
 
   it('switches to the replica with nothing lost, and an agent run compiles there', async () => {
     // Just before: a certificate signed and an agent run (facts, catalog, report) on the primary.
