@@ -5,6 +5,7 @@ import type { TaskDefinition } from '../src/task/task.js';
 import { agentCheck } from './agent-check.js';
 import { checkConnection } from './check-connection.js';
 import { checkPair } from './check-pair.js';
+import { compareCa } from './compare-ca.js';
 import { comparePuppetdbTask } from './compare-puppetdb.js';
 import { configurePuppetdbBroadcast } from './configure-puppetdb-broadcast.js';
 import { configureReplica } from './configure-replica.js';
@@ -43,6 +44,7 @@ export const TASKS: readonly TaskDefinition[] = [
   configureReplica,
   configurePuppetdbBroadcast,
   comparePuppetdbTask,
+  compareCa,
   dumpDb,
   restoreDb,
   dumpNc,

@@ -15,6 +15,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { PefError } from '../../src/errors/pef-error.js';
 import type { RunEvent } from '../../src/executor/events.js';
 import type { Target } from '../../src/inventory/target.js';
+import type { Prompter } from '../../src/interaction/prompter.js';
 import type { PlanDefinition } from '../../src/plan/plan.js';
 import { runPlan, type PlanResult, type TaskRegistry } from '../../src/plan/run-plan.js';
 import type { TaskDefinition, TaskOutcome } from '../../src/task/task.js';
@@ -24,8 +25,8 @@ import { fakeRuntime } from './fake-runtime.js';
 /** What a stubbed task answers on one target: its outcome, or an error message to fail with. */
 export type StubAnswer = TaskOutcome | { error: string };
 
-/** The answer for every target, or per target. */
-export type StubReturns = StubAnswer | ((target: string) => StubAnswer);
+/** The answer for every target, or per target (and the params that run was given). */
+export type StubReturns = StubAnswer | ((target: string, params: Record<string, unknown>) => StubAnswer);
 
 /** One stubbed task, refined by chaining. */
 export interface TaskStub {
@@ -49,7 +50,7 @@ export interface PlanSpec {
   run(
     plan: PlanDefinition,
     params?: Record<string, unknown>,
-    options?: { noop?: boolean; from?: string },
+    options?: { noop?: boolean; from?: string; yes?: boolean; prompter?: Prompter },
   ): Promise<PlanResult>;
   /** The runs of each task, in order: targets and the validated params of each target. */
   readonly calls: { task: string; targets: string[]; params: Record<string, unknown>[] }[];
@@ -92,7 +93,7 @@ export function planSpec(targets: Target[]): PlanSpec {
       const recorded = paramsByTarget.get(real.name) ?? [];
       recorded.push(ctx.params);
       paramsByTarget.set(real.name, recorded);
-      const answer = typeof state.answer === 'function' ? state.answer(ctx.target.name) : state.answer;
+      const answer = typeof state.answer === 'function' ? state.answer(ctx.target.name, ctx.params) : state.answer;
       if ('error' in answer) return Promise.reject(new PefError('pef/task-failed', answer.error));
       return Promise.resolve(answer);
     },
@@ -138,11 +139,12 @@ export function planSpec(targets: Target[]): PlanSpec {
         (target, command) => {
           throw new Error(`planSpec: a stubbed plan sent \`${command}\` to ${target}`);
         },
-        { noop: options.noop ?? false },
+        { noop: options.noop ?? false, ...(options.prompter === undefined ? {} : { prompter: options.prompter }) },
       );
       const result = await runPlan(runtime, plan, params, {
         tasks: registry,
         ...(options.from === undefined ? {} : { from: options.from }),
+        ...(options.yes === undefined ? {} : { yes: options.yes }),
       });
       for (const e of events) collect(e);
       const problems = verify();
