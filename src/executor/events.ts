@@ -30,8 +30,12 @@ export interface NoopCommandEvent {
   command: string;
   stdin?: string;
   env?: Readonly<Record<string, string>>;
+  /** Exit codes that count as success, when not only 0. */
+  okExitCodes?: readonly number[];
   /** Runs on the controller (a hook), not over ssh. */
   local?: boolean;
+  /** Where a local command starts (default: the home directory). */
+  cwd?: string;
   /** What the command will be given that noop cannot know (input read at run time): an export cannot replay it. */
   runTimeInput?: string;
   preview?: 'unsupported';

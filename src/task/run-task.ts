@@ -134,6 +134,7 @@ function hostCommands(
       ...(options.stdin === undefined ? {} : { stdin: options.stdin }),
       ...(options.env === undefined ? {} : { env: options.env }),
       ...(options.runTimeInput === undefined ? {} : { runTimeInput: options.runTimeInput }),
+      ...(options.okExitCodes === undefined ? {} : { okExitCodes: options.okExitCodes }),
     });
     runtime.log.write('info', `noop: would run: ${command}`, target.name);
   };

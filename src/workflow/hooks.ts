@@ -55,7 +55,14 @@ export async function runHook(
   if (commands.length === 0) return { point, ran: [], ok: true, noop };
   if (noop) {
     for (const { command } of commands) {
-      runtime.events.emit({ type: 'noop-command', target: CONTROLLER, command, env: hookEnv, local: true });
+      runtime.events.emit({
+        type: 'noop-command',
+        target: CONTROLLER,
+        command,
+        env: hookEnv,
+        local: true,
+        ...(runtime.hooks.cwd === undefined ? {} : { cwd: runtime.hooks.cwd }),
+      });
       runtime.log.write('info', `noop: would run hook ${point}: ${command}`, CONTROLLER);
     }
     return { point, ran: [], ok: true, noop };
