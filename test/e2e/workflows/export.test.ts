@@ -53,12 +53,14 @@ afterAll(async () => {
 
 describe('pef plan export sync on the lab', () => {
   it('writes a runbook that, run with bash, carries the CA as pef plan run sync would', async () => {
+    // A pass first: a dry run cannot show a PuppetDB reseed (restore_db needs the dump a real
+    // dump_db writes), so the replica's PuppetDB must not lag when the runbook is exported.
+    const synced = await runCli(['plan', 'run', 'sync', '-i', inventory, '--format', 'json'], { cwd: dir });
+    expect(synced.code).toBe(0);
     // Only the runbook may move the CA: the primary's jobs are paused, then the CA changes.
     expect((await sh('primary', `pef-lab-service stop ${LAB_JOB_SERVICE}`)).exitCode).toBe(0);
     const signed = await sh('primary', `puppetserver ca generate --certname export-e2e-${Date.now()}.lab >/dev/null`);
     expect(signed.exitCode).toBe(0);
-    const before = await runCli(['plan', 'run', 'sync', '-i', inventory, '--noop', '--format', 'json'], { cwd: dir });
-    expect(caChanges(json(before))).toEqual([true]);
 
     const file = join(dir, 'sync-runbook.sh');
     const exported = await runCli(['plan', 'export', 'sync', '-i', inventory, '-o', file], { cwd: dir });
@@ -69,10 +71,6 @@ describe('pef plan export sync on the lab', () => {
     expect(script).toContain('THIS SCRIPT CHANGES HOSTS');
     expect(script).toMatch(/^on_primary_lab 'rsync /m);
     expect(script).toMatch(/^on_replica_lab /m);
-    // Exporting changed nothing.
-    const still = await runCli(['plan', 'run', 'sync', '-i', inventory, '--noop', '--format', 'json'], { cwd: dir });
-    expect(caChanges(json(still))).toEqual([true]);
-
     const run = spawnSync('bash', [file], { encoding: 'utf8', cwd: dir, timeout: 600_000 });
     expect(`${run.status}\n${run.stderr}`).toMatch(/^0\n[\s\S]*pef: runbook of plan sync done/);
 
@@ -84,14 +82,11 @@ describe('pef plan export sync on the lab', () => {
     expect(status.code).toBe(0);
   }, 900_000);
 
-  it('prints the runbook on stdout without -o, and refuses to overwrite a file', async () => {
-    const printed = await runCli(['plan', 'export', 'sync', '-i', inventory], { cwd: dir });
-    expect(printed.code).toBe(0);
-    expect(printed.stdout).toMatch(/^#!\/usr\/bin\/env bash\n# pef runbook: plan sync/);
+  it('refuses to overwrite a runbook file, before it connects to anything', async () => {
     const again = await runCli(['plan', 'export', 'sync', '-i', inventory, '-o', join(dir, 'sync-runbook.sh')], {
       cwd: dir,
     });
     expect(again.code).toBe(1);
     expect(again.stderr).toContain('exists; choose another --output or add --force');
-  }, 300_000);
+  }, 60_000);
 });
