@@ -13,7 +13,6 @@
  *   (installCaCommand, incremental). The staged copy stays, so the next pass moves only deltas.
  */
 import { readRegularFileCommand, writeFileCommand } from '../host/files.js';
-import { PEF_RUN_DIR } from '../host/root-dir.js';
 import { caDigestCommand, installCaCommand } from '../puppet/ca-dir.js';
 import { replicationDisabledCheck } from '../puppet/mode.js';
 import { rsyncToReceiver, transferPaths, type TransferSettings } from '../puppet/transfer.js';
@@ -93,7 +92,6 @@ export function caSendScript(s: CaJobSettings): string {
         exclude: ['/ca_key.pem'],
         stats: true,
         compress: true,
-        controlDir: PEF_RUN_DIR,
       }),
     )}`,
     `  bytes=$(( \${bytes:-0} + $(printf '%s\\n' "$out" | sed -n 's/^Total bytes sent: //p' | tr -dc 0-9) + 0 ))`,
@@ -105,7 +103,7 @@ export function caSendScript(s: CaJobSettings): string {
     `mkdir "$tmp/ready" && printf '%s\\n' "$want" >"$tmp/ready/digest"`,
     step(
       `delivering the ready file to ${to}`,
-      rsyncToReceiver(s.transfer, '"$tmp/ready"', READY_DIR, { shellSource: true, controlDir: PEF_RUN_DIR }),
+      rsyncToReceiver(s.transfer, '"$tmp/ready"', READY_DIR, { shellSource: true }),
     ),
     `printf '%s\\n' "$want" | ${writeFileCommand(delivered, { mode: '0600' })} || true`,
     `record success SUCCESS "CA $(printf %.12s "$want") sent to ${s.transfer.host} ($bytes bytes)"`,
