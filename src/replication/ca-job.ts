@@ -126,7 +126,7 @@ export function caReceiveScript(s: CaJobSettings): string {
     `if [ "$out" = "$want" ]; then record success '' ''; exit 0; fi`,
     '# A digest mismatch (exit 3) may be a sender still copying: its next delivery triggers another pass.',
     'tries=0',
-    `until sh -c ${shQuote(installCaCommand(`${incoming}/${CA_STAGE}`, s.replicaCadir, s.owner, '$1', { incremental: true }).replace(`'$1'`, '"$1"'))} _ "$want" 2>"$tmp/err"; do`,
+    `until sh -c ${shQuote(installCaCommand(`${incoming}/${CA_STAGE}`, s.replicaCadir, s.owner, '$1', { incremental: true }).replaceAll(`'$1'`, '"$1"'))} _ "$want" 2>"$tmp/err"; do`,
     '  rc=$? tries=$((tries + 1))',
     `  if [ "$rc" != 3 ] || [ "$tries" -ge 3 ]; then fail "installing the CA in ${s.replicaCadir}: $(tail -n 3 "$tmp/err" | tr '\\n' ' ')"; fi`,
     '  sleep 1',
