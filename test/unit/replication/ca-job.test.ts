@@ -76,7 +76,7 @@ describe('the CA job scripts', () => {
       {
         incremental: true,
       },
-    ).replace(`'$1'`, '"$1"');
+    ).replaceAll(`'$1'`, '"$1"');
     expect(receive).toContain(shQuote(install));
     expect(receive).not.toContain("trap 'rm -rf -- /var/lib/pef-transfer/incoming/ca' EXIT");
   });
