@@ -5,19 +5,21 @@
  * a real certificate's size, inventory.txt, serial, CRL, key), then times the host-side jobs'
  * steps, from the same builders the jobs are generated from (src/replication/ca-job.ts):
  *
- *   send:    CA digest, rsync into the staging dir over ssh, digest again,
- *            the ready file delivered by a second rsync;
- *   receive: the receiver's own CA digest, installCaCommand(incremental): copy, key, owner,
- *            digest check, atomic swap.
+ *   send:    the shared ssh connection, CA stamp, rsync into the staging dir over it, CA digest,
+ *            stamp again, the ready file delivered by a second rsync over it;
+ *   receive: the receiver's CA stamp against the digest it recorded at its last install (its own
+ *            digest only when the stamp moved), installCaCommand(incremental): rsync from the
+ *            kept base, key, owner, digest check, atomic swap; the new stamp.
  *
  * Both "hosts" are this machine (the rsync goes through the bench's sshd on loopback), so the
  * figures are the steps' own cost without the jobs' trigger latency (the lab's shim polls every
  * 0.2 s; systemd's path units react to inotify). Baseline, in the same run: the same pass when the
  * staging dir is empty, i.e. when it has to move the whole CA (a first sync).
  *
- * Bytes are what went over the wire for the CA's rsync: ssh's own count ("Transferred: sent N",
- * logged with -v through a wrapper first in PATH), after ssh compression; rsync's `--stats`
- * count (what the jobs log) is taken before compression and is shown beside it.
+ * Bytes are what went over the wire in the pass (both rsyncs): the shared connection's own count
+ * ("Transferred: sent N", logged with -v through a wrapper first in PATH), after ssh compression;
+ * rsync's `--stats` count of the CA's rsync (what the jobs log) is taken before compression and
+ * is shown beside it.
  */
 import {
   appendFileSync,
@@ -32,8 +34,13 @@ import {
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { caDigestCommand, installCaCommand } from '../src/puppet/ca-dir.js';
-import { rsyncToReceiver, type TransferSettings } from '../src/puppet/transfer.js';
+import { caDigestCommand, caStampCommand, installCaCommand } from '../src/puppet/ca-dir.js';
+import {
+  rsyncToReceiver,
+  transferMasterStart,
+  transferMasterStop,
+  type TransferSettings,
+} from '../src/puppet/transfer.js';
 import type { Sshd } from '../test/helpers/sshd.js';
 import type { Cleanup } from './cleanup.js';
 import { summarize } from './stats.js';
@@ -102,6 +109,9 @@ export async function benchCaPass(cleanup: Cleanup, sshd: Sshd, options: CaPassO
   const sshLog = join(root, 'ssh.log');
   const env = { ...process.env, PATH: `${bin}:${process.env['PATH'] ?? '/usr/bin:/bin'}`, PEF_BENCH_SSH_LOG: sshLog };
   const stage = join(root, 'stage');
+  const controlPath = join(root, 'cm');
+  // What the receiver recorded at its last install (receive_ca.installed in the job).
+  let installed: { digest: string; stamp: string } | undefined;
   const readyDir = join(root, 'ready');
   mkdirSync(readyDir);
 
@@ -125,20 +135,39 @@ export async function benchCaPass(cleanup: Cleanup, sshd: Sshd, options: CaPassO
     };
     rmSync(sshLog, { force: true });
     const t0 = performance.now();
-    const want = (await step('digest', caDigestCommand(primary))).trim();
-    const stats = await step(
-      'rsync',
-      rsyncToReceiver(transfer, primary, stage, { exclude: ['/ca_key.pem'], stats: true, compress: true }),
-    );
-    // The CA rsync's own ssh logged its byte count when it exited.
-    const wire = readFileSync(sshLog, 'utf8');
-    if ((await step('digest again', caDigestCommand(primary))).trim() !== want)
-      throw new Error('ca pass: the CA changed during the bench');
-    writeFileSync(join(readyDir, 'digest'), `${want}\n`);
-    await step('ready file', rsyncToReceiver(transfer, readyDir, join(root, 'ready-delivered')));
-    const have = (await step("receiver's digest", caDigestCommand(replica))).trim();
-    if (have !== want)
+    const before = (await step('stamp', caStampCommand(primary))).trim();
+    await step('connection', transferMasterStart(transfer, controlPath, { compress: true }));
+    const shared = { compress: true, controlPath };
+    let stats: string;
+    let want: string;
+    try {
+      stats = await step(
+        'rsync',
+        rsyncToReceiver(transfer, primary, stage, { exclude: ['/ca_key.pem'], stats: true, ...shared }),
+      );
+      want = (await step('digest', caDigestCommand(primary))).trim();
+      if ((await step('stamp again', caStampCommand(primary))).trim() !== before)
+        throw new Error('ca pass: the CA changed during the bench');
+      writeFileSync(join(readyDir, 'digest'), `${want}\n`);
+      await step('ready file', rsyncToReceiver(transfer, readyDir, join(root, 'ready-delivered'), shared));
+    } finally {
+      await sh(transferMasterStop(transfer, controlPath));
+    }
+    // The master logs the connection's byte count as it ends, just after the stop returns.
+    let wire = '';
+    for (let i = 0; i < 50 && !/Transferred: sent/.test(wire); i++) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      wire = readFileSync(sshLog, 'utf8');
+    }
+    const replicaStamp = (await step("receiver's stamp", caStampCommand(replica))).trim();
+    const have =
+      installed?.stamp === replicaStamp
+        ? installed.digest
+        : (await step("receiver's digest", caDigestCommand(replica))).trim();
+    if (have !== want) {
       await step('install', installCaCommand(stage, replica, 'root:root', want, { incremental: true }));
+      installed = { digest: want, stamp: (await step('new stamp', caStampCommand(replica))).trim() };
+    }
     const ms = performance.now() - t0;
     const rsyncBytes = Number(/^Total bytes sent: ([\d,]+)/m.exec(stats)?.[1]?.replace(/,/g, '') ?? Number.NaN);
     const bytes = Number(/Transferred: sent (\d+)/.exec(wire)?.[1] ?? Number.NaN);

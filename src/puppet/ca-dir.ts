@@ -21,6 +21,20 @@ export function caDigestCommand(dir: string): string {
 }
 
 /**
+ * Prints one sha256 over every file's inode, change time, size, mode and relative path: a stamp
+ * that changes whenever any file of the dir is written, replaced, added, removed or chmod'ed (a
+ * write always moves the change time, which no unprivileged tool can set back), but reads no
+ * file, so it costs a directory walk instead of the digest's hashing. Not a content identity:
+ * two copies of one CA have different stamps. Nothing if the dir is missing.
+ */
+export function caStampCommand(dir: string): string {
+  return (
+    `[ -d ${shQuote(dir)} ] || exit 0; cd ${shQuote(dir)} && ` +
+    `find . -type f ! -name '*.pef-tmp' -printf '%i %C@ %s %m %p\n' | LC_ALL=C sort | sha256sum | cut -c1-64`
+  );
+}
+
+/**
  * Names of the copies next to the CA dir: the one being built, the one being swapped out, and
  * (incremental installs only) the generation kept to build the next one from.
  */

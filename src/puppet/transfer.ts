@@ -113,12 +113,45 @@ export function transferSsh(s: TransferSettings, options: TransferSshOptions = {
     '-o IdentitiesOnly=yes',
     '-o ConnectTimeout=10',
     ...(options.compress ? ['-o Compression=yes'] : []),
+    ...(options.controlPath === undefined ? [] : [`-o ControlPath=${options.controlPath}`, '-o ControlMaster=no']),
   ].join(' ');
+}
+
+/**
+ * Starts a connection to the receiver that later transfer ssh commands with the same
+ * `controlPath` share (one handshake for a pass's rsyncs). It opens no session, so the
+ * receiver's forced command never runs for it; it holds none of the caller's files open
+ * (stdio to /dev/null, the job's lock fd 9 closed), ends 60 s after its last use and is meant to
+ * be ended with `transferMasterStop` at once. If it cannot start, the transfer commands connect
+ * on their own (ControlMaster=no falls back when the socket is missing).
+ */
+export function transferMasterStart(
+  s: TransferSettings,
+  controlPath: string,
+  options: { compress?: boolean } = {},
+): string {
+  return [
+    transferSsh(s, options).replace(/^ssh /, 'ssh -M -N -f '),
+    `-o ControlPath=${controlPath}`,
+    '-o ControlPersist=60',
+    shQuote(`${s.user}@${s.host}`),
+    '</dev/null >/dev/null 2>&1 9>&- || true',
+  ].join(' ');
+}
+
+/** Ends the shared connection `transferMasterStart` started (nothing if there is none). */
+export function transferMasterStop(s: TransferSettings, controlPath: string): string {
+  return `ssh -o ControlPath=${controlPath} -O exit ${shQuote(`${s.user}@${s.host}`)} >/dev/null 2>&1 || true`;
 }
 
 /** Options of `transferSsh` (and `rsyncToReceiver`). */
 export interface TransferSshOptions {
   compress?: boolean;
+  /**
+   * Share the connection `transferMasterStart` opened on this ControlPath (an ssh ControlPath
+   * value: ssh itself expands `${VAR}`, which is how a job names its private temp dir).
+   */
+  controlPath?: string;
 }
 
 /**
@@ -143,7 +176,7 @@ export function rsyncToReceiver(
   return [
     'rsync -rlpt --delete',
     ...extra,
-    `-e ${shQuote(transferSsh(s, options.compress ? { compress: true } : {}))}`,
+    `-e ${shQuote(transferSsh(s, options))}`,
     source,
     shQuote(`${s.user}@${s.host}:${name}/`),
   ].join(' ');

@@ -18,7 +18,7 @@ import {
 } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
-import { caDigestCommand, installCaCommand } from '../../../src/puppet/ca-dir.js';
+import { caDigestCommand, caStampCommand, installCaCommand } from '../../../src/puppet/ca-dir.js';
 
 const dirs: string[] = [];
 afterEach(() => dirs.splice(0).forEach((d) => rmSync(d, { recursive: true, force: true })));
@@ -48,6 +48,28 @@ describe('caDigestCommand', () => {
     execFileSync('chmod', ['644', join(a, 'ca_crt.pem')]);
     expect(afterMode).not.toBe(digest(a));
     expect(digest(join(a, 'nope'))).toBe('');
+  });
+});
+
+describe('caStampCommand', () => {
+  const stamp = (dir: string) => execFileSync('sh', ['-c', caStampCommand(dir)], { encoding: 'utf8' }).trim();
+
+  it('stays while nothing is written, and moves on any write, even one that restores size and mtime', () => {
+    const a = tree({ 'ca_crt.pem': 'A', 'signed/x.pem': 'X', serial: '0004' });
+    const first = stamp(a);
+    expect(first).toMatch(/^[0-9a-f]{64}$/);
+    expect(stamp(a)).toBe(first);
+    // Same size, and the mtime put back: only the change time tells.
+    const serial = join(a, 'serial');
+    const { mtime } = statSync(serial);
+    writeFileSync(serial, '0005');
+    execFileSync('touch', ['-d', mtime.toISOString(), serial]);
+    expect(statSync(serial).mtime).toEqual(mtime);
+    const afterWrite = stamp(a);
+    expect(afterWrite).not.toBe(first);
+    writeFileSync(join(a, 'signed', 'new.pem'), 'N');
+    expect(stamp(a)).not.toBe(afterWrite);
+    expect(stamp(join(a, 'nope'))).toBe('');
   });
 });
 

@@ -4,9 +4,9 @@
  */
 import { describe, expect, it } from '@jest/globals';
 import { spawnSync } from 'node:child_process';
-import { caDigestCommand, installCaCommand } from '../../../src/puppet/ca-dir.js';
+import { caDigestCommand, caStampCommand, installCaCommand } from '../../../src/puppet/ca-dir.js';
 import { replicationDisabledCheck } from '../../../src/puppet/mode.js';
-import { rsyncToReceiver } from '../../../src/puppet/transfer.js';
+import { rsyncToReceiver, transferMasterStart, transferMasterStop } from '../../../src/puppet/transfer.js';
 import {
   caJobSpec,
   caReceiveScript,
@@ -59,9 +59,19 @@ describe('the CA job scripts', () => {
           exclude: ['/ca_key.pem'],
           stats: true,
           compress: true,
+          controlPath: '${tmp}/cm',
         }),
       ),
     );
+    // The skip check and the change-during-copy check read the stamp, not every file.
+    const stamp = send.indexOf(shQuote(caStampCommand(settings.primaryCadir)));
+    expect(stamp).toBeGreaterThan(check);
+    expect(stamp).toBeLessThan(send.indexOf('sync_ca.delivered'));
+    // One connection per pass, started after the skip check and ended by the exit trap.
+    const master = send.indexOf(transferMasterStart(settings.transfer, '${tmp}/cm', { compress: true }));
+    expect(master).toBeGreaterThan(send.indexOf('sync_ca.delivered'));
+    expect(send).toContain(`on_exit=${shQuote(transferMasterStop(settings.transfer, '${tmp}/cm'))}`);
+    expect(send).toContain(`trap 'rc=$?; eval "$on_exit"; rm -rf -- "$tmp";`);
     expect(send).toContain('--exclude=/ca_key.pem');
     expect(send).not.toContain(shQuote(replicationDisabledCheck('receive')));
   });
@@ -78,6 +88,10 @@ describe('the CA job scripts', () => {
       },
     ).replaceAll(`'$1'`, '"$1"');
     expect(receive).toContain(shQuote(install));
+    // The installed digest is trusted only with the stamp it was recorded with.
+    expect(receive).toContain(shQuote(caStampCommand(settings.replicaCadir)));
+    expect(receive).toContain('rec=$(cat /var/lib/pef/state/receive_ca.installed');
+    expect(receive).toContain('if [ -n "$out" ] && [ "${rec#* }" = "$out" ]; then have=${rec%% *}; else');
     expect(receive).not.toContain("trap 'rm -rf -- /var/lib/pef-transfer/incoming/ca' EXIT");
   });
 
