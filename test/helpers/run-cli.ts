@@ -7,6 +7,9 @@ import { fileURLToPath } from 'node:url';
 
 const BIN = fileURLToPath(new URL('../../bin/pef.js', import.meta.url));
 
+/** The nightly-check example runbook script (examples/runbooks/). */
+export const NIGHTLY_CHECK = fileURLToPath(new URL('../../examples/runbooks/nightly-check.mjs', import.meta.url));
+
 /** What the CLI printed and how it exited. */
 export interface CliRun {
   code: number | null;
@@ -14,13 +17,23 @@ export interface CliRun {
   stderr: string;
 }
 
+/** How runCli and runNode run the child. */
+export interface RunOptions {
+  cwd?: string;
+  stdin?: string;
+  env?: NodeJS.ProcessEnv;
+  emptyEnv?: boolean;
+}
+
 /** Runs `pef ...args` in `cwd`; stdin is empty unless given; `emptyEnv` inherits no variable. */
-export function runCli(
-  args: readonly string[],
-  options: { cwd?: string; stdin?: string; env?: NodeJS.ProcessEnv; emptyEnv?: boolean } = {},
-): Promise<CliRun> {
+export function runCli(args: readonly string[], options: RunOptions = {}): Promise<CliRun> {
+  return runNode([BIN, ...args], options);
+}
+
+/** Runs `node ...args` (a script such as an example runbook) the way runCli runs pef. */
+export function runNode(args: readonly string[], options: RunOptions = {}): Promise<CliRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
+    const child = spawn(process.execPath, args, {
       cwd: options.cwd ?? process.cwd(),
       // emptyEnv: nothing inherited, as a new user's first run (only what the test gives).
       env: { ...(options.emptyEnv === true ? {} : process.env), CI: 'true', NODE_OPTIONS: '', ...options.env },

@@ -3,7 +3,7 @@
  * from each server with its own certificate, the CA, state files), and the built CLI's exit code.
  * Whatever state earlier suites left the lab in, a failing job planted on the primary must make
  * the pair unhealthy with that job's error, and nothing may be reported as unreadable. The planted
- * state file is removed in afterAll.
+ * state file is removed in afterAll. The nightly-check example script reads the same state.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -14,7 +14,7 @@ import { JOB_STATE_DIR, renderJobState } from '../../../src/replication/job-stat
 import type { StatusDocument } from '../../../src/replication/status.js';
 import { status } from '../../../plans/status.js';
 import { ensureLab, TEST_LAB_DIR } from '../../helpers/lab.js';
-import { runCli } from '../../helpers/run-cli.js';
+import { NIGHTLY_CHECK, runCli, runNode } from '../../helpers/run-cli.js';
 import { taskRunner, type TaskRunner } from '../../helpers/task-runner.js';
 
 const PLANTED = `${JOB_STATE_DIR}/pef_e2e_status.state`;
@@ -78,5 +78,16 @@ describe('status on the lab', () => {
     const doc = JSON.parse(run.stdout) as StatusDocument;
     expect(doc).toMatchObject({ healthy: false, epoch: null });
     expect(doc.problems.length).toBeGreaterThan(0);
+  }, 120_000);
+
+  it('examples/runbooks/nightly-check.mjs prints the document and one line naming the problem, exit 2', async () => {
+    const run = await runNode([NIGHTLY_CHECK, '--inventory', inventory]);
+    expect(run.code).toBe(2);
+    expect(JSON.parse(run.stdout)).toMatchObject({ healthy: false });
+    const lines = run.stderr.split('\n').filter((l) => l.startsWith('pef nightly check:'));
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(
+      /^pef nightly check: NOT healthy \(active: [^)]+\): .*planted by the status e2e test\./,
+    );
   }, 120_000);
 });
