@@ -86,8 +86,6 @@ describe('status on the lab', () => {
     expect(JSON.parse(run.stdout)).toMatchObject({ healthy: false });
     const lines = run.stderr.split('\n').filter((l) => l.startsWith('pef nightly check:'));
     expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatch(
-      /^pef nightly check: NOT healthy \(active: [^)]+\): .*planted by the status e2e test\./,
-    );
+    expect(lines[0]).toMatch(/^pef nightly check: NOT healthy \(active: [^)]+\): .*planted by the status e2e test\./);
   }, 120_000);
 });
