@@ -12,7 +12,7 @@
  * makes `run` throw; so does an expected task that did not run as described.
  */
 import { isDeepStrictEqual } from 'node:util';
-import { PefError } from '../../src/errors/pef-error.js';
+import { PefError, type PefErrorKind } from '../../src/errors/pef-error.js';
 import type { RunEvent } from '../../src/executor/events.js';
 import type { Target } from '../../src/inventory/target.js';
 import type { PlanDefinition } from '../../src/plan/plan.js';
@@ -21,8 +21,8 @@ import type { TaskDefinition, TaskOutcome } from '../../src/task/task.js';
 import { TASKS } from '../../tasks/index.js';
 import { fakeRuntime } from './fake-runtime.js';
 
-/** What a stubbed task answers on one target: its outcome, or an error message to fail with. */
-export type StubAnswer = TaskOutcome | { error: string };
+/** What a stubbed task answers on one target: its outcome, or an error message (and kind, default pef/task-failed) to fail with. */
+export type StubAnswer = TaskOutcome | { error: string; kind?: PefErrorKind };
 
 /** The answer for every target, or per target. */
 export type StubReturns = StubAnswer | ((target: string) => StubAnswer);
@@ -93,7 +93,7 @@ export function planSpec(targets: Target[]): PlanSpec {
       recorded.push(ctx.params);
       paramsByTarget.set(real.name, recorded);
       const answer = typeof state.answer === 'function' ? state.answer(ctx.target.name) : state.answer;
-      if ('error' in answer) return Promise.reject(new PefError('pef/task-failed', answer.error));
+      if ('error' in answer) return Promise.reject(new PefError(answer.kind ?? 'pef/task-failed', answer.error));
       return Promise.resolve(answer);
     },
   });
