@@ -15,18 +15,25 @@
 import { z } from 'zod';
 import { PefError } from '../src/errors/pef-error.js';
 import type { Result } from '../src/executor/result.js';
+import type { Target } from '../src/inventory/target.js';
 import type { PlanContext } from '../src/plan/plan.js';
 import { definePlan } from '../src/plan/plan.js';
 import { rpoReport, type RpoRow } from '../src/replication/rpo-report.js';
 import { duration } from '../src/replication/status-jobs.js';
 import type { StatusProbe } from '../src/replication/status-probe.js';
+import { confirmActive } from '../src/workflow/confirm-active.js';
 import { controllerTarget } from '../src/workflow/controller-target.js';
-import { assessFailover, type FailoverAssessment, type PrimaryViews } from '../src/workflow/failover-checks.js';
+import {
+  assessFailover,
+  failoverDirection,
+  type FailoverAssessment,
+  type FailoverReading,
+  type PrimaryViews,
+} from '../src/workflow/failover-checks.js';
 import { pairTargets } from '../src/workflow/pair.js';
 import type { PortAnswer } from '../src/host/port-probe.js';
 import { PUPPETSERVER_PORT } from '../src/replication/status-probe.js';
 import { agentCheck } from '../tasks/agent-check.js';
-import { checkConnection } from '../tasks/check-connection.js';
 import { checkPorts } from '../tasks/check-ports.js';
 import { configureAgents } from '../tasks/configure-agents.js';
 import { demote } from '../tasks/demote.js';
@@ -37,6 +44,13 @@ import { service } from '../tasks/service.js';
 import { setMode } from '../tasks/set-mode.js';
 
 const params = z.object({
+  to: z
+    .string()
+    .regex(/^[A-Za-z0-9_.:-]+$/)
+    .optional()
+    .describe(
+      "the server to make active (inventory name); default: the passive one, from the servers' modes (needed to resume after fence_primary or promote)",
+    ),
   force: z
     .boolean()
     .default(false)
@@ -56,10 +70,12 @@ type FailoverParams = z.output<typeof params>;
 
 /** What the checks found; recomputed after the confirmation and on a resumed run. */
 interface Findings {
+  /** The server left (the active one that failed) and the one made active (its spare). */
+  from: Target;
+  to: Target;
   assessment: FailoverAssessment;
-  replica: StatusProbe | null;
-  /** The replica's certname: what agents and agent_check call it. */
-  replicaCertname: string | null;
+  /** The spare's certname: what agents and agent_check call it. */
+  toCertname: string | null;
   rpo: RpoRow[];
 }
 
@@ -67,13 +83,14 @@ interface Findings {
 export const failover = definePlan({
   name: 'failover',
   description:
-    'Unplanned failover: establish the primary is down or fence it, promote the replica, repoint agents, report the RPO',
+    'Unplanned failover: establish the active server is down or fence it, promote its spare, repoint agents, report the RPO',
   details: `Steps: check, confirm, fence_primary, stop_replication, promote, agents, hooks, verify, report.
-The primary is called down only when it is silent from the controller (SSH login, 8140) and from the
-replica (its SSH port and 8140); a primary pef can log in to is fenced first (Puppet Server and
-PuppetDB stopped, demoted: passive, CA off, kill-switch on). When the two places disagree (a
-partition) the plan refuses unless the primary is fenced or force=true. --noop checks for real and
-prints the commands; exit 2 when a prerequisite fails. The value reports the RPO per data kind.`,
+The server failed over from is the active one (by the servers' modes, not the inventory's roles;
+to=<name> names the one to make active). It is called down only when it is silent from the
+controller (SSH, 8140) and from the spare (its SSH port and 8140); one pef can log in to is fenced
+first (Puppet Server and PuppetDB stopped, demoted: passive, CA off, kill-switch on). When the two
+places disagree (a partition) the plan refuses unless it is fenced or force=true. --noop checks for
+real and prints the commands; exit 2 when a prerequisite fails. The value reports the RPO per kind.`,
   params,
   memo: {
     findings: async (ctx) => measure(ctx),
@@ -82,7 +99,7 @@ prints the commands; exit 2 when a prerequisite fails. The value reports the RPO
   steps: [
     {
       name: 'check',
-      description: 'the replica is a usable spare; the primary is down (both views) or can be fenced',
+      description: 'the spare is usable; the active server is down (both views) or can be fenced',
       async run(ctx) {
         const found = await findings(ctx);
         report(ctx, found);
@@ -91,134 +108,133 @@ prints the commands; exit 2 when a prerequisite fails. The value reports the RPO
     },
     {
       name: 'confirm',
-      description: 'the operator confirms the server that becomes active (--yes); then every check again',
+      description: 'type the name of the server that becomes active (--yes answers it); then every check again',
       async run(ctx) {
-        const { replica } = await pairTargets(ctx);
-        // TODO(hC): confirmActive(ctx, replica.name) from src/workflow/confirm-active.ts.
-        ctx.log(`confirmation: ${replica.name} becomes the active server`);
         const before = await findings(ctx);
+        await confirmActive(ctx, before.to.name);
         const again = await measure(ctx);
         ctx.memo.set('findings', again);
-        if (again.assessment.primary !== before.assessment.primary)
-          ctx.log(`the primary changed state meanwhile: ${before.assessment.primary} → ${again.assessment.primary}`);
+        if (again.to.name !== before.to.name || again.assessment.primary !== before.assessment.primary)
+          ctx.log(
+            `the state changed while confirming: ${before.from.name} ${before.assessment.primary} → ${again.from.name} ${again.assessment.primary}`,
+          );
         report(ctx, again);
         refuseIfBlocked(again);
+        if (again.to.name !== before.to.name)
+          throw new PefError('pef/task-failed', `the server to make active changed while confirming; run again`, {});
       },
     },
     {
       name: 'fence_primary',
       description:
-        'a primary pef can log in to: Puppet Server and PuppetDB stopped, demoted (passive, CA off, kill-switch on)',
+        'an active server pef can log in to: Puppet Server and PuppetDB stopped, demoted (passive, CA off, kill-switch on)',
       async run(ctx) {
-        const { primary, replica } = await pairTargets(ctx);
-        const { assessment } = await findings(ctx);
+        const { from, to, assessment } = await findings(ctx);
         if (!assessment.canFence) {
           ctx.log(
-            `${primary.name} cannot be reached to fence it (${assessment.primary}): when it comes back, demote it before anything else: pef task run demote -t ${primary.name} peer=${replica.name}`,
+            `${from.name} cannot be reached to fence it (${assessment.primary}): when it comes back, demote it before anything else: pef task run demote -t ${from.name} peer=${to.name}`,
           );
           return;
         }
-        const facts = await ctx.runTask(discover, [primary]);
-        const present = servicesPresent(facts.find(primary.name));
-        // Puppet Server first: agents that still list the primary first move on to the replica.
-        if (present.length > 0) await ctx.runTask(service, [primary], { action: 'stop', services: present });
-        await ctx.runTask(demote, [primary], { peer: replica.name, reason: `failover to ${replica.name}` });
+        const facts = await ctx.runTask(discover, [from]);
+        const present = servicesPresent(facts.find(from.name));
+        // Puppet Server first: agents that still list this server first move on to the spare.
+        if (present.length > 0) await ctx.runTask(service, [from], { action: 'stop', services: present });
+        await ctx.runTask(demote, [from], { peer: to.name, reason: `failover to ${to.name}` });
       },
     },
     {
       name: 'stop_replication',
-      description: 'the kill-switch on the replica: no transfer from the old primary lands while it is promoted',
+      description: 'the kill-switch on the spare: no transfer from the old primary lands while it is promoted',
       async run(ctx) {
-        const { primary, replica } = await pairTargets(ctx);
-        const { assessment } = await findings(ctx);
+        const { from, to, assessment } = await findings(ctx);
         if (assessment.resumed) {
-          ctx.log(`${replica.name} is already active (an active server never receives)`);
+          ctx.log(`${to.name} is already active (an active server never receives)`);
           return;
         }
-        await ctx.runTask(setMode, [replica], { mode: 'passive', peer: primary.name, replication: 'disabled' });
+        await ctx.runTask(setMode, [to], { mode: 'passive', peer: from.name, replication: 'disabled' });
       },
     },
     {
       name: 'promote',
-      description: 'the replica becomes active: mode active, CA on, its services running, Puppet Server answering',
+      description: 'the spare becomes active: mode active, CA on, its services running, Puppet Server answering',
       async run(ctx) {
-        const { primary, replica } = await pairTargets(ctx);
         const found = await findings(ctx);
-        await ctx.runTask(promote, [replica], { peer: primary.name, force: found.assessment.forced });
+        await ctx.runTask(promote, [found.to], { peer: found.from.name, force: found.assessment.forced });
         if (ctx.noop) return;
         await waitReady(ctx, found);
       },
     },
     {
       name: 'agents',
-      description: "the replica first in each reachable agent's server_list (the others keep theirs)",
+      description: "the new active server first in each reachable agent's server_list (the others kept)",
       async run(ctx) {
         const agents = await ctx.targets('agent');
-        const { replicaCertname } = await findings(ctx);
-        if (!replicaCertname) throw new PefError('pef/task-failed', 'the replica did not report its certname');
+        const { to, toCertname } = await findings(ctx);
+        if (!toCertname) throw new PefError('pef/task-failed', `${to.name} did not report its certname`);
         if (agents.length === 0) {
-          ctx.log(`no agent in the inventory: put ${replicaCertname} first in your agents' server_list`);
+          ctx.log(`no agent in the inventory: put ${toCertname} first in your agents' server_list`);
           return;
         }
-        const set = await ctx.runTask(configureAgents, agents, { first: replicaCertname }, { catchErrors: true });
-        const done = set.okSet().map((r) => r.target);
-        ctx.memo.set('agents_done', done);
+        const set = await ctx.runTask(configureAgents, agents, { first: toCertname }, { catchErrors: true });
+        ctx.memo.set(
+          'agents_done',
+          set.okSet().map((r) => r.target),
+        );
         for (const failed of set.errorSet())
           ctx.log(
-            `${failed.target}: server_list not changed (${failed.error?.msg.split('\n')[0] ?? 'failed'}); it keeps working if its server_list already lists ${replicaCertname}`,
+            `${failed.target}: server_list not changed (${failed.error?.msg.split('\n')[0] ?? 'failed'}); it keeps working if its server_list already lists ${toCertname}`,
           );
       },
     },
     {
       name: 'hooks',
-      description: 'the DNS / load-balancer change: points the service name at the replica',
+      description: 'the DNS / load-balancer change: points the service name at the new active server',
       async run(ctx) {
-        const { primary, replica } = await pairTargets(ctx);
+        const { from, to } = await findings(ctx);
         // TODO(hE): runHook(ctx, 'after-failover', …) once hooks exist in the pef config.
         ctx.log(
-          `DNS / load balancer: point the name agents use for Puppet at ${replica.name} (it was ${primary.name}); no hook is configured to do it`,
+          `DNS / load balancer: point the name agents use for Puppet at ${to.name} (it was ${from.name}); no hook is configured to do it`,
         );
       },
     },
     {
       name: 'verify',
-      description: 'an agent run (noop) compiles on the replica, through the agent’s own server_list',
+      description: "an agent run (noop) compiles on the new active server, through the agent's own server_list",
       async run(ctx) {
         if (ctx.noop) {
           ctx.log('verify: the agent run is made for real only once the changes are made');
           return;
         }
-        const { replicaCertname } = await findings(ctx);
-        const agents = await ctx.targets('agent');
+        const { toCertname } = await findings(ctx);
         const done = (await ctx.memo.get('agents_done')) as string[] | null;
-        const agent = agents.find((a) => done === null || done.includes(a.name));
-        if (!agent || !replicaCertname) {
+        const agent = (await ctx.targets('agent')).find((a) => done === null || done.includes(a.name));
+        if (!agent || !toCertname) {
           ctx.log('no reachable agent in the inventory: the catalog check was skipped');
           return;
         }
-        await ctx.runTask(agentCheck, [agent], { expect_server: replicaCertname });
+        await ctx.runTask(agentCheck, [agent], { expect_server: toCertname });
       },
     },
     {
       name: 'report',
-      description: 'the RPO suffered per data kind (the age of the replica’s copy at failover time)',
+      description: "the RPO suffered per data kind (the age of the spare's copy at failover time)",
       async run(ctx) {
-        const { primary, replica } = await pairTargets(ctx);
         const found = await findings(ctx);
         for (const row of found.rpo)
           ctx.log(
             `RPO ${row.kind}: ${row.age_s === null ? 'unknown' : duration(row.age_s)}${row.last_success ? ` (last received ${row.last_success})` : ''}: ${row.note}`,
           );
         ctx.returns({
-          active: replica.name,
-          previous: primary.name,
+          active: found.to.name,
+          previous: found.from.name,
           primary: found.assessment.primary,
           fenced: found.assessment.canFence || found.assessment.fenced,
           forced: found.assessment.forced,
           rpo: found.rpo,
           agents_reconfigured: await ctx.memo.get('agents_done'),
           next_steps: [
-            `when ${primary.name} is back and fenced, give ${replica.name} a spare again: pef plan run promote (docs/runbook.md)`,
+            `when ${found.from.name} is back and fenced, give ${found.to.name} a spare again (docs/runbook.md, "After a failover")`,
           ],
         });
       },
@@ -231,64 +247,69 @@ async function findings(ctx: PlanContext<FailoverParams>): Promise<Findings> {
 }
 
 // Every measurement the checks judge, read for real (also under --noop). Sequential on purpose:
-// the slow one, the SSH login to a primary that may not answer, comes after the replica's reads.
+// a server that does not answer costs its connect timeout once (the pool does not retry it).
 async function measure(ctx: PlanContext<FailoverParams>): Promise<Findings> {
-  const { primary, replica } = await pairTargets(ctx);
-  const address = primary.config.ssh.host;
-  const probed = (await ctx.runTask(probeStatus, [replica], { servers: [] }, { catchErrors: true })).find(replica.name);
-  const replicaProbe = probed?.status === 'success' ? (probed.value as unknown as StatusProbe) : null;
+  const pair = await pairTargets(ctx);
+  const reads = new Map<string, Result | undefined>();
+  for (const server of [pair.replica, pair.primary])
+    reads.set(
+      server.name,
+      (await ctx.runTask(probeStatus, [server], { servers: [] }, { catchErrors: true })).find(server.name),
+    );
+  const probeOf = (name: string): StatusProbe | null => {
+    const read = reads.get(name);
+    return read?.status === 'success' ? (read.value as unknown as StatusProbe) : null;
+  };
+  const reading = (name: string): FailoverReading =>
+    probeOf(name)?.replication.mode?.mode ?? (probeOf(name) ? null : 'unreadable');
+  const names = failoverDirection(
+    [pair.primary.name, pair.replica.name],
+    { [pair.primary.name]: reading(pair.primary.name), [pair.replica.name]: reading(pair.replica.name) },
+    ctx.params.to,
+  );
+  const [from, to] = [names.from, names.to].map((n) => (n === pair.primary.name ? pair.primary : pair.replica)) as [
+    Target,
+    Target,
+  ];
+  const address = from.config.ssh.host;
   const seen = (
     await ctx.runTask(
       checkPorts,
-      [replica],
-      { host: address, ports: [primary.config.ssh.port, PUPPETSERVER_PORT] },
+      [to],
+      { host: address, ports: [from.config.ssh.port, PUPPETSERVER_PORT] },
       { catchErrors: true },
     )
-  ).find(replica.name);
+  ).find(to.name);
+  const controller = controllerTarget();
   const fromController = (
-    await ctx.runTask(
-      checkPorts,
-      [controllerTarget()],
-      { host: address, ports: [PUPPETSERVER_PORT] },
-      { catchErrors: true },
-    )
-  ).find(controllerTarget().name);
-  const login = (await ctx.runTask(checkConnection, [primary], { expect_user: 'root' }, { catchErrors: true })).find(
-    primary.name,
-  );
-  let primaryState: PrimaryViews['primaryState'] = null;
-  if (login?.status === 'success') {
-    const read = (await ctx.runTask(probeStatus, [primary], { servers: [] }, { catchErrors: true })).find(primary.name);
-    const replication = read?.status === 'success' ? (read.value as unknown as StatusProbe).replication : null;
-    if (replication)
-      primaryState = { mode: replication.mode?.mode ?? null, killSwitch: replication.killSwitch !== null };
-  }
+    await ctx.runTask(checkPorts, [controller], { host: address, ports: [PUPPETSERVER_PORT] }, { catchErrors: true })
+  ).find(controller.name);
+  // The active server's probe_status is the controller's login: it ran commands there, or why not.
+  const login = reads.get(from.name);
+  const fromProbe = probeOf(from.name);
   const views: PrimaryViews = {
-    controllerLogin:
-      login?.status === 'success'
-        ? { ok: true }
-        : { ok: false, kind: login?.error?.kind ?? 'pef/unknown', message: login?.error?.msg ?? 'no result' },
+    controllerLogin: fromProbe
+      ? { ok: true }
+      : { ok: false, kind: login?.error?.kind ?? 'pef/unknown', message: login?.error?.msg ?? 'no result' },
     controller8140: portAnswer(fromController, PUPPETSERVER_PORT),
     fromReplica:
       seen?.status === 'success'
-        ? { ssh: portAnswer(seen, primary.config.ssh.port), puppetserver: portAnswer(seen, PUPPETSERVER_PORT) }
+        ? { ssh: portAnswer(seen, from.config.ssh.port), puppetserver: portAnswer(seen, PUPPETSERVER_PORT) }
         : null,
-    primaryState,
+    primaryState: fromProbe
+      ? { mode: fromProbe.replication.mode?.mode ?? null, killSwitch: fromProbe.replication.killSwitch !== null }
+      : null,
   };
+  const toProbe = probeOf(to.name);
   const assessment = assessFailover({
-    primaryName: primary.name,
-    replicaName: replica.name,
+    primaryName: from.name,
+    replicaName: to.name,
     views,
-    replica: replicaProbe,
-    replicaError: probed?.error?.msg.split('\n')[0] ?? null,
+    replica: toProbe,
+    replicaError: reads.get(to.name)?.error?.msg.split('\n')[0] ?? null,
     force: ctx.params.force,
   });
-  return {
-    assessment,
-    replica: replicaProbe,
-    replicaCertname: replicaProbe?.certname ?? null,
-    rpo: replicaProbe ? rpoReport(replicaProbe) : [],
-  };
+  return { from, to, assessment, toCertname: toProbe?.certname ?? null, rpo: toProbe ? rpoReport(toProbe) : [] };
 }
 
 function portAnswer(result: Result | undefined, port: number): PortAnswer {
@@ -298,11 +319,12 @@ function portAnswer(result: Result | undefined, port: number): PortAnswer {
 }
 
 function report(ctx: PlanContext<FailoverParams>, found: Findings): void {
+  ctx.log(`failover: ${found.from.name} -> ${found.to.name}`);
   for (const f of found.assessment.findings) ctx.log(`${f.status}: ${f.check}: ${f.message}`);
   const oldest = found.rpo.filter((r) => r.age_s !== null).sort((a, b) => (b.age_s ?? 0) - (a.age_s ?? 0))[0];
   if (oldest)
     ctx.log(
-      `replica's data: ${oldest.kind} is the oldest, ${duration(oldest.age_s ?? 0)} old (the RPO if it fails over now)`,
+      `${found.to.name}'s oldest data: ${oldest.kind}, ${duration(oldest.age_s ?? 0)} old (the RPO of a failover now)`,
     );
 }
 
@@ -316,8 +338,8 @@ function refuseIfBlocked(found: Findings): void {
     );
 }
 
-// The primary's services that serve agents and take their data (oss names, or PE's); the
-// database stays up: it is what a failback or a post-mortem reads.
+// The services that serve agents and take their data (oss names, or PE's); the database stays
+// up: it is what a failback or a post-mortem reads.
 function servicesPresent(result: Result | undefined): string[] {
   const services = result?.value['services'];
   if (!Array.isArray(services)) return [];
@@ -327,25 +349,22 @@ function servicesPresent(result: Result | undefined): string[] {
     .map((s) => s.name as string);
 }
 
-// The promoted Puppet Server answers /status/v1/simple, asked on the replica itself.
+// The promoted Puppet Server answers /status/v1/simple, asked on that server itself.
 async function waitReady(ctx: PlanContext<FailoverParams>, found: Findings): Promise<void> {
-  const { replica } = await pairTargets(ctx);
-  const name = found.replicaCertname;
-  if (!name) throw new PefError('pef/task-failed', `${replica.name} did not report its certname`);
+  const { to, toCertname: name } = found;
+  if (!name) throw new PefError('pef/task-failed', `${to.name} did not report its certname`);
   const deadline = Date.now() + ctx.params.ready_timeout_s * 1000;
   for (;;) {
-    const read = (await ctx.runTask(probeStatus, [replica], { servers: [name] }, { catchErrors: true })).find(
-      replica.name,
-    );
+    const read = (await ctx.runTask(probeStatus, [to], { servers: [name] }, { catchErrors: true })).find(to.name);
     const answer = read?.status === 'success' ? (read.value as unknown as StatusProbe).answers[name] : undefined;
     if (answer?.answers) {
-      ctx.log(`${replica.name}'s Puppet Server answers: running`);
+      ctx.log(`${to.name}'s Puppet Server answers: running`);
       return;
     }
     if (Date.now() >= deadline)
       throw new PefError(
         'pef/task-failed',
-        `${replica.name} is active but its Puppet Server does not answer /status/v1/simple (${answer?.detail ?? read?.error?.msg ?? 'no answer'}). Look at its log, start it, then resume: pef plan run failover --from promote`,
+        `${to.name} is active but its Puppet Server does not answer /status/v1/simple (${answer?.detail ?? read?.error?.msg ?? 'no answer'}). Look at its log, start it, then resume: pef plan run failover to=${to.name} --from promote`,
         { answer: answer?.detail ?? null },
       );
     await new Promise((r) => setTimeout(r, 3000));

@@ -6,7 +6,8 @@ import { failover } from './failover.js';
 import { preflight } from './preflight.js';
 import { setup } from './setup.js';
 import { status } from './status.js';
+import { switchover } from './switchover.js';
 import { sync } from './sync.js';
 
 /** The bundled plans. */
-export const PLANS: readonly PlanDefinition[] = [preflight, setup, sync, status, failover];
+export const PLANS: readonly PlanDefinition[] = [preflight, setup, sync, status, switchover, failover];

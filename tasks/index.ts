@@ -6,6 +6,7 @@ import { agentCheck } from './agent-check.js';
 import { checkConnection } from './check-connection.js';
 import { checkPair } from './check-pair.js';
 import { checkPorts } from './check-ports.js';
+import { compareCa } from './compare-ca.js';
 import { comparePuppetdbTask } from './compare-puppetdb.js';
 import { configurePuppetdbBroadcast } from './configure-puppetdb-broadcast.js';
 import { configureReplica } from './configure-replica.js';
@@ -45,6 +46,7 @@ export const TASKS: readonly TaskDefinition[] = [
   configureReplica,
   configurePuppetdbBroadcast,
   comparePuppetdbTask,
+  compareCa,
   dumpDb,
   restoreDb,
   dumpNc,

@@ -41,6 +41,8 @@ export interface PlanRunOptions {
 export interface PlanContext<P> {
   readonly params: P;
   readonly noop: boolean;
+  /** `--yes`: the operator answered the confirmation of a destructive plan in advance (confirmActive). */
+  readonly yes: boolean;
   readonly prompter: Prompter;
   /** Targets by Role (`primary`, `replica`, …) or by inventory name, group, alias or glob. */
   targets(spec: string): Promise<Target[]>;

@@ -54,6 +54,8 @@ export interface RunPlanOptions {
   tasks: TaskRegistry;
   /** Resume: skip the steps before this one. */
   from?: string;
+  /** `--yes`: confirmations are answered in advance (PlanContext.yes). */
+  yes?: boolean;
 }
 
 /** Runs `plan`; never throws for a failing step (the PlanResult says so), only for bad input. */
@@ -108,7 +110,7 @@ export async function runPlan(
     const t0 = performance.now();
     const results: ResultSetJson[] = [];
     try {
-      await step.run(planContext(runtime, plan, step.name, options.tasks, params, memo, results, returned));
+      await step.run(planContext(runtime, plan, step.name, options, params, memo, results, returned));
       const elapsed = performance.now() - t0;
       reports.push({ name: step.name, status: 'success', elapsed_time: seconds(elapsed), results });
       runtime.events.emit({ type: 'step-finish', plan: plan.name, step: step.name, ok: true, elapsedMs: elapsed });
@@ -143,7 +145,7 @@ function planContext<P>(
   runtime: Runtime,
   plan: PlanDefinition,
   step: string,
-  tasks: TaskRegistry,
+  run: RunPlanOptions,
   params: P,
   memo: Map<string, Promise<unknown>>,
   results: ResultSetJson[],
@@ -155,12 +157,13 @@ function planContext<P>(
       returned.value = value;
     },
     noop: runtime.noop,
+    yes: run.yes === true,
     prompter: runtime.prompter,
     memo: planMemo(plan, step, memo, () => ctx),
     targets: async (spec: string): Promise<Target[]> =>
       isRole(spec) ? await runtime.targets.targetsWithRole(spec) : await runtime.targets.resolve(spec),
     runTask: async (wanted, targets, params, options = {}): Promise<ResultSet> => {
-      const task = tasks.get(wanted.name);
+      const task = run.tasks.get(wanted.name);
       if (!task)
         throw new PefError(
           'pef/unknown-task',

@@ -87,6 +87,8 @@ export interface RunPlanCallOptions {
   noop?: boolean;
   /** Resume: skip the steps before this one. */
   from?: string;
+  /** Answer the confirmation of switchover, failover, promote and failback in advance (`--yes`). */
+  yes?: boolean;
 }
 
 /** A pef runtime for scripts; close it when done (it holds one connection per target used). */
@@ -208,6 +210,7 @@ class LibraryRuntime implements PefRuntime {
       runPlan(this.#runtime(options.noop), def, params, {
         tasks,
         ...(options.from === undefined ? {} : { from: options.from }),
+        ...(options.yes === undefined ? {} : { yes: options.yes }),
       }),
     );
   }

@@ -10,6 +10,7 @@
  * The replica must be reachable, set up as this pair's spare (passive; active only when a failover
  * is being resumed), hold a CA, and run open source Puppet (the PE steps are not built yet).
  */
+import { PefError } from '../errors/pef-error.js';
 import type { PortAnswer } from '../host/port-probe.js';
 import type { StatusProbe } from '../replication/status-probe.js';
 
@@ -223,4 +224,40 @@ function replicaFinding(p: string, r: string, views: PrimaryViews, view: ViewSta
 
 function firstLine(text: string): string {
   return text.split('\n')[0] ?? text;
+}
+
+/** A server's mode as read, or `unreadable` when probe_status got no answer from it. */
+export type FailoverReading = 'active' | 'passive' | null | 'unreadable';
+
+/**
+ * Which server a failover promotes (`to`) and which it leaves (`from`), from the modes, not the
+ * inventory's roles (after a switchover the inventory's primary is the spare). Without `to`: the
+ * passive one of an active/passive pair, or the only readable server when it is passive. Anything
+ * else (both passive after a fence, an active server alone) is ambiguous: the operator names it.
+ */
+export function failoverDirection(
+  servers: readonly [string, string],
+  readings: Record<string, FailoverReading>,
+  to?: string,
+): { from: string; to: string } {
+  const [a, b] = servers;
+  if (to !== undefined) {
+    if (to !== a && to !== b)
+      throw new PefError('pef/validation-error', `to=${to} is not one of the pair's servers (${a}, ${b}).`, { to });
+    return { from: to === a ? b : a, to };
+  }
+  const readable = servers.filter((s) => readings[s] !== 'unreadable');
+  const modes = readable.map((s) => readings[s]);
+  if (readable.length === 2 && [...modes].sort().join(',') === 'active,passive')
+    return readings[a] === 'passive' ? { from: b, to: a } : { from: a, to: b };
+  const [only] = readable;
+  if (readable.length === 1 && only !== undefined && readings[only] === 'passive')
+    return { from: only === a ? b : a, to: only };
+  const state = servers.map((s) => `${s}: ${readings[s] ?? 'no mode'}`).join('; ');
+  throw new PefError(
+    'pef/validation-error',
+    `Cannot tell which server the failover should make active (${state}). Name it: pef plan run failover to=<inventory name> ` +
+      `(a failover stopped after fence_primary or promote resumes that way too, with --from <step>).`,
+    { readings },
+  );
 }

@@ -15,6 +15,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { PefError, type PefErrorKind } from '../../src/errors/pef-error.js';
 import type { RunEvent } from '../../src/executor/events.js';
 import type { Target } from '../../src/inventory/target.js';
+import type { Prompter } from '../../src/interaction/prompter.js';
 import type { PlanDefinition } from '../../src/plan/plan.js';
 import { runPlan, type PlanResult, type TaskRegistry } from '../../src/plan/run-plan.js';
 import type { TaskDefinition, TaskOutcome } from '../../src/task/task.js';
@@ -49,7 +50,7 @@ export interface PlanSpec {
   run(
     plan: PlanDefinition,
     params?: Record<string, unknown>,
-    options?: { noop?: boolean; from?: string },
+    options?: { noop?: boolean; from?: string; yes?: boolean; prompter?: Prompter },
   ): Promise<PlanResult>;
   /** The runs of each task, in order: targets and the validated params of each target. */
   readonly calls: { task: string; targets: string[]; params: Record<string, unknown>[] }[];
@@ -138,11 +139,12 @@ export function planSpec(targets: Target[]): PlanSpec {
         (target, command) => {
           throw new Error(`planSpec: a stubbed plan sent \`${command}\` to ${target}`);
         },
-        { noop: options.noop ?? false },
+        { noop: options.noop ?? false, ...(options.prompter === undefined ? {} : { prompter: options.prompter }) },
       );
       const result = await runPlan(runtime, plan, params, {
         tasks: registry,
         ...(options.from === undefined ? {} : { from: options.from }),
+        ...(options.yes === undefined ? {} : { yes: options.yes }),
       });
       for (const e of events) collect(e);
       const problems = verify();

@@ -4,7 +4,7 @@
 import { Command } from 'commander';
 import { catalogEntries, findPlan } from '../catalog.js';
 import { PefError } from '../../errors/pef-error.js';
-import { formatOption, printJson, printText, returning, type ExitSink, type Format } from '../output.js';
+import { formatOption, planExitCode, printJson, printText, returning, type ExitSink, type Format } from '../output.js';
 import { withRunFlags, type RunFlags } from '../run-flags.js';
 import { showDefinition } from './show-definition.js';
 
@@ -62,13 +62,17 @@ export function planCommand(exit: ExitSink): Command {
         '--from <step>',
         'resume: skip the steps before STEP (after a failure, pef prints the step to resume from)',
       )
+      .option(
+        '-y, --yes',
+        'answer the confirmation of switchover, failover, promote and failback (the name of the server that becomes active) in advance',
+      )
       .description('run a plan')
       .addHelpText(
         'after',
-        '\nExamples:\n  $ pef plan run preflight -i inventory.yaml\n  $ pef plan run setup -i inventory.yaml --noop\n  $ pef plan run setup -i inventory.yaml --from sync_ca',
+        '\nExamples:\n  $ pef plan run preflight -i inventory.yaml\n  $ pef plan run setup -i inventory.yaml --noop\n  $ pef plan run setup -i inventory.yaml --from sync_ca\n  $ pef plan run switchover -i inventory.yaml --yes',
       ),
   ).action(
-    returning(exit, async (name: string, words: string[], flags: RunFlags & { from?: string }) => {
+    returning(exit, async (name: string, words: string[], flags: RunFlags & { from?: string; yes?: boolean }) => {
       if (flags.targets !== undefined) {
         throw new PefError(
           'pef/usage-error',
@@ -85,10 +89,13 @@ export function planCommand(exit: ExitSink): Command {
       validateParams(def.params, raw, { kind: 'plan', name: def.name });
       const session = await openSession(flags);
       try {
-        const result = await session.pef.runPlan(def, raw, flags.from === undefined ? {} : { from: flags.from });
+        const result = await session.pef.runPlan(def, raw, {
+          ...(flags.from === undefined ? {} : { from: flags.from }),
+          ...(flags.yes === true ? { yes: true } : {}),
+        });
         if (session.format === 'json') printJson(result);
         else printText(formatPlanResult(result));
-        return result.status === 'success' ? 0 : 2;
+        return planExitCode(result);
       } finally {
         await session.close();
       }

@@ -48,17 +48,17 @@ const ports =
 
 /** Stubs for a pair whose primary is `primary`: down (silent everywhere), live, or cut from the controller only. */
 function pair(spec: PlanSpec, primary: 'down' | 'live' | 'cut'): void {
-  spec.allowTask('probe_status', (t) => (t === 'r' ? replica : probe('p.example', 'active', { answers: {} })));
+  spec.allowTask('probe_status', (t) =>
+    t === 'r'
+      ? replica
+      : primary === 'live'
+        ? probe('p.example', 'active', { answers: {} })
+        : primary === 'down'
+          ? { error: 'Cannot connect (ECONNREFUSED)', kind: 'pef/connect-failed' }
+          : { error: 'no SSH handshake in 10 s', kind: 'pef/timeout' },
+  );
   spec.allowTask('check_ports', (t) =>
     ports(primary === 'down' ? 'refused' : primary === 'cut' && t === 'localhost' ? 'no-answer' : 'open')(t),
-  );
-  spec.allowTask(
-    'check_connection',
-    primary === 'live'
-      ? { changed: false, value: { user: 'root' } }
-      : primary === 'down'
-        ? { error: 'Cannot connect (ECONNREFUSED)', kind: 'pef/connect-failed' }
-        : { error: 'no SSH handshake in 10 s', kind: 'pef/timeout' },
   );
   spec.allowTask('agent_check', { changed: false, value: { server: 'r.example' } });
 }
@@ -73,7 +73,7 @@ describe('failover', () => {
     spec.expectTask('set_mode').withTargets('r').withParams({ mode: 'passive', peer: 'p', replication: 'disabled' });
     spec.expectTask('promote').withTargets('r').withParams({ peer: 'p', force: false });
     spec.expectTask('configure_agents').withTargets('a').withParams({ first: 'r.example' });
-    const result = await spec.run(failover, {}, {});
+    const result = await spec.run(failover, {}, { yes: true });
     expect(result.status).toBe('success');
     expect(changing(spec)).toEqual(['set_mode@r', 'promote@r', 'configure_agents@a']);
     expect(spec.calls.find((c) => c.task === 'agent_check')?.params[0]).toMatchObject({ expect_server: 'r.example' });
@@ -107,7 +107,7 @@ describe('failover', () => {
     spec.allowTask('set_mode');
     spec.allowTask('promote');
     spec.allowTask('configure_agents');
-    const result = await spec.run(failover);
+    const result = await spec.run(failover, {}, { yes: true });
     expect(result.status).toBe('success');
     expect(changing(spec)).toEqual(['service@p', 'demote@p', 'set_mode@r', 'promote@r', 'configure_agents@a']);
     expect(result.value).toMatchObject({ primary: 'reachable', fenced: true });
@@ -117,7 +117,7 @@ describe('failover', () => {
     for (const noop of [false, true]) {
       const spec = planSpec(hosts);
       pair(spec, 'cut');
-      const result = await spec.run(failover, {}, { noop });
+      const result = await spec.run(failover, {}, { noop, yes: true });
       expect(result.status).toBe('failure');
       expect(result.steps.find((s) => s.status === 'failure')?.name).toBe('check');
       expect(result.error?.msg).toMatch(/partition.*force=true/s);
@@ -131,7 +131,7 @@ describe('failover', () => {
     spec.allowTask('set_mode');
     spec.expectTask('promote').withParams({ peer: 'p', force: true });
     spec.allowTask('configure_agents');
-    const result = await spec.run(failover, { force: true });
+    const result = await spec.run(failover, { force: true }, { yes: true });
     expect(result.status).toBe('success');
     expect(changing(spec)).toEqual(['set_mode@r', 'promote@r', 'configure_agents@a']);
     expect(result.value).toMatchObject({ primary: 'split', forced: true });
@@ -157,10 +157,37 @@ describe('failover', () => {
     expect(result.status).toBe('success');
     expect(spec.calls.map((c) => c.task).slice(0, 4)).toEqual([
       'probe_status',
+      'probe_status',
       'check_ports',
       'check_ports',
-      'check_connection',
     ]);
     expect(changing(spec)).toEqual(['promote@r', 'configure_agents@a']);
+  });
+
+  it('without --yes and without a terminal refuses before any change, naming --yes', async () => {
+    const spec = planSpec(hosts);
+    pair(spec, 'down');
+    const result = await spec.run(failover);
+    expect(result.status).toBe('failure');
+    expect(result.steps.find((s) => s.status === 'failure')?.name).toBe('confirm');
+    expect(JSON.stringify(result.error)).toMatch(/--yes/);
+    expect(changing(spec)).toEqual([]);
+  });
+
+  it('after a switchover (the inventory replica active) fails over to the inventory primary, by the modes', async () => {
+    const spec = planSpec(hosts);
+    spec.allowTask('probe_status', (t) =>
+      t === 'p'
+        ? probe('p.example', 'passive', { answers: { 'p.example': true }, caInventory: ['0x0001 a'] })
+        : { error: 'Cannot connect (ECONNREFUSED)', kind: 'pef/connect-failed' },
+    );
+    spec.allowTask('check_ports', ports('refused'));
+    spec.expectTask('set_mode').withTargets('p').withParams({ peer: 'r', replication: 'disabled' });
+    spec.expectTask('promote').withTargets('p').withParams({ peer: 'r' });
+    spec.expectTask('configure_agents').withParams({ first: 'p.example' });
+    spec.allowTask('agent_check', { changed: false });
+    const result = await spec.run(failover, {}, { yes: true });
+    expect(result.status).toBe('success');
+    expect(result.value).toMatchObject({ active: 'p', previous: 'r' });
   });
 });

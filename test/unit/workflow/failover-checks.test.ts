@@ -6,7 +6,12 @@
 import { describe, expect, it } from '@jest/globals';
 import type { PortAnswer } from '../../../src/host/port-probe.js';
 import { parseStatusProbe } from '../../../src/replication/status-probe.js';
-import { assessFailover, type FailoverInput, type PrimaryViews } from '../../../src/workflow/failover-checks.js';
+import {
+  assessFailover,
+  failoverDirection,
+  type FailoverInput,
+  type PrimaryViews,
+} from '../../../src/workflow/failover-checks.js';
 
 const open: PortAnswer = { state: 'open', detail: 'connected' };
 const refused: PortAnswer = { state: 'refused', detail: 'Connection refused' };
@@ -151,5 +156,29 @@ describe('assessFailover', () => {
       ),
     );
     expect(both.blockers.join('')).toMatch(/both p and r say active/);
+  });
+});
+
+describe('failoverDirection', () => {
+  const pair = ['p', 'r'] as const;
+  it('promotes the passive server of an active/passive pair, whichever the inventory calls primary', () => {
+    expect(failoverDirection(pair, { p: 'active', r: 'passive' })).toEqual({ from: 'p', to: 'r' });
+    expect(failoverDirection(pair, { p: 'passive', r: 'active' })).toEqual({ from: 'r', to: 'p' });
+  });
+
+  it('promotes the only readable server when it is passive', () => {
+    expect(failoverDirection(pair, { p: 'unreadable', r: 'passive' })).toEqual({ from: 'p', to: 'r' });
+  });
+
+  it('asks for to= when the modes cannot tell, and takes only a server of the pair', () => {
+    for (const readings of [
+      { p: 'passive', r: 'passive' },
+      { p: 'unreadable', r: 'active' },
+      { p: 'unreadable', r: 'unreadable' },
+      { p: null, r: 'passive' },
+    ] as const)
+      expect(() => failoverDirection(pair, readings)).toThrow(/Name it: pef plan run failover to=/);
+    expect(failoverDirection(pair, { p: 'passive', r: 'passive' }, 'r')).toEqual({ from: 'p', to: 'r' });
+    expect(() => failoverDirection(pair, {}, 'x')).toThrow(/not one of the pair/);
   });
 });
