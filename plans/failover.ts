@@ -1,16 +1,18 @@
 /**
- * failover: the primary is gone (or must be abandoned now); make the replica the active server.
- * Unplanned, so unlike a switchover nothing is synced first: the report says how old the
- * replica's copy of each data kind was (the RPO actually suffered).
+ * failover: the active server is gone (or must be abandoned now); make its spare the active one.
+ * Unplanned, so unlike a switchover nothing is synced first: the report says how old the spare's
+ * copy of each data kind was (the RPO actually suffered). Which server is active comes from the
+ * servers' modes, not the inventory's roles (after a switchover they differ); `to=` names the
+ * server to promote when the modes cannot tell (e.g. resuming after fence_primary).
  *
- * The order is the runbook's, each step resumable with --from: establish that the primary is down
- * (silent from the controller AND from the replica) or fence it if pef can still log in; refuse a
- * partition (the two places disagree) unless the primary is fenced or force=true; confirm; check
- * again; stop replication into the replica (kill-switch); promote it (mode active, CA on, Puppet
- * Server answering); put it first in the reachable agents' server_list (agents that already list
- * it keep working meanwhile); run the DNS / load-balancer hook; prove an agent run compiles on it.
- * `--noop` runs every check for real, prints every command the steps would run, and fails (exit 2)
- * when a prerequisite does.
+ * The order is the runbook's, each step resumable with --from: establish that the active server is
+ * down (silent from the controller AND from the spare) or fence it if pef can still log in; refuse
+ * a partition (the two places disagree) unless it is fenced or force=true; confirm; check again;
+ * the before-failover hook; stop replication into the spare (kill-switch); promote it (mode active,
+ * CA on, Puppet Server answering); put it first in the reachable agents' server_list (agents that
+ * already list it keep working meanwhile); the after-failover hook (DNS / load balancer); prove an
+ * agent run compiles on it. `--noop` runs every check for real, prints every command the steps
+ * would run, and fails (exit 2) when a prerequisite does.
  */
 import { z } from 'zod';
 import { PefError } from '../src/errors/pef-error.js';
@@ -84,7 +86,7 @@ export const failover = definePlan({
   name: 'failover',
   description:
     'Unplanned failover: establish the active server is down or fence it, promote its spare, repoint agents, report the RPO',
-  details: `Steps: check, confirm, fence_primary, stop_replication, promote, agents, hooks, verify, report.
+  details: `Steps: check, confirm, hook_before, fence_primary, stop_replication, promote, agents, hook_after, verify, report.
 The server failed over from is the active one (by the servers' modes, not the inventory's roles;
 to=<name> names the one to make active). It is called down only when it is silent from the
 controller (SSH, 8140) and from the spare (its SSH port and 8140); one pef can log in to is fenced
@@ -95,6 +97,7 @@ real and prints the commands; exit 2 when a prerequisite fails. The value report
   memo: {
     findings: async (ctx) => measure(ctx),
     agents_done: () => Promise.resolve(null),
+    hook_failed: () => Promise.resolve(null),
   },
   steps: [
     {
@@ -122,6 +125,13 @@ real and prints the commands; exit 2 when a prerequisite fails. The value report
         refuseIfBlocked(again);
         if (again.to.name !== before.to.name)
           throw new PefError('pef/task-failed', `the server to make active changed while confirming; run again`, {});
+      },
+    },
+    {
+      name: 'hook_before',
+      description: 'the before-failover hook from the pef config, if any (a failing one stops the plan here)',
+      async run(ctx) {
+        await ctx.runHook('before-failover', hookEnv(await findings(ctx)));
       },
     },
     {
@@ -188,14 +198,16 @@ real and prints the commands; exit 2 when a prerequisite fails. The value report
       },
     },
     {
-      name: 'hooks',
-      description: 'the DNS / load-balancer change: points the service name at the new active server',
+      name: 'hook_after',
+      description: 'the after-failover hook (DNS / load balancer): points the service name at the new active server',
       async run(ctx) {
-        const { from, to } = await findings(ctx);
-        // TODO(hE): runHook(ctx, 'after-failover', …) once hooks exist in the pef config.
-        ctx.log(
-          `DNS / load balancer: point the name agents use for Puppet at ${to.name} (it was ${from.name}); no hook is configured to do it`,
-        );
+        const found = await findings(ctx);
+        const outcome = await ctx.runHook('after-failover', hookEnv(found));
+        if (outcome.ran.length === 0 && !outcome.noop)
+          ctx.log(
+            `no after-failover hook is configured: if agents reach Puppet by a DNS name or a load balancer, point it at ${found.to.name} now (docs/runbook.md)`,
+          );
+        if (!outcome.ok) ctx.memo.set('hook_failed', outcome.error ?? 'failed');
       },
     },
     {
@@ -237,10 +249,28 @@ real and prints the commands; exit 2 when a prerequisite fails. The value report
             `when ${found.from.name} is back and fenced, give ${found.to.name} a spare again (docs/runbook.md, "After a failover")`,
           ],
         });
+        const hookFailed = (await ctx.memo.get('hook_failed')) as string | null;
+        // Everything else is done; the exit status must still tell a script the name was not switched.
+        if (hookFailed !== null)
+          throw new PefError(
+            'pef/hook-failed',
+            `${found.to.name} is active, but the after-failover hook failed (${hookFailed}): agents that reach Puppet by that name still go to ${found.from.name}. Fix it and run the hook again: pef plan run failover to=${found.to.name} --from hook_after`,
+            { hook: 'after-failover' },
+          );
       },
     },
   ],
 });
+
+// What hooks learn about the failover (names only; hooks never receive secrets).
+function hookEnv(found: Findings): Record<string, string> {
+  return {
+    PEF_ACTIVE: found.to.name,
+    PEF_PREVIOUS: found.from.name,
+    PEF_ACTIVE_HOST: found.to.config.ssh.host,
+    ...(found.toCertname ? { PEF_ACTIVE_CERTNAME: found.toCertname } : {}),
+  };
+}
 
 async function findings(ctx: PlanContext<FailoverParams>): Promise<Findings> {
   return (await ctx.memo.get('findings')) as Findings;

@@ -13,6 +13,7 @@ import type { Runtime } from '../runtime/runtime.js';
 import { validateParams } from '../task/params.js';
 import { runTask } from '../task/run-task.js';
 import type { TaskDefinition } from '../task/task.js';
+import { runHook } from '../workflow/hooks.js';
 import type { PlanContext, PlanDefinition, PlanMemo } from './plan.js';
 
 /** Tasks by name: a ReadonlyMap of the bundled tasks in a run, stubs in a plan test. */
@@ -193,6 +194,7 @@ function planContext<P>(
       runtime.events.emit({ type: 'message', text });
       runtime.log.write('info', text);
     },
+    runHook: (point, env) => runHook(runtime, plan.name, point, env),
   };
   return ctx;
 }
@@ -242,6 +244,7 @@ function previewOnly(runtime: Runtime, task: string, targets: readonly Target[])
       type: 'noop-command',
       target: target.name,
       command: `(task ${task}: runs for real only; it cannot preview its commands)`,
+      preview: 'unsupported',
     });
     return Promise.resolve({ value: {}, changed: true, noop: { wouldRun: [], preview: 'unsupported' as const } });
   });

@@ -22,6 +22,12 @@ export type ParamsSchema = z.ZodObject;
 export interface TaskCommandOptions extends CommandOptions {
   /** Exit codes that count as success (default [0]). Others throw `pef/command-failed`. */
   okExitCodes?: readonly number[];
+  /**
+   * For a `change` whose input noop cannot know (e.g. stdin read from another host at run time):
+   * what it is, in words. Noop records it with the command, so an export stops there instead of
+   * replaying the command without its input.
+   */
+  runTimeInput?: string;
 }
 
 /** Commands on one host, noop-aware: the target's own, or a peer's (see `TaskContext.peer`). */

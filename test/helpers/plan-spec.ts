@@ -19,6 +19,7 @@ import type { Prompter } from '../../src/interaction/prompter.js';
 import type { PlanDefinition } from '../../src/plan/plan.js';
 import { runPlan, type PlanResult, type TaskRegistry } from '../../src/plan/run-plan.js';
 import type { TaskDefinition, TaskOutcome } from '../../src/task/task.js';
+import type { HookSettings } from '../../src/workflow/hooks-config.js';
 import { TASKS } from '../../tasks/index.js';
 import { fakeRuntime } from './fake-runtime.js';
 
@@ -50,7 +51,7 @@ export interface PlanSpec {
   run(
     plan: PlanDefinition,
     params?: Record<string, unknown>,
-    options?: { noop?: boolean; from?: string; yes?: boolean; prompter?: Prompter },
+    options?: { noop?: boolean; from?: string; yes?: boolean; prompter?: Prompter; hooks?: HookSettings },
   ): Promise<PlanResult>;
   /** The runs of each task, in order: targets and the validated params of each target. */
   readonly calls: { task: string; targets: string[]; params: Record<string, unknown>[] }[];
@@ -139,7 +140,11 @@ export function planSpec(targets: Target[]): PlanSpec {
         (target, command) => {
           throw new Error(`planSpec: a stubbed plan sent \`${command}\` to ${target}`);
         },
-        { noop: options.noop ?? false, ...(options.prompter === undefined ? {} : { prompter: options.prompter }) },
+        {
+          noop: options.noop ?? false,
+          ...(options.prompter === undefined ? {} : { prompter: options.prompter }),
+          ...(options.hooks === undefined ? {} : { hooks: options.hooks }),
+        },
       );
       const result = await runPlan(runtime, plan, params, {
         tasks: registry,

@@ -5,6 +5,9 @@
  * forced; --noop checks for real and fails on a failed prerequisite; --from re-checks.
  */
 import { describe, expect, it } from '@jest/globals';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { failover } from '../../../plans/failover.js';
 import { parseStatusProbe, statusProbeCommand } from '../../../src/replication/status-probe.js';
 import { fakeTarget } from '../../helpers/fake-runtime.js';
@@ -189,5 +192,40 @@ describe('failover', () => {
     const result = await spec.run(failover, {}, { yes: true });
     expect(result.status).toBe('success');
     expect(result.value).toMatchObject({ active: 'p', previous: 'r' });
+  });
+
+  it('runs the after-failover hook with the new active server in its environment, and fails the run when it fails', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pef-failover-hook-'));
+    try {
+      const spec = planSpec(hosts);
+      pair(spec, 'down');
+      for (const task of ['set_mode', 'promote', 'configure_agents']) spec.allowTask(task);
+      const hooks = {
+        commands: {
+          'after-failover': [
+            { command: 'echo "$PEF_ACTIVE $PEF_PREVIOUS $PEF_ACTIVE_CERTNAME $PEF_HOOK" > hook.out', timeoutMs: 5000 },
+            { command: 'exit 3', timeoutMs: 5000 },
+          ],
+        },
+        cwd: dir,
+      };
+      const result = await spec.run(failover, {}, { yes: true, hooks });
+      expect(readFileSync(join(dir, 'hook.out'), 'utf8')).toBe('r p r.example after-failover\n');
+      expect(result.status).toBe('failure');
+      expect(result.steps.find((s) => s.status === 'failure')?.name).toBe('report');
+      expect(result.error?.msg).toMatch(/r is active, but the after-failover hook failed.*--from hook_after/s);
+      expect(result.value).toMatchObject({ active: 'r' });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('stops before any change when the before-failover hook fails', async () => {
+    const spec = planSpec(hosts);
+    pair(spec, 'down');
+    const hooks = { commands: { 'before-failover': [{ command: 'exit 1', timeoutMs: 5000 }] } };
+    const result = await spec.run(failover, {}, { yes: true, hooks });
+    expect(result.steps.find((s) => s.status === 'failure')?.name).toBe('hook_before');
+    expect(changing(spec)).toEqual([]);
   });
 });
