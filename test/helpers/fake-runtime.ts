@@ -4,7 +4,7 @@
  */
 import { EventBus, type RunEvent } from '../../src/executor/events.js';
 import type { Role, Target } from '../../src/inventory/target.js';
-import { NonInteractivePrompter } from '../../src/interaction/prompter.js';
+import { NonInteractivePrompter, type Prompter } from '../../src/interaction/prompter.js';
 import { NullLog } from '../../src/log/run-log.js';
 import type { Cancellation } from '../../src/runtime/cancellation.js';
 import { Runtime } from '../../src/runtime/runtime.js';
@@ -43,7 +43,7 @@ export interface FakeRuntime {
 export function fakeRuntime(
   targets: Target[],
   handler: CommandHandler = () => ({}),
-  options: { noop?: boolean; concurrency?: number; cancellation?: Cancellation } = {},
+  options: { noop?: boolean; concurrency?: number; cancellation?: Cancellation; prompter?: Prompter } = {},
 ): FakeRuntime {
   const sent: FakeRuntime['sent'] = [];
   const sentOptions: CommandOptions[] = [];
@@ -88,7 +88,7 @@ export function fakeRuntime(
     },
     events: bus,
     log: new NullLog(),
-    prompter: new NonInteractivePrompter(),
+    prompter: options.prompter ?? new NonInteractivePrompter(),
     noop: options.noop ?? false,
     ...(options.concurrency === undefined ? {} : { concurrency: options.concurrency }),
     ...(options.cancellation === undefined ? {} : { cancellation: options.cancellation }),
