@@ -170,7 +170,12 @@ real and prints the commands; exit 2 when a prerequisite fails. The value report
       description: 'the spare becomes active: mode active, CA on, its services running, Puppet Server answering',
       async run(ctx) {
         const found = await findings(ctx);
-        await ctx.runTask(promote, [found.to], { peer: found.from.name, force: found.assessment.forced });
+        // A forced promotion names the server it overrides, as the split-brain guard asks (confirm=).
+        await ctx.runTask(promote, [found.to], {
+          peer: found.from.name,
+          force: found.assessment.forced,
+          ...(found.assessment.forced ? { confirm: found.from.name } : {}),
+        });
         if (ctx.noop) return;
         await waitReady(ctx, found);
       },

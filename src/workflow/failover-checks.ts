@@ -12,6 +12,7 @@
  */
 import { PefError } from '../errors/pef-error.js';
 import type { PortAnswer } from '../host/port-probe.js';
+import type { FailoverMode } from '../puppet/mode.js';
 import type { StatusProbe } from '../replication/status-probe.js';
 
 /** What the primary looks like from one place. */
@@ -227,13 +228,13 @@ function firstLine(text: string): string {
 }
 
 /** A server's mode as read, or `unreadable` when probe_status got no answer from it. */
-export type FailoverReading = 'active' | 'passive' | null | 'unreadable';
+export type FailoverReading = FailoverMode | null | 'unreadable';
 
 /**
  * Which server a failover promotes (`to`) and which it leaves (`from`), from the modes, not the
  * inventory's roles (after a switchover the inventory's primary is the spare). Without `to`: the
- * passive one of an active/passive pair, or the only readable server when it is passive. Anything
- * else (both passive after a fence, an active server alone) is ambiguous: the operator names it.
+ * one passive server, when the other is active, fenced or unreadable. Anything else (both passive
+ * after a demote, an active server alone) is ambiguous: the operator names it.
  */
 export function failoverDirection(
   servers: readonly [string, string],
@@ -246,13 +247,12 @@ export function failoverDirection(
       throw new PefError('pef/validation-error', `to=${to} is not one of the pair's servers (${a}, ${b}).`, { to });
     return { from: to === a ? b : a, to };
   }
-  const readable = servers.filter((s) => readings[s] !== 'unreadable');
-  const modes = readable.map((s) => readings[s]);
-  if (readable.length === 2 && [...modes].sort().join(',') === 'active,passive')
-    return readings[a] === 'passive' ? { from: b, to: a } : { from: a, to: b };
-  const [only] = readable;
-  if (readable.length === 1 && only !== undefined && readings[only] === 'passive')
-    return { from: only === a ? b : a, to: only };
+  const passive = servers.filter((s) => readings[s] === 'passive');
+  const [spare] = passive;
+  if (passive.length === 1 && spare !== undefined) {
+    const other = spare === a ? b : a;
+    if (['active', 'fenced', 'unreadable'].includes(readings[other] ?? 'none')) return { from: other, to: spare };
+  }
   const state = servers.map((s) => `${s}: ${readings[s] ?? 'no mode'}`).join('; ');
   throw new PefError(
     'pef/validation-error',

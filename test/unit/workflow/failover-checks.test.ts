@@ -168,6 +168,7 @@ describe('failoverDirection', () => {
 
   it('promotes the only readable server when it is passive', () => {
     expect(failoverDirection(pair, { p: 'unreadable', r: 'passive' })).toEqual({ from: 'p', to: 'r' });
+    expect(failoverDirection(pair, { p: 'fenced', r: 'passive' })).toEqual({ from: 'p', to: 'r' });
   });
 
   it('asks for to= when the modes cannot tell, and takes only a server of the pair', () => {
