@@ -188,7 +188,8 @@ export function assessFailover(input: FailoverInput): FailoverAssessment {
       unfenceable: `${p} answers but pef cannot log in to fence it (${views.controllerLogin.ok ? '' : views.controllerLogin.kind}), so it may still serve agents`,
       unknown: `whether ${p} is up could not be established from both places`,
     }[primary];
-    if (excuse === null)
+    // An unreadable spare is blocker enough; its unknown view of the primary follows from it.
+    if (excuse === null && replica)
       blockers.push(
         `${why}. Refused: promoting ${r} now could leave two primaries. Fence ${p} (stop its Puppet Server, demote it) or make sure it is off, then run again; or run with force=true if you know it cannot serve agents.`,
       );
