@@ -115,6 +115,8 @@ real and prints the commands; exit 2 when a prerequisite fails. The value report
       async run(ctx) {
         const before = await findings(ctx);
         await confirmActive(ctx, before.to.name);
+        // A dry run asked nothing, so nothing can have changed since its checks.
+        if (ctx.noop) return;
         const again = await measure(ctx);
         ctx.memo.set('findings', again);
         if (again.to.name !== before.to.name || again.assessment.primary !== before.assessment.primary)
