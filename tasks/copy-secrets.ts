@@ -170,7 +170,7 @@ async function copyFile(
 ): Promise<void> {
   const write = writeSecretCommand(plan.path, src, plan.createDirs);
   if (ctx.noop) {
-    await replica.change(write);
+    await replica.change(write, { runTimeInput: `the content of ${plan.path}, read on the primary at run time` });
     return;
   }
   const read = await ctx.connection.run(readSecretCommand(plan.path));

@@ -3,12 +3,16 @@
  * carry the kind, then record the pass on both servers (record_job) under the job names the
  * host-side jobs use, so `status` sees it. A failing pass is recorded and remembered in the plan's
  * `failed` memo, not thrown: the other kinds still get their pass.
+ *
+ * Each pass goes from the inventory's primary to its replica unless given a `pair`: switchover
+ * passes the direction it read from the servers' modes (the active server sends), which after a
+ * switchover is the other way round.
  */
 import { PefError } from '../../src/errors/pef-error.js';
 import type { ResultSet } from '../../src/executor/result.js';
 import type { PlanContext } from '../../src/plan/plan.js';
 import type { DataKind } from '../../src/replication/job-state.js';
-import { pairTargets } from '../../src/workflow/pair.js';
+import { pairTargets, type Pair } from '../../src/workflow/pair.js';
 import { comparePuppetdbTask } from '../../tasks/compare-puppetdb.js';
 import { copySecrets } from '../../tasks/copy-secrets.js';
 import { dumpDb } from '../../tasks/dump-db.js';
@@ -27,13 +31,22 @@ export const PE_DATABASES: readonly { kind: DataKind; database: string }[] = [
 /** The memo key a plan using `recordedPass` declares (computing `[]`): the kinds that failed. */
 export const FAILED_PASSES = 'failed';
 
-/** Carries one kind and records it: `sync_<job>` on the primary (send), `receive_<job>` on the replica. */
+/** Where a pass goes and how it is recorded; every field defaults as the file comment says. */
+export interface PassOptions {
+  /** Sender (`primary`) and receiver (`replica`); default: the inventory's roles. */
+  pair?: Pair;
+  /** The schedule recorded with the pass (default: keep the one recorded), for jobs just installed. */
+  intervalS?: number;
+}
+
+/** Carries one kind and records it: `sync_<job>` on the sender, `receive_<job>` on the receiver. */
 export async function recordedPass(
   ctx: PlanContext<unknown>,
   what: { job: string; kind: DataKind },
   carry: () => Promise<ResultSet>,
+  options: PassOptions = {},
 ): Promise<void> {
-  const { primary, replica } = await pairTargets(ctx);
+  const { primary, replica } = options.pair ?? (await pairTargets(ctx));
   const started = performance.now();
   const set = await carry();
   const duration = Math.round(performance.now() - started);
@@ -44,6 +57,7 @@ export async function recordedPass(
     result: error === undefined ? ('success' as const) : ('failure' as const),
     message: error === undefined ? `${what.kind} carried from the controller (pef plan run)` : error,
     duration_ms: duration,
+    ...(options.intervalS === undefined ? {} : { interval_s: options.intervalS }),
   };
   if (ctx.noop) return;
   await ctx.runTask(recordJob, [primary], { ...record, job: `sync_${what.job}`, role: 'send' });
@@ -51,42 +65,58 @@ export async function recordedPass(
 }
 
 /** PE: the node groups, dumped on the primary with its names rewritten, restored on the replica. */
-export async function classificationPass(ctx: PlanContext<unknown>): Promise<void> {
-  const { primary, replica } = await pairTargets(ctx);
-  await recordedPass(ctx, { job: 'classification', kind: 'classification' }, async () => {
-    const dumped = await ctx.runTask(dumpNc, [primary], { receiver: replica.name }, { catchErrors: true });
-    return dumped.ok ? ctx.runTask(restoreNc, [replica], {}, { catchErrors: true }) : dumped;
-  });
+export async function classificationPass(ctx: PlanContext<unknown>, options: PassOptions = {}): Promise<void> {
+  const { primary, replica } = options.pair ?? (await pairTargets(ctx));
+  await recordedPass(
+    ctx,
+    { job: 'classification', kind: 'classification' },
+    async () => {
+      const dumped = await ctx.runTask(dumpNc, [primary], { receiver: replica.name }, { catchErrors: true });
+      return dumped.ok ? ctx.runTask(restoreNc, [replica], {}, { catchErrors: true }) : dumped;
+    },
+    options,
+  );
 }
 
 /** PE: each of PE_DATABASES dumped, shipped and restored, one pass each. */
-export async function databasePasses(ctx: PlanContext<unknown>): Promise<void> {
-  const { primary, replica } = await pairTargets(ctx);
+export async function databasePasses(ctx: PlanContext<unknown>, options: PassOptions = {}): Promise<void> {
+  const { primary, replica } = options.pair ?? (await pairTargets(ctx));
   for (const { kind, database } of PE_DATABASES)
-    await recordedPass(ctx, { job: kind, kind }, async () => {
-      const dumped = await ctx.runTask(
-        dumpDb,
-        [primary],
-        { databases: [database], receiver: replica.name },
-        { catchErrors: true },
-      );
-      return dumped.ok ? ctx.runTask(restoreDb, [replica], { databases: [database] }, { catchErrors: true }) : dumped;
-    });
+    await recordedPass(
+      ctx,
+      { job: kind, kind },
+      async () => {
+        const dumped = await ctx.runTask(
+          dumpDb,
+          [primary],
+          { databases: [database], receiver: replica.name },
+          { catchErrors: true },
+        );
+        return dumped.ok ? ctx.runTask(restoreDb, [replica], { databases: [database] }, { catchErrors: true }) : dumped;
+      },
+      options,
+    );
 }
 
 /** PE: the services' key files and hiera.yaml, by digest; the replica's services that read them restarted. */
-export async function secretsPass(ctx: PlanContext<unknown>): Promise<void> {
-  const { primary, replica } = await pairTargets(ctx);
-  await recordedPass(ctx, { job: 'secrets', kind: 'secrets' }, () =>
-    ctx.runTask(copySecrets, [primary], { replica: replica.name, restart_services: true }, { catchErrors: true }),
+export async function secretsPass(ctx: PlanContext<unknown>, options: PassOptions = {}): Promise<void> {
+  const { primary, replica } = options.pair ?? (await pairTargets(ctx));
+  await recordedPass(
+    ctx,
+    { job: 'secrets', kind: 'secrets' },
+    () => ctx.runTask(copySecrets, [primary], { replica: replica.name, restart_services: true }, { catchErrors: true }),
+    options,
   );
 }
 
 /** The CA (signed certificates, CRL, inventory, serial), only what changed. */
-export async function caPass(ctx: PlanContext<unknown>): Promise<void> {
-  const { primary, replica } = await pairTargets(ctx);
-  await recordedPass(ctx, { job: 'ca', kind: 'ca' }, () =>
-    ctx.runTask(syncCa, [primary], { receiver: replica.name }, { catchErrors: true }),
+export async function caPass(ctx: PlanContext<unknown>, options: PassOptions = {}): Promise<void> {
+  const { primary, replica } = options.pair ?? (await pairTargets(ctx));
+  await recordedPass(
+    ctx,
+    { job: 'ca', kind: 'ca' },
+    () => ctx.runTask(syncCa, [primary], { receiver: replica.name }, { catchErrors: true }),
+    options,
   );
 }
 
@@ -118,8 +148,9 @@ export async function failIfPassesFailed(ctx: PlanContext<unknown>): Promise<voi
 export async function puppetdbReconcile(
   ctx: PlanContext<unknown>,
   reseedWhen: 'missing' | 'lag' = 'lag',
+  pair?: Pair,
 ): Promise<void> {
-  const { primary, replica } = await pairTargets(ctx);
+  const { primary, replica } = pair ?? (await pairTargets(ctx));
   const compared = await ctx.runTask(comparePuppetdbTask, [primary], { receiver: replica.name }, { catchErrors: true });
   const result = compared.find(primary.name);
   // An unanswered comparison is an unknown state: a dry run previews the reseed, a real run stops.

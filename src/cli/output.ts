@@ -48,6 +48,19 @@ export function exitCodeFor(error: unknown): 1 | 2 | 130 {
   return error instanceof PefError ? error.exitCode : 1;
 }
 
+/** Failures of a plan step that are the operator's answer, not a host's: a refused or unconfirmed confirmation. */
+const OPERATOR_KINDS: ReadonlySet<string> = new Set(['pef/non-interactive', 'pef/usage-error']);
+
+/**
+ * The exit code of a finished plan: 0 when it succeeded, 1 when a step stopped for want of the
+ * operator's answer (no terminal and no --yes, or a confirmation not given), else 2.
+ */
+export function planExitCode(result: { status: string; error?: { details: Record<string, unknown> } }): 0 | 1 | 2 {
+  if (result.status === 'success') return 0;
+  const cause = result.error?.details['cause'] as { kind?: unknown } | undefined;
+  return typeof cause?.kind === 'string' && OPERATOR_KINDS.has(cause.kind) ? 1 : 2;
+}
+
 /** Writes one JSON document to stdout, with every registered secret scrubbed as in human output. */
 export function printJson(value: unknown): void {
   // Per string, not over the text: a secret with a quote or backslash is escaped in JSON text.

@@ -3,7 +3,7 @@
  * the runtime (through createRuntime, as a runbook script does), and tears them down again.
  */
 import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { PefError } from '../errors/pef-error.js';
 import { DEFAULT_CONCURRENCY } from '../executor/executor.js';
 import { defaultPrompter } from '../interaction/prompter.js';
@@ -15,6 +15,7 @@ import { runCancellation } from './interrupt.js';
 import type { Format } from './output.js';
 import type { RunFlags } from './run-flags.js';
 import type { Inventory } from '../inventory/inventory.js';
+import { normaliseHooks, type HookSettings } from '../workflow/hooks-config.js';
 
 /** A live session: close it in `finally`. */
 export interface Session {
@@ -46,6 +47,7 @@ export async function openSession(flags: RunFlags): Promise<Session> {
       noop: flags.noop === true,
       verbose: flags.verbose ?? config.verbose ?? false,
       ...(config.commandTimeoutMs === undefined ? {} : { commandTimeoutMs: config.commandTimeoutMs }),
+      hooks: hookSettings(config),
     },
     { cancellation: runCancellation },
   );
@@ -91,6 +93,12 @@ export function readParamsFlag(value: string | undefined): Record<string, unknow
     throw new PefError('pef/param-error', `${source} must be a JSON object of parameter names to values.`, { source });
   }
   return parsed as Record<string, unknown>;
+}
+
+// Hook commands start in the config file's directory, so `./hooks/dns.sh` means the one beside it.
+function hookSettings(config: PefConfig): HookSettings {
+  const commands = normaliseHooks(config.hooks, config.hookTimeoutMs);
+  return config.file === undefined ? { commands } : { commands, cwd: dirname(config.file), file: config.file };
 }
 
 function parseConcurrency(value: string | number | undefined): number {

@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { FORMATS } from '../cli/output.js';
 import { PefError } from '../errors/pef-error.js';
+import { hooksConfigSchema } from '../workflow/hooks-config.js';
 
 const configSchema = z.strictObject({
   inventory: z.string().min(1).optional().describe('Inventory file used when --inventory is not given'),
@@ -18,6 +19,13 @@ const configSchema = z.strictObject({
     .min(0)
     .optional()
     .describe('Limit of one command on a target in ms when the step names none (default 600000; 0: no limit)'),
+  hooks: hooksConfigSchema.optional(),
+  hookTimeoutMs: z
+    .number()
+    .int()
+    .min(1)
+    .optional()
+    .describe('Limit of one hook command in ms when its entry names none (default 120000)'),
 });
 
 /** The project's pef defaults. */

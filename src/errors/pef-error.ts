@@ -38,6 +38,7 @@ export type PefErrorKind =
   | 'pef/non-interactive'
   | 'pef/lab-error'
   | 'pef/split-brain-guard'
+  | 'pef/hook-failed'
   | 'pef/internal';
 
 /** The JSON form of an error, Bolt's `{kind, msg, details}`. */
@@ -87,6 +88,7 @@ const TARGET_KINDS: ReadonlySet<PefErrorKind> = new Set<PefErrorKind>([
   'pef/plan-failed',
   'pef/run-failure',
   'pef/split-brain-guard',
+  'pef/hook-failed',
 ]);
 
 function defaultExitCode(kind: PefErrorKind): 1 | 2 | 130 {

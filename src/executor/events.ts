@@ -13,10 +13,33 @@ export type RunEvent =
   | { type: 'target-finish'; result: Result<unknown> }
   | { type: 'output'; target: string; stream: Stream; chunk: string }
   | { type: 'message'; target?: string; text: string }
-  | { type: 'noop-command'; target: string; command: string }
+  | NoopCommandEvent
   | { type: 'step-start'; plan: string; step: string; index: number; total: number }
   | { type: 'step-skip'; plan: string; step: string; reason: string }
   | { type: 'step-finish'; plan: string; step: string; ok: boolean; elapsedMs: number };
+
+/**
+ * A command a noop run records instead of running: on `target` (the controller, for a hook, with
+ * `local`), with the stdin and env it would be given, so an export can replay it faithfully.
+ * `preview: 'unsupported'` marks a task that cannot preview its commands: `command` only says so.
+ * `stdin` may hold a secret (it is never printed: renderers show `command` only).
+ */
+export interface NoopCommandEvent {
+  type: 'noop-command';
+  target: string;
+  command: string;
+  stdin?: string;
+  env?: Readonly<Record<string, string>>;
+  /** Exit codes that count as success, when not only 0. */
+  okExitCodes?: readonly number[];
+  /** Runs on the controller (a hook), not over ssh. */
+  local?: boolean;
+  /** Where a local command starts (default: the home directory). */
+  cwd?: string;
+  /** What the command will be given that noop cannot know (input read at run time): an export cannot replay it. */
+  runTimeInput?: string;
+  preview?: 'unsupported';
+}
 
 /** A subscriber. */
 export type RunEventListener = (event: RunEvent) => void;

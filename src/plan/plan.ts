@@ -16,6 +16,8 @@ import type { Target } from '../inventory/target.js';
 import type { Prompter } from '../interaction/prompter.js';
 import { PefError } from '../errors/pef-error.js';
 import type { ParamsSchema, TaskDefinition } from '../task/task.js';
+import type { HookPoint } from '../workflow/hooks-config.js';
+import type { HookOutcome } from '../workflow/hooks.js';
 
 /** The naming rule for plan steps, the same as for task names: snake_case. */
 export const STEP_NAME_PATTERN = /^[a-z][a-z0-9]*(_[a-z0-9]+)*$/;
@@ -41,6 +43,8 @@ export interface PlanRunOptions {
 export interface PlanContext<P> {
   readonly params: P;
   readonly noop: boolean;
+  /** `--yes`: the operator answered the confirmation of a destructive plan in advance (confirmActive). */
+  readonly yes: boolean;
   readonly prompter: Prompter;
   /** Targets by Role (`primary`, `replica`, …) or by inventory name, group, alias or glob. */
   targets(spec: string): Promise<Target[]>;
@@ -57,6 +61,12 @@ export interface PlanContext<P> {
   readonly memo: PlanMemo;
   /** Sets the plan's value (PlanResult.value, like a Bolt plan's return value); the last call wins. */
   returns(value: unknown): void;
+  /**
+   * Runs the config's hook commands for `point` on the controller, with `env` (`PEF_ACTIVE`,
+   * `PEF_PREVIOUS`, …; PEF_HOOK and PEF_PLAN are added). A failing `before-*` hook throws
+   * `pef/hook-failed`; a failing `after-*` one is reported in the outcome. See src/workflow/hooks.ts.
+   */
+  runHook(point: HookPoint, env?: Readonly<Record<string, string>>): Promise<HookOutcome>;
 }
 
 /** One named step. */

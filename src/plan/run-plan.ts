@@ -13,6 +13,7 @@ import type { Runtime } from '../runtime/runtime.js';
 import { validateParams } from '../task/params.js';
 import { runTask } from '../task/run-task.js';
 import type { TaskDefinition } from '../task/task.js';
+import { runHook } from '../workflow/hooks.js';
 import type { PlanContext, PlanDefinition, PlanMemo } from './plan.js';
 
 /** Tasks by name: a ReadonlyMap of the bundled tasks in a run, stubs in a plan test. */
@@ -54,6 +55,8 @@ export interface RunPlanOptions {
   tasks: TaskRegistry;
   /** Resume: skip the steps before this one. */
   from?: string;
+  /** `--yes`: confirmations are answered in advance (PlanContext.yes). */
+  yes?: boolean;
 }
 
 /** Runs `plan`; never throws for a failing step (the PlanResult says so), only for bad input. */
@@ -108,7 +111,7 @@ export async function runPlan(
     const t0 = performance.now();
     const results: ResultSetJson[] = [];
     try {
-      await step.run(planContext(runtime, plan, step.name, options.tasks, params, memo, results, returned));
+      await step.run(planContext(runtime, plan, step.name, options, params, memo, results, returned));
       const elapsed = performance.now() - t0;
       reports.push({ name: step.name, status: 'success', elapsed_time: seconds(elapsed), results });
       runtime.events.emit({ type: 'step-finish', plan: plan.name, step: step.name, ok: true, elapsedMs: elapsed });
@@ -143,7 +146,7 @@ function planContext<P>(
   runtime: Runtime,
   plan: PlanDefinition,
   step: string,
-  tasks: TaskRegistry,
+  run: RunPlanOptions,
   params: P,
   memo: Map<string, Promise<unknown>>,
   results: ResultSetJson[],
@@ -155,12 +158,13 @@ function planContext<P>(
       returned.value = value;
     },
     noop: runtime.noop,
+    yes: run.yes === true,
     prompter: runtime.prompter,
     memo: planMemo(plan, step, memo, () => ctx),
     targets: async (spec: string): Promise<Target[]> =>
       isRole(spec) ? await runtime.targets.targetsWithRole(spec) : await runtime.targets.resolve(spec),
     runTask: async (wanted, targets, params, options = {}): Promise<ResultSet> => {
-      const task = tasks.get(wanted.name);
+      const task = run.tasks.get(wanted.name);
       if (!task)
         throw new PefError(
           'pef/unknown-task',
@@ -190,6 +194,7 @@ function planContext<P>(
       runtime.events.emit({ type: 'message', text });
       runtime.log.write('info', text);
     },
+    runHook: (point, env) => runHook(runtime, plan.name, point, env),
   };
   return ctx;
 }
@@ -239,6 +244,7 @@ function previewOnly(runtime: Runtime, task: string, targets: readonly Target[])
       type: 'noop-command',
       target: target.name,
       command: `(task ${task}: runs for real only; it cannot preview its commands)`,
+      preview: 'unsupported',
     });
     return Promise.resolve({ value: {}, changed: true, noop: { wouldRun: [], preview: 'unsupported' as const } });
   });

@@ -18,6 +18,7 @@ import { caDigestCommand, installCaCommand } from '../puppet/ca-dir.js';
 import { replicationDisabledCheck } from '../puppet/mode.js';
 import { rsyncToReceiver, transferPaths, type TransferSettings } from '../puppet/transfer.js';
 import { shQuote } from '../util/shell-quote.js';
+import { fenceCheckLines, type FenceSettings } from './fence-check.js';
 import { JOB_STATE_DIR } from './job-state.js';
 import { jobScript, step, type JobSpec } from './job-script.js';
 
@@ -35,6 +36,8 @@ export interface CaJobSettings {
   owner: string;
   transfer: TransferSettings;
   intervalS: number;
+  /** What the sender's fence check needs besides the transfer channel. */
+  fence: Omit<FenceSettings, 'transfer'>;
 }
 
 /** The ready file on the receiver, which the sender rewrites after each delivery. */
@@ -50,6 +53,7 @@ export function caWatchPaths(role: 'send' | 'receive', s: CaJobSettings): string
 
 const BUILDERS = {
   send: [
+    'fenceCheckLines (src/replication/fence-check.ts)',
     'replicationDisabledCheck (src/puppet/mode.ts)',
     'caDigestCommand (src/puppet/ca-dir.ts)',
     'rsyncToReceiver, transferSsh (src/puppet/transfer.ts)',
@@ -79,6 +83,7 @@ export function caSendScript(s: CaJobSettings): string {
   const digest = caDigestCommand(s.primaryCadir);
   const to = `${s.transfer.user}@${s.transfer.host}`;
   return jobScript(caJobSpec('send', s.intervalS), [
+    ...fenceCheckLines('sync_ca', { ...s.fence, transfer: s.transfer }),
     `if ! sh -c ${shQuote(replicationDisabledCheck('send'))} 2>"$tmp/err"; then skip "$(cat "$tmp/err")"; fi`,
     step(`reading the CA digest of ${s.primaryCadir}`, digest),
     `[ -n "$out" ] || fail ${shQuote(`no CA in ${s.primaryCadir}`)}`,

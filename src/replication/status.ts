@@ -9,6 +9,7 @@
  * `healthy` false. A job is stopped when its last run is older than twice its interval (every job
  * runs at least that often), and a kind is stale when its last success is.
  */
+import type { FailoverMode } from '../puppet/mode.js';
 import { JOB_STATE_DIR, type DataKind, type JobState } from './job-state.js';
 import type { ProbedJob, StatusProbe } from './status-probe.js';
 import { jobProblems } from './status-jobs.js';
@@ -53,7 +54,7 @@ export interface StatusDocument {
   data: DataRow[];
   problems: string[];
   flavor: 'oss' | 'pe' | null;
-  modes: Record<string, 'active' | 'passive' | null>;
+  modes: Record<string, FailoverMode | null>;
   /** The kill-switch's reason per server; null: off (or unknown, when the server could not be read). */
   kill_switch: Record<string, string | null>;
   /** Promotion epochs are not recorded yet. */

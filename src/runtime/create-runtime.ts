@@ -26,6 +26,7 @@ import { runTask } from '../task/run-task.js';
 import type { TaskDefinition } from '../task/task.js';
 import { ConnectionPool, type TransportFactory } from '../transport/connection-pool.js';
 import { transportFor } from '../transport/transports.js';
+import type { HookSettings } from '../workflow/hooks-config.js';
 import type { Cancellation } from './cancellation.js';
 import { findDefinition } from './find-definition.js';
 import { Runtime, type TargetSource } from './runtime.js';
@@ -55,6 +56,8 @@ export interface CreateRuntimeOptions {
   tasks?: readonly TaskDefinition[];
   /** The plans names resolve to, in runPlan and status (default: the bundled PLANS). */
   plans?: readonly PlanDefinition[];
+  /** Commands plans run on this machine at named points (docs/hooks.md); default: none. */
+  hooks?: HookSettings;
 }
 
 /**
@@ -87,6 +90,8 @@ export interface RunPlanCallOptions {
   noop?: boolean;
   /** Resume: skip the steps before this one. */
   from?: string;
+  /** Answer the confirmation of switchover, failover, promote and failback in advance (`--yes`). */
+  yes?: boolean;
 }
 
 /** A pef runtime for scripts; close it when done (it holds one connection per target used). */
@@ -174,6 +179,7 @@ class LibraryRuntime implements PefRuntime {
       noop: options.noop === true,
       concurrency: options.concurrency ?? DEFAULT_CONCURRENCY,
       ...(wiring.cancellation === undefined ? {} : { cancellation: wiring.cancellation }),
+      ...(options.hooks === undefined ? {} : { hooks: options.hooks }),
     });
     this.#byNoop.set(this.core.noop, this.core);
   }
@@ -208,6 +214,7 @@ class LibraryRuntime implements PefRuntime {
       runPlan(this.#runtime(options.noop), def, params, {
         tasks,
         ...(options.from === undefined ? {} : { from: options.from }),
+        ...(options.yes === undefined ? {} : { yes: options.yes }),
       }),
     );
   }
@@ -243,6 +250,7 @@ class LibraryRuntime implements PefRuntime {
         noop: want,
         concurrency: this.#options.concurrency ?? DEFAULT_CONCURRENCY,
         cancellation: c.cancellation,
+        hooks: c.hooks,
       });
       this.#byNoop.set(want, runtime);
     }

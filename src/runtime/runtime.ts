@@ -9,6 +9,7 @@ import type { Role, Target } from '../inventory/target.js';
 import type { Prompter } from '../interaction/prompter.js';
 import type { RunLog } from '../log/run-log.js';
 import type { Connection } from '../transport/transport.js';
+import type { HookSettings } from '../workflow/hooks-config.js';
 import { Cancellation } from './cancellation.js';
 
 /** What the runtime needs from an inventory. */
@@ -34,6 +35,8 @@ export interface RuntimeOptions {
   concurrency?: number;
   /** The run's cancellation (the CLI's, wired to Ctrl-C); default: one nothing cancels. */
   cancellation?: Cancellation;
+  /** The hooks plans run at named points (the pef config's `hooks`); default: none. */
+  hooks?: HookSettings;
 }
 
 /** Shared state of one run; see the file comment. */
@@ -46,6 +49,7 @@ export class Runtime {
   readonly noop: boolean;
   readonly executor: Executor;
   readonly cancellation: Cancellation;
+  readonly hooks: HookSettings;
 
   constructor(options: RuntimeOptions) {
     this.targets = options.targets;
@@ -55,6 +59,7 @@ export class Runtime {
     this.prompter = options.prompter;
     this.noop = options.noop;
     this.cancellation = options.cancellation ?? new Cancellation();
+    this.hooks = options.hooks ?? { commands: {} };
     this.executor = new Executor(options.events, options.concurrency, this.cancellation);
   }
 

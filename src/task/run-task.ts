@@ -69,6 +69,7 @@ function taskContext<P>(
     ...own,
     params,
     noop: runtime.noop,
+    prompter: runtime.prompter,
     connection,
     signal: runtime.cancellation.signal,
     cleanup: hostCommands(runtime, task.name, target, connection, wouldRun, '', { cleanup: true }),
@@ -109,7 +110,7 @@ function hostCommands(
 ): HostCommands {
   const { cancellation } = runtime;
   const exec = async (command: string, options: TaskCommandOptions = {}): Promise<CommandOutput> => {
-    const { okExitCodes = [0], ...commandOptions } = options;
+    const { okExitCodes = [0], runTimeInput: _unused, ...commandOptions } = options;
     if (mode.cleanup !== true) cancellation.throwIfCancelled(`\`${firstLine(command)}\` on ${target.name}`);
     const output = await connection.run(command, {
       ...commandOptions,
@@ -125,9 +126,17 @@ function hostCommands(
       throw commandFailed(task, target, command, output);
     return output;
   };
-  const record = (command: string): void => {
+  const record = (command: string, options: TaskCommandOptions = {}): void => {
     wouldRun.push(prefix + command);
-    runtime.events.emit({ type: 'noop-command', target: target.name, command });
+    runtime.events.emit({
+      type: 'noop-command',
+      target: target.name,
+      command,
+      ...(options.stdin === undefined ? {} : { stdin: options.stdin }),
+      ...(options.env === undefined ? {} : { env: options.env }),
+      ...(options.runTimeInput === undefined ? {} : { runTimeInput: options.runTimeInput }),
+      ...(options.okExitCodes === undefined ? {} : { okExitCodes: options.okExitCodes }),
+    });
     runtime.log.write('info', `noop: would run: ${command}`, target.name);
   };
   return {
@@ -136,7 +145,7 @@ function hostCommands(
     change: async (command, options) => {
       if (mode.cleanup !== true) cancellation.throwIfCancelled(`\`${firstLine(command)}\` on ${target.name}`);
       if (runtime.noop) {
-        record(command);
+        record(command, options);
         return undefined;
       }
       return exec(command, options);
@@ -146,6 +155,7 @@ function hostCommands(
       if (runtime.noop) {
         record(
           `upload ${localPath} -> ${remotePath}${options?.mode === undefined ? '' : ` (mode ${options.mode.toString(8)})`}`,
+          { runTimeInput: `the controller file ${localPath}, copied by pef's connection` },
         );
         return;
       }

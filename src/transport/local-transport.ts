@@ -20,6 +20,10 @@ export interface LocalTransportOptions {
   killAfterMs?: number;
   /** The limit of a command that names none (default 10 minutes; 0 or Infinity: none). */
   commandTimeoutMs?: number;
+  /** The environment every command starts from (default: pef's own); a command's `env` is added to it. */
+  env?: Readonly<Record<string, string>>;
+  /** The directory commands start in (default: the home directory, as on an ssh target). */
+  cwd?: string;
 }
 
 /** Opens LocalConnections. */
@@ -27,16 +31,27 @@ export class LocalTransport implements Transport {
   readonly name = 'local' as const;
   readonly #killAfterMs: number;
   readonly #commandTimeoutMs: number;
+  readonly #start: CommandStart;
 
   constructor(options: LocalTransportOptions = {}) {
     if (options.commandTimeoutMs !== undefined) checkTimeoutMs(options.commandTimeoutMs, 'commandTimeoutMs');
     this.#killAfterMs = options.killAfterMs ?? 2000;
     this.#commandTimeoutMs = options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS;
+    this.#start = {
+      ...(options.env === undefined ? {} : { env: options.env }),
+      ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
+    };
   }
 
   async connect(target: Target): Promise<LocalConnection> {
-    return new LocalConnection(target, this.#killAfterMs, this.#commandTimeoutMs);
+    return new LocalConnection(target, this.#killAfterMs, this.#commandTimeoutMs, this.#start);
   }
+}
+
+/** Where a local command starts: its base environment and directory (LocalTransportOptions). */
+export interface CommandStart {
+  env?: Readonly<Record<string, string>>;
+  cwd?: string;
 }
 
 /** A "connection" to the controller; see the file comment. */
@@ -45,12 +60,19 @@ export class LocalConnection implements Connection {
   readonly #killAfterMs: number;
   readonly #commandTimeoutMs: number | undefined;
   readonly #running = new Set<number>();
+  readonly #start: CommandStart;
   #closed = false;
 
-  constructor(target: Target, killAfterMs: number, commandTimeoutMs = DEFAULT_COMMAND_TIMEOUT_MS) {
+  constructor(
+    target: Target,
+    killAfterMs: number,
+    commandTimeoutMs = DEFAULT_COMMAND_TIMEOUT_MS,
+    start: CommandStart = {},
+  ) {
     this.target = target;
     this.#killAfterMs = killAfterMs;
     this.#commandTimeoutMs = effectiveTimeoutMs(undefined, commandTimeoutMs);
+    this.#start = start;
   }
 
   run(command: string, options: CommandOptions = {}): Promise<CommandOutput> {
@@ -69,8 +91,8 @@ export class LocalConnection implements Connection {
       // A bad limit throws here, which rejects the promise before anything starts.
       const timeoutMs = effectiveTimeoutMs(options.timeoutMs, this.#commandTimeoutMs);
       const child = spawn('/bin/sh', ['-c', command], {
-        cwd: homedir(),
-        env: { ...process.env, ...options.env },
+        cwd: this.#start.cwd ?? homedir(),
+        env: { ...(this.#start.env ?? process.env), ...options.env },
         // Its own process group, so a timeout can stop everything the command started.
         detached: true,
         stdio: [options.stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],

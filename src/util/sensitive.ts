@@ -50,6 +50,23 @@ export function redact(text: string): string {
   return out;
 }
 
+/**
+ * `text` cut at every secret this process has seen: plain parts as strings, secrets as
+ * `{ secret }`, in order (longer secrets first where two overlap). For code that must keep a
+ * secret's place without writing it (`pef plan export` turns each into an environment variable).
+ */
+export function splitSecrets(text: string): (string | { secret: string })[] {
+  const secrets = [...knownSecrets].filter((s) => text.includes(s)).sort((a, b) => b.length - a.length);
+  let parts: (string | { secret: string })[] = [text];
+  for (const secret of secrets) {
+    parts = parts.flatMap((part) => {
+      if (typeof part !== 'string' || !part.includes(secret)) return [part];
+      return part.split(secret).flatMap((plain, i) => (i === 0 ? [plain] : [{ secret }, plain]));
+    });
+  }
+  return parts.filter((p) => p !== '');
+}
+
 /** Registers a secret that did not arrive as a Sensitive (e.g. read from a file on a host). */
 export function registerSecret(secret: string): void {
   if (secret.length >= MIN_SCRUB_LENGTH) knownSecrets.add(secret);

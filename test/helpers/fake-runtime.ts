@@ -4,11 +4,13 @@
  */
 import { EventBus, type RunEvent } from '../../src/executor/events.js';
 import type { Role, Target } from '../../src/inventory/target.js';
-import { NonInteractivePrompter } from '../../src/interaction/prompter.js';
+import { NonInteractivePrompter, type Prompter } from '../../src/interaction/prompter.js';
 import { NullLog } from '../../src/log/run-log.js';
 import type { Cancellation } from '../../src/runtime/cancellation.js';
 import { Runtime } from '../../src/runtime/runtime.js';
 import type { CommandOptions, CommandOutput, Connection } from '../../src/transport/transport.js';
+import type { HookSettings } from '../../src/workflow/hooks-config.js';
+import type { RunLog } from '../../src/log/run-log.js';
 
 /** Answers one command on one target; throw to simulate a transport failure. */
 export type CommandHandler = (
@@ -43,7 +45,14 @@ export interface FakeRuntime {
 export function fakeRuntime(
   targets: Target[],
   handler: CommandHandler = () => ({}),
-  options: { noop?: boolean; concurrency?: number; cancellation?: Cancellation } = {},
+  options: {
+    noop?: boolean;
+    concurrency?: number;
+    cancellation?: Cancellation;
+    hooks?: HookSettings;
+    log?: RunLog;
+    prompter?: Prompter;
+  } = {},
 ): FakeRuntime {
   const sent: FakeRuntime['sent'] = [];
   const sentOptions: CommandOptions[] = [];
@@ -87,11 +96,12 @@ export function fakeRuntime(
       closeAll: async () => {},
     },
     events: bus,
-    log: new NullLog(),
-    prompter: new NonInteractivePrompter(),
+    log: options.log ?? new NullLog(),
+    prompter: options.prompter ?? new NonInteractivePrompter(),
     noop: options.noop ?? false,
     ...(options.concurrency === undefined ? {} : { concurrency: options.concurrency }),
     ...(options.cancellation === undefined ? {} : { cancellation: options.cancellation }),
+    ...(options.hooks === undefined ? {} : { hooks: options.hooks }),
   });
   return { runtime, sent, options: sentOptions, events, connectCount };
 }

@@ -1,10 +1,11 @@
 /**
  * `pef plan list|show|run`.
  */
+import { resolve } from 'node:path';
 import { Command } from 'commander';
 import { catalogEntries, findPlan } from '../catalog.js';
 import { PefError } from '../../errors/pef-error.js';
-import { formatOption, printJson, printText, returning, type ExitSink, type Format } from '../output.js';
+import { formatOption, planExitCode, printJson, printText, returning, type ExitSink, type Format } from '../output.js';
 import { withRunFlags, type RunFlags } from '../run-flags.js';
 import { showDefinition } from './show-definition.js';
 
@@ -62,13 +63,17 @@ export function planCommand(exit: ExitSink): Command {
         '--from <step>',
         'resume: skip the steps before STEP (after a failure, pef prints the step to resume from)',
       )
+      .option(
+        '-y, --yes',
+        'answer the confirmation of switchover, failover, promote and failback (the name of the server that becomes active) in advance',
+      )
       .description('run a plan')
       .addHelpText(
         'after',
-        '\nExamples:\n  $ pef plan run preflight -i inventory.yaml\n  $ pef plan run setup -i inventory.yaml --noop\n  $ pef plan run setup -i inventory.yaml --from sync_ca',
+        '\nExamples:\n  $ pef plan run preflight -i inventory.yaml\n  $ pef plan run setup -i inventory.yaml --noop\n  $ pef plan run setup -i inventory.yaml --from sync_ca\n  $ pef plan run switchover -i inventory.yaml --yes',
       ),
   ).action(
-    returning(exit, async (name: string, words: string[], flags: RunFlags & { from?: string }) => {
+    returning(exit, async (name: string, words: string[], flags: RunFlags & { from?: string; yes?: boolean }) => {
       if (flags.targets !== undefined) {
         throw new PefError(
           'pef/usage-error',
@@ -85,15 +90,68 @@ export function planCommand(exit: ExitSink): Command {
       validateParams(def.params, raw, { kind: 'plan', name: def.name });
       const session = await openSession(flags);
       try {
-        const result = await session.pef.runPlan(def, raw, flags.from === undefined ? {} : { from: flags.from });
+        const result = await session.pef.runPlan(def, raw, {
+          ...(flags.from === undefined ? {} : { from: flags.from }),
+          ...(flags.yes === true ? { yes: true } : {}),
+        });
         if (session.format === 'json') printJson(result);
         else printText(formatPlanResult(result));
-        return result.status === 'success' ? 0 : 2;
+        return planExitCode(result);
       } finally {
         await session.close();
       }
     }),
   );
+
+  plan
+    .command('export')
+    .argument('<name>', 'plan name')
+    .argument('[params...]', 'parameters as key=value')
+    .option('-i, --inventory <file>', 'inventory file; default from the pef config, else inventory.yaml')
+    .option('--params <json>', 'parameters as JSON, @file.json, or - for stdin')
+    .option('-o, --output <file>', 'write the runbook here (mode 0700) instead of stdout')
+    .option('--force', 'replace the --output file if it exists')
+    .option('--log-file <file>', 'debug log of the dry run (default .pef/logs/pef-<time>-<pid>.log)')
+    .description("write a plan as a bash runbook: its dry run's commands per host, in order, for review")
+    .addHelpText(
+      'after',
+      '\nThe plan runs with --noop to find the commands (its probes read the hosts for real); nothing is changed.\nSee docs/cli.md for what a runbook cannot capture.\n\nExamples:\n  $ pef plan export sync -i inventory.yaml -o sync-runbook.sh\n  $ pef plan export sync -i inventory.yaml | less',
+    )
+    .action(
+      returning(
+        exit,
+        async (
+          name: string,
+          words: string[],
+          flags: Pick<RunFlags, 'inventory' | 'params' | 'logFile'> & { output?: string; force?: boolean },
+        ) => {
+          const [{ parseParamWords, validateParams }, { openSession, readParamsFlag }, { writeRunbook }] =
+            await Promise.all([import('../../task/params.js'), import('../session.js'), import('../runbook-file.js')]);
+          const def = await findPlan(name);
+          const raw = parseParamWords(def.params, words, readParamsFlag(flags.params));
+          validateParams(def.params, raw, { kind: 'plan', name: def.name });
+          // Progress would mix into a runbook printed on stdout: only with --output is it drawn (on stderr).
+          const session = await openSession({
+            ...flags,
+            noop: true,
+            format: flags.output === undefined ? 'json' : 'human',
+          });
+          try {
+            const [{ exportPlan }, { renderRunbook }] = await Promise.all([
+              import('../../plan/export-plan.js'),
+              import('../../plan/runbook-script.js'),
+            ]);
+            const doc = await exportPlan(session.pef, def, raw, {
+              inventory: resolve(flags.inventory ?? session.config.inventory ?? 'inventory.yaml'),
+            });
+            await writeRunbook(renderRunbook(doc), flags.output, flags.force === true);
+            return 0;
+          } finally {
+            await session.close();
+          }
+        },
+      ),
+    );
 
   return plan;
 }

@@ -3,6 +3,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../../../src/config/load-config.js';
+import { normaliseHooks } from '../../../src/workflow/hooks-config.js';
 
 const dirs: string[] = [];
 function project(files: Record<string, string>): string {
@@ -46,5 +47,41 @@ describe('loadConfig', () => {
     });
     expect((error as Error).message).toContain('concurency');
     expect((error as Error).message).toContain('format:');
+  });
+
+  it('reads hooks: one command or a list, each with the default or its own timeout', async () => {
+    const dir = project({
+      'package.json': '{"name":"x"}',
+      '.pefrc.yaml': [
+        'hookTimeoutMs: 5000',
+        'hooks:',
+        '  after-failover: ./dns-switch "$PEF_ACTIVE"',
+        '  before-switchover:',
+        '    - logger pef switchover',
+        '    - command: ./lb-drain "$PEF_PREVIOUS"',
+        '      timeoutMs: 30000',
+        '',
+      ].join('\n'),
+    });
+    const config = await loadConfig(dir);
+    expect(normaliseHooks(config.hooks, config.hookTimeoutMs)).toEqual({
+      'before-switchover': [
+        { command: 'logger pef switchover', timeoutMs: 5000 },
+        { command: './lb-drain "$PEF_PREVIOUS"', timeoutMs: 30000 },
+      ],
+      'after-failover': [{ command: './dns-switch "$PEF_ACTIVE"', timeoutMs: 5000 }],
+    });
+    expect(normaliseHooks(undefined)).toEqual({});
+  });
+
+  it('names an unknown hook point and an empty hook command', async () => {
+    const dir = project({
+      'package.json': '{"name":"x"}',
+      '.pefrc.json': JSON.stringify({ hooks: { 'after-failvoer': 'x', 'before-failover': ' ' } }),
+    });
+    const error = (await loadConfig(dir).catch((e: unknown) => e)) as Error;
+    expect(error).toMatchObject({ kind: 'pef/validation-error' });
+    expect(error.message).toContain('after-failvoer');
+    expect(error.message).toContain('hooks.before-failover');
   });
 });
