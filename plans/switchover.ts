@@ -104,6 +104,8 @@ server that becomes active (--yes in scripts). Resume a stopped run with: to=<th
       return { from: byName(d.from), to: byName(d.to) } satisfies Direction;
     },
     confirmed: async (ctx) => confirmActive(ctx, (await direction(ctx)).to.name),
+    // Set by verify_equal; a run resumed after it starts with false and proves it again at demote.
+    verified: () => Promise.resolve(false),
     [FAILED_PASSES]: () => Promise.resolve([] as string[]),
   },
   steps: [
@@ -172,7 +174,10 @@ server that becomes active (--yes in scripts). Resume a stopped run with: to=<th
       async run(ctx) {
         const d = await changing(ctx, 'before');
         const problems = await differences(ctx, d);
-        if (problems.length === 0) return ctx.log(`equal: ${d.to.name} holds everything ${d.from.name} holds`);
+        if (problems.length === 0) {
+          ctx.memo.set('verified', true);
+          return ctx.log(`equal: ${d.to.name} holds everything ${d.from.name} holds`);
+        }
         if (ctx.noop) return ctx.log(`not equal yet (the dry run made no final sync): ${problems.join('; ')}`);
         await abort(ctx, d, problems.join('; '));
       },
@@ -185,7 +190,7 @@ server that becomes active (--yes in scripts). Resume a stopped run with: to=<th
         await ctx.memo.get('confirmed');
         const modes = await readModes(ctx, d);
         // A resumed run re-proves what the skipped steps established: fenced, and nothing to lose.
-        if (modes[d.from.name] === 'active' && !ctx.noop) {
+        if (modes[d.from.name] === 'active' && !ctx.noop && !((await ctx.memo.get('verified')) as boolean)) {
           const running = await ctx.runTask(service, [d.from], {
             action: 'status',
             services: [await serverService(ctx)],

@@ -26,8 +26,8 @@ import { fakeRuntime } from './fake-runtime.js';
 /** What a stubbed task answers on one target: its outcome, or an error message (and kind, default pef/task-failed) to fail with. */
 export type StubAnswer = TaskOutcome | { error: string; kind?: PefErrorKind };
 
-/** The answer for every target, or per target. */
-export type StubReturns = StubAnswer | ((target: string) => StubAnswer);
+/** The answer for every target, or per target (and the params that run was given). */
+export type StubReturns = StubAnswer | ((target: string, params: Record<string, unknown>) => StubAnswer);
 
 /** One stubbed task, refined by chaining. */
 export interface TaskStub {
@@ -94,7 +94,7 @@ export function planSpec(targets: Target[]): PlanSpec {
       const recorded = paramsByTarget.get(real.name) ?? [];
       recorded.push(ctx.params);
       paramsByTarget.set(real.name, recorded);
-      const answer = typeof state.answer === 'function' ? state.answer(ctx.target.name) : state.answer;
+      const answer = typeof state.answer === 'function' ? state.answer(ctx.target.name, ctx.params) : state.answer;
       if ('error' in answer) return Promise.reject(new PefError(answer.kind ?? 'pef/task-failed', answer.error));
       return Promise.resolve(answer);
     },
