@@ -4,6 +4,7 @@
  * runbook that would not parse is never written.
  */
 import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { unlink, writeFile } from 'node:fs/promises';
 import { PefError } from '../errors/pef-error.js';
 
@@ -23,13 +24,20 @@ export async function writeRunbook(script: string, file: string | undefined, for
   if (force) await unlink(file).catch(() => undefined);
   // 'wx': created here or not at all, so no link planted in its place is followed.
   await writeFile(file, script, { flag: 'wx', mode: 0o700 }).catch((error: NodeJS.ErrnoException) => {
-    throw new PefError(
-      'pef/file-error',
-      error.code === 'EEXIST'
-        ? `${file} exists; choose another --output or add --force to replace it.`
-        : `Cannot write the runbook to ${file}: ${error.message}`,
-      { file },
-    );
+    throw error.code === 'EEXIST'
+      ? existsError(file)
+      : new PefError('pef/file-error', `Cannot write the runbook to ${file}: ${error.message}`, { file });
   });
   process.stderr.write(`pef: runbook of plan written to ${file}; read it before you run it (bash ${file}).\n`);
+}
+
+/** Throws when `file` exists: checked before the dry run, so a taken name costs no connection. */
+export function refuseExisting(file: string): void {
+  if (existsSync(file)) throw existsError(file);
+}
+
+function existsError(file: string): PefError {
+  return new PefError('pef/file-error', `${file} exists; choose another --output or add --force to replace it.`, {
+    file,
+  });
 }

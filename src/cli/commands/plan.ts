@@ -125,11 +125,19 @@ export function planCommand(exit: ExitSink): Command {
           words: string[],
           flags: Pick<RunFlags, 'inventory' | 'params' | 'logFile'> & { output?: string; force?: boolean },
         ) => {
-          const [{ parseParamWords, validateParams }, { openSession, readParamsFlag }, { writeRunbook }] =
-            await Promise.all([import('../../task/params.js'), import('../session.js'), import('../runbook-file.js')]);
+          const [
+            { parseParamWords, validateParams },
+            { openSession, readParamsFlag },
+            { writeRunbook, refuseExisting },
+          ] = await Promise.all([
+            import('../../task/params.js'),
+            import('../session.js'),
+            import('../runbook-file.js'),
+          ]);
           const def = await findPlan(name);
           const raw = parseParamWords(def.params, words, readParamsFlag(flags.params));
           validateParams(def.params, raw, { kind: 'plan', name: def.name });
+          if (flags.output !== undefined && flags.force !== true) refuseExisting(flags.output);
           // Progress would mix into a runbook printed on stdout: only with --output is it drawn (on stderr).
           const session = await openSession({
             ...flags,
