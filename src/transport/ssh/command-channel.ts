@@ -2,17 +2,17 @@
  * The persistent command channel: one exec channel running a POSIX shell (already escalated
  * through sudo when the target has a run-as user) that is fed command after command.
  *
- * Protocol: after start the controller writes a loop (`loopScript`) that, per command, forks a
- * subshell *before* the command arrives — one fork of the shell, nothing exec'd, and off the
- * critical path. The subshell reads its command (a `pef_go` line, see `commandInput`), drops to
- * /dev/null stdin (or the decoded base64 heredoc), `cd`s to home or /, exports the env and
- * `eval`s the command, so its cwd, variables, umask, traps, `set` options and `exit` end with
- * it. The loop then prints `PEF-END:<key>:<seq>:<status>` on stdout *and* stderr; once both
- * markers are in, both streams are complete. The key is random per channel and unset in the
- * subshell, and `seq` counts the commands, so neither command output nor an old marker can
- * pass for the end. The caller runs one command at a time, and the controller writes the next
- * command only after both markers: nothing else is in the pipe when a subshell (or the script
- * shell of a long command) reads its input.
+ * Protocol: after start the controller writes a loop (`loopScript`) that `cd`s home once and, per
+ * command, forks a subshell *before* the command arrives — one fork of the shell, nothing exec'd,
+ * and off the critical path. The subshell reads its command (for a short one-line command, the
+ * line is the command itself, see `commandInput`), drops to /dev/null stdin (or the decoded
+ * base64 heredoc) and `eval`s it, so its cwd, variables, umask, traps, `set` options and `exit`
+ * end with it. The loop then prints `PEF-END:<key>:<seq>:<status>` on stdout *and* stderr; once
+ * both markers are in, both streams are complete. The key is random per channel and only in the
+ * loop's text, never in a variable, and `seq` counts the commands, so neither command output nor
+ * an old marker can pass for the end. The caller runs one command at a time, and the controller
+ * writes the next command only after both markers: nothing else is in the pipe when a subshell
+ * (or the script shell of a long command) reads its input.
  *
  * Time limits cost nothing per command: the controller's timer (or the caller's AbortSignal)
  * asks the connection to stop the command from a second, short-lived session (`stopCommand`,

@@ -36,8 +36,11 @@ async function loop(inputs: string[]): Promise<{ results: { stdout: string; stde
 }
 
 describe('commandInput', () => {
-  it('sends a short one-line command as one pef_go line, anything else through a script shell', () => {
-    expect(commandInput('echo x', {})).toBe("pef_go '' 'echo x'\n");
+  it('sends a short one-line command as its own line, anything else through a script shell', () => {
+    expect(commandInput('echo x', {})).toBe('echo x\n');
+    expect(commandInput('echo "$A"', { env: { A: "it's" } })).toBe(`export A='it'\\''s'; eval 'echo "$A"'\n`);
+    // The one line that would start a script shell goes through one itself.
+    expect(commandInput('pef_script', {})).toBe('pef_script\n{ eval pef_script; } </dev/null\nexit\n');
     expect(commandInput('echo a\necho b', {})).toMatch(/^pef_script\n/);
     expect(commandInput('cat', { stdin: 'x' })).toMatch(/^pef_script\n/);
     expect(commandInput(`echo ${'y'.repeat(2000)}`, {})).toMatch(/^pef_script\n/);
@@ -57,6 +60,8 @@ describe('loopScript', () => {
       commandInput(`echo ${'y'.repeat(2000)} | wc -c`, { env: { A: 'multi\nline' } }),
       commandInput('printf "%s\\n" "$A"', { env: { A: 'multi\nline' } }),
       commandInput('echo still here', {}),
+      // The key is in no variable a command could print.
+      commandInput(`set | grep -c ${KEY.slice(0, 8)}""${KEY.slice(8)}`, {}),
     ]);
     expect(results[0]).toEqual({
       stdout: `out\ntrapped\n${endMarker(KEY, 1)}7\n`,
@@ -67,6 +72,7 @@ describe('loopScript', () => {
     expect(results[3]?.stdout.trim()).toBe(`2001\n${endMarker(KEY, 4)}0`);
     expect(results[4]?.stdout).toBe(`multi\nline\n${endMarker(KEY, 5)}0\n`);
     expect(results[5]?.stdout).toBe(`still here\n${endMarker(KEY, 6)}0\n`);
+    expect(results[6]?.stdout).toBe(`0\n${endMarker(KEY, 7)}1\n`);
     // The waiting subshell ends the loop's shell when the input ends.
     expect(code).not.toBe(0);
   });
