@@ -15,10 +15,9 @@
  * 0.2 s; systemd's path units react to inotify). Baseline, in the same run: the same pass when the
  * staging dir is empty, i.e. when it has to move the whole CA (a first sync).
  *
- * Bytes are what went over the wire in a pass (the CA's rsync and the ready file): ssh's own count
- * ("Transferred: sent N", logged with -v by the pass's ControlMaster through a wrapper first in
- * PATH), after ssh compression; rsync's `--stats` count for the CA (what the jobs log) is taken
- * before compression and is shown beside it.
+ * Bytes are what went over the wire for the CA's rsync: ssh's own count ("Transferred: sent N",
+ * logged with -v through a wrapper first in PATH), after ssh compression; rsync's `--stats`
+ * count (what the jobs log) is taken before compression and is shown beside it.
  */
 import {
   appendFileSync,
@@ -30,12 +29,11 @@ import {
   rmSync,
   writeFileSync,
 } from 'node:fs';
-import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { caDigestCommand, installCaCommand } from '../src/puppet/ca-dir.js';
-import { rsyncToReceiver, transferSsh, type TransferSettings } from '../src/puppet/transfer.js';
+import { rsyncToReceiver, type TransferSettings } from '../src/puppet/transfer.js';
 import type { Sshd } from '../test/helpers/sshd.js';
 import type { Cleanup } from './cleanup.js';
 import { summarize } from './stats.js';
@@ -103,16 +101,6 @@ export async function benchCaPass(cleanup: Cleanup, sshd: Sshd, options: CaPassO
   writeFileSync(join(bin, 'ssh'), '#!/bin/sh\nexec /usr/bin/ssh -v -E "$PEF_BENCH_SSH_LOG" "$@"\n', { mode: 0o755 });
   const sshLog = join(root, 'ssh.log');
   const env = { ...process.env, PATH: `${bin}:${process.env['PATH'] ?? '/usr/bin:/bin'}`, PEF_BENCH_SSH_LOG: sshLog };
-  // The jobs' rsyncs share one ssh connection (ControlMaster in /run/pef); here in the bench's
-  // own root-only dir, one master per pass.
-  const controlDir = join(root, 'control');
-  mkdirSync(controlDir, { mode: 0o700 });
-  // Ended here, not in the bench's cleanup (which starts no process); ControlPersist bounds it anyway.
-  const endMaster = (): void =>
-    void spawnSync('sh', ['-c', `${transferSsh(transfer, { controlDir })} -O exit ${sshd.host}`], {
-      stdio: 'ignore',
-      timeout: 10_000,
-    });
   const stage = join(root, 'stage');
   const readyDir = join(root, 'ready');
   mkdirSync(readyDir);
@@ -140,20 +128,18 @@ export async function benchCaPass(cleanup: Cleanup, sshd: Sshd, options: CaPassO
     const want = (await step('digest', caDigestCommand(primary))).trim();
     const stats = await step(
       'rsync',
-      rsyncToReceiver(transfer, primary, stage, { exclude: ['/ca_key.pem'], stats: true, compress: true, controlDir }),
+      rsyncToReceiver(transfer, primary, stage, { exclude: ['/ca_key.pem'], stats: true, compress: true }),
     );
+    // The CA rsync's own ssh logged its byte count when it exited.
+    const wire = readFileSync(sshLog, 'utf8');
     if ((await step('digest again', caDigestCommand(primary))).trim() !== want)
       throw new Error('ca pass: the CA changed during the bench');
     writeFileSync(join(readyDir, 'digest'), `${want}\n`);
-    await step('ready file', rsyncToReceiver(transfer, readyDir, join(root, 'ready-delivered'), { controlDir }));
+    await step('ready file', rsyncToReceiver(transfer, readyDir, join(root, 'ready-delivered')));
     const have = (await step("receiver's digest", caDigestCommand(replica))).trim();
     if (have !== want)
       await step('install', installCaCommand(stage, replica, 'root:root', want, { incremental: true }));
     const ms = performance.now() - t0;
-    // The master (the pass's first ssh) logs the bytes of every session it carried when it exits;
-    // ending it each pass is also what a systemd host does (the oneshot unit's processes end with it).
-    endMaster();
-    const wire = readFileSync(sshLog, 'utf8');
     const rsyncBytes = Number(/^Total bytes sent: ([\d,]+)/m.exec(stats)?.[1]?.replace(/,/g, '') ?? Number.NaN);
     const bytes = Number(/Transferred: sent (\d+)/.exec(wire)?.[1] ?? Number.NaN);
     if ((await sh(caDigestCommand(replica))).trim() !== want)
@@ -174,22 +160,18 @@ export async function benchCaPass(cleanup: Cleanup, sshd: Sshd, options: CaPassO
     serial++;
     writeFileSync(join(primary, 'serial'), `${serial.toString(16).toUpperCase()}\n`);
   };
-  try {
-    for (let i = 0; i < options.passes; i++) {
-      // Whole CA: an empty staging dir, as on the first sync.
-      rmSync(stage, { recursive: true, force: true });
-      sign();
-      const f = await pass(false);
-      full.push(f.ms);
-      fullBytes.push(f.bytes);
-      sign();
-      const o = await pass(true);
-      one.push(o.ms);
-      oneBytes.push(o.bytes);
-      rsyncBytes.push(o.rsyncBytes);
-    }
-  } finally {
-    endMaster();
+  for (let i = 0; i < options.passes; i++) {
+    // Whole CA: an empty staging dir, as on the first sync.
+    rmSync(stage, { recursive: true, force: true });
+    sign();
+    const f = await pass(false);
+    full.push(f.ms);
+    fullBytes.push(f.bytes);
+    sign();
+    const o = await pass(true);
+    one.push(o.ms);
+    oneBytes.push(o.bytes);
+    rsyncBytes.push(o.rsyncBytes);
   }
   const fullStats = summarize(full);
   const oneStats = summarize(one);

@@ -44,7 +44,7 @@ export interface InstallCaOptions {
 /**
  * Copies `staged` to `<cadir>.pef-new` with `owner`, checks its digest against `digest`, then
  * swaps it in: `cadir` → `.pef-old`, `.pef-new` → `cadir`, and removes `.pef-old` (incremental:
- * keeps it as the next base) and (unless incremental) the staged copy. The first line repairs an
+ * keeps it as the next base; a full install removes any base) and (unless incremental) the staged copy. The first line repairs an
  * earlier run that died between the two renames.
  */
 export function installCaCommand(
@@ -99,6 +99,9 @@ export function installCaCommand(
     `if [ "$got" != ${shQuote(digest)} ]; then rm -rf ${q.next}; echo "staged CA copy does not match the primary (digest $got)" >&2; exit 3; fi`,
     `if [ -e ${q.cadir} ]; then mv ${q.cadir} ${q.previous}; fi`,
     `mv ${q.next} ${q.cadir}`,
-    options.incremental ? `rm -rf ${q.base}; mv ${q.previous} ${q.base} 2>/dev/null || true` : `rm -rf ${q.previous}`,
+    // A full install leaves no base: what an earlier incremental one kept is older than this CA.
+    options.incremental
+      ? `rm -rf ${q.base}; mv ${q.previous} ${q.base} 2>/dev/null || true`
+      : `rm -rf ${q.previous} ${q.base}`,
   ].join('\n');
 }

@@ -106,9 +106,6 @@ export async function hasTransferKey(
  * The `ssh` command rsync uses on the sender: the pinned key and host key, never a prompt.
  * `compress`: ssh's own compression, which also covers rsync's file list (rsync -z leaves it
  * uncompressed); on a 10 000-certificate CA the list is about 200 KiB, most of a one-certificate pass.
- * `controlDir`: share one connection between the rsyncs of a job's pass and the next passes (an
- * ssh handshake is most of a small pass on a busy host): a ControlMaster socket in that
- * directory, which must be root-only (never /tmp), kept 60 s after its last use.
  */
 export function transferSsh(s: TransferSettings, options: TransferSshOptions = {}): string {
   const p = transferPaths(s);
@@ -122,20 +119,12 @@ export function transferSsh(s: TransferSettings, options: TransferSshOptions = {
     '-o IdentitiesOnly=yes',
     '-o ConnectTimeout=10',
     ...(options.compress ? ['-o Compression=yes'] : []),
-    ...(options.controlDir
-      ? [
-          '-o ControlMaster=auto',
-          `-o ControlPath=${shQuote(`${options.controlDir}/transfer-%C`)}`,
-          '-o ControlPersist=60',
-        ]
-      : []),
   ].join(' ');
 }
 
 /** Options of `transferSsh` (and `rsyncToReceiver`). */
 export interface TransferSshOptions {
   compress?: boolean;
-  controlDir?: string;
 }
 
 /**
@@ -144,8 +133,7 @@ export interface TransferSshOptions {
  * or with `{ shellSource: true }` a shell expression such as "$d". `exclude`: paths relative to
  * the source (`/ca_key.pem`), neither sent nor deleted on the receiver; `stats`: rsync prints its
  * transfer statistics (`Total bytes sent: N`, counted before ssh compresses it); `compress`: see
- * `transferSsh` (for the CA: PEM text and a long file list; dumps are compressed already);
- * `controlDir`: see `transferSsh`.
+ * `transferSsh` (for the CA: PEM text and a long file list; dumps are compressed already).
  */
 export function rsyncToReceiver(
   s: TransferSettings,
@@ -161,7 +149,7 @@ export function rsyncToReceiver(
   return [
     'rsync -rlpt --delete',
     ...extra,
-    `-e ${shQuote(transferSsh(s, { ...(options.compress ? { compress: true } : {}), ...(options.controlDir ? { controlDir: options.controlDir } : {}) }))}`,
+    `-e ${shQuote(transferSsh(s, options.compress ? { compress: true } : {}))}`,
     source,
     shQuote(`${s.user}@${s.host}:${name}/`),
   ].join(' ');

@@ -13,7 +13,6 @@
  *   (installCaCommand, incremental). The staged copy stays, so the next pass moves only deltas.
  */
 import { readRegularFileCommand, writeFileCommand } from '../host/files.js';
-import { PEF_RUN_DIR } from '../host/root-dir.js';
 import { caDigestCommand, installCaCommand } from '../puppet/ca-dir.js';
 import { replicationDisabledCheck } from '../puppet/mode.js';
 import { rsyncToReceiver, transferPaths, type TransferSettings } from '../puppet/transfer.js';
@@ -98,7 +97,6 @@ export function caSendScript(s: CaJobSettings): string {
         exclude: ['/ca_key.pem'],
         stats: true,
         compress: true,
-        controlDir: PEF_RUN_DIR,
       }),
     )}`,
     `  bytes=$(( \${bytes:-0} + $(printf '%s\\n' "$out" | sed -n 's/^Total bytes sent: //p' | tr -dc 0-9) + 0 ))`,
@@ -110,7 +108,7 @@ export function caSendScript(s: CaJobSettings): string {
     `mkdir "$tmp/ready" && printf '%s\\n' "$want" >"$tmp/ready/digest"`,
     step(
       `delivering the ready file to ${to}`,
-      rsyncToReceiver(s.transfer, '"$tmp/ready"', READY_DIR, { shellSource: true, controlDir: PEF_RUN_DIR }),
+      rsyncToReceiver(s.transfer, '"$tmp/ready"', READY_DIR, { shellSource: true }),
     ),
     `printf '%s\\n' "$want" | ${writeFileCommand(delivered, { mode: '0600' })} || true`,
     `record success SUCCESS "CA $(printf %.12s "$want") sent to ${s.transfer.host} ($bytes bytes)"`,
@@ -133,7 +131,7 @@ export function caReceiveScript(s: CaJobSettings): string {
     `if [ "$out" = "$want" ]; then record success '' ''; exit 0; fi`,
     '# A digest mismatch (exit 3) may be a sender still copying: its next delivery triggers another pass.',
     'tries=0',
-    `until sh -c ${shQuote(installCaCommand(`${incoming}/${CA_STAGE}`, s.replicaCadir, s.owner, '$1', { incremental: true }).replace(`'$1'`, '"$1"'))} _ "$want" 2>"$tmp/err"; do`,
+    `until sh -c ${shQuote(installCaCommand(`${incoming}/${CA_STAGE}`, s.replicaCadir, s.owner, '$1', { incremental: true }).replaceAll(`'$1'`, '"$1"'))} _ "$want" 2>"$tmp/err"; do`,
     '  rc=$? tries=$((tries + 1))',
     `  if [ "$rc" != 3 ] || [ "$tries" -ge 3 ]; then fail "installing the CA in ${s.replicaCadir}: $(tail -n 3 "$tmp/err" | tr '\\n' ' ')"; fi`,
     '  sleep 1',

@@ -49,6 +49,7 @@ export function fakeRuntime(
     noop?: boolean;
     concurrency?: number;
     cancellation?: Cancellation;
+    prompter?: Prompter;
     hooks?: HookSettings;
     log?: RunLog;
     prompter?: Prompter;

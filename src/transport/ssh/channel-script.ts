@@ -1,78 +1,53 @@
 /**
- * The text the command channel writes to its remote shell: the start-up ready probe, the loop
- * that runs the commands, and what it reads for each command. Separate from command-channel.ts,
- * which keeps the channel's state and timing; see its file comment for the protocol.
+ * The text the command channel writes to its remote shell: the start-up ready probe, the start
+ * line, and what the shell reads for each command. Separate from command-channel.ts, which keeps
+ * the channel's state and timing; see its file comment for the protocol.
  */
 import { PefError } from '../../errors/pef-error.js';
 import { shQuote } from '../../util/shell-quote.js';
 import type { ChannelCommandOptions } from './command-channel.js';
 import { envExports } from './shell.js';
 
-// A one-line command longer than this goes through a script shell: the subshell reads its line
-// with the `read` builtin, one byte per read(2) (it must not take bytes that are not its own).
-const INLINE_MAX_BYTES = 1024;
-
 /** The marker that ends command `seq` on both streams: `PEF-END:<key>:<seq>:` then the status. */
 export function endMarker(key: string, seq: number): string {
   return `PEF-END:${key}:${seq}:`;
 }
 
-// The line that starts a script shell instead of an inline command (see commandInput).
-const SCRIPT_LINE = 'pef_script';
-
-/**
- * What the waiting subshell reads for one command. A short one-line command without stdin is
- * the line itself (behind its `export`s, if any): the subshell reads it with the `read` builtin,
- * one byte per read(2), so every byte saved is a syscall saved. Anything else is the line
- * `pef_script`, then a script that a fresh shell (exec'd by the subshell, so no extra fork)
- * reads up to its `exit`, with stdin as a base64 heredoc.
- */
-export function commandInput(command: string, options: ChannelCommandOptions): string {
-  const exports = envExports(options.env);
-  const line = `${exports === '' ? command : `${exports}; eval ${shQuote(command)}`}\n`;
-  if (
-    options.stdin === undefined &&
-    command !== SCRIPT_LINE &&
-    line.indexOf('\n') === line.length - 1 &&
-    Buffer.byteLength(line) <= INLINE_MAX_BYTES
-  )
-    return line;
-  const head = exports === '' ? '' : `${exports}\n`;
-  if (options.stdin === undefined) return `${SCRIPT_LINE}\n${head}{ eval ${shQuote(command)}; } </dev/null\nexit\n`;
-  // base64 keeps any bytes intact and can never contain the heredoc's end word.
-  const base64 = Buffer.from(options.stdin, 'utf8').toString('base64');
-  const lines = base64.replace(/(.{76})/g, '$1\n').replace(/\n$/, '');
-  const end = 'PEF_STDIN_END';
-  return `${SCRIPT_LINE}\n${head}base64 -d <<'${end}' | { eval ${shQuote(command)}; }\n${lines}${lines === '' ? '' : '\n'}${end}\nexit\n`;
+// Prints command `seq`'s end marker, with the status in `$pef_st`, on stdout and on stderr. The
+// key is literal text in the line the shell parses, in no variable, so no command can print it.
+function markers(key: string, seq: number): string {
+  if (!/^[0-9a-f]+$/.test(key)) throw new PefError('pef/internal', 'the end-marker key must be hex');
+  const marker = `printf '${endMarker(key, seq)}%s\\n' "$pef_st"`;
+  return `${marker}; ${marker} >&2`;
 }
 
 /**
- * The loop, written once after start. It `cd`s to home (or /) once: every subshell starts there,
- * and no command's `cd` reaches the loop. Each turn prints the end marker of the previous command
- * (sequence 0 at start: the loop is ready) on stdout and stderr, then forks the subshell for the
- * next command at once, so the fork happens while the controller is still reading the marker:
- * the subshell waits in `read` for its line, takes stdin from /dev/null (unless the line starts a
- * script shell) and `eval`s it; its cwd, variables, umask, traps, `set` options and `exit` end
- * with it. The key is part of the loop's text, in no variable, so a command cannot print a
- * marker. When the channel's input ends, the waiting subshell ends the loop's shell too.
+ * Written once after start: `cd`s to home (or /), so every command starts there and no
+ * command's `cd` reaches the next one, then prints the markers of sequence 0 (ready).
  */
-export function loopScript(key: string, shell: string): string {
-  if (!/^[0-9a-f]+$/.test(key)) throw new PefError('pef/internal', 'the end-marker key must be hex');
-  const marker = `printf 'PEF-END:${key}:%s:%s\\n' "$pef_q" "$pef_st"`;
-  return [
-    // The script's shell reads its input only up to `exit`: nothing else is written before the marker.
-    `${SCRIPT_LINE}() { exec ${shQuote(shell)}; }`,
-    'cd "$HOME" 2>/dev/null || cd /',
-    'pef_q=0; pef_st=0',
-    'while :; do',
-    `  ${marker}`,
-    `  ${marker} >&2`,
-    '  pef_q=$((pef_q + 1))',
-    `  ( IFS= read -r pef_l || { kill -KILL $$; exit 0; }; case $pef_l in ${SCRIPT_LINE}) ;; *) exec </dev/null ;; esac; eval "$pef_l" )`,
-    '  pef_st=$?',
-    'done',
-    '',
-  ].join('\n');
+export function startScript(key: string): string {
+  return `cd "$HOME" 2>/dev/null || cd /; pef_st=0; ${markers(key, 0)}\n`;
+}
+
+/**
+ * What the shell reads for command `seq`: the command in a subshell, then its end markers. The
+ * shell parses the whole text before it runs any of it (its own buffered read, not a `read`
+ * builtin per byte), forks the subshell — the one fork a command costs, nothing exec'd — and
+ * prints the markers once the subshell has ended. In the subshell stdin comes from /dev/null,
+ * or from the base64 heredoc when there is stdin; the command is one quoted word for `eval`, so
+ * whatever it contains (quotes, newlines, a syntax error) stays inside the subshell. Its cwd,
+ * variables, umask, traps, `set` options and `exit` end with the subshell.
+ */
+export function commandInput(key: string, seq: number, command: string, options: ChannelCommandOptions): string {
+  const exports = envExports(options.env);
+  const head = exports === '' ? '' : `${exports}; `;
+  const end = `); pef_st=$?; ${markers(key, seq)}\n`;
+  if (options.stdin === undefined) return `( exec </dev/null; ${head}eval ${shQuote(command)} ${end}`;
+  // base64 keeps any bytes intact and can never contain the heredoc's end word.
+  const base64 = Buffer.from(options.stdin, 'utf8').toString('base64');
+  const lines = base64.replace(/(.{76})/g, '$1\n').replace(/\n$/, '');
+  const word = 'PEF_STDIN_END';
+  return `( ${head}base64 -d <<'${word}' | { eval ${shQuote(command)}; }\n${lines}${lines === '' ? '' : '\n'}${word}\n${end}`;
 }
 
 /** Prints `PEF-READY:<nonce>:<capabilities>:<shell pid>` on stdout and `PEF-READY:<nonce>:` on stderr. */

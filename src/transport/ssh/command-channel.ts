@@ -2,22 +2,22 @@
  * The persistent command channel: one exec channel running a POSIX shell (already escalated
  * through sudo when the target has a run-as user) that is fed command after command.
  *
- * Protocol: after start the controller writes a loop (`loopScript`) that `cd`s home once and, per
- * command, forks a subshell *before* the command arrives — one fork of the shell, nothing exec'd,
- * and off the critical path. The subshell reads its command (for a short one-line command, the
- * line is the command itself, see `commandInput`), drops to /dev/null stdin (or the decoded
- * base64 heredoc) and `eval`s it, so its cwd, variables, umask, traps, `set` options and `exit`
- * end with it. The loop then prints `PEF-END:<key>:<seq>:<status>` on stdout *and* stderr; once
- * both markers are in, both streams are complete. The key is random per channel and only in the
- * loop's text, never in a variable, and `seq` counts the commands, so neither command output nor
- * an old marker can pass for the end. The caller runs one command at a time, and the controller
- * writes the next command only after both markers: nothing else is in the pipe when a subshell
- * (or the script shell of a long command) reads its input.
+ * Protocol: after start the controller writes a start line (`startScript`) that `cd`s home once.
+ * Per command it writes one piece of shell text (`commandInput`): the command as one quoted word
+ * for `eval` in a subshell with stdin from /dev/null (or a base64 heredoc), then
+ * `PEF-END:<key>:<seq>:<status>` on stdout *and* stderr. The shell parses all of it with its own
+ * buffered read, forks the subshell — one fork, nothing exec'd — and prints the markers when the
+ * subshell has ended; once both markers are in, both streams are complete. The command's cwd,
+ * variables, umask, traps, `set` options and `exit` end with its subshell. The key is random per
+ * channel and only in the text the shell parses, never in a variable, and `seq` counts the
+ * commands, so neither command output nor an old marker can pass for the end. The caller runs
+ * one command at a time, and the controller writes the next command only after both markers.
+ * When the channel's input ends, the shell ends.
  *
  * Time limits cost nothing per command: the controller's timer (or the caller's AbortSignal)
  * asks the connection to stop the command from a second, short-lived session (`stopCommand`,
  * see `sessionKillScript`), which ends every process of this shell's session, the shell
- * included (the loop would otherwise fork the next subshell into the stop). The channel is
+ * included (a stop leaves no shell whose state after the kill would need checking). The channel is
  * then dropped once the stop is over; the connection opens a new one for the next command.
  */
 import { randomBytes } from 'node:crypto';
@@ -41,7 +41,7 @@ import {
   sudoProbeScript,
   type Escalation,
 } from './escalation.js';
-import { commandInput, endMarker, loopScript, readyScript } from './channel-script.js';
+import { commandInput, endMarker, readyScript, startScript } from './channel-script.js';
 import { MarkerScanner } from './marker-scanner.js';
 import { shQuote } from '../../util/shell-quote.js';
 import type { Ssh2Channel, Ssh2Client } from './ssh2-types.js';
@@ -78,7 +78,7 @@ export class CommandChannel {
   readonly #canBase64: boolean;
   readonly #shellPid: number | undefined;
   readonly #key = randomBytes(NONCE_BYTES).toString('hex');
-  // The sequence number of the last command written (0: the loop's start).
+  // The sequence number of the last command written (0: the start line).
   #seq = 0;
   #running: Running | undefined;
   #alive = true;
@@ -106,18 +106,18 @@ export class CommandChannel {
     });
   }
 
-  /** Starts the shell (and sudo) and its command loop, waits until it is ready. */
+  /** Starts the shell (and sudo), writes the start line, waits until it is ready. */
   static async open(options: CommandChannelOptions): Promise<CommandChannel> {
     const channel = await openExec(options.client, options.shell, options.target);
     const ready = await bootstrap(channel, options);
     const shell = new CommandChannel(channel, options, ready);
-    await shell.#startLoop();
+    await shell.#start();
     return shell;
   }
 
-  // Writes the loop and waits for its first markers (sequence 0).
-  #startLoop(): Promise<void> {
-    const { target, startTimeoutMs, shell } = this.#options;
+  // Writes the start line and waits for its markers (sequence 0).
+  #start(): Promise<void> {
+    const { target, startTimeoutMs } = this.#options;
     return new Promise<void>((resolve, reject) => {
       const marker = endMarker(this.#key, 0);
       const out = new MarkerScanner(marker, () => undefined);
@@ -126,7 +126,7 @@ export class CommandChannel {
         this.#drop(
           new PefError(
             'pef/timeout',
-            `The command loop on ${describeTarget(target)} did not start within ${startTimeoutMs} ms; if the host is just slow, raise ssh connect-timeout in the inventory.`,
+            `The command shell on ${describeTarget(target)} did not start within ${startTimeoutMs} ms; if the host is just slow, raise ssh connect-timeout in the inventory.`,
             { host: target.config.ssh.host },
           ),
         );
@@ -146,7 +146,7 @@ export class CommandChannel {
           reject(error);
         },
       };
-      this.#channel.write(loopScript(this.#key, shell));
+      this.#channel.write(startScript(this.#key));
     });
   }
 
@@ -177,8 +177,9 @@ export class CommandChannel {
     const started = performance.now();
     return new Promise<CommandOutput>((resolve, reject) => {
       // Bad env names throw here, which rejects the promise before anything is written.
-      const input = commandInput(command, options);
-      const marker = endMarker(this.#key, ++this.#seq);
+      const seq = ++this.#seq;
+      const input = commandInput(this.#key, seq, command, options);
+      const marker = endMarker(this.#key, seq);
       const out = new OutputCollector('stdout', options.onOutput);
       const err = new OutputCollector('stderr', options.onOutput);
       const stdout = new MarkerScanner(marker, out.push);

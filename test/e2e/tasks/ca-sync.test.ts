@@ -62,8 +62,15 @@ describe('sync_ca', () => {
     expect(preview.status).toBe('success');
     if (preview.changed) {
       const wouldRun = preview.noop?.wouldRun ?? [];
-      expect(wouldRun.some((c) => c.startsWith('rsync -rlpt --delete -e '))).toBe(true);
-      expect(wouldRun.some((c) => c.startsWith('replica.lab: set -e'))).toBe(true);
+      // Both under the host-side CA jobs' locks, so a task pass never overlaps a job's.
+      expect(wouldRun.some((c) => c.includes('rsync -rlpt --delete') && c.includes('/run/pef/job-sync_ca.lock'))).toBe(
+        true,
+      );
+      expect(
+        wouldRun.some(
+          (c) => c.startsWith('replica.lab: ') && c.includes('/run/pef/job-receive_ca.lock') && c.includes('set -e'),
+        ),
+      ).toBe(true);
     }
     expect(await digestOf('replica')).toBe(before);
   }, 120_000);

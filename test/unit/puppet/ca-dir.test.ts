@@ -148,6 +148,10 @@ describe('installCaCommand, incremental (continuous replication)', () => {
     expect(existsSync(join(`${cadir}.pef-base`, 'signed/b.pem'))).toBe(true);
     // The new cadir is the old base directory, updated in place, not a fresh copy.
     expect(statSync(cadir).ino).toBe(baseInode);
+    // A full install (the sync_ca task) leaves no base behind.
+    const full = tree({ 'ca_crt.pem': 'C', 'ca_key.pem': 'KEY', 'signed/a.pem': 'A', 'signed/c.pem': 'C2' });
+    expect(sh(installCaCommand(full, cadir, owner, digest(primary))).status).toBe(0);
+    expect(existsSync(`${cadir}.pef-base`)).toBe(false);
   });
 
   it('drops a base that does not end up matching (same size and time, other content) for a full copy', () => {

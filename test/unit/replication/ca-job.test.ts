@@ -7,7 +7,6 @@ import { spawnSync } from 'node:child_process';
 import { caDigestCommand, installCaCommand } from '../../../src/puppet/ca-dir.js';
 import { replicationDisabledCheck } from '../../../src/puppet/mode.js';
 import { rsyncToReceiver } from '../../../src/puppet/transfer.js';
-import { PEF_RUN_DIR } from '../../../src/host/root-dir.js';
 import {
   caJobSpec,
   caReceiveScript,
@@ -61,7 +60,6 @@ describe('the CA job scripts', () => {
           exclude: ['/ca_key.pem'],
           stats: true,
           compress: true,
-          controlDir: PEF_RUN_DIR,
         }),
       ),
     );
@@ -79,7 +77,7 @@ describe('the CA job scripts', () => {
       {
         incremental: true,
       },
-    ).replace(`'$1'`, '"$1"');
+    ).replaceAll(`'$1'`, '"$1"');
     expect(receive).toContain(shQuote(install));
     expect(receive).not.toContain("trap 'rm -rf -- /var/lib/pef-transfer/incoming/ca' EXIT");
   });

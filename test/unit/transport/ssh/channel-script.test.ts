@@ -1,12 +1,13 @@
 import { describe, expect, it } from '@jest/globals';
 import { spawn } from 'node:child_process';
-import { commandInput, endMarker, loopScript } from '../../../../src/transport/ssh/channel-script.js';
+import { commandInput, endMarker, startScript } from '../../../../src/transport/ssh/channel-script.js';
 
 const KEY = '00112233aabbccdd';
 
-// The command loop in a local /bin/sh, fed the way the channel feeds it: the next input only
-// after both end markers of the previous one.
-async function loop(inputs: string[]): Promise<{ results: { stdout: string; stderr: string }[]; code: number | null }> {
+// A local /bin/sh fed the way the channel feeds it: the next command only after both end markers
+// of the previous one.
+type Input = [command: string, options: { env?: Record<string, string>; stdin?: string }];
+async function shell(inputs: Input[]): Promise<{ results: { stdout: string; stderr: string }[]; code: number | null }> {
   const child = spawn('/bin/sh', [], { env: { PATH: process.env['PATH'] ?? '', HOME: '/' } });
   let out = '';
   let err = '';
@@ -22,12 +23,12 @@ async function loop(inputs: string[]): Promise<{ results: { stdout: string; stde
       };
       wake();
     });
-  child.stdin.write(loopScript(KEY, 'sh'));
+  child.stdin.write(startScript(KEY));
   await until(0);
   const results: { stdout: string; stderr: string }[] = [];
-  for (const [i, input] of inputs.entries()) {
+  for (const [i, [command, options]] of inputs.entries()) {
     const [o0, e0] = [out.length, err.length];
-    child.stdin.write(input);
+    child.stdin.write(commandInput(KEY, i + 1, command, options));
     await until(i + 1);
     results.push({ stdout: out.slice(o0), stderr: err.slice(e0) });
   }
@@ -36,32 +37,19 @@ async function loop(inputs: string[]): Promise<{ results: { stdout: string; stde
 }
 
 describe('commandInput', () => {
-  it('sends a short one-line command as its own line, anything else through a script shell', () => {
-    expect(commandInput('echo x', {})).toBe('echo x\n');
-    expect(commandInput('echo "$A"', { env: { A: "it's" } })).toBe(`export A='it'\\''s'; eval 'echo "$A"'\n`);
-    // The one line that would start a script shell goes through one itself.
-    expect(commandInput('pef_script', {})).toBe('pef_script\n{ eval pef_script; } </dev/null\nexit\n');
-    expect(commandInput('echo a\necho b', {})).toMatch(/^pef_script\n/);
-    expect(commandInput('cat', { stdin: 'x' })).toMatch(/^pef_script\n/);
-    expect(commandInput(`echo ${'y'.repeat(2000)}`, {})).toMatch(/^pef_script\n/);
-    expect(commandInput('env', { env: { A: 'line\nbreak' } })).toMatch(/^pef_script\n/);
-  });
-});
-
-describe('loopScript', () => {
   it('runs each command isolated, with its status in the end marker, and ends with its input', async () => {
-    const { results, code } = await loop([
-      commandInput(
-        "cd /tmp; umask 077; pef_v=1; export PEF_E=1; trap 'echo trapped' EXIT; echo out; echo err >&2; exit 7",
-        {},
-      ),
-      commandInput('pwd; umask; echo "[${pef_v-}][${PEF_E-}][${pef_k-}]"; read -r l || echo no-stdin', {}),
-      commandInput('read -r a; read -r b; echo "$a+$b"; exit 3', { stdin: 'one\ntwo\nexit 9\n' }),
-      commandInput(`echo ${'y'.repeat(2000)} | wc -c`, { env: { A: 'multi\nline' } }),
-      commandInput('printf "%s\\n" "$A"', { env: { A: 'multi\nline' } }),
-      commandInput('echo still here', {}),
+    const { results, code } = await shell([
+      ["cd /tmp; umask 077; pef_v=1; export PEF_E=1; trap 'echo trapped' EXIT; echo out; echo err >&2; exit 7", {}],
+      ['pwd; umask; echo "[${pef_v-}][${PEF_E-}][${pef_k-}]"; read -r l || echo no-stdin', {}],
+      ['read -r a; read -r b; echo "$a+$b"; exit 3', { stdin: 'one\ntwo\nexit 9\n' }],
+      [`echo ${'y'.repeat(2000)} | wc -c`, { env: { A: 'multi\nline' } }],
+      ['printf "%s\\n" "$A"', { env: { A: 'multi\nline' } }],
+      // A syntax error, an unbalanced quote and a stray `)` stay inside their own subshell.
+      ["if then; echo ') unbalanced '\"", {}],
+      ['set -e; false; echo not reached', {}],
+      ['echo still here', {}],
       // The key is in no variable a command could print.
-      commandInput(`set | grep -c ${KEY.slice(0, 8)}""${KEY.slice(8)}`, {}),
+      [`set | grep -c ${KEY.slice(0, 8)}""${KEY.slice(8)}`, {}],
     ]);
     expect(results[0]).toEqual({
       stdout: `out\ntrapped\n${endMarker(KEY, 1)}7\n`,
@@ -71,9 +59,12 @@ describe('loopScript', () => {
     expect(results[2]?.stdout).toBe(`one+two\n${endMarker(KEY, 3)}3\n`);
     expect(results[3]?.stdout.trim()).toBe(`2001\n${endMarker(KEY, 4)}0`);
     expect(results[4]?.stdout).toBe(`multi\nline\n${endMarker(KEY, 5)}0\n`);
-    expect(results[5]?.stdout).toBe(`still here\n${endMarker(KEY, 6)}0\n`);
-    expect(results[6]?.stdout).toBe(`0\n${endMarker(KEY, 7)}1\n`);
-    // The waiting subshell ends the loop's shell when the input ends.
-    expect(code).not.toBe(0);
+    expect(results[5]?.stdout).toBe(`${endMarker(KEY, 6)}2\n`);
+    expect(results[5]?.stderr).toMatch(/syntax error/i);
+    expect(results[6]?.stdout).toBe(`${endMarker(KEY, 7)}1\n`);
+    expect(results[7]?.stdout).toBe(`still here\n${endMarker(KEY, 8)}0\n`);
+    expect(results[8]?.stdout).toBe(`0\n${endMarker(KEY, 9)}1\n`);
+    // The shell ends when its input ends.
+    expect(code).toBe(0);
   });
 });
