@@ -5,12 +5,20 @@
  * so a different one there is removed. An explicit ca_server or report_server makes Puppet send
  * those requests past the list (CA requests would still go to the dead primary after a failover):
  * reported as warnings, removed only when asked (remove_settings). A running agent daemon
- * re-reads puppet.conf before its next run; nothing is restarted.
+ * re-reads puppet.conf before its next run; nothing is restarted. `first` instead of a whole
+ * list is a failover's reorder: each agent keeps its own list with that server moved to the front,
+ * so it works when the old primary (and its certname) can no longer be asked.
  */
 import { z } from 'zod';
 import { PefError } from '../src/errors/pef-error.js';
 import { parsePuppetConf, puppetConfReadCommand } from '../src/puppet/puppet-conf.js';
-import { formatServerList, serverListParam, splitServerList } from '../src/puppet/server-list.js';
+import {
+  formatServerList,
+  SERVER_ENTRY,
+  serverHost,
+  serverListParam,
+  splitServerList,
+} from '../src/puppet/server-list.js';
 import { defineTask } from '../src/task/task.js';
 import { shQuote } from '../src/util/shell-quote.js';
 
@@ -20,12 +28,22 @@ const OVERRIDES = ['server', 'ca_server', 'report_server'] as const;
 export const configureAgents = defineTask({
   name: 'configure_agents',
   description: 'Set server_list (primary, then replica) in puppet.conf [main] on agents',
-  details: `Idempotent: an agent whose [main] server_list already lists the same servers in the same order
+  details: `Give server_list (the whole list) or first (this server moved to the front of each agent's
+current list, added when absent). Idempotent: an agent whose [main] server_list already lists the same servers in the same order
 is left alone. A different server_list in [agent] (it would win over [main]) is removed.
 Explicit server, ca_server or report_server settings are reported; remove_settings deletes them
 (ca_server/report_server set explicitly make Puppet bypass server_list for those requests).`,
   params: z.object({
-    server_list: serverListParam('servers in order, primary first (host[:port], array or comma string)'),
+    server_list: serverListParam(
+      'servers in order, primary first (host[:port], array or comma string); or give first instead',
+    ).optional(),
+    first: z
+      .string()
+      .regex(SERVER_ENTRY)
+      .optional()
+      .describe(
+        "move this server to the front of each agent's current server_list (added when absent), the others kept in their order: a failover's reorder",
+      ),
     remove_settings: z
       .array(z.enum(OVERRIDES))
       .default([])
@@ -34,7 +52,13 @@ Explicit server, ca_server or report_server settings are reported; remove_settin
   supportsNoop: true,
   async run(ctx) {
     const name = ctx.target.name;
-    const wanted = formatServerList(ctx.params.server_list);
+    const { server_list: list, first } = ctx.params;
+    if ((list === undefined) === (first === undefined))
+      throw new PefError(
+        'pef/param-error',
+        'configure_agents takes either server_list or first, not both or neither.',
+        {},
+      );
     const read = await ctx.read(puppetConfReadCommand(), { okExitCodes: [0, 3] });
     if (read.exitCode === 3)
       throw new PefError(
@@ -44,6 +68,7 @@ Explicit server, ca_server or report_server settings are reported; remove_settin
       );
     const { config, settings } = parsePuppetConf(read.stdout);
     const inSection = (section: string, key: string) => settings.find((s) => s.section === section && s.key === key);
+    const wanted = formatServerList(list ?? reordered(first ?? '', settings));
     const same = (value: string | undefined) =>
       value !== undefined && formatServerList(splitServerList(value)) === wanted;
     const changes: string[] = [];
@@ -80,3 +105,13 @@ Explicit server, ca_server or report_server settings are reported; remove_settin
     return { changed: changes.length > 0, value: { config, server_list: wanted, updated: changes, warnings } };
   },
 });
+
+// What the agent uses now ([agent] server_list wins over [main], then a plain server), with
+// `first` moved to the front; an agent that names no server gets `first` alone.
+function reordered(first: string, settings: readonly { section: string; key: string; value: string }[]): string[] {
+  const get = (section: string, key: string) => settings.find((s) => s.section === section && s.key === key)?.value;
+  const current = splitServerList(
+    get('agent', 'server_list') ?? get('main', 'server_list') ?? get('agent', 'server') ?? get('main', 'server') ?? '',
+  );
+  return [first, ...current.filter((entry) => serverHost(entry) !== serverHost(first))];
+}

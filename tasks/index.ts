@@ -5,6 +5,7 @@ import type { TaskDefinition } from '../src/task/task.js';
 import { agentCheck } from './agent-check.js';
 import { checkConnection } from './check-connection.js';
 import { checkPair } from './check-pair.js';
+import { checkPorts } from './check-ports.js';
 import { compareCa } from './compare-ca.js';
 import { comparePuppetdbTask } from './compare-puppetdb.js';
 import { configurePuppetdbBroadcast } from './configure-puppetdb-broadcast.js';
@@ -35,6 +36,7 @@ import { syncCa } from './sync-ca.js';
 /** The bundled tasks. */
 export const TASKS: readonly TaskDefinition[] = [
   checkConnection,
+  checkPorts,
   discover,
   checkPair,
   service,

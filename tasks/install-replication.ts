@@ -9,6 +9,7 @@
 import { z } from 'zod';
 import { PefError } from '../src/errors/pef-error.js';
 import { discoverHost } from '../src/host/discover.js';
+import { FACTS_FILE_NAME, factsDirCommand } from '../src/puppet/mode.js';
 import { checkCertname } from '../src/puppet/names.js';
 import { hasTransferKey, transferParams, transferSettings } from '../src/puppet/transfer.js';
 import {
@@ -78,6 +79,12 @@ enabled=false stops and removes the jobs. Idempotent: changed only when a script
         'puppet:puppet',
       transfer,
       intervalS: ctx.params.interval_s,
+      fence: {
+        peer: replica.target.name,
+        serviceManager: primary.serviceManager,
+        serverService: primary.flavor === 'pe' ? 'pe-puppetserver' : 'puppetserver',
+        factsFile: `${(await ctx.read(factsDirCommand())).stdout.trim()}/${FACTS_FILE_NAME}`,
+      },
     };
     const send: JobInstall = {
       spec: caJobSpec('send', settings.intervalS),

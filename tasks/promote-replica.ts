@@ -18,6 +18,12 @@ import {
   readInfraStatus,
 } from '../src/puppet/pe-infrastructure.js';
 import { curlFailureHint } from '../src/puppet/classifier-client.js';
+import { discoverHost } from '../src/host/discover.js';
+import { applyMode } from '../src/puppet/apply-mode.js';
+import { nextEpoch, usableEpoch } from '../src/puppet/epoch.js';
+import { readReplicationState } from '../src/puppet/mode.js';
+import { checkPeer } from '../src/puppet/peer-check.js';
+import { splitBrainGuard } from '../src/puppet/split-brain-guard.js';
 import { defineTask } from '../src/task/task.js';
 import { shQuote } from '../src/util/shell-quote.js';
 
@@ -54,13 +60,30 @@ export const promoteReplica = defineTask({
   name: 'promote_replica',
   description: 'PE: promote this replica to primary with `puppet infrastructure promote replica`, run on the replica',
   details: `Run on the PE replica. changed: false when the status already names this host the primary.
-Refuses unless the old primary's Puppet Server refuses connections on port 8140 (checked from
-this host with curl), unless force=true: PE says the primary must be permanently offline first.
-A timeout, a missing curl or a status that names no primary is unknown, and refused too.
+The split-brain guard: refuses (pef/split-brain-guard, exit 2, nothing changed) unless the old
+primary's Puppet Server refuses connections on port 8140 (checked from this host with curl), unless
+force=true with confirm=<peer, else the old primary's certname> (prompted on a terminal): PE says
+the primary must be permanently offline first. A timeout, a missing curl or a status that names no
+primary is unknown, and refused too. Afterwards it records mode active and raises the promotion
+epoch past its own and the old primary's (peer=<its inventory name>, read when it answers).
 Promotion can take as long as the PE install did; afterwards provision a new replica
 (provision_replica) and point anything that named the old primary at this one.`,
   params: z.object({
-    force: z.boolean().default(false).describe('promote even when the old primary still answers on 8140'),
+    force: z
+      .boolean()
+      .default(false)
+      .describe('promote even when the old primary still answers on 8140 (needs confirm too)'),
+    confirm: z
+      .string()
+      .optional()
+      .describe(
+        "with force=true: the other server's name (peer, else the old primary's certname), confirming the forced promotion (asked on a terminal)",
+      ),
+    peer: z
+      .string()
+      .regex(/^[A-Za-z0-9_.:-]+$/)
+      .optional()
+      .describe("the old primary's inventory name: its epoch is read (when it answers) to raise this server's past it"),
     topology: z
       .enum(TOPOLOGIES)
       .optional()
@@ -87,17 +110,30 @@ Promotion can take as long as the PE install did; afterwards provision a new rep
       former === null
         ? { answers: null, why: 'the infrastructure status names no primary to check' }
         : parsePrimaryAnswers((await ctx.read(primaryAnswersCommand(former))).stdout);
-    if (check.answers !== false && !ctx.params.force) {
-      throw new PefError(
-        check.answers === true ? 'pef/task-failed' : 'pef/split-brain-guard',
-        check.answers === true
-          ? `${task} refused on ${host}: the primary ${former} still answers on https://${former}:8140. PE: promote only once the primary is permanently offline, ` +
-              `or agents end up with two primaries. Stop or isolate ${former}, or pass force=true if you are sure. Nothing was changed.`
-          : `${task} refused on ${host}: could not establish that the primary ${former ?? '(unknown)'} is offline: ${check.why}. ` +
-              `PE: promote only once the primary is permanently offline. Make sure it is, then pass force=true. Nothing was changed.`,
-        { host, former_primary: former, ...(check.answers === null ? { unknown: check.why } : {}) },
-      );
-    }
+    const other = ctx.params.peer ?? former ?? '(unknown)';
+    // The peer's epoch, to raise ours past it; read before any change (an invalid one refuses here).
+    const { check: peerCheck } = await checkPeer(ctx, ctx.params.peer ?? null);
+    const ownEpoch = usableEpoch((await readReplicationState(ctx)).epoch, host);
+    const peerEpoch = peerCheck.reachable === true ? usableEpoch(peerCheck.epoch, other) : null;
+    await splitBrainGuard(
+      {
+        task,
+        host,
+        other,
+        refusal:
+          check.answers === false
+            ? null
+            : check.answers === true
+              ? `${task} refused on ${host}: the primary ${former} still answers on https://${former}:8140. PE: promote only once the primary is permanently offline, ` +
+                `or agents end up with two primaries. Stop or isolate ${former}, or pass force=true confirm=${other} if you are sure. Nothing was changed.`
+              : `${task} refused on ${host}: could not establish that the primary ${former ?? '(unknown)'} is offline: ${check.why}. ` +
+                `PE: promote only once the primary is permanently offline. Make sure it is, then pass force=true confirm=${other}. Nothing was changed.`,
+        force: ctx.params.force,
+        confirm: ctx.params.confirm,
+        details: { former_primary: former, ...(check.answers === null ? { unknown: check.why } : {}) },
+      },
+      ctx.prompter,
+    );
     const primaryCheck =
       check.answers === null
         ? `could not check ${former ?? 'the primary'}: ${check.why} (force=true)`
@@ -136,6 +172,20 @@ Promotion can take as long as the PE install did; afterwards provision a new rep
         { host, primary: after.primary },
       );
     }
+    // pef's own record of the promotion: mode active and a raised epoch, so the old primary's
+    // replication job fences it when it comes back (the CA is PE's, by classification: ca untouched).
+    const applied = await applyMode(
+      ctx,
+      await discoverHost((c) => ctx.read(c)),
+      {
+        mode: 'active',
+        peer: ctx.params.peer,
+        replication: 'enabled',
+        task,
+        epoch: nextEpoch(ownEpoch, peerEpoch),
+      },
+      ctx.noop,
+    );
     return {
       changed: true,
       value: {
@@ -143,6 +193,8 @@ Promotion can take as long as the PE install did; afterwards provision a new rep
         action: 'promote',
         former_primary: former,
         primary_check: primaryCheck,
+        epoch: applied.value['epoch'],
+        updated: applied.changes,
       },
     };
   },

@@ -14,7 +14,9 @@ import { writeFileCommand } from '../src/host/files.js';
 import { readServiceStatus, serviceCommand, startOrder } from '../src/host/services.js';
 import { applyMode, changedBy, factsDirParam } from '../src/puppet/apply-mode.js';
 import { KILL_SWITCH_FILE, PEF_STATE_DIR, readReplicationState, renderKillSwitch } from '../src/puppet/mode.js';
+import { EPOCH_FILE, nextEpoch, usableEpoch } from '../src/puppet/epoch.js';
 import { checkPeer } from '../src/puppet/peer-check.js';
+import { splitBrainGuard } from '../src/puppet/split-brain-guard.js';
 import { defineTask } from '../src/task/task.js';
 import { shQuote } from '../src/util/shell-quote.js';
 
@@ -24,8 +26,11 @@ export const promote = defineTask({
   description:
     'Make this server the active primary: mode active, replication kill-switch off, CA service on, services running',
   details: `Run on the server to promote (usually the replica) with peer=<the other server>.
-Refuses when the peer is reachable and still active, or when it is up but cannot be checked, unless
-force=true; with force, a reachable active peer also gets its replication switched off.
+Raises this server's promotion epoch (${EPOCH_FILE}) to one more than the higher of its own and the
+peer's, so a returning old primary fences itself. The split-brain guard: refuses (pef/split-brain-guard,
+exit 2, nothing changed) while the peer is reachable and active (not fenced), or up but its state or
+epoch cannot be read, unless force=true with confirm=<the peer's inventory name> (prompted on a
+terminal); with force, a reachable active peer also gets its replication switched off.
 An unreachable peer is reported in the value (peer_check), not an error.
 Refuses to enable the CA where there is no CA (run sync_ca first). On PE, ca=manage is refused:
 PE sets the CA by classification (see docs/tasks.md).`,
@@ -35,7 +40,14 @@ PE sets the CA by classification (see docs/tasks.md).`,
       .regex(/^[A-Za-z0-9_.:-]+$/)
       .optional()
       .describe("the other server (inventory name); default: the peer recorded in this host's mode file"),
-    force: z.boolean().default(false).describe('promote even when the peer still says active or cannot be checked'),
+    force: z
+      .boolean()
+      .default(false)
+      .describe('promote even when the peer still says active or cannot be checked (needs confirm=<peer> too)'),
+    confirm: z
+      .string()
+      .optional()
+      .describe("with force=true: the peer's inventory name, confirming the forced promotion (asked on a terminal)"),
     ca: z
       .enum(['manage', 'leave'])
       .default('manage')
@@ -64,19 +76,34 @@ PE sets the CA by classification (see docs/tasks.md).`,
       );
     const { check, state: peerState } = await checkPeer(ctx, peerName);
 
+    const ownEpoch = usableEpoch(own.epoch, name);
+
+    // The split-brain guard: a peer that answers as active (not fenced), or whose state or epoch
+    // cannot be established, may be serving agents; promoting now would make two primaries.
     const peerActive = peerState?.mode?.mode === 'active';
-    const peerUnchecked = check.reachable === null && peerName !== null;
-    if ((peerActive || peerUnchecked) && !ctx.params.force) {
-      throw new PefError(
-        peerActive ? 'pef/task-failed' : 'pef/split-brain-guard',
-        peerActive
+    const peerUnchecked = peerName !== null && (check.reachable === null || peerState?.epoch === 'invalid');
+    const forced = await splitBrainGuard(
+      {
+        task: 'promote',
+        host: name,
+        other: peerName ?? '',
+        refusal: peerActive
           ? `promote refused on ${name}: the peer ${peerName} is reachable and still active (${peerState?.mode?.changedAt ? `since ${peerState.mode.changedAt}` : 'mode file'}). ` +
-              `Two active primaries confuse agents and fork the CA. Demote it first (\`pef task run demote -t ${peerName}\`), ` +
-              'or, if it is up but must not be used, run promote again with force=true. Nothing was changed.'
-          : `promote refused on ${name}: ${check.note}. It may be up and active. Fix access to it and retry, or run promote with force=true if it is known to be out of service. Nothing was changed.`,
-        { host: name, peer: check },
-      );
-    }
+            `Two active primaries confuse agents and fork the CA. Demote it first (\`pef task run demote -t ${peerName}\`), ` +
+            `or, if it is up but must not be used, run promote again with force=true confirm=${peerName}. Nothing was changed.`
+          : peerUnchecked
+            ? `promote refused on ${name}: ${peerState?.epoch === 'invalid' ? `${peerName}'s epoch file (${EPOCH_FILE}) holds no valid epoch` : check.note}. It may be up and active. ` +
+              `Fix access to it and retry, or run promote with force=true confirm=${peerName} if it is known to be out of service. Nothing was changed.`
+            : null,
+        force: ctx.params.force,
+        confirm: ctx.params.confirm,
+        details: { peer: check },
+      },
+      ctx.prompter,
+    );
+    // Raised only when this server becomes active: a second run changes nothing.
+    const peerEpoch = typeof peerState?.epoch === 'number' ? peerState.epoch : null;
+    const epoch = own.mode?.mode === 'active' ? undefined : nextEpoch(ownEpoch, peerEpoch);
 
     const applied = await applyMode(
       ctx,
@@ -88,6 +115,7 @@ PE sets the CA by classification (see docs/tasks.md).`,
         ca: ctx.params.ca === 'manage' ? 'enabled' : undefined,
         factsDir: ctx.params.facts_dir,
         task: 'promote',
+        epoch,
       },
       ctx.noop,
     );
@@ -164,7 +192,7 @@ PE sets the CA by classification (see docs/tasks.md).`,
         updated: changes,
         started,
         peer_check: check,
-        forced: ctx.params.force && (peerActive || peerUnchecked),
+        forced,
         next_steps: next,
       },
     };

@@ -6,10 +6,24 @@
  * run with the same parameters changes nothing.
  */
 import { z } from 'zod';
+import { PefError } from '../src/errors/pef-error.js';
 import { discoverHost } from '../src/host/discover.js';
 import { applyMode, factsDirParam } from '../src/puppet/apply-mode.js';
-import { FACTS_FILE_NAME, KILL_SWITCH_FILE, MODE_FILE } from '../src/puppet/mode.js';
+import { EPOCH_FILE, initialEpoch, MAX_EPOCH } from '../src/puppet/epoch.js';
+import { FACTS_FILE_NAME, KILL_SWITCH_FILE, MODE_FILE, readReplicationState } from '../src/puppet/mode.js';
+import { checkPeer } from '../src/puppet/peer-check.js';
 import { defineTask } from '../src/task/task.js';
+
+async function isTarget(ctx: { peer(name: string): Promise<unknown> }, name: string): Promise<boolean> {
+  try {
+    await ctx.peer(name);
+    return true;
+  } catch (error) {
+    if (error instanceof PefError && error.kind === 'pef/unknown-target') return false;
+    // Any other failure (the peer is down) is checkPeer's to report.
+    return true;
+  }
+}
 
 /** Sets the failover mode; see the file comment. */
 export const setMode = defineTask({
@@ -20,7 +34,9 @@ export const setMode = defineTask({
 (/opt/puppetlabs/facter/facts.d on AIO/PE, /etc/facter/facts.d on Debian), then checks with facter.
 replication=disabled creates the kill-switch ${KILL_SWITCH_FILE} (no sync or restore touches this
 host while it exists); replication=enabled removes it. ca=enabled|disabled edits services.d/ca.cfg
-(open source only) and restarts a running puppetserver. promote and demote are built on this.`,
+(open source only) and restarts a running puppetserver. promote and demote are built on this.
+A server without an epoch file (${EPOCH_FILE}) starts at its peer's epoch (read over ssh), or 1;
+set_mode never raises an epoch (promote does); epoch=N repairs a damaged file.`,
   params: z.object({
     mode: z
       .enum(['active', 'passive'])
@@ -40,16 +56,35 @@ host while it exists); replication=enabled removes it. ca=enabled|disabled edits
       .enum(['enabled', 'disabled'])
       .optional()
       .describe('switch the CA service in services.d/ca.cfg (open source Puppet only); default: leave it'),
+    epoch: z
+      .number()
+      .int()
+      .min(0)
+      .max(MAX_EPOCH)
+      .optional()
+      .describe(
+        `set the promotion epoch (${EPOCH_FILE}) to this number, to repair a damaged file; default: keep it, or on a server without one start at the peer's (or 1)`,
+      ),
     facts_dir: factsDirParam,
   }),
   supportsNoop: true,
   async run(ctx) {
     const facts = await discoverHost((c) => ctx.read(c));
     const { mode, peer, replication, ca, facts_dir: factsDir } = ctx.params;
+    const own = await readReplicationState(ctx);
+    let epoch = ctx.params.epoch;
+    if (epoch === undefined && own.epoch === null) {
+      // A server's first epoch is its peer's, so the pair starts level and the next promotion is ahead of both.
+      const peerName = peer || own.mode?.peer || null;
+      // A peer named outside the inventory cannot be asked: start at 1, as with one that does not answer.
+      const known = peerName !== null && peerName !== ctx.target.name && (await isTarget(ctx, peerName));
+      const { check } = await checkPeer(ctx, known ? peerName : null);
+      epoch = initialEpoch(typeof check.epoch === 'number' ? check.epoch : null);
+    }
     const applied = await applyMode(
       ctx,
       facts,
-      { mode, peer, replication, ca, factsDir, task: 'set_mode', reason: 'switched off with set_mode' },
+      { mode, peer, replication, ca, factsDir, task: 'set_mode', reason: 'switched off with set_mode', epoch },
       ctx.noop,
     );
     return { changed: applied.changes.length > 0, value: applied.value };

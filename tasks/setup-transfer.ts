@@ -7,12 +7,17 @@
  */
 import { z } from 'zod';
 import { PefError } from '../src/errors/pef-error.js';
-import { readFileCommand, writeFileCommand } from '../src/host/files.js';
+import { readFileCommand, statCommand, writeFileCommand } from '../src/host/files.js';
+import { isReplicationStateOutput } from '../src/puppet/mode.js';
 import {
   authorizedKeyLine,
   hasTransferKey,
   knownHostsLine,
+  PEER_STATE_REQUEST,
+  peerStateCommand,
   rsyncToReceiver,
+  TRANSFER_GATE,
+  transferGateScript,
   TRANSFER_DEFAULTS,
   transferParams,
   transferPaths,
@@ -126,7 +131,17 @@ Needs rsync (with rrsync) and python3 on the receiver.`,
       await receiver.change(transferDirsCommand(settings));
       changed.push('receiver directories');
     }
-    const wantedKeys = `${authorizedKeyLine(rrsync, paths.incoming, publicKey)}\n`;
+    // The gate (the key's forced command): rrsync -wo for data, and the read-only peer state.
+    const gate = transferGateScript(rrsync, paths.incoming);
+    const gateNow = (await receiver.read(readFileCommand(TRANSFER_GATE))).stdout;
+    const gateAttrs = (await receiver.read(statCommand(TRANSFER_GATE))).stdout.trim();
+    if (gateNow !== gate || gateAttrs !== 'root:root 755') {
+      await receiver.change(writeFileCommand(TRANSFER_GATE, { mode: '755', owner: 'root', group: 'root' }), {
+        stdin: gate,
+      });
+      changed.push('transfer gate');
+    }
+    const wantedKeys = `${authorizedKeyLine(TRANSFER_GATE, publicKey)}\n`;
     if (!layoutRight || (await receiver.read(readFileCommand(paths.authorizedKeys))).stdout !== wantedKeys) {
       await receiver.change(
         writeFileCommand(paths.authorizedKeys, { mode: '640', owner: 'root', group: settings.user }),
@@ -161,6 +176,18 @@ Needs rsync (with rrsync) and python3 on the receiver.`,
           {
             exitCode: probe.exitCode,
           },
+        );
+      }
+      // And the gate's other answer, which the jobs' fence check depends on.
+      const state = await ctx.read(`${peerStateCommand(settings)} 2>&1`, {
+        okExitCodes: Array.from({ length: 256 }, (_, i) => i),
+      });
+      if (state.exitCode !== 0 || !isReplicationStateOutput(state.stdout)) {
+        throw new PefError(
+          'pef/task-failed',
+          `The transfer channel ${ctx.target.name} -> ${settings.user}@${settings.host} moves data, but its gate does not answer ${PEER_STATE_REQUEST} (exit ${state.exitCode}): ${state.stdout.trim().split('\n').slice(-3).join(' ')}. ` +
+            `The replication jobs compare epochs through it and send nothing without it; check ${TRANSFER_GATE} on ${receiver.target.name}.`,
+          { exitCode: state.exitCode },
         );
       }
     }

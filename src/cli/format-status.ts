@@ -19,7 +19,10 @@ export function formatStatus(doc: StatusDocument): string {
         ? 'NOT answering on 8140'
         : '8140 unknown';
     const ks = doc.kill_switch[name] ? ', KILL-SWITCH ON' : '';
-    return `${name} (mode ${doc.modes[name] ?? 'unset'}, ${on8140}${ks})`;
+    const mode = doc.modes[name] === 'fenced' ? 'FENCED' : (doc.modes[name] ?? 'mode unset');
+    const epoch = doc.epoch[name];
+    // The mode word alone: "(passive, epoch 2, …)" keeps the line under 80 columns.
+    return `${name} (${mode}, epoch ${epoch === 'invalid' ? 'INVALID' : (epoch ?? 0)}, ${on8140}${ks})`;
   };
   const lines = [
     `pef status: ${doc.healthy ? 'healthy' : 'NOT HEALTHY'}${doc.flavor ? ` (${doc.flavor})` : ''}`,

@@ -13,6 +13,7 @@ import { readFileCommand, writeFileCommand } from '../host/files.js';
 import { serviceCommand } from '../host/services.js';
 import type { HostCommands } from '../task/task.js';
 import { shQuote } from '../util/shell-quote.js';
+import { renderEpochFile, writeEpochCommand } from './epoch.js';
 import { caCfgMissing, caServiceState, findCaCfgCommand, setCaService } from './ca-service.js';
 import {
   FACTS_FILE_NAME,
@@ -42,6 +43,8 @@ export interface WantedMode {
   factsDir?: string | undefined;
   /** The task on whose behalf this runs, for the `by` fields. */
   task: string;
+  /** The promotion epoch to write (src/puppet/epoch.ts); undefined leaves it. */
+  epoch?: number | undefined;
 }
 
 /** What `applyMode` did (or, in noop, would do). */
@@ -117,6 +120,12 @@ export async function applyMode(
   const changes: string[] = [];
   const by = changedBy(wanted.task);
   const now = new Date().toISOString();
+  // The epoch before the mode: a run stopped in between leaves a raised epoch and the old mode,
+  // and its re-run raises it again (epochs only need to grow), never an active mode on an old epoch.
+  if (wanted.epoch !== undefined && before.epoch !== wanted.epoch) {
+    await host.change(writeEpochCommand(), { stdin: renderEpochFile({ epoch: wanted.epoch, changedAt: now, by }) });
+    changes.push(`epoch ${before.epoch ?? 'none'} -> ${wanted.epoch}`);
+  }
   if (before.mode?.mode !== wanted.mode || before.mode.peer !== peer) {
     await host.change(`mkdir -p ${shQuote(PEF_STATE_DIR)} && ${writeFileCommand(MODE_FILE, { mode: '644' })}`, {
       stdin: renderModeFile({ mode: wanted.mode, peer, changedAt: now, by }),
@@ -180,6 +189,7 @@ export async function applyMode(
     value: {
       mode: wanted.mode,
       previous_mode: before.mode?.mode ?? null,
+      epoch: wanted.epoch ?? before.epoch,
       peer,
       replication: wanted.replication ?? (before.killSwitch ? 'disabled' : 'enabled'),
       facts_file: factsFile,

@@ -15,6 +15,7 @@
  * without a mode file (never set) is not restricted, so setups that predate modes keep working.
  */
 import { PefError } from '../errors/pef-error.js';
+import { EPOCH_FILE, parseEpochFile, type EpochReading } from './epoch.js';
 import { parseKeyValues } from '../util/key-value.js';
 import { shQuote } from '../util/shell-quote.js';
 
@@ -33,8 +34,16 @@ export const FACTS_FILE_NAME = 'pef_failover.yaml';
 /** Exit status of `replicationDisabledCheck` when replication is not allowed (EX_TEMPFAIL: try later). */
 export const REPLICATION_BLOCKED_EXIT = 75;
 
-/** A server's failover role. */
-export type FailoverMode = 'active' | 'passive';
+/**
+ * A server's failover role. `fenced` is passive and more: the server lost a promotion (or was
+ * fenced on purpose), its Puppet Server is stopped so agents move on to the next server in their
+ * server_list, and its kill-switch is on. It never sends; it receives again once an operator
+ * clears the kill-switch (a failback syncs into it).
+ */
+export type FailoverMode = 'active' | 'passive' | 'fenced';
+
+/** Every failover mode, for parameters and parsers. */
+export const FAILOVER_MODES = ['active', 'passive', 'fenced'] as const satisfies readonly FailoverMode[];
 
 /** Which side of a transfer a host is on. */
 export type ReplicationRole = 'send' | 'receive';
@@ -60,6 +69,8 @@ export interface ReplicationState {
   mode: ModeRecord | null;
   /** null: the kill-switch is off. */
   killSwitch: KillSwitchRecord | null;
+  /** The promotion epoch (src/puppet/epoch.ts): null without the file, 'invalid' when unreadable. */
+  epoch: EpochReading;
 }
 
 /** The mode file's text. */
@@ -99,28 +110,45 @@ export function renderFactsFile(mode: FailoverMode, peer: string | null): string
 /** Parses a mode file; null when it is empty or names no valid mode. */
 export function parseModeFile(text: string): ModeRecord | null {
   const kv = parseKeyValues(text);
-  const mode = kv.get('mode');
-  if (mode !== 'active' && mode !== 'passive') return null;
+  const mode = FAILOVER_MODES.find((m) => m === kv.get('mode'));
+  if (mode === undefined) return null;
   return { mode, peer: kv.get('peer') || null, changedAt: kv.get('changed_at') ?? '', by: kv.get('by') ?? '' };
 }
 
 const MODE_MARK = '--- pef mode';
 const SWITCH_MARK = '--- pef kill-switch';
+const EPOCH_MARK = '--- pef epoch';
 
-/** A read-only command printing the mode file and, if present, the kill-switch; parse with `parseReplicationState`. */
+/**
+ * A read-only command printing the mode file, the epoch file and, if present, the kill-switch;
+ * parse with `parseReplicationState`. The transfer channel's gate runs it for the sending peer too
+ * (as the transfer user: every file here is world-readable, nothing secret).
+ */
 export function replicationStateCommand(): string {
   return [
     `echo ${shQuote(MODE_MARK)}; cat ${shQuote(MODE_FILE)} 2>/dev/null`,
+    `echo; echo ${shQuote(EPOCH_MARK)}; cat ${shQuote(EPOCH_FILE)} 2>/dev/null`,
     `if [ -e ${shQuote(KILL_SWITCH_FILE)} ]; then echo ${shQuote(SWITCH_MARK)}; cat ${shQuote(KILL_SWITCH_FILE)} 2>/dev/null; echo; fi`,
     'true',
   ].join('; ');
 }
 
+/** Whether `stdout` is replicationStateCommand's output at all (its mode and epoch sections are there). */
+export function isReplicationStateOutput(stdout: string): boolean {
+  const lines = stdout.split('\n');
+  return lines.includes(MODE_MARK) && lines.includes(EPOCH_MARK);
+}
+
 /** Reads `replicationStateCommand` output. */
 export function parseReplicationState(stdout: string): ReplicationState {
   const modeAt = stdout.indexOf(MODE_MARK);
+  const epochAt = stdout.indexOf(EPOCH_MARK);
   const switchAt = stdout.indexOf(SWITCH_MARK);
-  const modeText = modeAt < 0 ? '' : stdout.slice(modeAt + MODE_MARK.length, switchAt < 0 ? undefined : switchAt);
+  // Each section ends where the next one starts (or at the end of the output).
+  const end = (from: number): number | undefined =>
+    [modeAt, epochAt, switchAt].filter((at) => at > from).sort((a, b) => a - b)[0];
+  const modeText = modeAt < 0 ? '' : stdout.slice(modeAt + MODE_MARK.length, end(modeAt));
+  const epochText = epochAt < 0 ? '' : stdout.slice(epochAt + EPOCH_MARK.length, end(epochAt));
   let killSwitch: KillSwitchRecord | null = null;
   if (switchAt >= 0) {
     const kv = parseKeyValues(stdout.slice(switchAt + SWITCH_MARK.length));
@@ -131,7 +159,7 @@ export function parseReplicationState(stdout: string): ReplicationState {
       by: kv.get('by') ?? '',
     };
   }
-  return { mode: parseModeFile(modeText), killSwitch };
+  return { mode: parseModeFile(modeText), killSwitch, epoch: parseEpochFile(epochText) };
 }
 
 /** Why `host` may not take part in replication as `role`, or null when it may. */
@@ -143,8 +171,8 @@ export function replicationBlock(state: ReplicationState, role: ReplicationRole,
       `Make sure which server is active, then clear it with \`pef task run set_mode -t ${host} mode=<active|passive> replication=enabled\`.`
     );
   }
-  if (role === 'send' && state.mode?.mode === 'passive') {
-    return `${host} is passive (${MODE_FILE}): a passive server sends nothing. Run the sync from the active server${state.mode.peer ? ` (${state.mode.peer}?)` : ''}.`;
+  if (role === 'send' && (state.mode?.mode === 'passive' || state.mode?.mode === 'fenced')) {
+    return `${host} is ${state.mode.mode} (${MODE_FILE}): a ${state.mode.mode} server sends nothing. Run the sync from the active server${state.mode.peer ? ` (${state.mode.peer}?)` : ''}.`;
   }
   if (role === 'receive' && state.mode?.mode === 'active') {
     return `${host} is active (${MODE_FILE}): an active server is never overwritten by a sync. If ${host} should receive, demote it first (\`pef task run demote -t ${host}\`).`;
@@ -159,10 +187,12 @@ export function replicationBlock(state: ReplicationState, role: ReplicationRole,
  */
 export function replicationDisabledCheck(role: ReplicationRole): string {
   const sw = shQuote(KILL_SWITCH_FILE);
-  const refused = role === 'send' ? 'passive' : 'active';
+  // The same rule as replicationBlock: passive and fenced servers never send, active ones never receive.
+  const refused = role === 'send' ? 'passive | fenced' : 'active';
   return (
     `(if [ -e ${sw} ]; then echo "pef: replication is switched off on $(hostname -f 2>/dev/null || hostname) by ${KILL_SWITCH_FILE}: $(sed -n 's/^reason=//p' ${sw} 2>/dev/null)" >&2; exit ${REPLICATION_BLOCKED_EXIT}; fi; ` +
-    `if [ "$(sed -n 's/^mode=//p' ${shQuote(MODE_FILE)} 2>/dev/null | tail -n 1)" = ${refused} ]; then echo "pef: $(hostname -f 2>/dev/null || hostname) is ${refused} (${MODE_FILE}); it does not ${role} replicated data" >&2; exit ${REPLICATION_BLOCKED_EXIT}; fi; exit 0)`
+    `m=$(sed -n 's/^mode=//p' ${shQuote(MODE_FILE)} 2>/dev/null | tail -n 1); ` +
+    `case $m in ${refused}) echo "pef: $(hostname -f 2>/dev/null || hostname) is $m (${MODE_FILE}); it does not ${role} replicated data" >&2; exit ${REPLICATION_BLOCKED_EXIT} ;; esac; exit 0)`
   );
 }
 

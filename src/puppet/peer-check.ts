@@ -5,7 +5,8 @@
  */
 import { PefError } from '../errors/pef-error.js';
 import type { TaskContext } from '../task/task.js';
-import { readReplicationState, type ReplicationState } from './mode.js';
+import type { EpochReading } from './epoch.js';
+import { readReplicationState, type FailoverMode, type ReplicationState } from './mode.js';
 
 // The one failure that means "the peer is down": the connection was refused or had nowhere to go.
 // A timeout or a dropped connection is not that: the peer may be up behind a slow or cut link,
@@ -17,8 +18,10 @@ export interface PeerCheck {
   name: string | null;
   /** false: down or unreachable; null: not checked (no peer known) or could not be checked. */
   reachable: boolean | null;
-  mode: 'active' | 'passive' | null;
+  mode: FailoverMode | null;
   kill_switch: boolean | null;
+  /** Its promotion epoch; null: no epoch file (0) or not read. */
+  epoch: EpochReading;
   note: string;
   /** Set when the connection failed for a reason other than the host being unreachable. */
   error?: { kind: string; msg: string };
@@ -36,6 +39,7 @@ export async function checkPeer(
         reachable: null,
         mode: null,
         kill_switch: null,
+        epoch: null,
         note: 'no peer given or recorded; nothing checked',
       },
       state: null,
@@ -49,6 +53,7 @@ export async function checkPeer(
         reachable: true,
         mode: state.mode?.mode ?? null,
         kill_switch: state.killSwitch !== null,
+        epoch: state.epoch,
         note: state.mode ? `${name} is ${state.mode.mode}` : `${name} has no mode set`,
       },
       state,
@@ -62,6 +67,7 @@ export async function checkPeer(
         reachable: unreachable ? false : null,
         mode: null,
         kill_switch: null,
+        epoch: null,
         note: unreachable
           ? `${name} is unreachable (${error.kind}); assumed down`
           : `could not establish the state of ${name} (${error.kind}): ${error.message}`,

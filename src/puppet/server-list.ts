@@ -5,7 +5,8 @@
  */
 import { z } from 'zod';
 
-const ENTRY = /^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:\d{1,5})?$/;
+/** One server_list entry: host or host:port. */
+export const SERVER_ENTRY = /^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:\d{1,5})?$/;
 
 /** Splits a server_list value (string or list) into trimmed, non-empty entries. */
 export function splitServerList(value: string | readonly string[]): string[] {
@@ -30,7 +31,7 @@ export function serverListParam(description: string) {
     .transform((value) => splitServerList(value))
     .pipe(
       z
-        .array(z.string().regex(ENTRY, 'each server must be host or host:port (letters, digits, dots, dashes)'))
+        .array(z.string().regex(SERVER_ENTRY, 'each server must be host or host:port (letters, digits, dots, dashes)'))
         .min(1, 'give at least one server')
         .refine((list) => new Set(list).size === list.length, 'a server is listed twice'),
     )

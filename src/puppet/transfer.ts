@@ -3,9 +3,15 @@
  * set up by `setup_transfer` and used by every sync: a dedicated user on the receiver whose one
  * key may only write into a staging directory (rrsync -wo, `restrict`: no pty, no forwarding),
  * and on the sender a private key and a known_hosts file holding the receiver's pinned host key.
+ *
+ * The key's forced command is a small root-owned gate (`transferGateScript`) that answers exactly
+ * one other request, `pef-peer-state`: the receiver's mode, epoch and kill-switch, read-only, so
+ * the sender's jobs can compare epochs before they send (src/replication/fence-check.ts).
+ * Everything else goes to rrsync -wo, as before.
  */
 import { z } from 'zod';
 import { shQuote } from '../util/shell-quote.js';
+import { replicationStateCommand } from './mode.js';
 import { checkHostname, checkPublicKey } from './names.js';
 
 /** Where the transfer channel lives; the defaults are what setup_transfer creates. */
@@ -182,9 +188,42 @@ export function rsyncToReceiver(
   ].join(' ');
 }
 
-/** The authorized_keys line on the receiver: write-only rsync into incoming/, nothing else. */
-export function authorizedKeyLine(rrsync: string, incoming: string, publicKey: string): string {
-  return `restrict,command="${rrsync} -wo ${incoming}" ${publicKey.trim()}`;
+/** Where setup_transfer installs the gate (root 0755) on the receiver. */
+export const TRANSFER_GATE = '/usr/local/sbin/pef-transfer-gate';
+
+/** The one request the gate answers besides rsync. */
+export const PEER_STATE_REQUEST = 'pef-peer-state';
+
+/**
+ * The gate's script: `pef-peer-state` prints replicationStateCommand's output (the receiver's
+ * mode, epoch and kill-switch: world-readable files, nothing secret); any other request is handed
+ * to `rrsync -wo incoming/`, which refuses everything but a write into incoming/.
+ */
+export function transferGateScript(rrsync: string, incoming: string): string {
+  return [
+    '#!/bin/sh',
+    '# pef transfer gate: the forced command of the transfer key (written by setup_transfer; do not edit).',
+    `if [ "\${SSH_ORIGINAL_COMMAND:-}" = ${PEER_STATE_REQUEST} ]; then`,
+    `  ${replicationStateCommand()}`,
+    '  exit 0',
+    'fi',
+    `exec ${shQuote(rrsync)} -wo ${shQuote(incoming)}`,
+    '',
+  ].join('\n');
+}
+
+/** The authorized_keys line on the receiver: the gate as forced command (write-only rsync into incoming/, and the peer state). */
+export function authorizedKeyLine(gate: string, publicKey: string): string {
+  return `restrict,command="${gate}" ${publicKey.trim()}`;
+}
+
+/**
+ * The sender's command asking the receiver's gate for its state; prints replicationStateCommand's
+ * output (parse with parseReplicationState, or in a job's shell, fence-check.ts). Bounded: a
+ * receiver that hangs is an unknown state, not a stuck job.
+ */
+export function peerStateCommand(s: TransferSettings): string {
+  return `timeout 30 ${transferSsh(s)} ${shQuote(`${s.user}@${s.host}`)} ${PEER_STATE_REQUEST}`;
 }
 
 /**

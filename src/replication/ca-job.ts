@@ -26,6 +26,7 @@ import {
   type TransferSettings,
 } from '../puppet/transfer.js';
 import { shQuote } from '../util/shell-quote.js';
+import { fenceCheckLines, type FenceSettings } from './fence-check.js';
 import { JOB_STATE_DIR } from './job-state.js';
 import { jobScript, step, type JobSpec } from './job-script.js';
 
@@ -43,6 +44,8 @@ export interface CaJobSettings {
   owner: string;
   transfer: TransferSettings;
   intervalS: number;
+  /** What the sender's fence check needs besides the transfer channel. */
+  fence: Omit<FenceSettings, 'transfer'>;
 }
 
 /** The ready file on the receiver, which the sender rewrites after each delivery. */
@@ -58,6 +61,7 @@ export function caWatchPaths(role: 'send' | 'receive', s: CaJobSettings): string
 
 const BUILDERS = {
   send: [
+    'fenceCheckLines (src/replication/fence-check.ts)',
     'replicationDisabledCheck (src/puppet/mode.ts)',
     'caStampCommand, caDigestCommand (src/puppet/ca-dir.ts)',
     'rsyncToReceiver, transferSsh, transferMasterStart, transferMasterStop (src/puppet/transfer.ts)',
@@ -92,6 +96,7 @@ export function caSendScript(s: CaJobSettings): string {
   const to = `${s.transfer.user}@${s.transfer.host}`;
   const shared = { compress: true, controlPath: CONTROL_PATH };
   return jobScript(caJobSpec('send', s.intervalS), [
+    ...fenceCheckLines('sync_ca', { ...s.fence, transfer: s.transfer }),
     `if ! sh -c ${shQuote(replicationDisabledCheck('send'))} 2>"$tmp/err"; then skip "$(cat "$tmp/err")"; fi`,
     step(`reading the CA stamp of ${s.primaryCadir}`, stamp),
     `[ -n "$out" ] || fail ${shQuote(`no CA in ${s.primaryCadir}`)}`,

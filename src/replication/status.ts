@@ -9,6 +9,8 @@
  * `healthy` false. A job is stopped when its last run is older than twice its interval (every job
  * runs at least that often), and a kind is stale when its last success is.
  */
+import type { EpochReading } from '../puppet/epoch.js';
+import type { FailoverMode } from '../puppet/mode.js';
 import { JOB_STATE_DIR, type DataKind, type JobState } from './job-state.js';
 import type { ProbedJob, StatusProbe } from './status-probe.js';
 import { jobProblems } from './status-jobs.js';
@@ -53,11 +55,11 @@ export interface StatusDocument {
   data: DataRow[];
   problems: string[];
   flavor: 'oss' | 'pe' | null;
-  modes: Record<string, 'active' | 'passive' | null>;
+  modes: Record<string, FailoverMode | null>;
   /** The kill-switch's reason per server; null: off (or unknown, when the server could not be read). */
   kill_switch: Record<string, string | null>;
-  /** Promotion epochs are not recorded yet. */
-  epoch: null;
+  /** Each server's promotion epoch (/etc/pef/epoch): null without the file, 'invalid' when unreadable or the server could not be read. */
+  epoch: Record<string, EpochReading>;
   /** Per server: whether it answered /status/v1/simple when asked from each server (null: not asked). */
   answers_8140: Record<string, Record<string, boolean | null>>;
   code_drift: boolean | null;
@@ -99,9 +101,20 @@ export function evaluateStatus(
 
   const modes: StatusDocument['modes'] = {};
   const killSwitch: StatusDocument['kill_switch'] = {};
+  const epochs: StatusDocument['epoch'] = {};
   for (const h of hosts) {
     modes[h.name] = h.probe?.replication.mode?.mode ?? null;
     killSwitch[h.name] = h.probe?.replication.killSwitch?.reason ?? null;
+    epochs[h.name] = h.probe?.replication.epoch ?? null;
+    if (h.probe?.replication.epoch === 'invalid')
+      problems.push(
+        `${h.name}: /etc/pef/epoch holds no valid epoch; its replication job sends nothing and promote refuses until it is repaired (\`pef task run set_mode -t ${h.name} mode=<its mode> epoch=N\`).`,
+      );
+    if (h.probe?.replication.mode?.mode === 'fenced')
+      problems.push(
+        `${h.name} is fenced (it lost a promotion, or was fenced on purpose): its Puppet Server is stopped and it takes no part in replication. ` +
+          `Rebuild it as the spare (\`pef plan run promote\`) or, once the roles are sure, demote or promote it.`,
+      );
     if (h.probe && !h.probe.replication.mode)
       problems.push(`${h.name} has no failover mode (/etc/pef/mode): run \`pef plan run setup\` or set_mode.`);
     if (h.probe?.replication.killSwitch)
@@ -112,6 +125,7 @@ export function evaluateStatus(
 
   const answers = answers8140(hosts, problems);
   const { active, passive } = whoIsActive(primary, replica, modes, answers, problems);
+  staleEpoch(active, passive, epochs, problems);
   // With no clear active server, judge the jobs as the inventory has the roles (fail closed).
   const sender = active ?? primary;
   const receiver = passive ?? replica;
@@ -177,7 +191,7 @@ export function evaluateStatus(
     flavor,
     modes,
     kill_switch: killSwitch,
-    epoch: null,
+    epoch: epochs,
     answers_8140: answers,
     code_drift: drift,
     ca,
@@ -185,6 +199,22 @@ export function evaluateStatus(
     jobs,
     checked_at: now.toISOString(),
   };
+}
+
+// The active server must hold the newest epoch: a passive one ahead of it was promoted later.
+function staleEpoch(
+  active: HostReading | null,
+  passive: HostReading | null,
+  epochs: StatusDocument['epoch'],
+  problems: string[],
+): void {
+  if (!active || !passive) return;
+  const a = epochs[active.name];
+  const p = epochs[passive.name];
+  if (typeof p === 'number' && p > (typeof a === 'number' ? a : 0))
+    problems.push(
+      `${active.name} is active with epoch ${a ?? 0}, but ${passive.name} has the newer epoch ${p}: ${passive.name} was promoted after ${active.name}. Decide which one serves, then promote it (\`pef task run promote\`), which raises its epoch past both.`,
+    );
 }
 
 function answers8140(hosts: readonly HostReading[], problems: string[]): StatusDocument['answers_8140'] {

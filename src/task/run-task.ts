@@ -69,6 +69,7 @@ function taskContext<P>(
     ...own,
     params,
     noop: runtime.noop,
+    prompter: runtime.prompter,
     connection,
     signal: runtime.cancellation.signal,
     cleanup: hostCommands(runtime, task.name, target, connection, wouldRun, '', { cleanup: true }),

@@ -12,6 +12,7 @@
  * through `cleanup`, whose commands run even after cancellation, each with a bounded timeout.
  */
 import type { z } from 'zod';
+import type { Prompter } from '../interaction/prompter.js';
 import type { Target } from '../inventory/target.js';
 import type { CommandOptions, CommandOutput, Connection } from '../transport/transport.js';
 
@@ -54,6 +55,12 @@ export interface TaskContext<P> extends HostCommands {
   readonly noop: boolean;
   /** A progress line for the operator (and the run log). */
   log(text: string): void;
+  /**
+   * Asks the operator (the run's prompter): on a terminal it prompts; without one it refuses
+   * with `pef/non-interactive`, naming the parameter that answers instead. For the few questions
+   * a task must not answer itself (a forced promotion's confirmation).
+   */
+  readonly prompter: Prompter;
   /**
    * Commands on another inventory target, over that target's pooled connection: for the tasks
    * that move data between two hosts (sync_ca runs on the primary and writes to the replica).

@@ -10,9 +10,10 @@
  * names it (`to=<inventory name>`). Pure: the plan reads the modes and passes them in.
  */
 import { PefError } from '../errors/pef-error.js';
+import type { FailoverMode } from '../puppet/mode.js';
 
 /** A server's mode as read (null: no mode file, or the server could not be read). */
-export type ReadMode = 'active' | 'passive' | null;
+export type ReadMode = FailoverMode | null;
 
 /** The modes and kill-switches of the pair, by inventory name (status's `modes` and `kill_switch`). */
 export interface ModeReading {

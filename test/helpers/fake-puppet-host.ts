@@ -9,6 +9,7 @@ import { readFileCommand, writeFileCommand } from '../../src/host/files.js';
 import { SERVICE_MANAGER_PROBE, STATUS_UNKNOWN_EXIT, serviceCommand } from '../../src/host/services.js';
 import { PefError } from '../../src/errors/pef-error.js';
 import { findCaCfgCommand } from '../../src/puppet/ca-service.js';
+import { EPOCH_FILE, renderEpochFile } from '../../src/puppet/epoch.js';
 import {
   FACTS_FILE_NAME,
   KILL_SWITCH_FILE,
@@ -17,6 +18,7 @@ import {
   factsDirCommand,
   renderModeFile,
   replicationStateCommand,
+  type FailoverMode,
 } from '../../src/puppet/mode.js';
 import type { CommandOptions, CommandOutput } from '../../src/transport/transport.js';
 import { shQuote } from '../../src/util/shell-quote.js';
@@ -81,8 +83,9 @@ function discovery(host: FakePuppetHost): string {
 
 function replicationState(host: FakePuppetHost): string {
   const mode = host.files.get(MODE_FILE);
+  const epoch = host.files.get(EPOCH_FILE);
   const ks = host.files.get(KILL_SWITCH_FILE);
-  return `--- pef mode\n${mode ?? ''}${ks === undefined ? '' : `--- pef kill-switch\n${ks}\n`}`;
+  return `--- pef mode\n${mode ?? ''}\n--- pef epoch\n${epoch ?? ''}${ks === undefined ? '' : `--- pef kill-switch\n${ks}\n`}`;
 }
 
 /** Answers one command on `host`; null when the model does not know it. */
@@ -101,7 +104,7 @@ export function answer(host: FakePuppetHost, command: string, options: CommandOp
     host.files.delete(KILL_SWITCH_FILE);
     return {};
   }
-  for (const path of [MODE_FILE, KILL_SWITCH_FILE, `${FACTS_DIR}/${FACTS_FILE_NAME}`, CA_CFG]) {
+  for (const path of [MODE_FILE, KILL_SWITCH_FILE, EPOCH_FILE, `${FACTS_DIR}/${FACTS_FILE_NAME}`, CA_CFG]) {
     if (command === readFileCommand(path)) return { stdout: host.files.get(path) ?? '' };
     if (command.endsWith(writeFileCommand(path, { mode: '644' }))) {
       host.files.set(path, options.stdin ?? '');
@@ -133,8 +136,13 @@ export function puppetHostsHandler(hosts: Record<string, FakePuppetHost>): Comma
 }
 
 /** A mode file's text, for seeding `files`. */
-export function modeFileText(mode: 'active' | 'passive', peer: string): string {
+export function modeFileText(mode: FailoverMode, peer: string): string {
   return renderModeFile({ mode, peer, changedAt: '2026-01-01T00:00:00Z', by: 'test' });
+}
+
+/** An epoch file's text, for seeding `files`. */
+export function epochFileText(epoch: number): string {
+  return renderEpochFile({ epoch, changedAt: '2026-01-01T00:00:00Z', by: 'test' });
 }
 
 /** Targets `primary` and `replica`; a primary that is 'down' refuses connections (pef/connect-failed). */

@@ -52,6 +52,7 @@ export function fakeRuntime(
     prompter?: Prompter;
     hooks?: HookSettings;
     log?: RunLog;
+    prompter?: Prompter;
   } = {},
 ): FakeRuntime {
   const sent: FakeRuntime['sent'] = [];

@@ -6,7 +6,8 @@
  */
 import { createHash } from 'node:crypto';
 import { PefError } from '../../src/errors/pef-error.js';
-import { KILL_SWITCH_FILE, MODE_FILE, renderModeFile } from '../../src/puppet/mode.js';
+import { EPOCH_FILE } from '../../src/puppet/epoch.js';
+import { KILL_SWITCH_FILE, MODE_FILE, renderModeFile, type FailoverMode } from '../../src/puppet/mode.js';
 import { renderJobState, type JobState } from '../../src/replication/job-state.js';
 import { statusProbeCommand } from '../../src/replication/status-probe.js';
 import type { CommandHandler } from './fake-runtime.js';
@@ -33,7 +34,7 @@ export interface FakeStatusHost {
 /** A host with a mode, peer and the given overrides; no jobs, nothing answering, an empty CA. */
 export function fakeStatusHost(
   certname: string,
-  mode: 'active' | 'passive' | null,
+  mode: FailoverMode | null,
   init: Partial<FakeStatusHost> = {},
 ): FakeStatusHost {
   const files: [string, string][] =
@@ -113,7 +114,11 @@ export function statusProbeAnswer(host: FakeStatusHost, command: string): string
   if (host.puppetdbConf !== null) out.push('@@pef puppetdb.conf', host.puppetdbConf);
   const mode = host.puppet.files.get(MODE_FILE);
   const ks = host.puppet.files.get(KILL_SWITCH_FILE);
-  out.push('@@pef mode', `--- pef mode\n${mode ?? ''}${ks === undefined ? '' : `--- pef kill-switch\n${ks}\n`}`);
+  const epoch = host.puppet.files.get(EPOCH_FILE);
+  out.push(
+    '@@pef mode',
+    `--- pef mode\n${mode ?? ''}\n--- pef epoch\n${epoch ?? ''}${ks === undefined ? '' : `--- pef kill-switch\n${ks}\n`}`,
+  );
   return `${out.join('\n')}\n`;
 }
 

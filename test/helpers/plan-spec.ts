@@ -12,18 +12,19 @@
  * makes `run` throw; so does an expected task that did not run as described.
  */
 import { isDeepStrictEqual } from 'node:util';
-import { PefError } from '../../src/errors/pef-error.js';
+import { PefError, type PefErrorKind } from '../../src/errors/pef-error.js';
 import type { RunEvent } from '../../src/executor/events.js';
 import type { Target } from '../../src/inventory/target.js';
 import type { Prompter } from '../../src/interaction/prompter.js';
 import type { PlanDefinition } from '../../src/plan/plan.js';
 import { runPlan, type PlanResult, type TaskRegistry } from '../../src/plan/run-plan.js';
 import type { TaskDefinition, TaskOutcome } from '../../src/task/task.js';
+import type { HookSettings } from '../../src/workflow/hooks-config.js';
 import { TASKS } from '../../tasks/index.js';
 import { fakeRuntime } from './fake-runtime.js';
 
-/** What a stubbed task answers on one target: its outcome, or an error message to fail with. */
-export type StubAnswer = TaskOutcome | { error: string };
+/** What a stubbed task answers on one target: its outcome, or an error message (and kind, default pef/task-failed) to fail with. */
+export type StubAnswer = TaskOutcome | { error: string; kind?: PefErrorKind };
 
 /** The answer for every target, or per target (and the params that run was given). */
 export type StubReturns = StubAnswer | ((target: string, params: Record<string, unknown>) => StubAnswer);
@@ -50,7 +51,7 @@ export interface PlanSpec {
   run(
     plan: PlanDefinition,
     params?: Record<string, unknown>,
-    options?: { noop?: boolean; from?: string; yes?: boolean; prompter?: Prompter },
+    options?: { noop?: boolean; from?: string; yes?: boolean; prompter?: Prompter; hooks?: HookSettings },
   ): Promise<PlanResult>;
   /** The runs of each task, in order: targets and the validated params of each target. */
   readonly calls: { task: string; targets: string[]; params: Record<string, unknown>[] }[];
@@ -94,7 +95,7 @@ export function planSpec(targets: Target[]): PlanSpec {
       recorded.push(ctx.params);
       paramsByTarget.set(real.name, recorded);
       const answer = typeof state.answer === 'function' ? state.answer(ctx.target.name, ctx.params) : state.answer;
-      if ('error' in answer) return Promise.reject(new PefError('pef/task-failed', answer.error));
+      if ('error' in answer) return Promise.reject(new PefError(answer.kind ?? 'pef/task-failed', answer.error));
       return Promise.resolve(answer);
     },
   });
@@ -139,7 +140,11 @@ export function planSpec(targets: Target[]): PlanSpec {
         (target, command) => {
           throw new Error(`planSpec: a stubbed plan sent \`${command}\` to ${target}`);
         },
-        { noop: options.noop ?? false, ...(options.prompter === undefined ? {} : { prompter: options.prompter }) },
+        {
+          noop: options.noop ?? false,
+          ...(options.prompter === undefined ? {} : { prompter: options.prompter }),
+          ...(options.hooks === undefined ? {} : { hooks: options.hooks }),
+        },
       );
       const result = await runPlan(runtime, plan, params, {
         tasks: registry,

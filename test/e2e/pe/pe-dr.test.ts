@@ -53,7 +53,10 @@ async function resetPe(): Promise<void> {
       s.primary,
     )!;
     expect(provisioned.error).toBeUndefined();
-    expect((await runner.task(promoteReplica, 'primary', { force: true })).find('primary.lab')!.error).toBeUndefined();
+    expect(
+      (await runner.task(promoteReplica, 'primary', { force: true, confirm: 'replica.lab' })).find('primary.lab')!
+        .error,
+    ).toBeUndefined();
   }
   for (const r of (await status()).replicas) {
     expect(
@@ -208,7 +211,9 @@ maybe('PE native DR wrappers (PE lab stand-ins)', () => {
     expect((await status()).primary).toBe('primary.lab');
 
     const since = await logLength('replica');
-    const promoted = (await runner.task(promoteReplica, 'replica', { force: true })).find('replica.lab')!;
+    const promoted = (await runner.task(promoteReplica, 'replica', { force: true, confirm: 'primary.lab' })).find(
+      'replica.lab',
+    )!;
     expect(promoted.error).toBeUndefined();
     expect(promoted).toMatchObject({ changed: true, value: { primary: 'replica.lab', former_primary: 'primary.lab' } });
     expect(await standinCalls('replica', since)).toContainEqual(['infrastructure', 'promote', 'replica', '--yes']);

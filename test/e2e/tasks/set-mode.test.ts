@@ -40,7 +40,8 @@ const exists = async (host: string, path: string) => (await sh(host, `test -e ${
 /** HTTP status of the CA certificate endpoint on the primary. */
 const caStatus = () =>
   out('primary', "curl -sk -o /dev/null -w '%{http_code}' https://primary.lab:8140/puppet-ca/v1/certificate/ca");
-const forgetModes = 'rm -f /etc/pef/mode /etc/pef/replication.disabled /etc/facter/facts.d/pef_failover.yaml';
+const forgetModes =
+  'rm -f /etc/pef/mode /etc/pef/epoch /etc/pef/replication.disabled /etc/facter/facts.d/pef_failover.yaml';
 
 /** Puts the primary's CA service back on (and restarts) if an earlier, failed run left it off. */
 async function primaryCaOn(): Promise<void> {
@@ -181,6 +182,7 @@ describe('demote and promote', () => {
     const before = await out('replica', `cat ${MODE_FILE}; cat ${CA_CFG}; ls /etc/pef`);
     const refused = (await runner.task(promote, 'replica', { peer: 'primary.lab' })).find('replica.lab')!;
     expect(refused.status).toBe('failure');
+    expect(refused.error?.kind).toBe('pef/split-brain-guard');
     expect(refused.error?.msg).toMatch(
       /promote refused on replica\.lab: the peer primary\.lab is reachable and still active/,
     );
@@ -188,9 +190,14 @@ describe('demote and promote', () => {
     expect(await out('replica', `cat ${MODE_FILE}; cat ${CA_CFG}; ls /etc/pef`)).toBe(before);
 
     // Forced, it still never starts a server that would create a CA of its own.
-    const forced = (await runner.task(promote, 'replica', { peer: 'primary.lab', force: true }, { noop: true })).find(
-      'replica.lab',
-    )!;
+    const forced = (
+      await runner.task(
+        promote,
+        'replica',
+        { peer: 'primary.lab', force: true, confirm: 'primary.lab' },
+        { noop: true },
+      )
+    ).find('replica.lab')!;
     if (await exists('replica', '/etc/puppet/puppetserver/ca/ca_crt.pem')) {
       // An earlier suite (sync_ca) gave the replica the primary's CA.
       expect(forced).toMatchObject({ status: 'success', value: { forced: true } });

@@ -18,7 +18,7 @@ const base: StatusDocument = {
   flavor: 'oss',
   modes: { 'primary.example.com': 'active', 'replica.example.com': 'passive' },
   kill_switch: { 'primary.example.com': null, 'replica.example.com': null },
-  epoch: null,
+  epoch: { 'primary.example.com': 2, 'replica.example.com': 2 },
   answers_8140: {
     'primary.example.com': { 'primary.example.com': true, 'replica.example.com': true },
     'replica.example.com': { 'primary.example.com': true, 'replica.example.com': true },
@@ -35,8 +35,8 @@ describe('formatStatus', () => {
     const text = formatStatus(base);
     expect(text.split('\n').slice(0, 8)).toEqual([
       'pef status: healthy (oss)',
-      'active   primary.example.com (mode active, answers on 8140)',
-      'replica  replica.example.com (mode passive, answers on 8140)',
+      'active   primary.example.com (active, epoch 2, answers on 8140)',
+      'replica  replica.example.com (passive, epoch 2, answers on 8140)',
       'code     same on both',
       '',
       'KIND          LAST SUCCESS            AGE   LAG  ERROR',
@@ -56,7 +56,7 @@ describe('formatStatus', () => {
       problems: [`ca: sync_ca on primary.example.com failed: ${error}.`],
     });
     expect(text).toMatch(/^pef status: NOT HEALTHY/);
-    expect(text).toContain('replica  replica.example.com (mode passive, answers on 8140, KILL-SWITCH ON)');
+    expect(text).toContain('replica  replica.example.com (passive, epoch 2, answers on 8140, KILL-SWITCH ON)');
     const table = text.split('\n\nProblems:')[0]!;
     for (const line of table.split('\n')) expect(line.length).toBeLessThanOrEqual(80);
     expect(text).toContain(`  - ca: sync_ca on primary.example.com failed: ${error}.`);

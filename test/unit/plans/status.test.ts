@@ -5,6 +5,8 @@
  */
 import { describe, expect, it } from '@jest/globals';
 import { status } from '../../../plans/status.js';
+import { formatStatus } from '../../../src/cli/format-status.js';
+import { renderEpochFile, EPOCH_FILE } from '../../../src/puppet/epoch.js';
 import { renderKillSwitch, KILL_SWITCH_FILE, MODE_FILE, renderModeFile } from '../../../src/puppet/mode.js';
 import { runPlan, taskRegistry } from '../../../src/plan/run-plan.js';
 import type { StatusDocument } from '../../../src/replication/status.js';
@@ -73,7 +75,7 @@ describe('status plan', () => {
       flavor: 'oss',
       modes: { p: 'active', r: 'passive' },
       kill_switch: { p: null, r: null },
-      epoch: null,
+      epoch: { p: null, r: null },
       answers_8140: { p: { p: true, r: true }, r: { p: true, r: true } },
       code_drift: false,
       ca: { serial_equal: true, lag: 0 },
@@ -145,6 +147,28 @@ describe('status plan', () => {
     expect(problem(doc, /^cannot read r: .*ECONNREFUSED/)).toHaveLength(1);
     expect(doc.answers_8140['r']).toEqual({ p: true, r: null });
     expect(doc.data[0]).toMatchObject({ kind: 'ca', last_success: null, jobs: ['p:sync_ca'] });
+  });
+
+  it('shows both epochs; a fenced primary and a passive server with the newer epoch are problems', async () => {
+    const hosts = healthyPair();
+    hosts.p.puppet.files.set(EPOCH_FILE, renderEpochFile({ epoch: 1, changedAt: '', by: 't' }));
+    hosts.r.puppet.files.set(EPOCH_FILE, renderEpochFile({ epoch: 2, changedAt: '', by: 't' }));
+    const stale = (await runStatus(hosts)).doc;
+    expect(stale).toMatchObject({ healthy: false, epoch: { p: 1, r: 2 } });
+    expect(problem(stale, /^p is active with epoch 1, but r has the newer epoch 2/)).toHaveLength(1);
+
+    hosts.p.puppet.files.set(MODE_FILE, renderModeFile({ mode: 'fenced', peer: 'r', changedAt: '', by: 't' }));
+    hosts.p.answers = {};
+    hosts.r.answers = { r: true };
+    const fenced = (await runStatus(hosts)).doc;
+    expect(fenced).toMatchObject({ healthy: false, modes: { p: 'fenced', r: 'passive' } });
+    expect(problem(fenced, /^p is fenced .*its Puppet Server is stopped/)).toHaveLength(1);
+    expect(formatStatus(fenced)).toMatch(/\(FENCED, epoch 1, NOT answering on 8140/);
+
+    hosts.r.puppet.files.set(EPOCH_FILE, 'epoch=two\n');
+    const invalid = (await runStatus(hosts)).doc;
+    expect(invalid.epoch['r']).toBe('invalid');
+    expect(problem(invalid, /^r: \/etc\/pef\/epoch holds no valid epoch/)).toHaveLength(1);
   });
 
   it('two actives: no active server is named, and the problem says what to do', async () => {

@@ -59,31 +59,37 @@ describe('replication state', () => {
     parseReplicationState(`--- pef mode\n${mode}${sw === undefined ? '' : `--- pef kill-switch\n${sw}\n`}`);
 
   it('reads the probe output: no files, mode only, mode and kill-switch, an empty kill-switch file', () => {
-    expect(stateOf('')).toEqual({ mode: null, killSwitch: null });
+    expect(stateOf('')).toEqual({ mode: null, killSwitch: null, epoch: null });
     expect(stateOf(modeText)).toMatchObject({ mode: { mode: 'passive' }, killSwitch: null });
     expect(stateOf(modeText, switchText)).toMatchObject({
       mode: { mode: 'passive', peer: 'primary.lab' },
       killSwitch: { reason: 'demoted; primary is replica.lab', by: 'pef demote (root@ctl)' },
     });
-    expect(stateOf('', '')).toEqual({ mode: null, killSwitch: { reason: '(no reason given)', since: '', by: '' } });
+    expect(stateOf('', '')).toEqual({
+      mode: null,
+      killSwitch: { reason: '(no reason given)', since: '', by: '' },
+      epoch: null,
+    });
   });
 
   it('names both files in the probe and the shell check', () => {
     expect(replicationStateCommand()).toContain(MODE_FILE);
     expect(replicationStateCommand()).toContain(KILL_SWITCH_FILE);
-    expect(replicationDisabledCheck('send')).toContain('= passive ]');
-    expect(replicationDisabledCheck('receive')).toContain('= active ]');
+    expect(replicationDisabledCheck('send')).toContain('case $m in passive | fenced)');
+    expect(replicationDisabledCheck('receive')).toContain('case $m in active)');
   });
 
   it('blocks: everything under the kill-switch, sending from passive, receiving into active; a host without a mode is free', () => {
-    const none: ReplicationState = { mode: null, killSwitch: null };
+    const none: ReplicationState = { mode: null, killSwitch: null, epoch: null };
     const active: ReplicationState = {
       mode: { mode: 'active', peer: 'replica.lab', changedAt: '', by: '' },
       killSwitch: null,
+      epoch: null,
     };
     const passive: ReplicationState = {
       mode: { mode: 'passive', peer: 'primary.lab', changedAt: '', by: '' },
       killSwitch: null,
+      epoch: null,
     };
     const killed: ReplicationState = { ...active, killSwitch: { reason: 'demoted', since: 't', by: 'b' } };
     expect(replicationBlock(none, 'send', 'h')).toBeNull();

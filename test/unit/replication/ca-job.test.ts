@@ -30,6 +30,7 @@ const settings: CaJobSettings = {
     host: 'replica.lab',
     port: 22,
   },
+  fence: { peer: 'replica', serviceManager: 'systemd', serverService: 'puppetserver', factsFile: null },
 };
 const send = caSendScript(settings);
 const receive = caReceiveScript(settings);

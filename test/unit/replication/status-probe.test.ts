@@ -23,7 +23,7 @@ describe('statusProbeCommand', () => {
     );
     expect(probe.now).toBeGreaterThanOrEqual(before);
     expect(probe.flavor).toBe('oss');
-    expect(probe.replication).toEqual({ mode: null, killSwitch: null });
+    expect(probe.replication).toEqual({ mode: null, killSwitch: null, epoch: null });
     expect(['present', 'absent']).toContain(probe.stateDir);
     expect(probe.answers).toEqual({});
   });

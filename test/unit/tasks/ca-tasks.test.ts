@@ -13,7 +13,14 @@ import { certInfoCommand } from '../../../src/puppet/certs.js';
 import { formatSerial, parseSerial } from '../../../src/puppet/ca-serial.js';
 import { replicationStateCommand } from '../../../src/puppet/mode.js';
 import { backupSslCommand, leftoverBackupsCommand, restoreSslCommand } from '../../../src/puppet/ssl-backup.js';
-import { RECEIVER_HOSTNAME_COMMAND, TRANSFER_DEFAULTS, transferPaths } from '../../../src/puppet/transfer.js';
+import {
+  peerStateCommand,
+  RECEIVER_HOSTNAME_COMMAND,
+  TRANSFER_DEFAULTS,
+  TRANSFER_GATE,
+  transferGateScript,
+  transferPaths,
+} from '../../../src/puppet/transfer.js';
 import { runTask } from '../../../src/task/run-task.js';
 import { padSerial, padSerialCommand } from '../../../tasks/pad-serial.js';
 import {
@@ -222,6 +229,9 @@ describe('setup_transfer', () => {
       if (command.startsWith('id -u')) return { stdout: 'yes\n' };
       if (command === transferDirsProbe(settings)) return { stdout: 'pef-transfer:pef-transfer 755\n' };
       if (target === 'replica' && command === 'cat /etc/ssh/ssh_host_ed25519_key.pub') return { stdout: hostKey };
+      // The gate's answer to the sender, as the receiver's replicationStateCommand prints it.
+      if (target === 'primary' && command === `${peerStateCommand(settings)} 2>&1`)
+        return { stdout: '--- pef mode\nmode=passive\n\n--- pef epoch\nepoch=1\n' };
       return undefined as never;
     };
   }
@@ -236,8 +246,17 @@ describe('setup_transfer', () => {
     expect(w.stdin).toContainEqual({
       target: 'replica',
       command: writeFileCommand(paths.authorizedKeys, { mode: '640', owner: 'root', group: 'pef-transfer' }),
-      stdin: `restrict,command="/usr/bin/rrsync -wo ${paths.incoming}" ssh-ed25519 AAAAC3Nza pef-transfer@primary\n`,
+      stdin: `restrict,command="${TRANSFER_GATE}" ssh-ed25519 AAAAC3Nza pef-transfer@primary\n`,
     });
+    // The gate hands everything but the peer-state request to rrsync -wo, which refuses anything but a write into incoming/.
+    expect(w.stdin).toContainEqual({
+      target: 'replica',
+      command: writeFileCommand(TRANSFER_GATE, { mode: '755', owner: 'root', group: 'root' }),
+      stdin: transferGateScript('/usr/bin/rrsync', paths.incoming),
+    });
+    expect(transferGateScript('/usr/bin/rrsync', paths.incoming)).toMatch(
+      /if \[ "\$\{SSH_ORIGINAL_COMMAND:-\}" = pef-peer-state \]; then\n.*\n {2}exit 0\nfi\nexec \/usr\/bin\/rrsync -wo \/var\/lib\/pef-transfer\/incoming\n$/,
+    );
     expect(wantedTransferDirs(settings).split('\n')).toEqual([
       'root:root 755',
       'root:pef-transfer 750',

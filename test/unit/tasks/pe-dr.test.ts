@@ -18,6 +18,7 @@ import { forgetReplica } from '../../../tasks/forget-replica.js';
 import { infraStatus } from '../../../tasks/infra-status.js';
 import { primaryAnswersCommand, promoteReplica } from '../../../tasks/promote-replica.js';
 import { provisionReplica } from '../../../tasks/provision-replica.js';
+import { answer, fakePuppetHost, type FakePuppetHost } from '../../helpers/fake-puppet-host.js';
 import { fakeRuntime, fakeTarget } from '../../helpers/fake-runtime.js';
 
 const PUPPET = '/opt/puppetlabs/bin/puppet';
@@ -59,6 +60,7 @@ function fakePe(initial: Partial<Pe> = {}) {
     stdin: [],
     ...initial,
   };
+  const pef: Record<string, FakePuppetHost> = { primary: fakePuppetHost(), replica: fakePuppetHost() };
   const handler = (target: string, command: string, options: CommandOptions) => {
     const cert = CERTS[target] ?? target;
     if (options.stdin !== undefined) pe.stdin.push(options.stdin);
@@ -97,9 +99,13 @@ function fakePe(initial: Partial<Pe> = {}) {
       delete pe.replicas[m[1] ?? ''];
       return {};
     }
+    // pef's own files (mode, epoch) and discovery: the open-source model answers them.
+    const host = pef[target];
+    const own = host ? answer(host, command, options) : null;
+    if (own) return own;
     return { exitCode: 127, stderr: `fake PE: unexpected command ${command}` };
   };
-  return { pe, handler };
+  return { pe, handler, pef };
 }
 
 const targets = [fakeTarget('primary'), fakeTarget('replica'), fakeTarget('agent')];
@@ -241,7 +247,14 @@ describe('promote_replica', () => {
     );
     expect(world.pe.primary).toBe('primary.lab');
 
-    const forced = await run(promoteReplica, world, 'replica', { force: true });
+    const unconfirmed = await run(promoteReplica, world, 'replica', { force: true });
+    expect(unconfirmed.result.error).toMatchObject({ kind: 'pef/non-interactive' });
+    expect(unconfirmed.result.error?.msg).toMatch(/pass confirm=primary\.lab instead/);
+    const mistyped = await run(promoteReplica, world, 'replica', { force: true, confirm: 'replica.lab' });
+    expect(mistyped.result.error).toMatchObject({ kind: 'pef/split-brain-guard' });
+    expect(world.pe.primary).toBe('primary.lab');
+
+    const forced = await run(promoteReplica, world, 'replica', { force: true, confirm: 'primary.lab' });
     expect(forced.result).toMatchObject({
       changed: true,
       value: {
@@ -283,7 +296,7 @@ describe('promote_replica', () => {
       /could not establish that the primary primary\.lab is offline.*force=true/s,
     );
     expect(world.pe.primary).toBe('primary.lab');
-    const forced = await run(promoteReplica, world, 'replica', { force: true });
+    const forced = await run(promoteReplica, world, 'replica', { force: true, confirm: 'primary.lab' });
     expect(forced.result.value['primary_check']).toMatch(/^could not check primary\.lab: .*\(force=true\)$/);
     expect(world.pe.primary).toBe('replica.lab');
   });

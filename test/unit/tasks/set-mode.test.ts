@@ -52,11 +52,11 @@ describe('set_mode task', () => {
     expect(host.files.has(MODE_FILE)).toBe(true);
   });
 
-  it('in noop lists the writes and changes nothing', async () => {
+  it('in noop lists the writes (epoch, mode, fact) and changes nothing', async () => {
     const host = fakePuppetHost();
     const r = await run(host, { mode: 'active', replication: 'enabled' }, true);
     expect(r.result).toMatchObject({ changed: true });
-    expect((r.result.noop?.wouldRun as string[]).length).toBe(2);
+    expect((r.result.noop?.wouldRun as string[]).length).toBe(3);
     expect(host.files.has(MODE_FILE)).toBe(false);
   });
 });
