@@ -2,6 +2,7 @@
  * Every plan pef ships, in the order `pef plan list` shows them.
  */
 import type { PlanDefinition } from '../src/plan/plan.js';
+import { failback } from './failback.js';
 import { failover } from './failover.js';
 import { preflight } from './preflight.js';
 import { promote } from './promote.js';
@@ -11,4 +12,13 @@ import { switchover } from './switchover.js';
 import { sync } from './sync.js';
 
 /** The bundled plans. */
-export const PLANS: readonly PlanDefinition[] = [preflight, setup, sync, status, switchover, failover, promote];
+export const PLANS: readonly PlanDefinition[] = [
+  preflight,
+  setup,
+  sync,
+  status,
+  switchover,
+  failover,
+  promote,
+  failback,
+];

@@ -22,7 +22,7 @@ import type { Target } from '../src/inventory/target.js';
 import type { PlanContext } from '../src/plan/plan.js';
 import { definePlan } from '../src/plan/plan.js';
 import { confirmActive } from '../src/workflow/confirm-active.js';
-import { assessNewSpare, type NewSpareAssessment } from '../src/workflow/new-spare-checks.js';
+import { assessNewSpare, refuseUnlessReady, type NewSpareAssessment } from '../src/workflow/new-spare-checks.js';
 import { pairTargets, type Pair } from '../src/workflow/pair.js';
 import { readServers } from './shared/read-servers.js';
 import { SETUP_PARAMS, setupMemo, setupPair, setupSteps } from './shared/setup-steps.js';
@@ -193,21 +193,12 @@ async function oneTarget(ctx: Ctx, name: string, param: string): Promise<Target>
   return target;
 }
 
-// Each verdict printed (when `print`), then the refusal: the split-brain guard first, its own kind.
 function refuseIfBlocked(ctx: Ctx, found: Findings, print: boolean): void {
-  const { verdicts, splitBrain } = found.assessment;
-  if (print) {
-    ctx.log(`promote: ${found.active.name} stays active, ${found.spare.name} becomes its spare`);
-    for (const v of verdicts)
-      ctx.log(`check ${v.check}: ${v.problem === null ? `ok, ${v.ok}` : `FAILED: ${v.problem}`}`);
-  }
-  if (splitBrain !== null)
-    throw new PefError('pef/split-brain-guard', splitBrain, { active: found.active.name, spare: found.spare.name });
-  const failed = verdicts.filter((v) => v.problem !== null);
-  if (failed.length > 0)
-    throw new PefError(
-      'pef/task-failed',
-      `promote refused, a prerequisite failed:\n${failed.map((v) => `- ${v.check}: ${v.problem ?? ''}`).join('\n')}\nNothing was changed.`,
-      { failed: failed.map((v) => v.check) },
-    );
+  refuseUnlessReady(
+    (t) => ctx.log(t),
+    'promote',
+    `promote: ${found.active.name} stays active, ${found.spare.name} becomes its spare`,
+    found.assessment,
+    print,
+  );
 }

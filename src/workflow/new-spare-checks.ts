@@ -7,6 +7,7 @@
  * demoting it, never by forcing. Any other server of the pair still read as active is the same
  * danger. Pure: the plans read the servers with probe_status and pass the readings in.
  */
+import { PefError } from '../errors/pef-error.js';
 import type { StatusProbe } from '../replication/status-probe.js';
 
 /** One server as probe_status read it (probe null: it could not be read, `error` says why). */
@@ -87,4 +88,30 @@ export function assessNewSpare(input: NewSpareInput): NewSpareAssessment {
 function epochText(server: ServerReading): string {
   const epoch = server.probe?.replication.epoch;
   return typeof epoch === 'number' ? `, epoch ${epoch}` : '';
+}
+
+/**
+ * Prints each verdict (when `print`, after `headline`), then refuses: the split-brain guard first,
+ * with its own kind (`pef/split-brain-guard`), else every failed check (`pef/task-failed`); both exit 2.
+ */
+export function refuseUnlessReady(
+  log: (text: string) => void,
+  plan: string,
+  headline: string,
+  assessment: NewSpareAssessment,
+  print: boolean,
+): void {
+  const { verdicts, splitBrain } = assessment;
+  if (print) {
+    log(headline);
+    for (const v of verdicts) log(`check ${v.check}: ${v.problem === null ? `ok, ${v.ok}` : `FAILED: ${v.problem}`}`);
+  }
+  if (splitBrain !== null) throw new PefError('pef/split-brain-guard', splitBrain, { plan });
+  const failed = verdicts.filter((v) => v.problem !== null);
+  if (failed.length > 0)
+    throw new PefError(
+      'pef/task-failed',
+      `${plan} refused, a prerequisite failed:\n${failed.map((v) => `- ${v.check}: ${v.problem ?? ''}`).join('\n')}\nNothing was changed.`,
+      { failed: failed.map((v) => v.check) },
+    );
 }
