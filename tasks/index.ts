@@ -24,6 +24,7 @@ import { probeStatus } from './probe-status.js';
 import { promote } from './promote.js';
 import { promoteReplica } from './promote-replica.js';
 import { provisionReplica } from './provision-replica.js';
+import { runAgentsJob } from './run-agents-job.js';
 import { installReplication } from './install-replication.js';
 import { recordJob } from './record-job.js';
 import { restoreDb } from './restore-db.js';
@@ -61,6 +62,7 @@ export const TASKS: readonly TaskDefinition[] = [
   infraStatus,
   provisionReplica,
   promoteReplica,
+  runAgentsJob,
   forgetReplica,
   recordJob,
   installReplication,

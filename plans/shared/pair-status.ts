@@ -15,13 +15,13 @@ import {
   type StatusDocument,
 } from '../../src/replication/status.js';
 import type { StatusProbe } from '../../src/replication/status-probe.js';
-import { pairTargets } from '../../src/workflow/pair.js';
+import { pairTargets, type Pair } from '../../src/workflow/pair.js';
 import { comparePuppetdbTask } from '../../tasks/compare-puppetdb.js';
 import { probeStatus } from '../../tasks/probe-status.js';
 
-/** Reads and judges the inventory's primary/replica pair. */
-export async function pairStatus(ctx: PlanContext<unknown>): Promise<StatusDocument> {
-  const { primary, replica } = await pairTargets(ctx);
+/** Reads and judges the inventory's primary/replica pair, or `pair` (promote's new pair, before the inventory names it). */
+export async function pairStatus(ctx: PlanContext<unknown>, pair?: Pair): Promise<StatusDocument> {
+  const { primary, replica } = pair ?? (await pairTargets(ctx));
   const servers = [primary.name, replica.name];
   const onReplica = reading(replica, await ctx.runTask(probeStatus, [replica], { servers }, { catchErrors: true }));
   const lines = onReplica.probe?.ca.count;

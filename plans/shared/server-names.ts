@@ -5,7 +5,7 @@
 import { PefError } from '../../src/errors/pef-error.js';
 import type { Target } from '../../src/inventory/target.js';
 import type { PlanContext } from '../../src/plan/plan.js';
-import { pairTargets } from '../../src/workflow/pair.js';
+import { pairTargets, type Pair } from '../../src/workflow/pair.js';
 import { discover } from '../../tasks/discover.js';
 
 /** What agents call the two servers, and the flavor they run. */
@@ -15,9 +15,9 @@ export interface ServerNames {
   flavor: 'oss' | 'pe';
 }
 
-/** The servers' certnames and flavor, discovered on both (read-only). */
-export async function serverNames(ctx: PlanContext<unknown>): Promise<ServerNames> {
-  const { primary, replica } = await pairTargets(ctx);
+/** The servers' certnames and flavor, discovered on both (read-only); `pair` defaults to the inventory's roles. */
+export async function serverNames(ctx: PlanContext<unknown>, pair?: Pair): Promise<ServerNames> {
+  const { primary, replica } = pair ?? (await pairTargets(ctx));
   const found = await ctx.runTask(discover, [primary, replica]);
   const fact = (target: Target, key: 'certname' | 'flavor'): string => {
     const value = found.find(target.name)?.value[key];

@@ -105,6 +105,14 @@ export function forgetReplicaCommand(certname: string, tokenFile: string): strin
   return `${PE_PUPPET} infrastructure forget ${shQuote(certname)} --token-file ${tokenFileWord(tokenFile)}`;
 }
 
+/** The PQL query seed 004 runs Puppet on after a replica is provisioned: every active node. */
+export const ALL_NODES_QUERY = 'nodes {deactivated is null and expired is null}';
+
+/** `puppet job run` on the nodes `query` selects (on the primary): an orchestrated agent run. */
+export function jobRunCommand(query: string, tokenFile: string): string {
+  return `${PE_PUPPET} job run --no-enforce-environment --query ${shQuote(query)} --token-file ${tokenFileWord(tokenFile)}`;
+}
+
 /** `puppet access login`; the password goes on its stdin, never into this text. */
 export function accessLoginCommand(user: string): string {
   return `${PE_PUPPET} access login --username ${shQuote(user)} --lifetime ${LOGIN_LIFETIME}`;

@@ -10,6 +10,8 @@ import {
   enableReplicaCommand,
   ensureToken,
   forgetReplicaCommand,
+  jobRunCommand,
+  ALL_NODES_QUERY,
   infrastructureFailure,
   parsePeHostProbe,
   peHostProbeCommand,
@@ -170,6 +172,12 @@ describe('commands', () => {
     );
     expect(forgetReplicaCommand('old.lab', '/root/t')).toBe(
       '/opt/puppetlabs/bin/puppet infrastructure forget old.lab --token-file /root/t',
+    );
+    expect(jobRunCommand(ALL_NODES_QUERY, '/root/t')).toBe(
+      "/opt/puppetlabs/bin/puppet job run --no-enforce-environment --query 'nodes {deactivated is null and expired is null}' --token-file /root/t",
+    );
+    expect(jobRunCommand("nodes { certname = 'a' }", '/root/t')).toContain(
+      "--query 'nodes { certname = '\\''a'\\'' }'",
     );
     expect(accessLoginCommand('admin')).toBe('/opt/puppetlabs/bin/puppet access login --username admin --lifetime 1h');
     expect(accessLoginCommand("o'brien")).toBe(
