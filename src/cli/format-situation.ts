@@ -38,7 +38,7 @@ export function formatSituation(doc: StatusDocument, situation: Situation, width
       ...situation.spareWarnings.map((w) => wrap(`! ${w}`, width)),
     );
   if (!doc.healthy)
-    lines.push('', `status is NOT HEALTHY (${doc.problems.length} problem(s); \`pef status\` lists them)`);
+    lines.push('', wrap(`status is NOT HEALTHY (${doc.problems.length} problem(s); \`pef status\` lists them)`, width));
   lines.push('', wrap(situation.reason, width));
   return redact(lines.join('\n'));
 }
@@ -58,6 +58,7 @@ export function wrap(text: string, width: number): string {
   return out.join('\n');
 }
 
-function cut(text: string, width: number): string {
+/** `text` cut to `width` columns, with an ellipsis when it was longer. */
+export function cut(text: string, width: number): string {
   return text.length <= width ? text : `${text.slice(0, width - 1)}…`;
 }

@@ -21,7 +21,7 @@ import type { PefRuntime } from '../runtime/create-runtime.js';
 import { confirmActive } from '../workflow/confirm-active.js';
 import { assessSituation, type Situation, type WizardMode } from '../workflow/wizard-situation.js';
 import { formatPlanResult } from './format.js';
-import { formatSituation, wrap } from './format-situation.js';
+import { cut, formatSituation, wrap } from './format-situation.js';
 import { planExitCode } from './output.js';
 
 /** The wizard's answers given as flags. */
@@ -95,9 +95,13 @@ export async function runWizard(deps: WizardDeps, flags: WizardFlags): Promise<{
   const params = { to: spare, ...(flags.force === true ? { force: true } : {}) };
 
   say(
-    `\n${mode === 'switchover' ? 'Switchover' : 'Failover'}: ${active} → ${spare}. Steps (\`pef plan show ${mode}\`):`,
+    `\n${wrap(`${mode === 'switchover' ? 'Switchover' : 'Failover'}: ${active} → ${spare}. Steps (\`pef plan show ${mode}\`):`, deps.width)}`,
   );
-  say(def.steps.map((s, i) => `${String(i + 1).padStart(2)}. ${s.name}`).join('\n'));
+  say(
+    def.steps
+      .map((s, i) => cut(`${String(i + 1).padStart(2)}. ${s.name}: ${s.description}`, deps.width - 1))
+      .join('\n'),
+  );
   say(wrap(rpoLine(mode, situation), deps.width));
 
   if (flags.commands === true || (flags.yes !== true && (await askCommands(prompter)))) {
