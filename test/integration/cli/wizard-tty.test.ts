@@ -17,7 +17,7 @@ import { fileURLToPath } from 'node:url';
 import { tmuxPane, type TmuxPane } from '../../helpers/tmux.js';
 
 const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
-const CONFIRM = /Type its inventory name to go on/;
+const CONFIRM = /will become the active server\. Type its/;
 const hasTmux = (() => {
   try {
     execFileSync('tmux', ['-V']);
