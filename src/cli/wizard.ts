@@ -84,9 +84,13 @@ export async function runWizard(deps: WizardDeps, flags: WizardFlags): Promise<{
   const situation = assessSituation(doc, servers);
   say(`\n${formatSituation(doc, situation, deps.width)}`);
   if (situation.offer === 'blocked' || situation.spare === null || situation.active === null)
-    throw new PefError('pef/task-failed', `Nothing can be made active: ${situation.reason}. Nothing was changed.`, {
-      situation,
-    });
+    throw new PefError(
+      'pef/task-failed',
+      `Nothing can be made active: ${situation.reason.replace(/\.$/, '')}. Nothing was changed.`,
+      {
+        situation,
+      },
+    );
   const { spare, active } = situation;
 
   const mode = await chooseMode(prompter, situation, flags.mode, say, deps.width);
