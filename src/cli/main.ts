@@ -18,6 +18,7 @@ const SUBCOMMANDS = {
   inventory: async (exit) => (await import('./commands/inventory.js')).inventoryCommand(exit),
   lab: async (exit) => (await import('./commands/lab.js')).labCommand(exit),
   status: async (exit) => (await import('./commands/status.js')).statusCommand(exit),
+  failover: async (exit) => (await import('./commands/failover.js')).failoverCommand(exit),
 } satisfies Record<string, (exit: ExitSink) => Promise<Command>>;
 
 async function buildProgram(args: readonly string[], exit: ExitSink): Promise<Command> {
@@ -34,6 +35,7 @@ Examples:
   $ pef task run check_connection -t all -i inventory.yaml
   $ pef plan run setup -i inventory.yaml --noop
   $ pef status -i inventory.yaml
+  $ pef failover -i inventory.yaml            (guided switchover / failover)
   $ pef lab up && pef inventory show -i .pef-lab/inventory.yaml
 
 Exit codes: 0 ok, 1 usage or config error, 2 a target or step failed (see docs/cli.md).`,

@@ -51,27 +51,44 @@ function refusal(q: QuestionBase): PefError {
   );
 }
 
-/** Asks on the terminal with @inquirer/prompts (loaded only when a question is asked). */
+/**
+ * Asks on the terminal with @inquirer/prompts (loaded only when a question is asked). Ctrl-C at a
+ * prompt reaches inquirer as a key, not as a signal (the terminal is in raw mode), so the run's
+ * Ctrl-C handler never hears it: it becomes `pef/cancelled` here (exit 130), before anything ran.
+ */
 export class TerminalPrompter implements Prompter {
   readonly interactive = true;
 
   async input(q: QuestionBase & { default?: string }): Promise<string> {
     const { input } = await import('@inquirer/prompts');
-    return input({ message: q.message, ...(q.default === undefined ? {} : { default: q.default }) });
+    return asked(q, input({ message: q.message, ...(q.default === undefined ? {} : { default: q.default }) }));
   }
   async secret(q: QuestionBase): Promise<Sensitive> {
     const { password } = await import('@inquirer/prompts');
-    return new Sensitive(await password({ message: q.message, mask: '*' }));
+    return new Sensitive(await asked(q, password({ message: q.message, mask: '*' })));
   }
   async confirm(q: QuestionBase & { default?: boolean }): Promise<boolean> {
     const { confirm } = await import('@inquirer/prompts');
-    return confirm({ message: q.message, ...(q.default === undefined ? {} : { default: q.default }) });
+    return asked(q, confirm({ message: q.message, ...(q.default === undefined ? {} : { default: q.default }) }));
   }
   async select<T extends string>(
     q: QuestionBase & { choices: readonly { value: T; name?: string; description?: string }[] },
   ): Promise<T> {
     const { select } = await import('@inquirer/prompts');
-    return select<T>({ message: q.message, choices: q.choices.map((c) => ({ ...c })) });
+    return asked(q, select<T>({ message: q.message, choices: q.choices.map((c) => ({ ...c })) }));
+  }
+}
+
+// inquirer's ExitPromptError (Ctrl-C, or the terminal closed) as pef's cancellation.
+async function asked<T>(q: QuestionBase, answer: Promise<T>): Promise<T> {
+  try {
+    return await answer;
+  } catch (error) {
+    if (error instanceof Error && error.name === 'ExitPromptError')
+      throw new PefError('pef/cancelled', `Stopped at the question "${q.message}" (Ctrl-C): nothing was changed.`, {
+        question: q.message,
+      });
+    throw error;
   }
 }
 

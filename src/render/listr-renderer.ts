@@ -71,6 +71,9 @@ export class ListrRenderer implements Renderer {
       const gate = new Promise<void>((resolve, reject) => {
         this.#pending.set(target, { resolve, reject });
       });
+      // A target can fail before listr starts its line (an earlier block still drawing, a refused
+      // connection): unobserved until then, the rejection would end the process as unhandled.
+      gate.catch(() => undefined);
       return {
         title: target,
         task: async (_ctx: unknown, wrapper: ListrTaskWrapper<unknown, never, never>) => {
