@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 DEBS=(openssh-server openssh-client rsync sudo
       puppetserver puppetdb puppet-terminus-puppetdb puppet-agent
       postgresql-15 postgresql-client-15
-      ansible-core hyperfine
+      ansible-core hyperfine tmux
       util-linux iproute2 nftables procps curl ca-certificates)
 
 missing=()
