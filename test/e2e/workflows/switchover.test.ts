@@ -89,16 +89,16 @@ describe('switchover on the oss lab', () => {
     // The promotion raised the new primary's epoch past both.
     const after = doc['epoch'] as Record<string, number | null>;
     expect(after['replica.lab']).toBeGreaterThan(Math.max(before['primary.lab'] ?? 0, before['replica.lab'] ?? 0));
-    expect(await sh('replica', 'puppetserver ca list --all --certname switchover-e2e-1.lab 2>&1')).toContain(
-      'switchover-e2e-1.lab',
-    );
+    // (puppetserver 7.9's `ca list` refuses --all with --certname: the CA's inventory says it.)
+    const cadir = '"$(puppet config print cadir --section server)"';
+    expect(await sh('replica', `cat ${cadir}/inventory.txt`)).toContain('/CN=switchover-e2e-1.lab');
     expect(await sh('agent1', 'puppet config print server_list --section main')).toContain('replica.lab,primary.lab');
     // The new primary signs: a certificate made there now is in the old primary's copy too (reverse jobs).
     await sh('replica', 'puppetserver ca generate --certname switchover-e2e-2.lab >/dev/null');
     let copied = '';
     for (let i = 0; i < 30 && !copied.includes('switchover-e2e-2.lab'); i++) {
       await new Promise((r) => setTimeout(r, 2000));
-      copied = await sh('primary', 'cat "$(puppet config print cadir --section server)/inventory.txt"');
+      copied = await sh('primary', `cat ${cadir}/inventory.txt`);
     }
     expect(copied).toContain('switchover-e2e-2.lab');
   }, 1_800_000);
