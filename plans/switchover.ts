@@ -7,9 +7,10 @@
  * new primary sends, with its own transfer key and jobs), reorder the agents' server_list and
  * prove an agent run compiles on the new primary and status is healthy the other way round.
  *
- * Until the promotion nothing is lost by stopping: a check that fails, a final sync that fails
- * or a spare that does not hold what the primary holds aborts with everything put back as it was
- * (jobs reinstalled, the old primary's Puppet Server started). Which server is active is read
+ * Until the promotion nothing is lost by stopping: a step that fails between `pause` and the
+ * demotion (a final sync that fails, a spare that does not hold what the primary holds), or a
+ * Ctrl-C there, ends the run with everything put back as it was (onStop: jobs reinstalled, the
+ * old primary's Puppet Server started; these tasks run even after the cancel). Which server is active is read
  * from the servers' modes (src/workflow/switch-direction.ts), so the same inventory runs the
  * switchover back; a run stopped half-way is resumed with `to=<name> --from <step>`, and every
  * step checks the modes it expects before it changes anything.
@@ -21,7 +22,7 @@
 import { z } from 'zod';
 import { PefError } from '../src/errors/pef-error.js';
 import type { Target } from '../src/inventory/target.js';
-import type { PlanContext } from '../src/plan/plan.js';
+import type { PlanContext, PlanStop } from '../src/plan/plan.js';
 import { definePlan } from '../src/plan/plan.js';
 import type { StatusDocument } from '../src/replication/status.js';
 import type { StatusProbe } from '../src/replication/status-probe.js';
@@ -90,6 +91,7 @@ The active server is read from the modes, so the same inventory switches back. A
 server that becomes active (--yes in scripts). Resume a stopped run with: to=<that server> --from <step>.
 --noop runs the checks for real and prints every command per host; exits 2 when a prerequisite fails.`,
   params,
+  onStop: putBack,
   memo: {
     servers: async (ctx) => serverNames(ctx),
     status: async (ctx) => pairStatus(ctx),
@@ -164,7 +166,7 @@ server that becomes active (--yes in scripts). Resume a stopped run with: to=<th
           await secretsPass(ctx, { pair });
         }
         const failed = (await ctx.memo.get(FAILED_PASSES)) as string[];
-        if (failed.length > 0 && !ctx.noop) await abort(ctx, d, `the final sync did not carry: ${failed.join('; ')}`);
+        if (failed.length > 0 && !ctx.noop) abort(d, `the final sync did not carry: ${failed.join('; ')}`);
       },
     },
     {
@@ -179,7 +181,7 @@ server that becomes active (--yes in scripts). Resume a stopped run with: to=<th
           return ctx.log(`equal: ${d.to.name} holds everything ${d.from.name} holds`);
         }
         if (ctx.noop) return ctx.log(`not equal yet (the dry run made no final sync): ${problems.join('; ')}`);
-        await abort(ctx, d, problems.join('; '));
+        abort(d, problems.join('; '));
       },
     },
     {
@@ -416,9 +418,29 @@ async function differences(ctx: Ctx, d: Direction): Promise<string[]> {
   return problems;
 }
 
-// Puts the pair back as it was before `pause` and fails the step: the old primary serves again
-// and its jobs send to the spare. A put-back that fails says what is left to do by hand.
-async function abort(ctx: Ctx, d: Direction, why: string): Promise<never> {
+// Fails the step before any promotion; the plan's put-back (onStop) then restores the pair.
+function abort(d: Direction, why: string): never {
+  throw new PefError(
+    'pef/task-failed',
+    `switchover ${d.from.name} -> ${d.to.name} aborted before any promotion: ${why}.`,
+    {
+      why,
+    },
+  );
+}
+
+// The steps after which the old primary may be fenced with its jobs paused and nothing promoted yet.
+const BEFORE_PROMOTION = ['pause', 'fence', 'final_sync', 'verify_equal'];
+
+// The put-back (PlanDefinition.onStop): when a run stops (a failure, or Ctrl-C) between `pause` and
+// the demotion, the old primary serves again and its jobs send to the spare, as before the run.
+// Only when the modes still say so (old primary active, spare passive): unknown is never put back.
+async function putBack(ctx: Ctx, stop: PlanStop): Promise<string | undefined> {
+  if (!BEFORE_PROMOTION.includes(stop.step) && !(stop.step === 'demote' && !stop.failed)) return undefined;
+  const d = await direction(ctx);
+  const modes = await readModes(ctx, d).catch((): Record<string, ReadMode> => ({}));
+  const problem = directionProblem('before', { from: d.from.name, to: d.to.name }, modes);
+  if (problem !== null) return `Not put back (${problem}): check with \`pef status\` before anything else.`;
   const left: string[] = [];
   const started = await ctx.runTask(
     service,
@@ -436,13 +458,7 @@ async function abort(ctx: Ctx, d: Direction, why: string): Promise<never> {
   );
   if (!jobs.ok)
     left.push(`reinstall the CA jobs (pef task run install_replication -t ${d.from.name} receiver=${d.to.name})`);
-  throw new PefError(
-    'pef/task-failed',
-    `switchover aborted before any promotion: ${why}. ${
-      left.length === 0
-        ? `Put back as it was: ${d.from.name} active and serving, its jobs sending to ${d.to.name}.`
-        : `Putting back failed; still to do: ${left.join('; ')}.`
-    } Fix the cause and run the switchover again.`,
-    { why, left },
-  );
+  return left.length === 0
+    ? `Put back as it was: ${d.from.name} active and serving, its jobs sending to ${d.to.name}. Fix the cause and run the switchover again (not --from).`
+    : `Putting back failed; still to do: ${left.join('; ')}.`;
 }

@@ -2,7 +2,8 @@
  * The executor runs one action over many targets with bounded concurrency.
  * Contract: every target gets exactly one Result, whatever the action throws; a target's
  * failure is a Result with status 'failure', never an exception out of `run`. Once the run is
- * cancelled, no target starts: the ones not yet started get a `pef/cancelled` failure.
+ * cancelled, no target starts: the ones not yet started get a `pef/cancelled` failure (unless
+ * the action is a cleanup, which runs after a cancellation by design).
  */
 import type { Target } from '../inventory/target.js';
 import { Cancellation, cancelledError } from '../runtime/cancellation.js';
@@ -38,11 +39,12 @@ export class Executor {
     object: string,
     targets: readonly Target[],
     perTarget: (target: Target) => Promise<ActionOutcome<V>>,
+    options: { cleanup?: boolean } = {},
   ): Promise<ResultSet<V>> {
     const started = performance.now();
     this.events.emit({ type: 'action-start', action, object, targets: targets.map((t) => t.name) });
     const results = await mapWithLimit(targets, this.concurrency, async (target) => {
-      if (this.cancellation.cancelled) {
+      if (this.cancellation.cancelled && options.cleanup !== true) {
         const result = failureResult(
           target.name,
           action,

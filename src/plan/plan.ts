@@ -86,6 +86,21 @@ export interface PlanDefinition<S extends ParamsSchema = ParamsSchema> {
   readonly steps: readonly PlanStep<z.output<S>>[];
   /** Every memo key a step may read or store, with how to compute it (so `--from` can resume). */
   readonly memo?: Readonly<Record<string, MemoCompute<z.output<S>>>>;
+  /**
+   * The put-back after a step failed or the run was cancelled (Ctrl-C): called once with where the
+   * run stopped, its tasks run even after the cancellation (each command bounded by
+   * CLEANUP_TIMEOUT_MS). Returns what it did (or left to do), appended to the run's error.
+   * Not called on a dry run.
+   */
+  readonly onStop?: (ctx: PlanContext<z.output<S>>, stop: PlanStop) => Promise<string | undefined>;
+}
+
+/** Where a plan run stopped: the step that failed, or the first one not started after a cancel. */
+export interface PlanStop {
+  step: string;
+  /** True when the step failed; false when it was not started (cancelled between steps). */
+  failed: boolean;
+  cancelled: boolean;
 }
 
 /** Checks step names (snake_case, unique) and gives the steps typed params. */

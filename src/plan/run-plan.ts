@@ -2,7 +2,8 @@
  * Runs a plan's steps in order. `from` skips the steps before the named one (resume after a
  * failure); noop flows to every task. The first failing step stops the plan: later steps are
  * reported as not run, and the error says how to resume. A cancelled run (Ctrl-C) starts no
- * further step: the plan fails with `pef/cancelled`, the rest reported as not run. The tasks a
+ * further step: the plan fails with `pef/cancelled`, the rest reported as not run. Either way a
+ * plan's put-back (`onStop`) then runs, its tasks unrefused by the cancellation. The tasks a
  * plan runs are looked up by name in the TaskRegistry the caller gives (the bundled catalog for
  * the CLI, stubs in a plan test), so what runs is the registry's, not whatever the plan module imported.
  */
@@ -14,7 +15,7 @@ import { validateParams } from '../task/params.js';
 import { runTask } from '../task/run-task.js';
 import type { TaskDefinition } from '../task/task.js';
 import { runHook } from '../workflow/hooks.js';
-import type { PlanContext, PlanDefinition, PlanMemo } from './plan.js';
+import type { PlanContext, PlanDefinition, PlanMemo, PlanStop } from './plan.js';
 
 /** Tasks by name: a ReadonlyMap of the bundled tasks in a run, stubs in a plan test. */
 export interface TaskRegistry {
@@ -88,6 +89,7 @@ export async function runPlan(
   const reports: StepReport[] = [];
   const returned: { value?: unknown } = {};
   let failure: ErrorData | undefined;
+  let stop: PlanStop | undefined;
 
   for (const [index, step] of plan.steps.entries()) {
     if (index < startAt) {
@@ -101,6 +103,7 @@ export async function runPlan(
         msg: `Plan ${plan.name} was interrupted before step "${step.name}"; no further step was started.\nResume with: pef plan run ${plan.name} --from ${step.name}`,
         details: { plan: plan.name, step: step.name, reason: runtime.cancellation.reason },
       };
+      stop = { step: step.name, failed: false, cancelled: true };
     }
     if (failure) {
       reports.push({ name: step.name, status: 'not-run', elapsed_time: 0, results: [] });
@@ -123,10 +126,22 @@ export async function runPlan(
         msg: `Plan ${plan.name} failed at step "${step.name}": ${data.msg}\nFix the cause, then resume with: pef plan run ${plan.name} --from ${step.name}`,
         details: { plan: plan.name, step: step.name, cause: data },
       };
+      stop = { step: step.name, failed: true, cancelled: runtime.cancellation.cancelled };
       reports.push({ name: step.name, status: 'failure', elapsed_time: seconds(elapsed), results, error: data });
       runtime.log.write('error', `plan ${plan.name} step ${step.name} failed: ${data.msg}`);
       runtime.events.emit({ type: 'step-finish', plan: plan.name, step: step.name, ok: false, elapsedMs: elapsed });
     }
+  }
+
+  if (failure && stop && plan.onStop && !runtime.noop) {
+    const last = reports.find((r) => r.name === stop.step);
+    const ctx = planContext(runtime, plan, stop.step, options, params, memo, last?.results ?? [], returned, {
+      cleanup: true,
+    });
+    const note = await plan
+      .onStop(ctx, stop)
+      .catch((error: unknown) => `the put-back failed: ${toErrorData(error).msg}`);
+    if (note) failure.msg = `${failure.msg}\n${note}`;
   }
 
   const result: PlanResult = {
@@ -151,6 +166,7 @@ function planContext<P>(
   memo: Map<string, Promise<unknown>>,
   results: ResultSetJson[],
   returned: { value?: unknown },
+  mode: { cleanup?: boolean } = {},
 ): PlanContext<P> {
   const ctx: PlanContext<P> = {
     params,
@@ -174,7 +190,7 @@ function planContext<P>(
       const set =
         runtime.noop && !task.supportsNoop
           ? await previewOnly(runtime, task.name, targets)
-          : await runTask(runtime, task, targets, params ?? {});
+          : await runTask(runtime, task, targets, params ?? {}, { cleanup: mode.cleanup === true });
       results.push(set.toJSON());
       if (!set.ok && !options.catchErrors) {
         const failed = set.errorSet();

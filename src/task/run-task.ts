@@ -3,7 +3,8 @@
  * TaskContext on the target's pooled connection and calls `run`. Noop is honoured here:
  * `change` and `upload` are recorded, not sent, and the result carries them in its `noop`
  * report, beside the task's own value (JSON `_would_run`). Cancellation is honoured here too:
- * after it no command starts, except through `ctx.cleanup`.
+ * after it no command starts, except through `ctx.cleanup`, or when the whole task runs as a
+ * cleanup (a plan's put-back, PlanDefinition.onStop).
  */
 import { PefError } from '../errors/pef-error.js';
 import type { ResultSet } from '../executor/result.js';
@@ -20,6 +21,7 @@ export async function runTask(
   task: TaskDefinition,
   targets: readonly Target[],
   rawParams: Record<string, unknown>,
+  options: { cleanup?: boolean } = {},
 ): Promise<ResultSet> {
   if (runtime.noop && !task.supportsNoop) {
     throw new PefError(
@@ -31,29 +33,36 @@ export async function runTask(
     );
   }
   const params = validateParams(task.params, rawParams, { kind: 'task', name: task.name });
-  return runtime.executor.run('task', task.name, targets, async (target) => {
-    const connection = await runtime.connections.get(target);
-    const wouldRun: string[] = [];
-    const ctx = taskContext(runtime, task, target, connection, params, wouldRun);
-    runtime.log.write('info', `task ${task.name} start${runtime.noop ? ' (noop)' : ''}`, target.name);
-    const outcome = await task
-      .run(ctx)
-      .catch((error: unknown) => {
-        runtime.log.write(
-          'error',
-          `task ${task.name} failed: ${error instanceof Error ? error.message : String(error)}`,
-          target.name,
-        );
-        throw error;
-      })
-      .finally(() => runtime.cancellation.atRisk(target.name, undefined));
-    runtime.log.write('info', `task ${task.name} done changed=${outcome.changed}`, target.name);
-    return {
-      value: { ...outcome.value },
-      changed: outcome.changed,
-      ...(runtime.noop ? { noop: { wouldRun } } : {}),
-    };
-  });
+  const cleanup = options.cleanup === true;
+  return runtime.executor.run(
+    'task',
+    task.name,
+    targets,
+    async (target) => {
+      const connection = await runtime.connections.get(target);
+      const wouldRun: string[] = [];
+      const ctx = taskContext(runtime, task, target, connection, params, wouldRun, cleanup);
+      runtime.log.write('info', `task ${task.name} start${runtime.noop ? ' (noop)' : ''}`, target.name);
+      const outcome = await task
+        .run(ctx)
+        .catch((error: unknown) => {
+          runtime.log.write(
+            'error',
+            `task ${task.name} failed: ${error instanceof Error ? error.message : String(error)}`,
+            target.name,
+          );
+          throw error;
+        })
+        .finally(() => runtime.cancellation.atRisk(target.name, undefined));
+      runtime.log.write('info', `task ${task.name} done changed=${outcome.changed}`, target.name);
+      return {
+        value: { ...outcome.value },
+        changed: outcome.changed,
+        ...(runtime.noop ? { noop: { wouldRun } } : {}),
+      };
+    },
+    { cleanup },
+  );
 }
 
 function taskContext<P>(
@@ -63,15 +72,17 @@ function taskContext<P>(
   connection: Connection,
   params: P,
   wouldRun: string[],
+  cleanup: boolean,
 ): TaskContext<P> {
-  const own = hostCommands(runtime, task.name, target, connection, wouldRun, '');
+  // A task run as a cleanup: every command of it behaves as ctx.cleanup's, and its signal never aborts.
+  const own = hostCommands(runtime, task.name, target, connection, wouldRun, '', { cleanup });
   return {
     ...own,
     params,
     noop: runtime.noop,
     prompter: runtime.prompter,
     connection,
-    signal: runtime.cancellation.signal,
+    signal: cleanup ? new AbortController().signal : runtime.cancellation.signal,
     cleanup: hostCommands(runtime, task.name, target, connection, wouldRun, '', { cleanup: true }),
     atRisk: (note) =>
       runtime.cancellation.atRisk(target.name, note === undefined ? undefined : `${task.name}: ${note}`),
@@ -87,7 +98,7 @@ function taskContext<P>(
         });
       const connection = await runtime.connections.get(peer);
       return {
-        ...hostCommands(runtime, task.name, peer, connection, wouldRun, `${peer.name}: `),
+        ...hostCommands(runtime, task.name, peer, connection, wouldRun, `${peer.name}: `, { cleanup }),
         // A task that changed the peer must be able to put it back after a Ctrl-C too.
         cleanup: hostCommands(runtime, task.name, peer, connection, wouldRun, `${peer.name}: `, { cleanup: true }),
       };

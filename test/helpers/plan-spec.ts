@@ -17,6 +17,7 @@ import type { RunEvent } from '../../src/executor/events.js';
 import type { Target } from '../../src/inventory/target.js';
 import type { Prompter } from '../../src/interaction/prompter.js';
 import type { PlanDefinition } from '../../src/plan/plan.js';
+import type { Cancellation } from '../../src/runtime/cancellation.js';
 import { runPlan, type PlanResult, type TaskRegistry } from '../../src/plan/run-plan.js';
 import type { TaskDefinition, TaskOutcome } from '../../src/task/task.js';
 import type { HookSettings } from '../../src/workflow/hooks-config.js';
@@ -51,7 +52,14 @@ export interface PlanSpec {
   run(
     plan: PlanDefinition,
     params?: Record<string, unknown>,
-    options?: { noop?: boolean; from?: string; yes?: boolean; prompter?: Prompter; hooks?: HookSettings },
+    options?: {
+      noop?: boolean;
+      from?: string;
+      yes?: boolean;
+      prompter?: Prompter;
+      hooks?: HookSettings;
+      cancellation?: Cancellation;
+    },
   ): Promise<PlanResult>;
   /** The runs of each task, in order: targets and the validated params of each target. */
   readonly calls: { task: string; targets: string[]; params: Record<string, unknown>[] }[];
@@ -144,6 +152,7 @@ export function planSpec(targets: Target[]): PlanSpec {
           noop: options.noop ?? false,
           ...(options.prompter === undefined ? {} : { prompter: options.prompter }),
           ...(options.hooks === undefined ? {} : { hooks: options.hooks }),
+          ...(options.cancellation === undefined ? {} : { cancellation: options.cancellation }),
         },
       );
       const result = await runPlan(runtime, plan, params, {

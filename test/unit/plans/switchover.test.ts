@@ -7,6 +7,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { switchover } from '../../../plans/switchover.js';
 import { planExitCode } from '../../../src/cli/output.js';
+import { Cancellation } from '../../../src/runtime/cancellation.js';
 import { KILL_SWITCH_FILE, renderKillSwitch } from '../../../src/puppet/mode.js';
 import { parseStatusProbe, statusProbeCommand } from '../../../src/replication/status-probe.js';
 import { fakeTarget } from '../../helpers/fake-runtime.js';
@@ -171,7 +172,8 @@ describe('switchover', () => {
     expect(result.status).toBe('failure');
     const failed = result.steps.find((s) => s.status === 'failure');
     expect(failed?.name).toBe('verify_equal');
-    expect(failed?.error?.msg).toMatch(/aborted before any promotion: CA: the digests differ.*Put back as it was/s);
+    expect(failed?.error?.msg).toMatch(/aborted before any promotion: CA: the digests differ/);
+    expect(result.error?.msg).toMatch(/aborted before any promotion: CA: the digests differ.*Put back as it was/s);
     // final_sync reseeds on a lag; the stubs keep the lag, so verify_equal sees it still.
     expect(changes(spec).slice(-2)).toEqual([
       'service@p action=start',
@@ -180,6 +182,43 @@ describe('switchover', () => {
     expect(changes(spec).some((c) => /^(demote|promote|set_mode)/.test(c))).toBe(false);
     expect(model).toEqual(steady('p'));
     expect(planExitCode(result)).toBe(2);
+  });
+
+  it('puts everything back after a Ctrl-C in the final sync: the put-back tasks run despite the cancel', async () => {
+    const model = steady();
+    const spec = planSpec(targets);
+    stubAll(spec, model, ['sync_ca']);
+    const cancellation = new Cancellation(0);
+    // The operator presses Ctrl-C while the final CA pass runs; the pass itself still finishes.
+    spec.allowTask('sync_ca', () => {
+      cancellation.cancel('SIGINT');
+      return { changed: true };
+    });
+    const result = await spec.run(switchover, {}, { yes: true, cancellation });
+    expect(result.status).toBe('failure');
+    expect(result.error?.kind).toBe('pef/cancelled');
+    expect(result.error?.msg).toMatch(/Put back as it was: p active and serving, its jobs sending to r/);
+    expect(changes(spec).slice(-2)).toEqual([
+      'service@p action=start',
+      'install_replication@p enabled=true receiver=r',
+    ]);
+    expect(changes(spec).some((c) => /^(demote|promote|set_mode)/.test(c))).toBe(false);
+    expect(model).toEqual(steady('p'));
+  });
+
+  it('does not put back when a cancel comes before the first change', async () => {
+    const model = steady();
+    const spec = planSpec(targets);
+    stubAll(spec, model, ['check_pair']);
+    const cancellation = new Cancellation(0);
+    spec.allowTask('check_pair', () => {
+      cancellation.cancel('SIGINT');
+      return { changed: false };
+    });
+    const result = await spec.run(switchover, {}, { yes: true, cancellation });
+    expect(result.error?.kind).toBe('pef/cancelled');
+    expect(result.error?.msg).not.toMatch(/Put back/);
+    expect(changes(spec)).toEqual([]);
   });
 
   it('refuses before any change when a prerequisite fails, also in a dry run (exit 2)', async () => {
