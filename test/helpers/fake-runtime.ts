@@ -52,7 +52,6 @@ export function fakeRuntime(
     prompter?: Prompter;
     hooks?: HookSettings;
     log?: RunLog;
-    prompter?: Prompter;
   } = {},
 ): FakeRuntime {
   const sent: FakeRuntime['sent'] = [];
