@@ -6,8 +6,10 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { labExec } from '../../../src/lab/lab-exec.js';
+import { KILL_SWITCH_FILE, MODE_FILE } from '../../../src/puppet/mode.js';
 import { parseJobState, type JobState } from '../../../src/replication/job-state.js';
 import { installReplication } from '../../../tasks/install-replication.js';
+import { setMode } from '../../../tasks/set-mode.js';
 import { setupTransfer } from '../../../tasks/setup-transfer.js';
 import { syncCa } from '../../../tasks/sync-ca.js';
 import { ensureLab, TEST_LAB_DIR } from '../../helpers/lab.js';
@@ -148,7 +150,9 @@ describe('with no pef process running', () => {
       expect(state?.lastSuccess ?? '').not.toBe('');
       expect(state!.lastSuccess! >= before!.lastSuccess!).toBe(true);
       expect(state!.lastSuccess! < state!.lastFailure!).toBe(true);
-      expect(state?.error).toContain('rsync of');
+      // Without its key the job cannot ask the replica's gate either: the fence check, first in
+      // every pass, fails closed before any data is read or sent.
+      expect(state?.error).toMatch(/^fence check: the peer's mode and epoch could not be read; nothing is sent/);
       expect((await on('primary', 'cat /var/log/pef-replication.log')).stdout).toContain('PEF: sync_ca [FAILURE]');
     } finally {
       await on('primary', 'mv /etc/pef/transfer/id_ed25519.e2e /etc/pef/transfer/id_ed25519');
@@ -161,6 +165,57 @@ describe('with no pef process running', () => {
     expect(after?.result).toBe('success');
     expect(after?.error).toBeNull();
   }, 120_000);
+});
+
+describe('the fence check before every pass', () => {
+  const forget =
+    'rm -f /etc/pef/mode /etc/pef/epoch /etc/pef/replication.disabled /etc/facter/facts.d/pef_failover.yaml';
+  const log = async () => (await on('primary', 'cat /var/log/pef-replication.log')).stdout;
+  afterAll(async () => {
+    await on('replica', forget);
+    await on('primary', `${forget} ${CADIR}/signed/stale-*.lab.pem`);
+    // The fence stopped the primary's Puppet Server; the next suites need it as they found it.
+    if ((await on('primary', 'pef-lab-service status puppetserver')).exitCode !== 0)
+      await labExec('primary', ['pef-lab-service', 'start', 'puppetserver'], { dir: TEST_LAB_DIR, timeoutMs: 600_000 });
+  }, 900_000);
+
+  it('a primary whose replica was promoted past it fences itself on its next pass and sends nothing', async () => {
+    // The pair at epoch 1, then the replica promoted while the primary was away (epoch 2).
+    for (const [host, mode, peer, epoch] of [
+      ['primary', 'active', 'replica.lab', 1],
+      ['replica', 'active', 'primary.lab', 2],
+    ] as const) {
+      const set = (await runner.task(setMode, host, { mode, peer, epoch })).find(`${host}.lab`)!;
+      expect(set.error).toBeUndefined();
+    }
+    // The next timer pass (10 s) compares epochs first, and fences before it reads any data.
+    let state: JobState | null = null;
+    for (let waited = 0; waited < 30_000 && state?.result !== 'skipped'; waited += 500) {
+      await sleep(500);
+      state = await stateOf('primary', 'sync_ca');
+    }
+    expect(state).toMatchObject({ result: 'skipped' });
+    expect(await log()).toMatch(/PEF: fence \[WARNING\] the peer is active with epoch 2, newer than this server's 1/);
+    expect((await on('primary', `sed -n 's/^mode=//p' ${MODE_FILE}`)).stdout.trim()).toBe('fenced');
+    expect((await on('primary', 'facter -p pef_failover_mode')).stdout.trim()).toBe('fenced');
+    expect((await on('primary', `sed -n 's/^reason=//p' ${KILL_SWITCH_FILE}`)).stdout).toContain(
+      'fenced by the sync_ca job',
+    );
+    expect((await on('primary', 'pef-lab-service status puppetserver')).exitCode).not.toBe(0);
+    // A change in the fenced primary's cadir (its CA can no longer sign) goes nowhere, and the
+    // next passes stay fenced (10 s timer).
+    const name = `stale-${Date.now()}.lab`;
+    await on('primary', `cp -p ${CADIR}/signed/agent1.lab.pem ${CADIR}/signed/${name}.pem`);
+    expect(await waitOnReplica(`[ -f ${CADIR}/signed/${name}.pem ]`, 12_000)).toBe(-1);
+    const later = await stateOf('primary', 'sync_ca');
+    expect(later).toMatchObject({ result: 'skipped' });
+    expect((later?.lastRun ?? '') > (state?.lastRun ?? '')).toBe(true);
+    // Fenced passes log nothing more: the one WARNING, and no pass sent anything after it.
+    const after = (await log()).split(/PEF: fence \[WARNING\]/);
+    expect(after).toHaveLength(2);
+    expect(after[1]).not.toMatch(/PEF: sync_ca \[SUCCESS\]/);
+    expect((await on('primary', 'pef-lab-service status puppetserver')).exitCode).not.toBe(0);
+  }, 180_000);
 });
 
 describe('install_replication enabled=false', () => {

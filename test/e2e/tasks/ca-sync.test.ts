@@ -4,6 +4,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { labExec } from '../../../src/lab/lab-exec.js';
+import { isReplicationStateOutput, parseReplicationState, replicationStateCommand } from '../../../src/puppet/mode.js';
+import { PEER_STATE_REQUEST, TRANSFER_GATE } from '../../../src/puppet/transfer.js';
 import { padSerial, padSerialCommand } from '../../../tasks/pad-serial.js';
 import { setupTransfer } from '../../../tasks/setup-transfer.js';
 import { syncCa } from '../../../tasks/sync-ca.js';
@@ -34,15 +36,28 @@ describe('setup_transfer', () => {
       'replica',
       'cat /var/lib/pef-transfer/.ssh/authorized_keys; stat -c "%U %a" /var/lib/pef-transfer/incoming',
     );
+    // The key's forced command is the root-owned transfer gate, which hands data to rrsync -wo.
     expect(keys.stdout).toMatch(
-      /^restrict,command="\/usr\/bin\/rrsync -wo \/var\/lib\/pef-transfer\/incoming" ssh-ed25519 \S+ pef-transfer@primary\.lab\n/,
+      /^restrict,command="\/usr\/local\/sbin\/pef-transfer-gate" ssh-ed25519 \S+ pef-transfer@primary\.lab\n/,
     );
     expect(keys.stdout).toContain('pef-transfer 700');
-    // The key is good for rsync into incoming/ and nothing else: no shell, no reading back.
+    const gate = await on('replica', `stat -c '%U:%G %a' ${TRANSFER_GATE}; cat ${TRANSFER_GATE}`);
+    expect(gate.stdout).toMatch(/^root:root 755\n/);
+    expect(gate.stdout).toContain(`exec /usr/bin/rrsync -wo /var/lib/pef-transfer/incoming\n`);
+    // The key is good for rsync into incoming/ and the read-only peer state, nothing else: no shell, no reading back.
     const ssh =
       'ssh -i /etc/pef/transfer/id_ed25519 -o UserKnownHostsFile=/etc/pef/transfer/known_hosts -o StrictHostKeyChecking=yes -o BatchMode=yes pef-transfer@replica.lab';
     const shell = await on('primary', `${ssh} id`);
     expect(shell.stdout).not.toContain('uid=');
+    const smuggled = await on('primary', `${ssh} '${PEER_STATE_REQUEST}; id'`);
+    expect(smuggled.stdout).not.toContain('uid=');
+    expect(isReplicationStateOutput(smuggled.stdout)).toBe(false);
+    const state = await on('primary', `${ssh} ${PEER_STATE_REQUEST}`);
+    expect(state.exitCode).toBe(0);
+    expect(isReplicationStateOutput(state.stdout)).toBe(true);
+    // What the gate answers is the receiver's own state, as read locally.
+    const local = await on('replica', replicationStateCommand());
+    expect(parseReplicationState(state.stdout)).toEqual(parseReplicationState(local.stdout));
     const read = await on(
       'primary',
       `rsync -e "${ssh.replace(/ pef-transfer@replica\.lab$/, '')}" pef-transfer@replica.lab:../.ssh/authorized_keys /tmp/x 2>&1`,

@@ -11,6 +11,7 @@ import { parse, stringify } from 'yaml';
 import { PefError } from '../../../src/errors/pef-error.js';
 import { writeFileCommand } from '../../../src/host/files.js';
 import { labExec } from '../../../src/lab/lab-exec.js';
+import { EPOCH_FILE } from '../../../src/puppet/epoch.js';
 import { caServiceState, setCaService } from '../../../src/puppet/ca-service.js';
 import {
   assertReplicationAllowed,
@@ -86,7 +87,9 @@ describe('set_mode', () => {
     const params = { mode: 'passive', peer: 'primary.lab' };
     const preview = (await runner.task(setMode, 'replica', params, { noop: true })).find('replica.lab')!;
     expect(preview).toMatchObject({ status: 'success', changed: true });
+    // A server without an epoch starts at its peer's (none here: 1), written before the mode.
     expect(preview.noop?.wouldRun).toEqual([
+      `mkdir -p /etc/pef && ${writeFileCommand(EPOCH_FILE, { mode: '644' })}`,
       `mkdir -p /etc/pef && ${writeFileCommand(MODE_FILE, { mode: '644' })}`,
       `mkdir -p /etc/facter/facts.d && ${writeFileCommand(FACTS, { mode: '644' })}`,
     ]);
@@ -97,8 +100,9 @@ describe('set_mode', () => {
     expect(first).toMatchObject({
       status: 'success',
       changed: true,
-      value: { mode: 'passive', previous_mode: null, peer: 'primary.lab', facts_file: FACTS },
+      value: { mode: 'passive', previous_mode: null, peer: 'primary.lab', facts_file: FACTS, epoch: 1 },
     });
+    expect(await out('replica', `sed -n 's/^epoch=//p' ${EPOCH_FILE}`)).toBe('1');
     expect(await out('replica', 'facter -p pef_failover_mode')).toBe('passive');
     expect(await out('replica', 'facter -p pef_failover_peer')).toBe('primary.lab');
     const marker = await out('replica', `cat ${MODE_FILE}`);
@@ -252,8 +256,12 @@ describe('demote and promote', () => {
         replication: 'enabled',
         started: [],
         peer_check: { reachable: true, mode: 'passive' },
+        // Both servers started at epoch 1 (set_mode); the promotion is one ahead of both.
+        epoch: 2,
       },
     });
+    expect(up.value['updated']).toContain('epoch 1 -> 2');
+    expect(await out('primary', `sed -n 's/^epoch=//p' ${EPOCH_FILE}`)).toBe('2');
     expect(await caStatus()).toBe('200');
     expect(await exists('primary', KILL_SWITCH_FILE)).toBe(false);
     expect(await out('primary', 'facter -p pef_failover_mode')).toBe('active');

@@ -10,6 +10,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { labExec } from '../../../src/lab/lab-exec.js';
+import { EPOCH_FILE, parseEpochFile } from '../../../src/puppet/epoch.js';
 import { JOB_STATE_DIR, renderJobState } from '../../../src/replication/job-state.js';
 import type { StatusDocument } from '../../../src/replication/status.js';
 import { status } from '../../../plans/status.js';
@@ -76,7 +77,11 @@ describe('status on the lab', () => {
     rmSync(cwd, { recursive: true, force: true });
     expect(run.code).toBe(2);
     const doc = JSON.parse(run.stdout) as StatusDocument;
-    expect(doc).toMatchObject({ healthy: false, epoch: null });
+    expect(doc).toMatchObject({ healthy: false });
+    // Each server's epoch as its /etc/pef/epoch says (null: no file), whatever earlier suites left.
+    const epochOf = async (host: string) =>
+      parseEpochFile((await sh(host, `cat ${EPOCH_FILE} 2>/dev/null || true`)).stdout);
+    expect(doc.epoch).toEqual({ 'primary.lab': await epochOf('primary'), 'replica.lab': await epochOf('replica') });
     expect(doc.problems.length).toBeGreaterThan(0);
   }, 120_000);
 
