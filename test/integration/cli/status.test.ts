@@ -31,7 +31,12 @@ describe('pef status', () => {
     const run = await runCli(['status', '-i', 'pair.yaml', '--format', 'json', '--log-file', 'run.log'], { cwd: dir });
     expect(run.code).toBe(2);
     const doc = JSON.parse(run.stdout) as Record<string, unknown>;
-    expect(doc).toMatchObject({ active: null, replica: 'r.example', healthy: false, epoch: null });
+    expect(doc).toMatchObject({
+      active: null,
+      replica: 'r.example',
+      healthy: false,
+      epoch: { 'p.example': null, 'r.example': null },
+    });
     expect(doc['data']).toEqual([{ kind: 'ca', last_success: null, age_s: null, error: null, lag: null, jobs: [] }]);
     expect(doc['problems']).toEqual([
       expect.stringMatching(/^cannot read p\.example: .*ECONNREFUSED/),
