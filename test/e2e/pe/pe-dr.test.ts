@@ -87,6 +87,8 @@ maybe('PE native DR wrappers (PE lab stand-ins)', () => {
           'mkdir -p /root/.puppetlabs && [ -s /root/.puppetlabs/token ] || echo teardown-token > /root/.puppetlabs/token',
         );
       await resetPe().catch(() => undefined);
+      // promote_replica records the promoted server's mode and epoch: the next suite gets a plain pair.
+      for (const host of ['primary', 'replica']) await on(host, 'rm -f /etc/pef/mode /etc/pef/epoch');
       await runner.close();
     }
     if (cliDir) rmSync(cliDir, { recursive: true, force: true });

@@ -37,6 +37,8 @@ maybe('flavor-aware tasks on PE (lab profile pe)', () => {
 
   beforeAll(async () => {
     runner = await taskRunner((await ensurePeLab()).inventory);
+    // A pair without pef's modes, whatever an earlier suite (pe-dr's promotions) left.
+    for (const host of ['primary', 'replica']) await sh(host, 'rm -f /etc/pef/mode /etc/pef/epoch');
   }, PE_LAB_TIMEOUT_MS);
 
   afterAll(async () => {
