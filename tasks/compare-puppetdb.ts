@@ -8,13 +8,7 @@
 import { z } from 'zod';
 import { PefError } from '../src/errors/pef-error.js';
 import { discoverPair } from '../src/host/discover-pair.js';
-import {
-  comparePuppetdb,
-  EXPORTED_QUERY,
-  NODES_QUERY,
-  parseNodeStates,
-  pqlCommand,
-} from '../src/puppet/puppetdb-compare.js';
+import { comparePuppetdb, parseNodeStates, pqlCommand, PUPPETDB_QUERIES } from '../src/puppet/puppetdb-compare.js';
 import { puppetdbUrl } from '../src/puppet/puppetdb-conf.js';
 import { hostTlsCommand, parseHostTls } from '../src/puppet/replica-servers.js';
 import { defineTask } from '../src/task/task.js';
@@ -53,7 +47,15 @@ puppetdb) is due. Fails when either PuppetDB does not answer (an unknown state i
           );
         return out.stdout;
       };
-      return parseNodeStates(await ask(NODES_QUERY), await ask(EXPORTED_QUERY), base);
+      const q = PUPPETDB_QUERIES;
+      const [nodes, facts, catalog, report, exported] = await Promise.all([
+        ask(q.nodes),
+        ask(q.facts),
+        ask(q.catalog),
+        ask(q.report),
+        ask(q.exported),
+      ]);
+      return parseNodeStates({ nodes, facts, catalog, report, exported }, base);
     };
     const comparison = comparePuppetdb(await states(primary), await states(other));
     if (comparison.lag > 0)

@@ -1,9 +1,11 @@
 /**
  * Comparing two PuppetDBs (compare_puppetdb): what the replica's PuppetDB lacks next to the
  * primary's. Both are asked the same PQL queries over https with the host's certificate: the
- * active nodes with the producer timestamps of their latest facts, catalog and report (the
- * terminus stamps a command once and broadcasts the same command to both, so equal data means
- * equal timestamps), and the exported resources per node. A node the replica does not have is
+ * active nodes, the producer timestamps of their latest facts, catalog and report (the terminus
+ * stamps a command once and broadcasts the same command to both, so equal data means equal
+ * producer timestamps; the nodes endpoint's facts_timestamp and catalog_timestamp are each
+ * PuppetDB's own receive times, which differ between the two copies of one broadcast), and the
+ * exported resources per node. A node the replica does not have is
  * `missing`; one whose latest facts, catalog or report there is older, or whose exported
  * resources differ in number, is `stale`. `lag` counts both: the nodes a reseed must bring back.
  */
@@ -11,23 +13,27 @@ import { z } from 'zod';
 import { PefError } from '../errors/pef-error.js';
 import { curlWithCert, type HostTls } from './replica-servers.js';
 
-/** The PQL query for each active node's latest data. */
-export const NODES_QUERY = 'nodes[certname, facts_timestamp, catalog_timestamp, report_timestamp] {}';
+/** The PQL queries asked of each PuppetDB, by what they read. */
+export const PUPPETDB_QUERIES = {
+  /** The active nodes (the nodes endpoint leaves deactivated and expired ones out). */
+  nodes: 'nodes[certname] {}',
+  facts: 'factsets[certname, producer_timestamp] {}',
+  catalog: 'catalogs[certname, producer_timestamp] {}',
+  report: 'reports[certname, producer_timestamp] { latest_report? = true }',
+  /** Exported resources per node. */
+  exported: 'resources[certname, count()] { exported = true group by certname }',
+} as const;
 
-/** The PQL query counting exported resources per node. */
-export const EXPORTED_QUERY = 'resources[certname, count()] { exported = true group by certname }';
+/** The answers to PUPPETDB_QUERIES from one PuppetDB, as JSON text. */
+export type PuppetdbAnswers = Record<keyof typeof PUPPETDB_QUERIES, string>;
 
 /** A GET of a PQL query on the PuppetDB at `baseUrl`, with the host's certificate; prints the JSON. */
 export function pqlCommand(tls: HostTls, baseUrl: string, query: string): string {
   return curlWithCert(tls, `${baseUrl}/pdb/query/v4`, ['--fail-with-body', '-G', '--data-urlencode', `query=${query}`]);
 }
 
-const nodeRow = z.object({
-  certname: z.string(),
-  facts_timestamp: z.string().nullable().optional(),
-  catalog_timestamp: z.string().nullable().optional(),
-  report_timestamp: z.string().nullable().optional(),
-});
+const nodeRow = z.object({ certname: z.string() });
+const producedRow = z.object({ certname: z.string(), producer_timestamp: z.string().nullable().optional() });
 const exportedRow = z.object({ certname: z.string(), count: z.number().int() });
 
 /** One node's latest data, as PuppetDB reports it. */
@@ -54,18 +60,21 @@ function parseJson<T>(text: string, schema: z.ZodType<T>, where: string): T {
   return parsed.data;
 }
 
-/** Reads the answers to NODES_QUERY and EXPORTED_QUERY from the PuppetDB `where` into node states. */
-export function parseNodeStates(nodesJson: string, exportedJson: string, where: string): Map<string, NodeState> {
-  const nodes = parseJson(nodesJson, z.array(nodeRow), where);
-  const exported = new Map(parseJson(exportedJson, z.array(exportedRow), where).map((r) => [r.certname, r.count]));
+/** Reads one PuppetDB's answers to PUPPETDB_QUERIES (`where` names it in errors) into node states. */
+export function parseNodeStates(answers: PuppetdbAnswers, where: string): Map<string, NodeState> {
+  const nodes = parseJson(answers.nodes, z.array(nodeRow), where);
+  const produced = (json: string) =>
+    new Map(parseJson(json, z.array(producedRow), where).map((r) => [r.certname, r.producer_timestamp ?? null]));
+  const [facts, catalog, report] = [produced(answers.facts), produced(answers.catalog), produced(answers.report)];
+  const exported = new Map(parseJson(answers.exported, z.array(exportedRow), where).map((r) => [r.certname, r.count]));
   return new Map(
     nodes.map((n) => [
       n.certname,
       {
         certname: n.certname,
-        facts: n.facts_timestamp ?? null,
-        catalog: n.catalog_timestamp ?? null,
-        report: n.report_timestamp ?? null,
+        facts: facts.get(n.certname) ?? null,
+        catalog: catalog.get(n.certname) ?? null,
+        report: report.get(n.certname) ?? null,
         exported: exported.get(n.certname) ?? 0,
       },
     ]),

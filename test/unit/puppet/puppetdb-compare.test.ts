@@ -1,38 +1,55 @@
 import { describe, expect, it } from '@jest/globals';
-import { comparePuppetdb, parseNodeStates, pqlCommand, NODES_QUERY } from '../../../src/puppet/puppetdb-compare.js';
+import {
+  comparePuppetdb,
+  parseNodeStates,
+  pqlCommand,
+  PUPPETDB_QUERIES,
+} from '../../../src/puppet/puppetdb-compare.js';
 
-const node = (certname: string, t: string, extra: Record<string, unknown> = {}) => ({
+type Kind = 'facts' | 'catalog' | 'report';
+const node = (certname: string, t: string, extra: Partial<Record<Kind, string | null>> = {}) => ({
   certname,
-  facts_timestamp: t,
-  catalog_timestamp: t,
-  report_timestamp: t,
+  facts: t,
+  catalog: t,
+  report: t,
   ...extra,
 });
+type Node = ReturnType<typeof node>;
+// One PuppetDB's answers to the queries, as it would print them.
+const states = (nodes: Node[], exported: { certname: string; count: number }[] = [], where = 'p') => {
+  const produced = (kind: Kind) =>
+    JSON.stringify(
+      nodes.filter((n) => n[kind] !== null).map((n) => ({ certname: n.certname, producer_timestamp: n[kind] })),
+    );
+  return parseNodeStates(
+    {
+      nodes: JSON.stringify(nodes.map((n) => ({ certname: n.certname }))),
+      facts: produced('facts'),
+      catalog: produced('catalog'),
+      report: produced('report'),
+      exported: JSON.stringify(exported),
+    },
+    where,
+  );
+};
 const T1 = '2026-12-02T17:00:00.000Z';
 const T2 = '2026-12-02T17:05:00.000Z';
 
 describe('comparing PuppetDBs', () => {
   it('finds missing nodes, stale kinds, differing exported resources and nodes ahead on the replica', () => {
-    const primary = parseNodeStates(
-      JSON.stringify([node('a.lab', T2), node('b.lab', T2), node('c.lab', T1), node('d.lab', T1), node('e.lab', T1)]),
-      JSON.stringify([
+    const primary = states(
+      [node('a.lab', T2), node('b.lab', T2), node('c.lab', T1), node('d.lab', T1), node('e.lab', T1)],
+      [
         { certname: 'a.lab', count: 1 },
         { certname: 'd.lab', count: 2 },
-      ]),
-      'primary',
+      ],
     );
-    const replica = parseNodeStates(
-      JSON.stringify([
-        node('a.lab', T2),
-        node('b.lab', T2, { report_timestamp: T1 }),
-        node('d.lab', T1),
-        node('e.lab', T2),
-      ]),
-      JSON.stringify([
+    const replica = states(
+      [node('a.lab', T2), node('b.lab', T2, { report: T1 }), node('d.lab', T1), node('e.lab', T2)],
+      [
         { certname: 'a.lab', count: 1 },
         { certname: 'd.lab', count: 1 },
-      ]),
-      'replica',
+      ],
     );
     expect(comparePuppetdb(primary, replica)).toEqual({
       missing: ['c.lab'],
@@ -48,22 +65,39 @@ describe('comparing PuppetDBs', () => {
   });
 
   it('counts a kind the replica never got as stale, and one the primary lacks as nothing', () => {
-    const p = parseNodeStates(JSON.stringify([node('a.lab', T1, { report_timestamp: null })]), '[]', 'p');
-    const r = parseNodeStates(JSON.stringify([node('a.lab', T1, { catalog_timestamp: null })]), '[]', 'r');
+    const p = states([node('a.lab', T1, { report: null })]);
+    const r = states([node('a.lab', T1, { catalog: null })]);
     expect(comparePuppetdb(p, r).stale).toEqual([{ certname: 'a.lab', kinds: ['catalog'] }]);
   });
 
+  it('reads only active nodes: the factset or catalog of a deactivated node is not a node', () => {
+    const p = parseNodeStates(
+      {
+        nodes: '[{"certname":"a.lab"}]',
+        facts: `[{"certname":"a.lab","producer_timestamp":"${T1}"},{"certname":"gone.lab","producer_timestamp":"${T2}"}]`,
+        catalog: `[{"certname":"gone.lab","producer_timestamp":"${T2}"}]`,
+        report: '[]',
+        exported: '[]',
+      },
+      'p',
+    );
+    expect([...p.values()]).toEqual([{ certname: 'a.lab', facts: T1, catalog: null, report: null, exported: 0 }]);
+  });
+
   it('refuses an answer that is not the expected JSON, naming the PuppetDB', () => {
-    expect(() => parseNodeStates('<html>', '[]', 'https://r.lab:8081')).toThrow(
+    const answers = { nodes: '[]', facts: '[]', catalog: '[]', report: '[]', exported: '[]' };
+    expect(() => parseNodeStates({ ...answers, nodes: '<html>' }, 'https://r.lab:8081')).toThrow(
       /https:\/\/r\.lab:8081 did not answer JSON/,
     );
-    expect(() => parseNodeStates('[{"name":1}]', '[]', 'https://r.lab:8081')).toThrow(/unexpected shape/);
+    expect(() => parseNodeStates({ ...answers, catalog: '[{"name":1}]' }, 'https://r.lab:8081')).toThrow(
+      /unexpected shape/,
+    );
   });
 
   it('sends the PQL query url-encoded with the host certificate', () => {
-    const cmd = pqlCommand({ cert: '/c', key: '/k', ca: '/ca' }, 'https://p.lab:8081', NODES_QUERY);
+    const cmd = pqlCommand({ cert: '/c', key: '/k', ca: '/ca' }, 'https://p.lab:8081', PUPPETDB_QUERIES.report);
     expect(cmd).toBe(
-      "curl -sS --max-time 30 --cacert /ca --cert /c --key /k --fail-with-body -G --data-urlencode 'query=nodes[certname, facts_timestamp, catalog_timestamp, report_timestamp] {}' https://p.lab:8081/pdb/query/v4",
+      "curl -sS --max-time 30 --cacert /ca --cert /c --key /k --fail-with-body -G --data-urlencode 'query=reports[certname, producer_timestamp] { latest_report? = true }' https://p.lab:8081/pdb/query/v4",
     );
   });
 });

@@ -2,7 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import { DISCOVER_SCRIPT, followUpScript, parseDiscovery } from '../../../src/host/discover.js';
 import { readFileCommand, writeFileCommand } from '../../../src/host/files.js';
 import { serviceCommand } from '../../../src/host/services.js';
-import { EXPORTED_QUERY, NODES_QUERY, pqlCommand } from '../../../src/puppet/puppetdb-compare.js';
+import { pqlCommand, PUPPETDB_QUERIES } from '../../../src/puppet/puppetdb-compare.js';
 import { hostTlsCommand, parseHostTls } from '../../../src/puppet/replica-servers.js';
 import { comparePuppetdbTask } from '../../../tasks/compare-puppetdb.js';
 import { configurePuppetdbBroadcast } from '../../../tasks/configure-puppetdb-broadcast.js';
@@ -108,11 +108,14 @@ describe('configure_puppetdb_broadcast', () => {
 });
 
 describe('compare_puppetdb', () => {
-  const nodes = (t: string) =>
-    JSON.stringify([{ certname: 'agent1.lab', facts_timestamp: t, catalog_timestamp: t, report_timestamp: t }]);
-  const pql = (base: string, nodesJson: string) => ({
-    [`${base} | ${NODES_QUERY}`]: nodesJson,
-    [`${base} | ${EXPORTED_QUERY}`]: '[{"certname":"agent1.lab","count":1}]',
+  // agent1.lab's latest facts, catalog and report, all produced at `t`.
+  const nodes = (t: string) => JSON.stringify([{ certname: 'agent1.lab', producer_timestamp: t }]);
+  const pql = (base: string, producedJson: string) => ({
+    [`${base} | ${PUPPETDB_QUERIES.nodes}`]: '[{"certname":"agent1.lab"}]',
+    [`${base} | ${PUPPETDB_QUERIES.facts}`]: producedJson,
+    [`${base} | ${PUPPETDB_QUERIES.catalog}`]: producedJson,
+    [`${base} | ${PUPPETDB_QUERIES.report}`]: producedJson,
+    [`${base} | ${PUPPETDB_QUERIES.exported}`]: '[{"certname":"agent1.lab","count":1}]',
   });
 
   it('reports what the replica lacks, read-only', async () => {
