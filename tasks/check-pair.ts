@@ -26,10 +26,15 @@ Differing oss versions and a primary certificate without a common DNS alt name a
   supportsNoop: true,
   async run(ctx) {
     const replica = await ctx.peer(ctx.params.replica);
-    const primaryFacts = await discoverHost((c) => ctx.read(c));
-    const replicaFacts = await discoverHost((c) => replica.read(c));
-    const onPrimary = await measure(ctx, pairMeasureCommand(primaryFacts));
-    const onReplica = await measure(replica, pairMeasureCommand(replicaFacts));
+    // Two hosts, two connections: each read on both side by side.
+    const [primaryFacts, replicaFacts] = await Promise.all([
+      discoverHost((c) => ctx.read(c)),
+      discoverHost((c) => replica.read(c)),
+    ]);
+    const [onPrimary, onReplica] = await Promise.all([
+      measure(ctx, pairMeasureCommand(primaryFacts)),
+      measure(replica, pairMeasureCommand(replicaFacts)),
+    ]);
     const findings = pairFindings(primaryFacts, replicaFacts, {
       primaryDataKb: onPrimary.dataKb,
       replicaFreeKb: onReplica.freeKb,

@@ -45,9 +45,11 @@ enabled=false stops and removes the jobs. Idempotent: changed only when a script
   }),
   supportsNoop: true,
   async run(ctx) {
-    const primary = await discoverHost((c) => ctx.read(c));
     const replica = await ctx.peer(ctx.params.receiver);
-    const replicaFacts = await discoverHost((c) => replica.read(c));
+    const [primary, replicaFacts] = await Promise.all([
+      discoverHost((c) => ctx.read(c)),
+      discoverHost((c) => replica.read(c)),
+    ]);
     if (ctx.params.enabled && !primary.hasCa) {
       throw new PefError(
         'pef/task-failed',

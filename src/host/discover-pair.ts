@@ -43,7 +43,9 @@ export async function discoverPair(
       );
     return { facts, certname: checkCertname(facts.certname, { server: host.target.name, field: 'certname' }) };
   };
-  const pair = { primary: await side(primary), replica: await side(replica) };
+  // Two hosts, two connections: discovered side by side.
+  const [primarySide, replicaSide] = await Promise.all([side(primary), side(replica)]);
+  const pair = { primary: primarySide, replica: replicaSide };
   if (pair.primary.certname === pair.replica.certname)
     throw new PefError(
       'pef/validation-error',
