@@ -220,24 +220,26 @@ server that becomes active (--yes in scripts). Resume a stopped run with: to=<th
     },
     {
       name: 'promote',
-      description: 'the spare active: mode active, CA service on, its services running',
+      description:
+        "the spare active: mode active, CA service on, its services running; meanwhile the old primary's Puppet Server (CA off) starts",
       async run(ctx) {
         const d = await direction(ctx);
         await ctx.memo.get('confirmed');
-        // In a dry run the old primary is still active (its demotion was only previewed): promote refuses, as it should.
-        const set = await ctx.runTask(
-          promote,
-          [d.to],
-          { peer: d.from.name, ca: await caParam(ctx) },
-          { catchErrors: ctx.noop },
-        );
+        // Two JVM starts side by side instead of one after the other: the demoted old primary's
+        // Puppet Server (its CA off since demote, its data verified equal) boots for new_spare
+        // while the spare's restarts with its CA. In a dry run the old primary is still active
+        // (its demotion was only previewed): promote refuses, as it should.
+        const [set] = await Promise.all([
+          ctx.runTask(promote, [d.to], { peer: d.from.name, ca: await caParam(ctx) }, { catchErrors: ctx.noop }),
+          ctx.runTask(service, [d.from], { action: 'start', services: [await serverService(ctx)] }),
+        ]);
         if (!set.ok)
           ctx.log(`promote on ${d.to.name} (dry run): ${set.errorSet()[0]?.error?.msg.split('\n')[0] ?? ''}`);
       },
     },
     {
       name: 'new_spare',
-      description: 'the old primary the new spare: passive, receiving, its Puppet Server up again (CA off)',
+      description: 'the old primary the new spare: passive, receiving, its Puppet Server up (CA off)',
       async run(ctx) {
         const d = await changing(ctx, 'after');
         await ctx.runTask(setMode, [d.from], { mode: 'passive', peer: d.to.name, replication: 'enabled' });

@@ -129,7 +129,9 @@ describe('switchover', () => {
       'record_job@p job=sync_ca',
       'record_job@r job=receive_ca',
       'demote@p peer=r',
+      // The old primary's Puppet Server boots while the spare is promoted; new_spare finds it up.
       'promote@r peer=p',
+      'service@p action=start',
       'set_mode@p peer=r mode=passive',
       'service@p action=start',
       'setup_transfer@r receiver=p',
