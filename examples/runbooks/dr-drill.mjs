@@ -4,7 +4,7 @@
 //
 //   node examples/runbooks/dr-drill.mjs [--lab-dir .pef-lab] [--skip-setup] [--json]
 //
-// The lab up (or reused) → setup (idempotent; --skip-setup when it is known done) → the primary's
+// The lab up (or reused when up) → setup (idempotent; --skip-setup when it is known done) → the primary's
 // power cut (`pef lab stop primary`) → failover to the replica → the RTO measured: from the
 // failover's start to the first agent run that succeeds against the replica → a new agent joins
 // during the outage (its certificate signed by the promoted replica's CA) → the old primary booted
@@ -45,7 +45,9 @@ const agentRun = async (options = '') => {
   return { ok: [0, 2].includes(run.exitCode), compiledBy, output: run.stdout };
 };
 
-await $`${cli} lab up --dir ${labDir}`;
+// A lab already up (whatever its network) is used as it is.
+if ((await $({ nothrow: true })`${cli} lab status --dir ${labDir}`).exitCode !== 0)
+  await $`${cli} lab up --dir ${labDir}`;
 // 'human': each plan draws its live progress on stderr (listr2 on a terminal).
 const pef = createRuntime({ inventory, format: argv.json ? 'json' : 'human' });
 try {
