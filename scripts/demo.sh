@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # pef's main job end to end on the built-in lab: bring the lab up (or reuse it), preview the warm
-# spare's setup, run it, show the status, prove a second setup changes nothing, and show that a
-# certificate signed on the primary reaches the replica with no pef process running.
+# spare's setup, run it, show the status, prove a second setup changes nothing, show that a
+# certificate signed on the primary reaches the replica with no pef process running, then a DR
+# drill (examples/runbooks/dr-drill.mjs): the primary's power cut, failover, an agent run on the
+# replica, the primary back and fenced, failback, the final status and the measured RTO/RPO.
 # PEF_LAB_DIR picks the lab's state directory (default .pef-lab). Run as root on Debian 12 after
 # `bash scripts/install.sh`.
 set -euo pipefail
@@ -34,4 +36,7 @@ for second in $(seq 1 30); do
   sleep 1
 done
 pef status -i "$inv"
+# The day the primary dies, rehearsed: live progress, each check's verdict, RTO/RPO at the end.
+echo "+ node examples/runbooks/dr-drill.mjs --lab-dir $lab --skip-setup" >&2
+node examples/runbooks/dr-drill.mjs --lab-dir "$lab" --skip-setup
 echo "demo: inspect with ./bin/pef.js status -i $inv; tear down with ./bin/pef.js lab down --dir $lab" >&2

@@ -1,8 +1,9 @@
 /**
  * promote: make this server the active one. Sets mode active (marker + fact), clears its
  * replication kill-switch (an active server sends, and by the mode rule never receives, so a
- * returning old primary cannot overwrite it), enables the CA service, and makes sure the server's
- * services run. Before changing anything it looks at the peer: a peer that still says `active`
+ * returning old primary cannot overwrite it), enables the CA service, makes sure the server's
+ * services run, and points its own server settings that named the peer (puppet.conf's server,
+ * ca_server, report_server) at itself, so `puppetserver ca` there reaches the live CA. Before changing anything it looks at the peer: a peer that still says `active`
  * is refused unless force=true (two active primaries confuse agents and fork the CA); a peer that
  * cannot be reached is noted, not fatal (at 3 a.m. the primary is usually dead, which is why we
  * are here).
@@ -16,6 +17,8 @@ import { applyMode, changedBy, factsDirParam } from '../src/puppet/apply-mode.js
 import { KILL_SWITCH_FILE, PEF_STATE_DIR, readReplicationState, renderKillSwitch } from '../src/puppet/mode.js';
 import { EPOCH_FILE, nextEpoch, usableEpoch } from '../src/puppet/epoch.js';
 import { checkPeer } from '../src/puppet/peer-check.js';
+import { checkCertname } from '../src/puppet/names.js';
+import { parsePuppetConf, puppetConfReadCommand, repointCommands } from '../src/puppet/puppet-conf.js';
 import { splitBrainGuard } from '../src/puppet/split-brain-guard.js';
 import { defineTask } from '../src/task/task.js';
 import { shQuote } from '../src/util/shell-quote.js';
@@ -173,6 +176,16 @@ PE sets the CA by classification (see docs/tasks.md).`,
       started.push(service);
     }
     if (started.length) changes.push(`started ${started.join(', ')}`);
+
+    // Its own tools (`puppetserver ca`, its agent) follow it: settings that named the peer name it now.
+    if (peerName !== null) {
+      const self = checkCertname(facts.certname, { server: name, field: 'certname' });
+      const conf = parsePuppetConf((await ctx.read(puppetConfReadCommand())).stdout);
+      for (const { command, change } of repointCommands(conf.settings, peerName, self)) {
+        await ctx.change(command);
+        changes.push(change);
+      }
+    }
 
     const next = [
       `point agents at ${name} first: pef task run configure_agents -t agents server_list=${name}${peerName ? `,${peerName}` : ''}`,

@@ -1,7 +1,9 @@
 /**
  * Reading an agent's puppet.conf through Puppet itself: where the file is (`puppet config print
- * config`) and the server settings in it per section, as configure_agents needs them.
+ * config`) and the server settings in it per section, as configure_agents needs them; and
+ * pointing a promoted server's own settings at itself.
  */
+import { shQuote } from '../util/shell-quote.js';
 
 /** Prints `section key = value` for server_list and the settings that bypass it, from puppet.conf. */
 export function puppetConfReadCommand(): string {
@@ -28,4 +30,26 @@ export function parsePuppetConf(stdout: string): { config: string; settings: Con
     if (m?.[1] && m[2] && m[3] !== undefined) settings.push({ section: m[1], key: m[2], value: m[3].trim() });
   }
   return { config, settings };
+}
+
+/** The settings that send a host's own Puppet tools (its agent, `puppetserver ca`) to one server. */
+const OWN_SERVER_KEYS = ['server', 'ca_server', 'report_server'];
+
+/**
+ * After a promotion, the promoted server's own tools must reach it, not the server it replaced:
+ * the commands that set each of its `server`, `ca_server` and `report_server` settings that name
+ * `peer` (exactly: a DNS alias or load-balancer name is left alone) to `self`, one
+ * `puppet config set` per setting, with a line for the task's report.
+ */
+export function repointCommands(
+  settings: readonly ConfSetting[],
+  peer: string,
+  self: string,
+): { command: string; change: string }[] {
+  return settings
+    .filter((s) => OWN_SERVER_KEYS.includes(s.key) && s.value === peer)
+    .map((s) => ({
+      command: `PATH=/opt/puppetlabs/bin:$PATH; puppet config set ${s.key} ${shQuote(self)} --section ${shQuote(s.section)}`,
+      change: `[${s.section}] ${s.key} = ${self} (was ${peer})`,
+    }));
 }

@@ -10,6 +10,7 @@ import { SERVICE_MANAGER_PROBE, STATUS_UNKNOWN_EXIT, serviceCommand } from '../.
 import { PefError } from '../../src/errors/pef-error.js';
 import { findCaCfgCommand } from '../../src/puppet/ca-service.js';
 import { EPOCH_FILE, renderEpochFile } from '../../src/puppet/epoch.js';
+import { puppetConfReadCommand, type ConfSetting } from '../../src/puppet/puppet-conf.js';
 import {
   FACTS_FILE_NAME,
   KILL_SWITCH_FILE,
@@ -48,6 +49,8 @@ export interface FakePuppetHost {
   absent: string[];
   /** A service whose start fails. */
   failStart?: string;
+  /** puppet.conf's server settings (server, ca_server, …) as `puppet config set` leaves them. */
+  puppetConf: ConfSetting[];
 }
 
 /** A host with puppetserver, puppetdb and postgresql running and a CA; `init.files` are added to ca.cfg. */
@@ -63,6 +66,7 @@ export function fakePuppetHost(init: Partial<FakePuppetHost> = {}): FakePuppetHo
     hasCa: true,
     facterReadsFactsDir: true,
     absent: ['no-such-service'],
+    puppetConf: [],
     ...rest,
   };
 }
@@ -93,6 +97,17 @@ export function answer(host: FakePuppetHost, command: string, options: CommandOp
   if (command === DISCOVER_SCRIPT) return { stdout: discovery(host) };
   if (command === followUpScript(parseDiscovery(discovery(host)))) return { stdout: `has_ca=${host.hasCa}\n` };
   if (command === SERVICE_MANAGER_PROBE) return { stdout: 'lab\n' };
+  if (command === puppetConfReadCommand()) {
+    const sets = host.puppetConf.map((c) => `set ${c.section} ${c.key} = ${c.value}\n`);
+    return { stdout: `config=${CONFDIR}/puppet.conf\n${sets.join('')}` };
+  }
+  // repointCommands' `puppet config set KEY VALUE --section SECTION` (plain names: not quoted)
+  const set = /^PATH=\S+ puppet config set (\S+) ([\w.-]+) --section (\w+)$/.exec(command);
+  const setting = host.puppetConf.find((c) => c.key === set?.[1] && c.section === set[3]);
+  if (set?.[2] && setting) {
+    setting.value = set[2];
+    return { stdout: '' };
+  }
   if (command === replicationStateCommand()) return { stdout: replicationState(host) };
   if (command === factsDirCommand()) return { stdout: `${FACTS_DIR}\n` };
   if (command === findCaCfgCommand(CONFDIR)) return { stdout: host.files.has(CA_CFG) ? `${CA_CFG}\n` : '' };

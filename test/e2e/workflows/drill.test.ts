@@ -71,10 +71,10 @@ describe('the DR drill on the oss lab', () => {
 
   it('dr-drill.mjs: failover on a power cut, the old primary fenced by epoch, failback with nothing lost', async () => {
     const drill = await runNode([DR_DRILL, '--lab-dir', TEST_LAB_DIR, '--skip-setup', '--json']);
+    // Its stderr is the drill's own report: the whole of it when it failed.
+    if (drill.code !== 0) throw new Error(`dr-drill.mjs exited ${drill.code}:\n${drill.stderr.slice(-6000)}`);
     const checks = drill.stderr.split('\n').filter((l) => l.startsWith('dr-drill: check '));
-    expect({ code: drill.code, failed: checks.filter((l) => !l.endsWith(': ok')), stderr: drill.stderr }).toMatchObject(
-      { code: 0, failed: [] },
-    );
+    expect(checks.filter((l) => !l.endsWith(': ok'))).toEqual([]);
     for (const what of [
       'failover',
       'an agent run compiled by replica.lab',

@@ -168,3 +168,23 @@ describe('promote task', () => {
     );
   });
 });
+
+describe('promote points its own tools at itself', () => {
+  it('sets the server settings that named the peer to its certname, leaves an alias, and a second run changes nothing', async () => {
+    const replica = fakePuppetHost({
+      puppetConf: [
+        { section: 'main', key: 'server', value: 'primary' },
+        { section: 'agent', key: 'ca_server', value: 'primary' },
+        { section: 'agent', key: 'report_server', value: 'puppet.example.com' },
+      ],
+    });
+    const first = await run(promote, world('down', replica), 'replica', { peer: 'primary' });
+    expect(first.result.error).toBeUndefined();
+    expect(first.result.value['updated']).toEqual(
+      expect.arrayContaining(['[main] server = host.lab (was primary)', '[agent] ca_server = host.lab (was primary)']),
+    );
+    expect(replica.puppetConf.map((c) => c.value)).toEqual(['host.lab', 'host.lab', 'puppet.example.com']);
+    const again = await run(promote, world('down', replica), 'replica', { peer: 'primary' });
+    expect(again.result).toMatchObject({ status: 'success', changed: false });
+  });
+});
