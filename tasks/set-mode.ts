@@ -35,8 +35,10 @@ export const setMode = defineTask({
 replication=disabled creates the kill-switch ${KILL_SWITCH_FILE} (no sync or restore touches this
 host while it exists); replication=enabled removes it. ca=enabled|disabled edits services.d/ca.cfg
 (open source only) and restarts a running puppetserver. promote and demote are built on this.
-A server without an epoch file (${EPOCH_FILE}) starts at its peer's epoch (read over ssh), or 1;
-set_mode never raises an epoch (promote does); epoch=N repairs a damaged file.`,
+A server without an epoch file (${EPOCH_FILE}) starts at its peer's epoch (read over ssh), or 1; a
+server set passive takes its peer's epoch when that is higher (a spare keeps level with the server it
+follows, so a failover's promotion is ahead of it); otherwise only promote raises an epoch;
+epoch=N repairs a damaged file.`,
   params: z.object({
     mode: z
       .enum(['active', 'passive'])
@@ -73,13 +75,17 @@ set_mode never raises an epoch (promote does); epoch=N repairs a damaged file.`,
     const { mode, peer, replication, ca, facts_dir: factsDir } = ctx.params;
     const own = await readReplicationState(ctx);
     let epoch = ctx.params.epoch;
-    if (epoch === undefined && own.epoch === null) {
-      // A server's first epoch is its peer's, so the pair starts level and the next promotion is ahead of both.
+    if (epoch === undefined && (own.epoch === null || mode === 'passive')) {
+      // A server's first epoch is its peer's, so the pair starts level and the next promotion is
+      // ahead of both. A spare keeps level with the server it follows: its own next promotion (a
+      // failover, when that server cannot be asked) must still be ahead of it.
       const peerName = peer || own.mode?.peer || null;
       // A peer named outside the inventory cannot be asked: start at 1, as with one that does not answer.
       const known = peerName !== null && peerName !== ctx.target.name && (await isTarget(ctx, peerName));
       const { check } = await checkPeer(ctx, known ? peerName : null);
-      epoch = initialEpoch(typeof check.epoch === 'number' ? check.epoch : null);
+      const peerEpoch = typeof check.epoch === 'number' ? check.epoch : null;
+      if (own.epoch === null) epoch = initialEpoch(peerEpoch);
+      else if (typeof own.epoch === 'number' && peerEpoch !== null && peerEpoch > own.epoch) epoch = peerEpoch;
     }
     const applied = await applyMode(
       ctx,

@@ -1,11 +1,14 @@
 import { describe, expect, it } from '@jest/globals';
 import { serviceCommand } from '../../../src/host/services.js';
+import { EPOCH_FILE, parseEpochFile } from '../../../src/puppet/epoch.js';
 import { FACTS_FILE_NAME, KILL_SWITCH_FILE, MODE_FILE, parseModeFile } from '../../../src/puppet/mode.js';
 import { setMode } from '../../../tasks/set-mode.js';
 import {
   CA_CFG,
   FACTS_DIR,
+  epochFileText,
   fakePuppetHost,
+  modeFileText,
   puppetHostsHandler,
   runOn,
   type FakePuppetHost,
@@ -58,5 +61,25 @@ describe('set_mode task', () => {
     expect(r.result).toMatchObject({ changed: true });
     expect((r.result.noop?.wouldRun as string[]).length).toBe(3);
     expect(host.files.has(MODE_FILE)).toBe(false);
+  });
+
+  it('a server set passive keeps level with its peer: it takes a higher peer epoch, never lowers its own', async () => {
+    // The drill's case: the spare at 2 while its peer was promoted to 3 by a switchover; a failover
+    // that cannot ask the dead peer must still promote the spare past 3.
+    const epochs = async (spareEpoch: number, peerEpoch: number, mode: 'active' | 'passive') => {
+      const primary = fakePuppetHost({
+        files: new Map([
+          [MODE_FILE, modeFileText('active', 'replica')],
+          [EPOCH_FILE, epochFileText(peerEpoch)],
+        ]),
+      });
+      const replica = fakePuppetHost({ files: new Map([[EPOCH_FILE, epochFileText(spareEpoch)]]) });
+      const r = await runOn(setMode, puppetHostsHandler({ primary, replica }), 'replica', { mode, peer: 'primary' });
+      expect(r.result.error).toBeUndefined();
+      return parseEpochFile(replica.files.get(EPOCH_FILE) ?? '');
+    };
+    expect(await epochs(2, 3, 'passive')).toBe(3);
+    expect(await epochs(4, 3, 'passive')).toBe(4);
+    expect(await epochs(2, 3, 'active')).toBe(2);
   });
 });
