@@ -55,7 +55,7 @@ import {
 } from '../src/puppet/db-restore-phases.js';
 import { assertReplicationAllowed } from '../src/puppet/mode.js';
 import { isCancelled } from '../src/runtime/cancellation.js';
-import { runTimeValue } from '../src/task/run-time-value.js';
+import { hasRunTimeValue, runTimeValue } from '../src/task/run-time-value.js';
 import { defineTask, type TaskContext } from '../src/task/task.js';
 import { shQuote } from '../src/util/shell-quote.js';
 
@@ -153,7 +153,8 @@ service user its password); the value lists them.`,
     const report = (p: PlannedRestore, restored: boolean) => ({
       database: p.database,
       dump: p.path,
-      sha256: p.sha256,
+      // A dump a dry run only previewed has its checksum at run time.
+      sha256: hasRunTimeValue(p.sha256) ? null : p.sha256,
       size: p.size,
       restored,
     });

@@ -1,13 +1,15 @@
 // jest testSequencer: jest's default order, except for suites that must come late. The replication
 // and workflow suites turn the shared lab into a warm-spare pair (replica servers running, modes
 // and jobs installed), which the task suites do not expect, so they run after them, replication
-// first (workflows build on it). The lab proof suites run last, because they end by tearing a
-// shared lab down (every other suite reuses the labs through ensureLab() and ensurePeLab()):
-// test/e2e/pe/lab-pe.test.ts, then test/e2e/lab.test.ts.
+// first (workflows build on it), and in workflows setup.test.ts first (the others need the warm
+// spare it makes; jest would otherwise order them by size and past duration). The lab proof
+// suites run last, because they end by tearing a shared lab down (every other suite reuses the
+// labs through ensureLab() and ensurePeLab()): test/e2e/pe/lab-pe.test.ts, then test/e2e/lab.test.ts.
 import Sequencer from '@jest/test-sequencer';
 
 const LATE = [
   /test\/e2e\/replication\//,
+  /test\/e2e\/workflows\/setup\.test\.ts$/,
   /test\/e2e\/workflows\//,
   /test\/e2e\/pe\/lab-pe\.test\.ts$/,
   /test\/e2e\/lab\.test\.ts$/,
