@@ -6,13 +6,13 @@
  */
 import { z } from 'zod';
 import { readFileCommand, writeFileCommand } from '../src/host/files.js';
+import { hostValue, NOW_COMMAND, stateWords } from '../src/replication/job-script.js';
 import {
   JOB_STATE_DIR,
   jobLogLine,
   jobStateDirCommand,
   jobStatePath,
   parseJobState,
-  renderJobState,
 } from '../src/replication/job-state.js';
 import type { DataKind, JobState } from '../src/replication/job-state.js';
 import { defineTask } from '../src/task/task.js';
@@ -53,7 +53,8 @@ with logger -t pef. The sync plan records its passes with it; the host-side jobs
     const p = ctx.params;
     const path = jobStatePath(p.job);
     const before = parseJobState((await ctx.read(readFileCommand(path))).stdout);
-    const now = new Date().toISOString();
+    // The host's clock, when the command runs (in a runbook: when the script runs, not the export).
+    const now = hostValue('now');
     const ok = p.result !== 'failure';
     const state: JobState = {
       job: p.job,
@@ -71,7 +72,9 @@ with logger -t pef. The sync plan records its passes with it; the host-side jobs
     };
     const level = p.result === 'success' ? 'SUCCESS' : p.result === 'failure' ? 'FAILURE' : 'WARNING';
     await ctx.change(jobStateDirCommand());
-    await ctx.change(writeFileCommand(path, { mode: '0600' }), { stdin: renderJobState(state) });
+    await ctx.change(
+      `now=$(${NOW_COMMAND}) && printf '%s\\n' ${stateWords(state, ['now']).join(' ')} | ${writeFileCommand(path, { mode: '0600' })}`,
+    );
     await ctx.change(`logger -t pef -- ${shQuote(jobLogLine(p.job, level, p.message || p.result))} || true`);
     return { changed: true, value: { state: path, result: p.result } };
   },

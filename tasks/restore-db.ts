@@ -22,6 +22,8 @@ import {
   DATABASE_NAME,
   DATABASE_SERVICE,
   DEFAULT_DATABASES,
+  DUMP_FILE,
+  isDumpOf,
   isSha256,
   latestDumpCommand,
   mainOwner,
@@ -36,6 +38,7 @@ import {
 import {
   copyDumps,
   createRoles,
+  dumpChecksumToCome,
   describeRelease,
   dropReplaced,
   newRestoreRun,
@@ -52,6 +55,7 @@ import {
 } from '../src/puppet/db-restore-phases.js';
 import { assertReplicationAllowed } from '../src/puppet/mode.js';
 import { isCancelled } from '../src/runtime/cancellation.js';
+import { hasRunTimeValue, runTimeValue } from '../src/task/run-time-value.js';
 import { defineTask, type TaskContext } from '../src/task/task.js';
 import { shQuote } from '../src/util/shell-quote.js';
 
@@ -61,7 +65,9 @@ export const restoreDb = defineTask({
   description:
     'Restore dump_db dumps on the replica: checksum, lock, new database, atomic swap; on failure the previous database stays and services run again',
   details: `Run on the replica, after dump_db receiver=<replica> on the primary (or point dump_dir at
-dumps made on this host). For each database the newest complete dump in <dump_dir>/<db>/ is used.
+dumps made on this host). For each database the newest complete dump in <dump_dir>/<db>/ is used,
+or the one dump_files names (the plans name the dump they just shipped; in a dry run, where that
+dump is not written yet, its checksum is taken when it is copied).
 A database that already holds that dump (pef marks it with a comment) is left alone (changed:
 false) unless force=true. Only consumer services that were running are stopped, in dependency
 order, and started again afterwards; PostgreSQL is started if it was not running, and left running.
@@ -78,6 +84,12 @@ service user its password); the value lists them.`,
       .regex(/^\/\S+$/)
       .default(SHIPPED_DUMP_DIR)
       .describe('where the dumps are: <dump_dir>/<db>/<db>-<stamp>.dump and .sha256'),
+    dump_files: z
+      .record(z.string().regex(DATABASE_NAME), z.string().regex(DUMP_FILE))
+      .optional()
+      .describe(
+        'the dump to restore per database, by file name, e.g. {"puppetdb": "puppetdb-<stamp>.dump"} (default: the newest)',
+      ),
     force: z.boolean().default(false).describe('restore even when the database already holds the newest dump'),
     keep_previous: z
       .boolean()
@@ -109,10 +121,18 @@ service user its password); the value lists them.`,
     }
     const pg: PgTools = { bin: facts.postgres.bin, superuser: facts.postgres.superuser };
     const dir = ctx.params.dump_dir.replace(/\/+$/, '');
+    const files = ctx.params.dump_files ?? {};
+    for (const [database, file] of Object.entries(files))
+      if (!databases.includes(database) || !isDumpOf(database)(file))
+        throw new PefError(
+          'pef/param-error',
+          `dump_files names ${file} for ${database}, which is ${databases.includes(database) ? 'not a dump of it' : `not one of the databases restored (${databases.join(', ')})`}: fix dump_files. Nothing was changed.`,
+          { database, file },
+        );
 
     // Find and check every dump before anything changes.
     const planned: PlannedRestore[] = [];
-    for (const database of databases) planned.push(await findDump(ctx, pg, dir, database));
+    for (const database of databases) planned.push(await findDump(ctx, pg, dir, database, files[database]));
 
     const dbService = DATABASE_SERVICE[flavor];
     let pgRunning = facts.postgres.databases !== null;
@@ -133,7 +153,8 @@ service user its password); the value lists them.`,
     const report = (p: PlannedRestore, restored: boolean) => ({
       database: p.database,
       dump: p.path,
-      sha256: p.sha256,
+      // A dump a dry run only previewed has its checksum at run time.
+      sha256: hasRunTimeValue(p.sha256) ? null : p.sha256,
       size: p.size,
       restored,
     });
@@ -237,20 +258,36 @@ service user its password); the value lists them.`,
   },
 });
 
-/** The newest complete dump of `database`, checked against its .sha256 (read-only). */
+/** The newest complete dump of `database` (or `file`), checked against its .sha256 (read-only). */
 async function findDump(
   ctx: TaskContext<unknown>,
   pg: PgTools,
   dir: string,
   database: string,
+  file: string | undefined,
 ): Promise<PlannedRestore> {
   const host = ctx.target.name;
-  const found = parseLatestDump((await ctx.read(latestDumpCommand(dir, database))).stdout);
+  const found = parseLatestDump((await ctx.read(latestDumpCommand(dir, database, file))).stdout);
+  if (!found && ctx.noop && file !== undefined) {
+    // A dry run's dump_db only previewed this dump: what depends on its content is known at run time.
+    ctx.log(
+      `${database}: ${file} is not on ${host} yet (the dump before ships it); its checksum is taken when it is copied, and the roles it needs are not read now (a role ${host} lacks makes pg_restore fail)`,
+    );
+    return {
+      database,
+      path: `${dir}/${database}/${file}`,
+      file,
+      sha256: runTimeValue(dumpChecksumToCome(database).name),
+      size: Number.NaN,
+      roles: [],
+      dumpOwner: null,
+    };
+  }
   if (!found) {
     throw new PefError(
       'pef/task-failed',
-      `No complete dump of ${database} in ${dir}/${database}/ on ${host} (a dump counts once its .sha256 is there). Run dump_db receiver=${host} on the primary, or set dump_dir. Nothing was changed.`,
-      { dir, database },
+      `No complete dump of ${database} ${file === undefined ? 'in' : `named ${file} in`} ${dir}/${database}/ on ${host} (a dump counts once its .sha256 is there). Run dump_db receiver=${host} on the primary, or set dump_dir. Nothing was changed.`,
+      { dir, database, ...(file === undefined ? {} : { file }) },
     );
   }
   const path = `${dir}/${database}/${found.file}`;

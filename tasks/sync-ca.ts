@@ -193,6 +193,17 @@ async function ensureReplicaCert(
   if (problems.length === 0) return { changed: false, certname, dns_names: cert.dnsNames };
 
   ctx.log(`replica certificate ${certname}: ${problems.join('; ')}; issuing a new one`);
+  if (ctx.noop) {
+    // The primary records what the replica issues, then the CA is copied again: a dry run never
+    // has that certificate, so a runbook stops here, before this part changes anything.
+    const signed = pathWithin(`${primary.paths.cadir}/signed`, `${certname}.pem`, {
+      server: replica.target.name,
+      field: 'certname',
+    });
+    await ctx.change(writeFileCommand(signed, { mode: '644', owner: caOwner }), {
+      runTimeInput: `the certificate ${replica.target.name}'s copy of the CA issues (then checked and recorded on ${ctx.target.name}, and the CA copied again)`,
+    });
+  }
   const cadir = replicaFacts.paths.cadir;
   const ssldir = replicaFacts.paths.ssldir;
   const replicaName = replica.target.name;

@@ -11,7 +11,9 @@
 import { PefError } from '../../src/errors/pef-error.js';
 import type { ResultSet } from '../../src/executor/result.js';
 import type { PlanContext } from '../../src/plan/plan.js';
+import { dumpFilesOf } from '../../src/puppet/databases.js';
 import type { DataKind } from '../../src/replication/job-state.js';
+import type { Target } from '../../src/inventory/target.js';
 import { pairTargets, type Pair } from '../../src/workflow/pair.js';
 import { comparePuppetdbTask } from '../../tasks/compare-puppetdb.js';
 import { copySecrets } from '../../tasks/copy-secrets.js';
@@ -56,10 +58,11 @@ export async function recordedPass(
     kind: what.kind,
     result: error === undefined ? ('success' as const) : ('failure' as const),
     message: error === undefined ? `${what.kind} carried from the controller (pef plan run)` : error,
-    duration_ms: duration,
+    // A dry run's duration says nothing about the pass it previews (or a runbook replays).
+    ...(ctx.noop ? {} : { duration_ms: duration }),
     ...(options.intervalS === undefined ? {} : { interval_s: options.intervalS }),
   };
-  if (ctx.noop) return;
+  // Previewed in a dry run too: an exported runbook records its passes as a run does.
   await ctx.runTask(recordJob, [primary], { ...record, job: `sync_${what.job}`, role: 'send' });
   await ctx.runTask(recordJob, [replica], { ...record, job: `receive_${what.job}`, role: 'receive' });
 }
@@ -92,7 +95,7 @@ export async function databasePasses(ctx: PlanContext<unknown>, options: PassOpt
           { databases: [database], receiver: replica.name },
           { catchErrors: true },
         );
-        return dumped.ok ? ctx.runTask(restoreDb, [replica], { databases: [database] }, { catchErrors: true }) : dumped;
+        return dumped.ok ? restoreShipped(ctx, dumped, primary.name, replica, [database]) : dumped;
       },
       options,
     );
@@ -168,6 +171,22 @@ export async function puppetdbReconcile(
   ctx.log(
     `PuppetDB: ${replica.name} lacks ${typeof behind === 'number' ? behind : 'an unknown number of'} node(s); reseeding it`,
   );
-  await ctx.runTask(dumpDb, [primary], { databases: ['puppetdb'], receiver: replica.name });
-  await ctx.runTask(restoreDb, [replica], { databases: ['puppetdb'] });
+  const dumped = await ctx.runTask(dumpDb, [primary], { databases: ['puppetdb'], receiver: replica.name });
+  await restoreShipped(ctx, dumped, primary.name, replica, ['puppetdb'], { catchErrors: false });
+}
+
+/**
+ * restore_db on the receiver of exactly the dumps `dumped` (a dump_db run on `sender`) shipped,
+ * by name: not whatever is newest there, and in a dry run the dumps it only previewed.
+ */
+function restoreShipped(
+  ctx: PlanContext<unknown>,
+  dumped: ResultSet,
+  sender: string,
+  receiver: Target,
+  databases: string[],
+  options = { catchErrors: true },
+): Promise<ResultSet> {
+  const files = dumpFilesOf(dumped.find(sender)?.value);
+  return ctx.runTask(restoreDb, [receiver], { databases, dump_files: files }, options);
 }

@@ -4,6 +4,7 @@
  */
 import type { Stream } from '../transport/transport.js';
 import type { Action, Result } from './result.js';
+import type { RunTimeCapture } from '../task/run-time-value.js';
 
 /** Everything a renderer may want to show. */
 export type RunEvent =
@@ -38,6 +39,8 @@ export interface NoopCommandEvent {
   cwd?: string;
   /** What the command will be given that noop cannot know (input read at run time): an export cannot replay it. */
   runTimeInput?: string;
+  /** What the command prints that later commands need (their `runTimeValue` placeholders). */
+  capture?: RunTimeCapture;
   preview?: 'unsupported';
 }
 

@@ -10,10 +10,15 @@
  * environment variable instead, and refuses to start unless it is set (`: "${PEF_SECRET_X:?…}"`).
  * A secret inside a command line or an env value is not exportable (it would have to be quoted
  * into the remote shell's text): the export fails instead.
+ *
+ * A value only a real run has (src/task/run-time-value.ts) is kept from the output of the command
+ * that prints it in a variable `PEF_VALUE_<NAME>`, checked against the capture's pattern (the
+ * script stops otherwise), and put where later commands hold its placeholder.
  */
 import { PefError } from '../errors/pef-error.js';
 import type { Target } from '../inventory/target.js';
 import { envExports } from '../transport/ssh/shell.js';
+import { hasRunTimeValue, RUN_TIME_VALUES, SAFE_VALUE } from '../task/run-time-value.js';
 import { redact, splitSecrets } from '../util/sensitive.js';
 import { shJoin, shQuote } from '../util/shell-quote.js';
 import { VERSION } from '../version.js';
@@ -23,6 +28,7 @@ import type { RunbookCommand, RunbookDocument } from './export-plan.js';
 /** The runbook as bash text; see the file comment. */
 export function renderRunbook(doc: RunbookDocument): string {
   const secrets = new SecretNames(doc.secretParams);
+  const values = new Map<string, string>();
   const hostFns = new Map([...doc.targets.keys()].map((name) => [name, hostFunctionName(name)]));
   const body: string[] = [];
   for (const [index, step] of doc.steps.entries()) {
@@ -37,7 +43,7 @@ export function renderRunbook(doc: RunbookDocument): string {
       body.push(
         ...(entry.kind === 'finding'
           ? comment(`found: ${entry.text}`)
-          : renderCommand(doc.plan, step.name, entry, hostFns, secrets)),
+          : renderCommand(doc.plan, step.name, entry, hostFns, secrets, values)),
       );
   }
   const hosts = [...doc.targets.values()];
@@ -54,11 +60,15 @@ export function renderRunbook(doc: RunbookDocument): string {
     '# command that would change a host is below, in order. Limits of an export:',
     '# - The commands fit the hosts as they were then. If they changed since, export again.',
     '# - A command a task decides on from the result of an earlier change is not here: a dry run',
-    '#   changes nothing, so it never sees that result. `pef plan run` also records each pass in the',
-    "#   jobs' state files and checks what it changed afterwards; this script does neither.",
+    '#   changes nothing, so it never sees that result. Where a later command only needs a value an',
+    '#   earlier one prints (e.g. the checksum of a dump written here), the script keeps that value',
+    '#   in a PEF_VALUE_ variable, checks it and fills it in. `pef plan run` also checks what it',
+    '#   changed afterwards; this script does not.',
     '# - Where a step needs input only a real run has, or a task cannot preview its commands, the',
     '#   script stops and says so: finish with `pef plan run ... --from <step>`.',
-    '# - Command time limits are not applied; the first failing command stops the script (set -e).',
+    '# - Command time limits are not applied. The first failing command stops the script (set -e)',
+    '#   without the put-back a run does: services a step stopped stay stopped and a lock it took',
+    "#   stays held until its holder is ended (the next run's error names it).",
     'set -euo pipefail',
     '',
     ...secrets.requirements(),
@@ -66,6 +76,8 @@ export function renderRunbook(doc: RunbookDocument): string {
     '# A command whose exit codes other than 0 also count as success in pef.',
     'pef_allow() { local rc=$1; shift; for c in "$@"; do [ "$rc" -eq "$c" ] && return 0; done; return "$rc"; }',
     'pef_stop() { printf "pef: %s\\n" "$1" >&2; exit 3; }',
+    '# A value a command printed, kept for later commands: VALUE PATTERN WHAT; stops unless it fits.',
+    `pef_check() { [[ $1 =~ $2 && $1 =~ ${SAFE_VALUE.source} ]] || pef_stop "unexpected $3: \\"$1\\" (stopped before using it)"; }`,
     "# Quotes a command for the host's shell (POSIX single quotes).",
     `pef_q() { local q="'\\\\''"; printf "'%s'" "\${1//\\'/$q}"; }`,
     '',
@@ -120,6 +132,7 @@ function renderCommand(
   entry: RunbookCommand,
   hostFns: ReadonlyMap<string, string>,
   secrets: SecretNames,
+  values: Map<string, string>,
 ): string[] {
   const where = `in step ${step} on ${entry.target}`;
   if (entry.unsupported === true || entry.runTimeInput !== undefined) {
@@ -140,12 +153,49 @@ function renderCommand(
         `Step ${step} sends a secret inside a command line or variable ${where}; a runbook cannot carry it safely, so none was written. Run the plan with pef plan run.`,
         { step, target: entry.target },
       );
+  const placeholders = [entry.stdin ?? '', ...Object.values(entry.env ?? {})].some(hasRunTimeValue);
+  if (placeholders || (entry.local === true && hasRunTimeValue(entry.command)))
+    throw new PefError(
+      'pef/internal',
+      `A run-time value in the input, variables or hook ${where}; only a command line may hold one.`,
+      {},
+    );
   const run =
-    entry.local === true ? localRun(entry) : `${hostFns.get(entry.target) ?? 'false'} ${shQuote(withEnv(entry))}`;
+    entry.local === true
+      ? localRun(entry)
+      : `${hostFns.get(entry.target) ?? 'false'} ${withValues(withEnv(entry), values, where)}`;
   const allow = allowed(entry.okExitCodes);
   const lines = entry.local === true ? comment(`on the controller (a hook): ${entry.command}`) : [];
+  if (entry.capture !== undefined) {
+    if (entry.stdin !== undefined || entry.local === true)
+      throw new PefError('pef/internal', `A command with input or a hook cannot give a run-time value ${where}.`, {});
+    const { name, pattern, what } = entry.capture;
+    const variable = `PEF_VALUE_${name.toUpperCase()}`;
+    values.set(name, variable);
+    return [
+      ...comment(`Keeps what it prints (${what}) for the commands below.`),
+      `${variable}=$(${run} </dev/null)${allow}`,
+      `pef_check "$${variable}" ${shQuote(`^(${pattern})$`)} ${shQuote(what)}`,
+    ];
+  }
   if (entry.stdin === undefined) return [...lines, `${run} </dev/null${allow}`];
   return [...lines, ...withInput(entry.stdin, `${run}${allow}`, secrets, where)];
+}
+
+// The command as one word for the host function; each run-time placeholder becomes the variable
+// an earlier command's output was kept in (closing and reopening the quotes around it).
+function withValues(command: string, values: ReadonlyMap<string, string>, where: string): string {
+  if (!hasRunTimeValue(command)) return shQuote(command);
+  return `'${command.replace(/'/g, `'\\''`)}'`.replace(RUN_TIME_VALUES, (_, name: string) => {
+    const variable = values.get(name);
+    if (variable === undefined)
+      throw new PefError(
+        'pef/internal',
+        `A command ${where} uses the run-time value ${name}, which no earlier command of the plan prints.`,
+        { value: name },
+      );
+    return `'"$${variable}"'`;
+  });
 }
 
 // A command with its input: a heredoc (text ending in a newline), printf (other text), or

@@ -118,18 +118,24 @@ export function dumpCommand(pg: PgTools, database: string, dir: string, file: st
   });
 }
 
+/** A dump's file name as `dumpFileName` makes it (what restore_db's `dump_files` takes). */
+export const DUMP_FILE = /^[a-z][a-z0-9_-]{0,50}-\d{8}T\d{9}Z\.dump$/;
+
 /** Which names in `<dir>/<db>/` are dumps of `database` (`dumpFileName`; they sort by time). */
 export function isDumpOf(database: string): (name: string) => boolean {
   const prefix = `${database}-`;
   return (name) => name.startsWith(prefix) && /^\d{8}T\d{9}Z\.dump$/.test(name.slice(prefix.length));
 }
 
-/** Prints the newest complete dump in `<dir>/<db>/` as `file=`, `expected=` (from its .sha256), `size=`; nothing if none. */
-export function latestDumpCommand(dir: string, database: string): string {
+/**
+ * Prints the newest complete dump in `<dir>/<db>/` (or the one named `file`, if it is complete) as
+ * `file=`, `expected=` (from its .sha256), `size=`; nothing if none.
+ */
+export function latestDumpCommand(dir: string, database: string, file?: string): string {
   return [
     `cd ${shQuote(`${dir}/${database}`)} 2>/dev/null || exit 0`,
-    'for f in $(ls -1 -- *.dump 2>/dev/null | sort -r); do',
-    '  if [ -f "$f.sha256" ]; then echo "file=$f"; echo "expected=$(head -c 64 "$f.sha256")"; echo "size=$(stat -c %s "$f")"; break; fi',
+    `for f in ${file === undefined ? '$(ls -1 -- *.dump 2>/dev/null | sort -r)' : shQuote(file)}; do`,
+    '  if [ -f "$f" ] && [ -f "$f.sha256" ]; then echo "file=$f"; echo "expected=$(head -c 64 "$f.sha256")"; echo "size=$(stat -c %s "$f")"; break; fi',
     'done',
   ].join('\n');
 }
@@ -157,17 +163,23 @@ export function isSha256(text: string): boolean {
 /**
  * Copies a dump into the superuser's private work dir and prints the sha256 of exactly the bytes
  * written (one pass): what gets restored is what was checked, even if the source changes meanwhile.
+ * Fails (exit 3) unless those bytes match the dump's `.sha256`, so the copy checks itself where
+ * no one reads its output (a runbook).
  */
 export function copyForRestoreCommand(pg: PgTools, source: string, workDir: string, name: string): string {
   const dst = `${workDir}/${name}`;
+  const src = shQuote(source);
   return [
     'set -e',
     'umask 077',
     `install -d -m 700 -o ${shQuote(pg.superuser)} ${shQuote(workDir)}`,
     // The source is read without following a link (the sender controls the incoming dir) and
     // written by the superuser itself into its own dir: root writes nothing there.
-    `[ -f ${shQuote(source)} ] && [ ! -L ${shQuote(source)} ] || { echo "pef: ${source} is not a regular file" >&2; exit 3; }`,
-    `cd / && dd if=${shQuote(source)} iflag=nofollow status=none | runuser -u ${shQuote(pg.superuser)} -- tee ${shQuote(dst)} | sha256sum | cut -d ' ' -f 1`,
+    `[ -f ${src} ] && [ ! -L ${src} ] || { echo "pef: ${source} is not a regular file" >&2; exit 3; }`,
+    `sum=$(cd / && dd if=${src} iflag=nofollow status=none | runuser -u ${shQuote(pg.superuser)} -- tee ${shQuote(dst)} | sha256sum | cut -d ' ' -f 1)`,
+    `expected=$(dd if=${shQuote(`${source}.sha256`)} iflag=nofollow bs=64 count=1 status=none | tr A-F a-f)`,
+    `[ "$sum" = "$expected" ] || { echo "pef: the copy of ${source} has sha256 $sum, but its .sha256 says $expected" >&2; exit 3; }`,
+    'echo "$sum"',
   ].join('\n');
 }
 
@@ -273,4 +285,19 @@ export function swapStatements(swaps: readonly { database: string; exists: boole
 /** Drops a database if it exists, after ending its sessions (DROP DATABASE cannot run in a transaction). */
 export function dropDatabaseStatements(name: string): string[] {
   return [terminateSql([name]), `DROP DATABASE IF EXISTS ${sqlIdent(name)}`];
+}
+
+/**
+ * restore_db's `dump_files` for what one dump_db run reported (its value's `dumps`, each with
+ * `database` and `file`): each database's file name, as it lands in the receiver's incoming dir.
+ */
+export function dumpFilesOf(value: Record<string, unknown> | undefined): Record<string, string> {
+  const dumps = Array.isArray(value?.['dumps']) ? (value['dumps'] as Record<string, unknown>[]) : [];
+  return Object.fromEntries(
+    dumps.flatMap((d) =>
+      typeof d['database'] === 'string' && typeof d['file'] === 'string'
+        ? [[d['database'], d['file'].slice(d['file'].lastIndexOf('/') + 1)]]
+        : [],
+    ),
+  );
 }

@@ -13,6 +13,7 @@
 import { PefError } from '../errors/pef-error.js';
 import type { HostFacts } from '../host/discover.js';
 import { serviceCommand, startOrder, stopOrder } from '../host/services.js';
+import { captureName, runTimeValue, type RunTimeCapture } from '../task/run-time-value.js';
 import type { HostCommands, TaskContext } from '../task/task.js';
 import { parseKeyValues } from '../util/key-value.js';
 import { shQuote } from '../util/shell-quote.js';
@@ -146,6 +147,18 @@ export async function startDatabase(run: RestoreRun, names: readonly string[]): 
   return true;
 }
 
+/**
+ * The checksum of a dump a dry run has not seen (its dump_db was only previewed): the copy prints
+ * it, a runbook keeps it, and the swap's marker names it (src/task/run-time-value.ts).
+ */
+export function dumpChecksumToCome(database: string): RunTimeCapture {
+  return {
+    name: captureName(database, 'dump_sha256'),
+    pattern: '[0-9a-f]{64}',
+    what: `the sha256 of the ${database} dump`,
+  };
+}
+
 /** Copies each dump into the superuser's work dir, hashing what is written: what was checked is what is restored. */
 export async function copyDumps(run: RestoreRun): Promise<void> {
   const { ctx, pg } = run;
@@ -153,8 +166,12 @@ export async function copyDumps(run: RestoreRun): Promise<void> {
     run.step = `copying the dump of ${p.database}`;
     const work = `${DATABASE_DEFAULTS.workDir}/${p.database}.dump`;
     run.workFiles.push(work);
+    const toCome = dumpChecksumToCome(p.database);
     const copied = (
-      await ctx.change(copyForRestoreCommand(pg, p.path, DATABASE_DEFAULTS.workDir, `${p.database}.dump`))
+      await ctx.change(
+        copyForRestoreCommand(pg, p.path, DATABASE_DEFAULTS.workDir, `${p.database}.dump`),
+        p.sha256 === runTimeValue(toCome.name) ? { capture: toCome } : {},
+      )
     )?.stdout.trim();
     if (copied !== undefined && copied !== p.sha256) {
       throw new PefError(

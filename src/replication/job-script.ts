@@ -12,7 +12,7 @@ import { writeFileCommand } from '../host/files.js';
 import { withLockCommand } from '../host/lock.js';
 import { ensureRootDirLines, PEF_RUN_DIR } from '../host/root-dir.js';
 import { shQuote } from '../util/shell-quote.js';
-import type { DataKind, JobResult } from './job-state.js';
+import type { DataKind, JobResult, JobState } from './job-state.js';
 import { JOB_STATE_DIR, jobLogLine, jobStateDirCommand, jobStatePath, renderJobState } from './job-state.js';
 
 /** What a job is; its name is also the script's, the units' and the lock's. */
@@ -56,35 +56,62 @@ export function step(what: string, command: string): string {
   return `step ${shQuote(what)} ${shQuote(command)}`;
 }
 
-// A shell word built from a template whose sentinels @@name@@ become "$name".
-function withVars(text: string): string {
+// A shell word built from a template whose sentinels @@name@@ (for the `names` given) become "$name".
+function withVars(text: string, names: readonly string[]): string {
   // Always single-quoted (shQuote leaves safe words bare), so each sentinel closes and reopens the quotes.
-  return `'${text.replace(/'/g, `'\\''`)}'`.replace(/@@([a-z_]+)@@/g, `'"$$$1"'`);
+  return `'${text.replace(/'/g, `'\\''`)}'`.replace(/@@([a-z_]+)@@/g, (whole, name: string) =>
+    names.includes(name) ? `'"$${name}"'` : whole,
+  );
 }
 const v = (name: string): string => `@@${name}@@`;
+
+/** The host's time as the state files hold it (UTC, milliseconds), for `now=$(…)`. */
+export const NOW_COMMAND = 'date -u +%Y-%m-%dT%H:%M:%S.%3NZ';
+
+/**
+ * `state`'s file text as shell words for `printf '%s\n'`, from the one renderer status reads;
+ * a field given as `hostValue(name)` is the host's shell variable `$name` when the words run.
+ */
+export function stateWords(state: JobState, names: readonly string[]): string[] {
+  return renderJobState(state)
+    .replace(/\n$/, '')
+    .split('\n')
+    .map((line) => {
+      // Only a whole value is a variable: a message that spells a sentinel stays text.
+      const field = /^([a-z_]+=)@@([a-z_]+)@@$/.exec(line);
+      return field?.[1] !== undefined && field[2] !== undefined && names.includes(field[2])
+        ? `${field[1]}"$${field[2]}"`
+        : shQuote(line);
+    });
+}
+
+/** A state field filled in on the host from its shell variable `name` (see stateWords). */
+export function hostValue(name: string): string {
+  return v(name);
+}
 
 /**
  * The state file's lines as shell words for `printf '%s\n'`, from the one renderer status reads
  * against; `$result $now $last_success $last_failure $error $duration $bytes` fill them in.
  */
 export function jobStateWords(spec: JobSpec): string[] {
-  return renderJobState({
-    job: checkJobName(spec.job),
-    kind: spec.kind,
-    role: spec.role,
-    result: v('result') as JobResult,
-    lastRun: v('now'),
-    lastSuccess: v('last_success'),
-    lastFailure: v('last_failure'),
-    error: v('error'),
-    durationMs: v('duration') as unknown as number,
-    bytes: v('bytes') as unknown as number,
-    intervalS: spec.intervalS,
-    lag: null,
-  })
-    .replace(/\n$/, '')
-    .split('\n')
-    .map(withVars);
+  return stateWords(
+    {
+      job: checkJobName(spec.job),
+      kind: spec.kind,
+      role: spec.role,
+      result: v('result') as JobResult,
+      lastRun: v('now'),
+      lastSuccess: v('last_success'),
+      lastFailure: v('last_failure'),
+      error: v('error'),
+      durationMs: v('duration') as unknown as number,
+      bytes: v('bytes') as unknown as number,
+      intervalS: spec.intervalS,
+      lag: null,
+    },
+    ['result', 'now', 'last_success', 'last_failure', 'error', 'duration', 'bytes'],
+  );
 }
 
 /** The whole script of a job: the frame around `body` (shell lines run after the lock is taken). */
@@ -92,7 +119,7 @@ export function jobScript(spec: JobSpec, body: readonly string[]): string {
   const job = checkJobName(spec.job);
   const state = jobStatePath(job);
   const stateLines = jobStateWords(spec);
-  const logLine = withVars(jobLogLine(job, v('level') as 'SUCCESS', v('msg')));
+  const logLine = withVars(jobLogLine(job, v('level') as 'SUCCESS', v('msg')), ['level', 'msg']);
   return [
     '#!/bin/sh',
     `# pef replication job ${job} (${spec.role} ${spec.kind}), every ${spec.intervalS} s and when its watched paths change.`,
@@ -112,7 +139,7 @@ export function jobScript(spec: JobSpec, body: readonly string[]): string {
     `prev() { sed -n "s/^$1=//p" ${shQuote(state)} 2>/dev/null | tail -n 1; }`,
     '# record RESULT LEVEL MESSAGE: the state file (last_success survives a failure); LEVEL empty: no log line.',
     'record() {',
-    `  result=$1 now=$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ) msg=$(printf '%s' "$3" | tr '\\r\\n' '  ')`,
+    `  result=$1 now=$(${NOW_COMMAND}) msg=$(printf '%s' "$3" | tr '\\r\\n' '  ')`,
     `  last_success=$(prev last_success) last_failure=$(prev last_failure) error=''`,
     '  case $result in success | warning) last_success=$now ;; failure) last_failure=$now error=$msg ;; esac',
     '  duration=$(($(date +%s%3N) - started))',

@@ -13,6 +13,7 @@ import { CLEANUP_TIMEOUT_MS } from '../runtime/cancellation.js';
 import type { Runtime } from '../runtime/runtime.js';
 import type { CommandOutput, Connection } from '../transport/transport.js';
 import { validateParams } from './params.js';
+import { hasRunTimeValue } from './run-time-value.js';
 import type { HostCommands, TaskCommandOptions, TaskContext, TaskDefinition } from './task.js';
 
 /** Runs `task` with raw `params` on `targets`; exactly one Result per target. */
@@ -121,8 +122,17 @@ function hostCommands(
 ): HostCommands {
   const { cancellation } = runtime;
   const exec = async (command: string, options: TaskCommandOptions = {}): Promise<CommandOutput> => {
-    const { okExitCodes = [0], runTimeInput: _unused, ...commandOptions } = options;
+    const { okExitCodes = [0], runTimeInput: _unused, capture: _kept, ...commandOptions } = options;
     if (mode.cleanup !== true) cancellation.throwIfCancelled(`\`${firstLine(command)}\` on ${target.name}`);
+    // A placeholder only stands in for a value in a dry run; sent, it would be taken literally.
+    if (hasRunTimeValue(command))
+      throw new PefError(
+        'pef/internal',
+        `${task} on ${target.name}: a dry run's placeholder in \`${firstLine(command)}\``,
+        {
+          command,
+        },
+      );
     const output = await connection.run(command, {
       ...commandOptions,
       ...(mode.cleanup === true
@@ -146,6 +156,7 @@ function hostCommands(
       ...(options.stdin === undefined ? {} : { stdin: options.stdin }),
       ...(options.env === undefined ? {} : { env: options.env }),
       ...(options.runTimeInput === undefined ? {} : { runTimeInput: options.runTimeInput }),
+      ...(options.capture === undefined ? {} : { capture: options.capture }),
       ...(options.okExitCodes === undefined ? {} : { okExitCodes: options.okExitCodes }),
     });
     runtime.log.write('info', `noop: would run: ${command}`, target.name);

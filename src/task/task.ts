@@ -15,6 +15,7 @@ import type { z } from 'zod';
 import type { Prompter } from '../interaction/prompter.js';
 import type { Target } from '../inventory/target.js';
 import type { CommandOptions, CommandOutput, Connection } from '../transport/transport.js';
+import type { RunTimeCapture } from './run-time-value.js';
 
 /** A zod object describing a task's or plan's parameters. */
 export type ParamsSchema = z.ZodObject;
@@ -29,6 +30,11 @@ export interface TaskCommandOptions extends CommandOptions {
    * replaying the command without its input.
    */
   runTimeInput?: string;
+  /**
+   * For a `change` whose output later commands of the run need (src/task/run-time-value.ts):
+   * a runbook keeps what it prints in a variable, which those commands' placeholders name.
+   */
+  capture?: RunTimeCapture;
 }
 
 /** Commands on one host, noop-aware: the target's own, or a peer's (see `TaskContext.peer`). */

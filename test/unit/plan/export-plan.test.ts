@@ -17,6 +17,7 @@ import { definePlan } from '../../../src/plan/plan.js';
 import { renderRunbook } from '../../../src/plan/runbook-script.js';
 import { createRuntime } from '../../../src/runtime/create-runtime.js';
 import { sensitiveString } from '../../../src/task/params.js';
+import { runTimeValue } from '../../../src/task/run-time-value.js';
 import { defineTask } from '../../../src/task/task.js';
 import { shQuote } from '../../../src/util/shell-quote.js';
 
@@ -202,6 +203,62 @@ describe('pef plan export', () => {
     expect(run.stderr).toContain('finish with: pef plan run demo --from key');
     expect(existsSync(files.key)).toBe(false);
     expect(readFileSync(files.a, 'utf8')).toContain('line one');
+  });
+
+  it('carries a value a change prints to the later commands that need it, checked first', async () => {
+    // As restore_db's copy prints the checksum its swap marks the database with: the dry run
+    // never sees the value, so the later command holds a placeholder the runbook fills in.
+    const made = join(dir, 'made');
+    const used = join(dir, 'used');
+    const mint = defineTask({
+      name: 'mint',
+      description: '',
+      params: z.object({ make: z.string() }),
+      supportsNoop: true,
+      async run(ctx) {
+        const capture = { name: 'token', pattern: '[0-9a-f]{8}', what: 'the new token' };
+        const out = await ctx.change(`${ctx.params.make} | tee ${shQuote(made)}`, { capture });
+        const token = out?.stdout.trim() ?? runTimeValue('token');
+        await ctx.change(`printf 'token=%s\\n' ${token} > ${shQuote(used)}`);
+        return { changed: true };
+      },
+    });
+    const minting = definePlan({
+      name: 'minting',
+      description: '',
+      params: z.object({ make: z.string() }),
+      steps: [
+        {
+          name: 'mint',
+          description: '',
+          async run(ctx) {
+            await ctx.runTask(mint, await ctx.targets('replica'), { make: ctx.params.make });
+          },
+        },
+      ],
+    });
+    const script = async (make: string) => {
+      const pef = createRuntime({ inventory, format: 'json', tasks: [mint], plans: [minting] });
+      try {
+        return renderRunbook(await exportPlan(pef, minting, { make }, { inventory: 'x' }));
+      } finally {
+        await pef.close();
+      }
+    };
+    const good = await script("head -c 4 /dev/urandom | od -An -tx1 | tr -d ' \\n'");
+    expect(good).toContain('PEF_VALUE_TOKEN=$(on_replica_test ');
+    expect(good).toContain(`'"$PEF_VALUE_TOKEN"'`);
+    const run = bash(good);
+    expect(run.stderr).toContain('pef: runbook of plan minting done');
+    expect(run.status).toBe(0);
+    expect(readFileSync(used, 'utf8')).toBe(`token=${readFileSync(made, 'utf8')}\n`);
+    rmSync(used);
+
+    // A value that does not look as it should is never used.
+    const bad = bash(await script("printf '%s' '$(reboot)'"));
+    expect(bad.status).toBe(3);
+    expect(bad.stderr).toContain('unexpected the new token: "$(reboot)"');
+    expect(existsSync(used)).toBe(false);
   });
 
   it('refuses to write a runbook when the dry run fails', async () => {

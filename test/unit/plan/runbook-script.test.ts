@@ -3,6 +3,7 @@ import { spawnSync } from 'node:child_process';
 import type { Target } from '../../../src/inventory/target.js';
 import type { RunbookDocument, RunbookStep } from '../../../src/plan/export-plan.js';
 import { renderRunbook } from '../../../src/plan/runbook-script.js';
+import { runTimeValue } from '../../../src/task/run-time-value.js';
 import { registerSecret } from '../../../src/util/sensitive.js';
 
 function sshTarget(name: string, ssh: Partial<Target['config']['ssh']> = {}): Target {
@@ -163,5 +164,23 @@ describe('renderRunbook', () => {
     expect(script).toContain(': "${PEF_SECRET_1:?set PEF_SECRET_1 to a secret first used in step db on replica.lab');
     expect(script).toContain(`{ printf '%s' "$PEF_SECRET_1"; printf '%s' '\n'; } | on_replica_lab psql`);
     expect(bashN(script).status).toBe(0);
+  });
+
+  it('fills a run-time value only from an earlier capture, and only into a command line', () => {
+    const targets = [sshTarget('replica.lab')];
+    const entry = (e: Record<string, unknown>) => ({ kind: 'command', target: 'replica.lab', ...e }) as never;
+    const steps = (...entries: never[]): RunbookStep[] => [{ name: 'restore', description: '', entries }];
+    const use = entry({ command: `psql -c "COMMENT ... sha256=${runTimeValue('sum')}"` });
+    expect(() => renderRunbook(doc(steps(use), targets))).toThrow(
+      /uses the run-time value sum, which no earlier command/,
+    );
+    const capture = entry({ command: 'sha256sum f', capture: { name: 'sum', pattern: '[0-9a-f]{64}', what: 'a sum' } });
+    const script = renderRunbook(doc(steps(capture, use), targets));
+    expect(script).toContain(`PEF_VALUE_SUM=$(on_replica_lab 'sha256sum f' </dev/null)`);
+    expect(script).toContain(`pef_check "$PEF_VALUE_SUM" '^([0-9a-f]{64})$' 'a sum'`);
+    expect(script).toContain(`sha256='"$PEF_VALUE_SUM"'"'`);
+    expect(bashN(script).status).toBe(0);
+    const inInput = entry({ command: 'psql', stdin: `${runTimeValue('sum')}\n` });
+    expect(() => renderRunbook(doc(steps(capture, inInput), targets))).toThrow(/only a command line may hold one/);
   });
 });

@@ -30,6 +30,33 @@ describe('sync', () => {
     expect(records(spec.calls)).toEqual(['p:sync_ca:success', 'r:receive_ca:success']);
   });
 
+  it('on open source Puppet reseeds a lagging PuppetDB from exactly the dump just shipped; a dry run previews the records too', async () => {
+    const file = 'puppetdb-20261203T070000000Z.dump';
+    for (const noop of [false, true]) {
+      const spec = planSpec(pair);
+      spec.allowTask('discover', discovered('oss'));
+      spec.allowTask('sync_ca', { changed: false });
+      spec.allowTask('compare_puppetdb', { changed: false, value: { lag: 1 } });
+      spec
+        .expectTask('dump_db')
+        .withTargets('p')
+        .returns({
+          changed: true,
+          value: { dumps: [{ database: 'puppetdb', file: `/var/lib/pef/dumps/puppetdb/${file}` }] },
+        });
+      spec
+        .expectTask('restore_db')
+        .withTargets('r')
+        .withParams({ databases: ['puppetdb'], dump_files: { puppetdb: file } })
+        .returns({ changed: true });
+      spec.allowTask('record_job', { changed: true });
+      const result = await spec.run(sync, {}, { noop });
+      expect(result.status).toBe('success');
+      // An exported runbook records its passes as a run does.
+      expect(records(spec.calls)).toEqual(['p:sync_ca:success', 'r:receive_ca:success']);
+    }
+  });
+
   it('on PE tries every kind even when one fails, records the failure, and fails at the end naming it', async () => {
     const spec = planSpec(pair);
     spec.allowTask('discover', discovered('pe'));

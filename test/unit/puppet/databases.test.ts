@@ -158,19 +158,40 @@ describe('dump retention, outbox, latestDumpCommand (src/host/archive.ts, run fo
     expect(parseLatestDump(sh(latestDumpCommand(dir, 'other')).stdout)).toBeNull();
     expect(parseLatestDump(sh(latestDumpCommand(dumps(names, []), 'puppetdb')).stdout)).toBeNull();
   });
+
+  it('gives the dump it is named, only when that one is complete', () => {
+    const dir = dumps(names, names.slice(0, 3));
+    expect(parseLatestDump(sh(latestDumpCommand(dir, 'puppetdb', names[0])).stdout)?.file).toBe(names[0]);
+    expect(parseLatestDump(sh(latestDumpCommand(dir, 'puppetdb', names[3])).stdout)).toBeNull();
+    expect(
+      parseLatestDump(sh(latestDumpCommand(dir, 'puppetdb', 'puppetdb-20990101T000000000Z.dump')).stdout),
+    ).toBeNull();
+  });
 });
 
 describe('copyForRestoreCommand (run for real)', () => {
+  const hello = '2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824';
   it('copies privately and prints the sha256 of what it wrote', () => {
     const src = join(tempDir(), 'x.dump');
     writeFileSync(src, 'hello');
+    writeFileSync(`${src}.sha256`, `${hello.toUpperCase()}  x.dump\n`);
     const work = join(tempDir(), 'work');
     const run = sh(copyForRestoreCommand({ bin: '/nonexistent', superuser: me }, src, work, 'puppetdb.dump'));
     expect(run.status).toBe(0);
-    expect(run.stdout.trim()).toBe('2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824');
+    expect(run.stdout.trim()).toBe(hello);
     expect(readFileSync(join(work, 'puppetdb.dump'), 'utf8')).toBe('hello');
     expect(statSync(join(work, 'puppetdb.dump')).mode & 0o777).toBe(0o600);
     expect(statSync(work).mode & 0o777).toBe(0o700);
+  });
+
+  it('fails, printing nothing on stdout, when what it wrote does not match the .sha256', () => {
+    const src = join(tempDir(), 'x.dump');
+    writeFileSync(src, 'hello, changed');
+    writeFileSync(`${src}.sha256`, `${hello}  x.dump\n`);
+    const run = sh(copyForRestoreCommand({ bin: '/nonexistent', superuser: me }, src, join(tempDir(), 'w'), 'p.dump'));
+    expect(run.status).toBe(3);
+    expect(run.stdout).toBe('');
+    expect(run.stderr).toContain(`but its .sha256 says ${hello}`);
   });
 });
 

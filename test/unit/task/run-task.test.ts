@@ -2,6 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import { z } from 'zod';
 import { PefError } from '../../../src/errors/pef-error.js';
 import { runTask } from '../../../src/task/run-task.js';
+import { runTimeValue } from '../../../src/task/run-time-value.js';
 import { defineTask } from '../../../src/task/task.js';
 import { fakeRuntime, fakeTarget } from '../../helpers/fake-runtime.js';
 
@@ -65,6 +66,23 @@ describe('runTask', () => {
       _would_run: ["echo 'x' >> /etc/demo"],
     });
     expect(events).toContainEqual({ type: 'noop-command', target: 'a', command: "echo 'x' >> /etc/demo" });
+  });
+
+  it("never sends a dry run's run-time placeholder: the task fails before the command", async () => {
+    const careless = defineTask({
+      name: 'careless',
+      description: 'test task',
+      params: z.object({}),
+      supportsNoop: true,
+      async run(ctx) {
+        await ctx.change(`echo ${runTimeValue('token')} >> /etc/demo`);
+        return { changed: true };
+      },
+    });
+    const { runtime, sent } = fakeRuntime([fakeTarget('a')], () => ({}));
+    const set = await runTask(runtime, careless, [fakeTarget('a')], {});
+    expect(set.find('a')?.error).toMatchObject({ kind: 'pef/internal' });
+    expect(sent).toEqual([]);
   });
 
   it('refuses noop for a task that cannot preview', async () => {

@@ -167,6 +167,19 @@ describe("sync_ca's certificate step failing", () => {
     expect(sent.some((s) => s.startsWith('primary: ') && s.includes('/signed/'))).toBe(false);
   });
 
+  it('in a dry run, marks the certificate as input only a real run has, before any of its changes', async () => {
+    const fake = fakeRuntime(targets, failing({ restore: 'ok', start: 'ok' }).handler, { noop: true });
+    const r = (await runTask(fake.runtime, syncCa, [targets[0]!], { receiver: 'replica' })).find('primary')!;
+    expect(r.status).toBe('success');
+    const recorded = fake.events.flatMap((e) => (e.type === 'noop-command' ? [e] : []));
+    expect(recorded[0]).toMatchObject({
+      target: 'primary',
+      command: expect.stringContaining(`${CADIR}/signed/replica.lab.pem`),
+      runTimeInput: expect.stringContaining("the certificate replica's copy of the CA issues"),
+    });
+    expect(recorded.slice(1).map((e) => e.command)).toContain(serviceCommand(manager, 'stop', 'puppetserver'));
+  });
+
   it('says so, with the commands to run, when neither the put-back nor the start can be confirmed', async () => {
     const { r } = await run(failing({ restore: 'fails', start: 'fails' }));
     expect(r.status).toBe('failure');

@@ -24,12 +24,16 @@ import { replicationStateCommand } from '../../../src/puppet/mode.js';
 import { Cancellation } from '../../../src/runtime/cancellation.js';
 import { runTask } from '../../../src/task/run-task.js';
 import type { CommandOptions } from '../../../src/transport/transport.js';
+import { dumpChecksumToCome } from '../../../src/puppet/db-restore-phases.js';
+import { runTimeValue } from '../../../src/task/run-time-value.js';
 import { restoreDb } from '../../../tasks/restore-db.js';
 import { fakeRuntime, fakeTarget } from '../../helpers/fake-runtime.js';
 
 const HOST = 'replica.lab';
 const SHA = 'a'.repeat(64);
 const FILE = 'puppetdb-20250101T000000000Z.dump';
+/** A dump the model does not hold: one a dry run's dump_db only previewed. */
+const LATER = 'puppetdb-20250102T000000000Z.dump';
 const DUMP = `${SHIPPED_DUMP_DIR}/puppetdb/${FILE}`;
 const PG = { bin: '/usr/lib/postgresql/15/bin', superuser: 'postgres' };
 const NAMES = ['puppetdb', restoreNames('puppetdb').next, restoreNames('puppetdb').previous];
@@ -78,6 +82,9 @@ function handler(w: World) {
     if (command === replicationStateCommand()) return { stdout: '' };
     if (command === latestDumpCommand(SHIPPED_DUMP_DIR, 'puppetdb'))
       return { stdout: `file=${FILE}\nexpected=${SHA}\nsize=42\n` };
+    if (command === latestDumpCommand(SHIPPED_DUMP_DIR, 'puppetdb', FILE))
+      return { stdout: `file=${FILE}\nexpected=${SHA}\nsize=42\n` };
+    if (command === latestDumpCommand(SHIPPED_DUMP_DIR, 'puppetdb', LATER)) return { stdout: '' };
     if (command === sha256Command(DUMP)) return { stdout: `${SHA}\n` };
     if (command.includes('/pg_restore') && command.includes(' -s -f - '))
       return { stdout: 'ALTER TABLE public.certnames OWNER TO puppetdb;\n' };
@@ -129,10 +136,16 @@ function handler(w: World) {
   };
 }
 
-async function restore(w: World, params: Record<string, unknown> = { force: true }, cancellation?: Cancellation) {
-  const fake = fakeRuntime([fakeTarget(HOST)], handler(w), cancellation ? { cancellation } : {});
+async function restore(
+  w: World,
+  params: Record<string, unknown> = { force: true },
+  cancellation?: Cancellation,
+  noop = false,
+) {
+  const fake = fakeRuntime([fakeTarget(HOST)], handler(w), { ...(cancellation ? { cancellation } : {}), noop });
   const set = await runTask(fake.runtime, restoreDb, [fakeTarget(HOST)], params);
-  return { result: set.results[0]!, sent: fake.sent.map((s) => s.command) };
+  const recorded = fake.events.flatMap((e) => (e.type === 'noop-command' ? [e] : []));
+  return { result: set.results[0]!, sent: fake.sent.map((s) => s.command), recorded };
 }
 
 describe('restore_db (model of a replica)', () => {
@@ -147,6 +160,33 @@ describe('restore_db (model of a replica)', () => {
     expect(sent).toContain(serviceCommand('lab', 'status', 'puppetdb'));
     expect([...w.running].sort()).toEqual(['postgresql', 'puppet', 'puppetdb']);
     expect(w.lockHeld).toBe(false);
+  });
+
+  it('restores the dump dump_files names, and refuses a name that is not a dump of that database', async () => {
+    const named = await restore(world(), { dump_files: { puppetdb: FILE } });
+    expect(named.result.error).toBeUndefined();
+    expect(named.result.value).toMatchObject({ databases: [{ restored: true }] });
+    expect(named.sent).toContain(copyForRestoreCommand(PG, DUMP, DATABASE_DEFAULTS.workDir, 'puppetdb.dump'));
+    const absent = await restore(world(), { dump_files: { puppetdb: LATER } });
+    expect(absent.result.error?.msg).toContain(`No complete dump of puppetdb named ${LATER} in`);
+    const wrong = await restore(world(), { dump_files: { 'pe-rbac': FILE } });
+    expect(wrong.result.error?.msg).toMatch(
+      /dump_files names .* for pe-rbac, which is not one of the databases restored/,
+    );
+    expect(wrong.sent.some((c) => c.includes('pg_restore'))).toBe(false);
+  });
+
+  it('in a dry run, previews the restore of a dump not written yet: the copy gives its checksum to the swap', async () => {
+    const { result, sent, recorded } = await restore(world(), { dump_files: { puppetdb: LATER } }, undefined, true);
+    expect(result.error).toBeUndefined();
+    const copy = recorded.find((e) => e.command.includes(`${SHIPPED_DUMP_DIR}/puppetdb/${LATER}`));
+    expect(copy?.capture).toEqual(dumpChecksumToCome('puppetdb'));
+    const placeholder = runTimeValue(dumpChecksumToCome('puppetdb').name);
+    const swap = recorded.find((e) => e.command.includes('COMMENT ON DATABASE'));
+    expect(swap?.command).toContain(`pef-restore sha256=${placeholder} file=${LATER}`);
+    expect(recorded.indexOf(copy!)).toBeLessThan(recorded.indexOf(swap!));
+    // Only reads were sent, none with a placeholder.
+    expect(sent.some((c) => c.includes('@@pef:') || c.includes('pg_restore --exit-on-error'))).toBe(false);
   });
 
   it('a service that does not start again fails the task, naming it and the command; the others are started', async () => {
