@@ -16,7 +16,7 @@ const params = z.object(SETUP_PARAMS);
 export const setup = definePlan({
   name: 'setup',
   description: 'Turn a primary and a replica into a verified warm spare (idempotent; resumable with --from)',
-  details: `Steps: preflight, install_agent, setup_transfer, pad_serial, sync_ca, replica_servers, seed_puppetdb and
+  details: `Steps: preflight, install_agent, setup_transfer, pad_serial, receive, sync_ca, replica_servers, seed_puppetdb and
 stream_puppetdb (oss), pe_data (PE warm-spare), pe_native_replica (PE native), modes, replication, agents, verify.
 A second run on an unchanged pair changes nothing ("changed": 0 with --format json).`,
   params,

@@ -38,6 +38,7 @@ import { padSerial } from '../../tasks/pad-serial.js';
 import { provisionReplica } from '../../tasks/provision-replica.js';
 import { setMode } from '../../tasks/set-mode.js';
 import { setupTransfer } from '../../tasks/setup-transfer.js';
+import { readServers } from './read-servers.js';
 import { syncCa } from '../../tasks/sync-ca.js';
 
 /** The memo key holding the Pair the steps build: `primary` sends, `replica` becomes its spare. */
@@ -133,6 +134,25 @@ const STEPS: PlanStep<SetupStepParams>[] = [
     async run(ctx) {
       const { primary } = await setupPair(ctx);
       await ctx.runTask(padSerial, [primary], {});
+    },
+  },
+  {
+    name: 'receive',
+    description:
+      'a spare that was fenced or had replication switched off (a rebuild after a failover) set passive, receiving',
+    async run(ctx) {
+      const { primary, replica } = await setupPair(ctx);
+      const state = (await readServers(ctx, [replica])).get(replica.name)?.probe?.replication;
+      const mode = state?.mode?.mode ?? null;
+      // Only a server known not to be active: a fresh spare gets its mode at the modes step, and an
+      // active one is the split-brain guard's case (promote and failback refuse it before this).
+      if (!(mode === 'fenced' || (mode === 'passive' && state?.killSwitch))) {
+        ctx.log(
+          `${replica.name} is ${mode ?? 'without a mode'}${state?.killSwitch ? ', kill-switch on' : ''}: nothing to do`,
+        );
+        return;
+      }
+      await ctx.runTask(setMode, [replica], { mode: 'passive', peer: primary.name, replication: 'enabled' });
     },
   },
   {

@@ -35,10 +35,12 @@ describe('failback', () => {
     );
     const changes = changedTasks(spec);
     // The reverse sync first (r sends to p), the switchover to p after it.
-    expect(changes.slice(0, 9)).toEqual([
+    expect(changes.slice(0, 10)).toEqual([
       'install_agent@p source=r',
       'setup_transfer@r receiver=p',
       'pad_serial@r',
+      // The fenced old primary receives again (its kill-switch off) before the CA is sent to it.
+      'set_mode@p peer=r mode=passive',
       'sync_ca@r receiver=p',
       'configure_replica@r receiver=p',
       'configure_puppetdb_broadcast@r receiver=p',

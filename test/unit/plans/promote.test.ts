@@ -37,6 +37,8 @@ describe('promote', () => {
       'install_agent@p source=r',
       'setup_transfer@r receiver=p',
       'pad_serial@r',
+      // The fenced old primary receives again (its kill-switch off) before the CA is sent to it.
+      'set_mode@p peer=r mode=passive',
       'sync_ca@r receiver=p',
       'configure_replica@r receiver=p',
       'configure_puppetdb_broadcast@r receiver=p',
