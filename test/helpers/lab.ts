@@ -13,6 +13,7 @@ import type { LabInfo, LabUpOptions } from '../../src/lab/lab-up.js';
 import type { LabProfile } from '../../src/lab/lab-layout.js';
 import { labDown } from '../../src/lab/lab-down.js';
 import { labStatus } from '../../src/lab/lab-status.js';
+import { labExec } from '../../src/lab/lab-exec.js';
 
 /** Where test runs keep their shared lab. */
 export const TEST_LAB_DIR = process.env['PEF_TEST_LAB_DIR'] ?? '/tmp/pef-test-lab';
@@ -102,4 +103,9 @@ export async function releaseTestLab(options: { force?: boolean } = {}): Promise
     if (lab.profile === 'oss') released = true;
   }
   return released;
+}
+
+/** `sh -c COMMAND` on a host of the shared oss lab (10 minutes at most). */
+export function labSh(host: string, command: string): ReturnType<typeof labExec> {
+  return labExec(host, ['sh', '-c', command], { dir: TEST_LAB_DIR, timeoutMs: 600_000 });
 }

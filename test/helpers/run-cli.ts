@@ -49,3 +49,19 @@ export function runNode(args: readonly string[], options: RunOptions = {}): Prom
     child.stdin.end(options.stdin ?? '');
   });
 }
+
+/** A `--format json` run's document; a run that printed something else fails the test with its output. */
+export function cliJson(run: CliRun): Record<string, unknown> {
+  try {
+    return JSON.parse(run.stdout) as Record<string, unknown>;
+  } catch {
+    throw new Error(`not JSON (exit ${run.code}):\n${run.stdout}\n${run.stderr}`);
+  }
+}
+
+/** The failed steps of a `pef plan run … --format json` document, as `name: message` lines. */
+export function failedSteps(result: Record<string, unknown>): string[] {
+  return (result['steps'] as { name: string; status: string; error?: { msg: string } }[])
+    .filter((s) => s.status === 'failure')
+    .map((s) => `${s.name}: ${s.error?.msg ?? ''}`);
+}

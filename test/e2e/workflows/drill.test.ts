@@ -10,26 +10,11 @@
  * (test/helpers/lab-test-sequencer.mjs): it starts from the healthy pair setup left.
  */
 import { beforeAll, describe, expect, it } from '@jest/globals';
-import { labExec } from '../../../src/lab/lab-exec.js';
-import { ensureLab, TEST_LAB_DIR } from '../../helpers/lab.js';
-import { DR_DRILL, runCli, runNode, type CliRun } from '../../helpers/run-cli.js';
+import { ensureLab, labSh, TEST_LAB_DIR } from '../../helpers/lab.js';
+import { cliJson as json, DR_DRILL, failedSteps, runCli, runNode } from '../../helpers/run-cli.js';
 
 let inventory = '';
-const sh = (host: string, command: string) =>
-  labExec(host, ['sh', '-c', command], { dir: TEST_LAB_DIR, timeoutMs: 600_000 });
-const json = (run: CliRun): Record<string, unknown> => {
-  try {
-    return JSON.parse(run.stdout) as Record<string, unknown>;
-  } catch {
-    throw new Error(`not JSON (exit ${run.code}):\n${run.stdout}\n${run.stderr}`);
-  }
-};
-type Step = { name: string; status: string; error?: { msg: string } };
-const steps = (run: CliRun) => json(run)['steps'] as Step[];
-const failed = (run: CliRun) =>
-  steps(run)
-    .filter((s) => s.status === 'failure')
-    .map((s) => `${s.name}: ${s.error?.msg ?? ''}`);
+const sh = labSh;
 const status = async () => json(await runCli(['status', '-i', inventory, '--format', 'json']));
 const plan = (name: string, ...args: string[]) =>
   runCli(['plan', 'run', name, '-i', inventory, '--format', 'json', ...args]);
@@ -40,7 +25,7 @@ beforeAll(async () => {
   // Alone (not after setup.test.ts), the drill makes its own warm spare first.
   if (doc['healthy'] !== true || doc['active'] !== 'primary.lab') {
     const setup = await plan('setup', 'code=rsync');
-    expect(failed(setup)).toEqual([]);
+    expect(failedSteps(json(setup))).toEqual([]);
   }
 }, 1_500_000);
 

@@ -15,23 +15,14 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { labExec } from '../../../src/lab/lab-exec.js';
 import { LAB_JOB_SERVICE } from '../../../src/replication/job-units.js';
 import { jobStatePath, parseJobState } from '../../../src/replication/job-state.js';
-import { ensureLab, TEST_LAB_DIR } from '../../helpers/lab.js';
-import { runCli, type CliRun } from '../../helpers/run-cli.js';
+import { ensureLab, labSh, TEST_LAB_DIR } from '../../helpers/lab.js';
+import { cliJson as json, runCli } from '../../helpers/run-cli.js';
 
 let inventory = '';
 let dir = '';
-const sh = (host: string, command: string) =>
-  labExec(host, ['sh', '-c', command], { dir: TEST_LAB_DIR, timeoutMs: 300_000 });
-const json = (run: CliRun): Record<string, unknown> => {
-  try {
-    return JSON.parse(run.stdout) as Record<string, unknown>;
-  } catch {
-    throw new Error(`not JSON (exit ${run.code}):\n${run.stdout}\n${run.stderr}`);
-  }
-};
+const sh = labSh;
 const jobs = (host: string, action: 'start' | 'stop') => sh(host, `pef-lab-service ${action} ${LAB_JOB_SERVICE}`);
 const state = async (host: string, job: string) =>
   parseJobState((await sh(host, `cat ${jobStatePath(job)} 2>/dev/null || true`)).stdout);

@@ -6,25 +6,11 @@
  * Runs after the task and replication suites (test/helpers/lab-test-sequencer.mjs).
  */
 import { beforeAll, describe, expect, it } from '@jest/globals';
-import { labExec } from '../../../src/lab/lab-exec.js';
-import { ensureLab, TEST_LAB_DIR } from '../../helpers/lab.js';
-import { runCli, type CliRun } from '../../helpers/run-cli.js';
+import { ensureLab, labSh } from '../../helpers/lab.js';
+import { cliJson as json, failedSteps, runCli } from '../../helpers/run-cli.js';
 
 let inventory = '';
-const sh = (host: string, command: string) =>
-  labExec(host, ['sh', '-c', command], { dir: TEST_LAB_DIR, timeoutMs: 300_000 });
-const json = (run: CliRun): Record<string, unknown> => {
-  try {
-    return JSON.parse(run.stdout) as Record<string, unknown>;
-  } catch {
-    throw new Error(`not JSON (exit ${run.code}):\n${run.stdout}\n${run.stderr}`);
-  }
-};
-const failedSteps = (result: Record<string, unknown>) =>
-  (result['steps'] as { name: string; status: string; error?: { msg: string } }[])
-    .filter((s) => s.status === 'failure')
-    .map((s) => `${s.name}: ${s.error?.msg ?? ''}`);
-
+const sh = labSh;
 beforeAll(async () => {
   inventory = (await ensureLab()).inventory;
 }, 900_000);
