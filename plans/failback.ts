@@ -23,6 +23,7 @@ import { confirmActive } from '../src/workflow/confirm-active.js';
 import { assessNewSpare, refuseUnlessReady, type NewSpareAssessment } from '../src/workflow/new-spare-checks.js';
 import { pairTargets, type Pair } from '../src/workflow/pair.js';
 import { switchDirection } from '../src/workflow/switch-direction.js';
+import { caPass, failIfPassesFailed } from './shared/data-passes.js';
 import { readServers } from './shared/read-servers.js';
 import { SETUP_PARAMS, setupMemo, setupSteps } from './shared/setup-steps.js';
 import { switchover } from './switchover.js';
@@ -73,7 +74,7 @@ export const failback = definePlan({
   name: 'failback',
   description: 'Return to the original primary after a failover: sync back to it, verify, switch over to it',
   details: `Steps: failback_check, failback_confirm, then setup's steps with the active server sending back to the
-original primary (preflight ... replication), then the switchover's (check, confirm, recheck, pause, fence,
+original primary (preflight ... replication), first_pass, then the switchover's (check, confirm, recheck, pause, fence,
 final_sync, verify_equal, demote, promote, new_spare, reverse, agents, verify).
 The original primary (to=<name>, default the inventory's role: primary) must be fenced: passive or fenced,
 never active (pef/split-brain-guard, exit 2). Asks to type its name (--yes in scripts). --noop checks for
@@ -125,6 +126,20 @@ real and prints every command; exit 2 when a prerequisite fails. Resume with --f
       },
     },
     ...setupSteps(['agents', 'verify']),
+    {
+      name: 'first_pass',
+      description:
+        "a CA pass to the original primary recorded, so the switchover's checks judge the jobs just installed at once",
+      async run(ctx) {
+        await ctx.memo.get('confirmed');
+        const { active, original } = await current(ctx);
+        if (ctx.noop) return ctx.log(`a real run records a first CA pass ${active.name} -> ${original.name} here`);
+        // Without it the check reads the sending job's state from its last life (before the
+        // failover) as a stopped job, until the new timer's first pass.
+        await caPass(ctx, { pair: { primary: active, replica: original }, intervalS: ctx.params.interval_s });
+        await failIfPassesFailed(ctx);
+      },
+    },
     ...switchoverSteps,
   ],
 });

@@ -48,6 +48,8 @@ describe('failback', () => {
       'set_mode@p peer=r mode=passive',
       'install_replication@r receiver=p',
     ]);
+    // first_pass: recorded before the switchover's checks read the jobs' state.
+    expect(changes.slice(10, 13)).toEqual(['sync_ca@r receiver=p', 'record_job@r', 'record_job@p']);
     expect(changes.filter((c) => /^(demote|promote|configure_agents|agent_check)/.test(c))).toEqual([
       'demote@r peer=p',
       'promote@p peer=r',
