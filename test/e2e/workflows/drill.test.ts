@@ -33,7 +33,9 @@ describe('the DR drill on the oss lab', () => {
   it('switchover refuses without a terminal and without --yes, naming the flag, before any change', async () => {
     const run = await runCli(['plan', 'run', 'switchover', '-i', inventory]);
     expect(run.code).toBe(1);
-    expect(run.stderr).toMatch(/--yes/);
+    // The plan's summary (stdout) names the flag; the progress (stderr) shows it stopped at confirm.
+    expect(run.stdout).toMatch(/failed at step "confirm": .*stdin is not a terminal; pass --yes instead/);
+    expect(run.stderr).toMatch(/== step confirm: FAILED/);
     expect(await status()).toMatchObject({ active: 'primary.lab', healthy: true });
   }, 600_000);
 
