@@ -3,7 +3,8 @@
  * replication kill-switch (an active server sends, and by the mode rule never receives, so a
  * returning old primary cannot overwrite it), enables the CA service, makes sure the server's
  * services run, and points its own server settings that named the peer (puppet.conf's server,
- * ca_server, report_server) at itself, so `puppetserver ca` there reaches the live CA. Before changing anything it looks at the peer: a peer that still says `active`
+ * ca_server, report_server) at itself, so `puppetserver ca` there reaches the live CA. Before
+ * changing anything it looks at the peer: a peer that still says `active`
  * is refused unless force=true (two active primaries confuse agents and fork the CA); a peer that
  * cannot be reached is noted, not fatal (at 3 a.m. the primary is usually dead, which is why we
  * are here).

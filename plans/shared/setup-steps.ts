@@ -38,8 +38,8 @@ import { padSerial } from '../../tasks/pad-serial.js';
 import { provisionReplica } from '../../tasks/provision-replica.js';
 import { setMode } from '../../tasks/set-mode.js';
 import { setupTransfer } from '../../tasks/setup-transfer.js';
-import { readServers } from './read-servers.js';
 import { syncCa } from '../../tasks/sync-ca.js';
+import { readServers } from './read-servers.js';
 
 /** The memo key holding the Pair the steps build: `primary` sends, `replica` becomes its spare. */
 export const SETUP_PAIR = 'setup_pair';
