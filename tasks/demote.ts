@@ -4,14 +4,18 @@
  * a warm spare), and switches its replication off with the kill-switch, so an old primary that
  * comes back cannot push its stale data over the promoted server. The kill-switch stays until the
  * operator clears it (`set_mode mode=passive replication=enabled`), e.g. to let this host receive
- * from the new active server for a failback. Never refused because of the peer: demoting is the
- * safe direction; the peer's state is only reported.
+ * from the new active server for a failback. Its own tools follow the active server: puppet.conf's
+ * server, ca_server and report_server settings that named this server name the peer (when it
+ * answers) afterwards, as promote does the other way round. Never refused because of the peer:
+ * demoting is the safe direction; the peer's state is only reported.
  */
 import { z } from 'zod';
 import { discoverHost } from '../src/host/discover.js';
 import { applyMode, factsDirParam } from '../src/puppet/apply-mode.js';
 import { readReplicationState } from '../src/puppet/mode.js';
+import { checkCertname } from '../src/puppet/names.js';
 import { checkPeer } from '../src/puppet/peer-check.js';
+import { parsePuppetConf, puppetConfReadCommand, repointCommands } from '../src/puppet/puppet-conf.js';
 import { defineTask } from '../src/task/task.js';
 
 /** Demotes this server to passive; see the file comment. */
@@ -20,7 +24,9 @@ export const demote = defineTask({
   description: 'Make this server passive: mode passive, CA service off, replication kill-switch on',
   details: `Run on the server that must stop acting as primary (e.g. the old primary when it comes back).
 The replication kill-switch stays on until \`pef task run set_mode mode=passive replication=enabled\`.
-A running puppetserver is restarted when its CA service changes. The peer (if reachable) is only reported.`,
+A running puppetserver is restarted when its CA service changes. The peer (if reachable) is only reported,
+and its certname replaces this server's own in puppet.conf's server, ca_server and report_server
+settings (so this host's agent and \`puppetserver ca\` reach the active server).`,
   params: z.object({
     peer: z
       .string()
@@ -54,6 +60,22 @@ A running puppetserver is restarted when its CA service changes. The peer (if re
       },
       ctx.noop,
     );
+    const changes = [...applied.changes];
+
+    // Its own tools follow the active server: settings that named this server name the peer now.
+    // The peer's certname comes from the peer itself (checked like any value from the other side).
+    if (peerName !== null && check.reachable === true) {
+      const self = checkCertname(facts.certname, { server: ctx.target.name, field: 'certname' });
+      const peer = await ctx.peer(peerName);
+      const peerFacts = await discoverHost((c) => peer.read(c));
+      const active = checkCertname(peerFacts.certname, { server: peerName, field: 'certname' });
+      const conf = parsePuppetConf((await ctx.read(puppetConfReadCommand())).stdout);
+      for (const { command, change } of repointCommands(conf.settings, self, active)) {
+        await ctx.change(command);
+        changes.push(change);
+      }
+    }
+
     const warnings =
       check.reachable === true && check.mode !== 'active'
         ? [
@@ -61,13 +83,19 @@ A running puppetserver is restarted when its CA service changes. The peer (if re
           ]
         : [];
     return {
-      changed: applied.changes.length > 0,
+      changed: changes.length > 0,
       value: {
         ...applied.value,
+        updated: changes,
         peer_check: check,
         warnings,
         next_steps: [
           `when ${peerName ?? 'the active server'} is confirmed and this host should receive from it: pef task run set_mode -t ${ctx.target.name} mode=passive replication=enabled`,
+          ...(peerName !== null && check.reachable !== true
+            ? [
+                `${peerName} did not answer: point this host's own server, ca_server and report_server settings (puppet.conf) at the active server once it does (run demote again)`,
+              ]
+            : []),
         ],
       },
     };

@@ -36,20 +36,21 @@ export function parsePuppetConf(stdout: string): { config: string; settings: Con
 const OWN_SERVER_KEYS = ['server', 'ca_server', 'report_server'];
 
 /**
- * After a promotion, the promoted server's own tools must reach it, not the server it replaced:
- * the commands that set each of its `server`, `ca_server` and `report_server` settings that name
- * `peer` (exactly: a DNS alias or load-balancer name is left alone) to `self`, one
- * `puppet config set` per setting, with a line for the task's report.
+ * After a promotion or a demotion, a server's own tools must reach the active server: the commands
+ * that set each of its `server`, `ca_server` and `report_server` settings that name `from`
+ * (exactly: a DNS alias or load-balancer name is left alone) to `to`, one `puppet config set` per
+ * setting, with a line for the task's report. promote: from the peer to itself; demote: from
+ * itself to the peer.
  */
 export function repointCommands(
   settings: readonly ConfSetting[],
-  peer: string,
-  self: string,
+  from: string,
+  to: string,
 ): { command: string; change: string }[] {
   return settings
-    .filter((s) => OWN_SERVER_KEYS.includes(s.key) && s.value === peer)
+    .filter((s) => OWN_SERVER_KEYS.includes(s.key) && s.value === from)
     .map((s) => ({
-      command: `PATH=/opt/puppetlabs/bin:$PATH; puppet config set ${s.key} ${shQuote(self)} --section ${shQuote(s.section)}`,
-      change: `[${s.section}] ${s.key} = ${self} (was ${peer})`,
+      command: `PATH=/opt/puppetlabs/bin:$PATH; puppet config set ${s.key} ${shQuote(to)} --section ${shQuote(s.section)}`,
+      change: `[${s.section}] ${s.key} = ${to} (was ${from})`,
     }));
 }

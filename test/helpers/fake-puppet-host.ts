@@ -51,6 +51,8 @@ export interface FakePuppetHost {
   failStart?: string;
   /** puppet.conf's server settings (server, ca_server, …) as `puppet config set` leaves them. */
   puppetConf: ConfSetting[];
+  /** What discovery reads as its certname. */
+  certname: string;
 }
 
 /** A host with puppetserver, puppetdb and postgresql running and a CA; `init.files` are added to ca.cfg. */
@@ -67,6 +69,7 @@ export function fakePuppetHost(init: Partial<FakePuppetHost> = {}): FakePuppetHo
     facterReadsFactsDir: true,
     absent: ['no-such-service'],
     puppetConf: [],
+    certname: 'host.lab',
     ...rest,
   };
 }
@@ -77,7 +80,7 @@ function discovery(host: FakePuppetHost): string {
     'service_manager=lab',
     `config.confdir=${CONFDIR}`,
     `config.cadir=${CONFDIR}/puppetserver/ca`,
-    'config.certname=host.lab',
+    `config.certname=${host.certname}`,
     ...['puppet', 'puppetserver', 'puppetdb', 'postgresql'].map(
       (s) => `service.${s}=${host.services.has(s) ? 1 : 0},${host.services.get(s) ? 1 : 0}`,
     ),

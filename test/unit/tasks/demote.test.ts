@@ -38,4 +38,44 @@ describe('demote task', () => {
     const down = await run(demote, world('down', fakePuppetHost()), 'replica', { peer: 'primary' });
     expect(down.result).toMatchObject({ changed: true, value: { peer_check: { reachable: false } } });
   });
+
+  it("points its own server settings that named itself at the active peer's certname, and a second run changes nothing", async () => {
+    const primary = fakePuppetHost({
+      certname: 'primary.lab',
+      files: new Map([[MODE_FILE, modeFile('active', 'replica')]]),
+    });
+    const replica = fakePuppetHost({
+      certname: 'replica.lab',
+      files: new Map([[MODE_FILE, modeFile('active', 'primary')]]),
+      puppetConf: [
+        { section: 'main', key: 'server', value: 'replica.lab' },
+        { section: 'agent', key: 'ca_server', value: 'replica.lab' },
+        { section: 'agent', key: 'report_server', value: 'puppet.example.com' },
+      ],
+    });
+    const first = await run(demote, world(primary, replica), 'replica', {});
+    expect(first.result.error).toBeUndefined();
+    expect(first.result.value['updated']).toEqual(
+      expect.arrayContaining([
+        '[main] server = primary.lab (was replica.lab)',
+        '[agent] ca_server = primary.lab (was replica.lab)',
+      ]),
+    );
+    expect(replica.puppetConf.map((c) => c.value)).toEqual(['primary.lab', 'primary.lab', 'puppet.example.com']);
+    const again = await run(demote, world(primary, replica), 'replica', {});
+    expect(again.result).toMatchObject({ status: 'success', changed: false });
+  });
+
+  it('leaves its server settings when the peer does not answer, and says what to do', async () => {
+    const replica = fakePuppetHost({
+      certname: 'replica.lab',
+      puppetConf: [{ section: 'main', key: 'server', value: 'replica.lab' }],
+    });
+    const r = await run(demote, world('down', replica), 'replica', { peer: 'primary' });
+    expect(r.result.error).toBeUndefined();
+    expect(replica.puppetConf[0]?.value).toBe('replica.lab');
+    expect(r.result.value['next_steps']).toEqual(
+      expect.arrayContaining([expect.stringMatching(/^primary did not answer: point this host's own server/)]),
+    );
+  });
 });
