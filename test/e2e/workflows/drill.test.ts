@@ -68,6 +68,13 @@ describe('the DR drill on the oss lab', () => {
     // The drill's last check was the status: healthy, primary.lab active again.
     // Two promotions (the failover, the failback's switchover), each past both servers.
     expect(Number((await sh('primary', "sed -n 's/^epoch=//p' /etc/pef/epoch")).stdout.trim())).toBe(epochBefore + 2);
+    // The CA service follows the roles, each switch a restart of a running server (the failover's
+    // promote switched it on on the replica; the failback's demote off again).
+    const caAnswer = (host: string) =>
+      sh(host, `curl -sk -o /dev/null -w '%{http_code}' https://${host}.lab:8140/puppet-ca/v1/certificate/ca`);
+    expect((await caAnswer('primary')).stdout).toBe('200');
+    expect((await caAnswer('replica')).stdout).toBe('404');
+    expect((await sh('replica', 'puppet config print server --section agent')).stdout.trim()).toBe('primary.lab');
     expect((await sh('agent1', 'puppet config print server_list --section agent')).stdout).toMatch(
       /^primary\.lab(:8140)?,replica\.lab/,
     );
