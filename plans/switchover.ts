@@ -85,7 +85,7 @@ export const switchover = definePlan({
   name: 'switchover',
   description:
     'Planned switch of the active server, both up, RPO 0: fence, final sync, verify equal, promote, reverse replication',
-  details: `Steps: check, confirm, recheck, pause, fence, final_sync, verify_equal (aborts with everything put back
+  details: `Steps: check, confirm, recheck (only after a person confirmed at the prompt), pause, fence, final_sync, verify_equal (aborts with everything put back
 when the spare lacks anything), demote, promote, new_spare, reverse, agents, verify.
 The active server is read from the modes, so the same inventory switches back. Asks to type the name of the
 server that becomes active (--yes in scripts). Resume a stopped run with: to=<that server> --from <step>.
@@ -108,6 +108,8 @@ server that becomes active (--yes in scripts). Resume a stopped run with: to=<th
     confirmed: async (ctx) => confirmActive(ctx, (await direction(ctx)).to.name),
     // Set by verify_equal; a run resumed after it starts with false and proves it again at demote.
     verified: () => Promise.resolve(false),
+    // Set by check; a run resumed after it starts with false, so recheck runs the checks.
+    checked: () => Promise.resolve(false),
     [FAILED_PASSES]: () => Promise.resolve([] as string[]),
   },
   steps: [
@@ -116,6 +118,7 @@ server that becomes active (--yes in scripts). Resume a stopped run with: to=<th
       description: 'reachability, modes, replication state and last sync age, versions, disk, clocks',
       async run(ctx) {
         await prerequisites(ctx, (await ctx.memo.get('status')) as StatusDocument);
+        ctx.memo.set('checked', true);
       },
     },
     {
@@ -127,8 +130,13 @@ server that becomes active (--yes in scripts). Resume a stopped run with: to=<th
     },
     {
       name: 'recheck',
-      description: 'the same checks again, between the confirmation and the first change',
+      description:
+        'the same checks again, between the confirmation and the first change (with --yes the checks above already ran after it)',
       async run(ctx) {
+        // --yes confirmed before the run began, so this run's check came after the confirmation;
+        // only a person at the prompt leaves time for the pair to change in between.
+        if (ctx.yes && ((await ctx.memo.get('checked')) as boolean))
+          return ctx.log('confirmed with --yes before the checks ran: they are not repeated');
         await prerequisites(ctx, await pairStatus(ctx));
       },
     },

@@ -8,6 +8,7 @@ import { describe, expect, it } from '@jest/globals';
 import { switchover } from '../../../plans/switchover.js';
 import { planExitCode } from '../../../src/cli/output.js';
 import { Cancellation } from '../../../src/runtime/cancellation.js';
+import { NonInteractivePrompter, type Prompter } from '../../../src/interaction/prompter.js';
 import { KILL_SWITCH_FILE, renderKillSwitch } from '../../../src/puppet/mode.js';
 import { parseStatusProbe, statusProbeCommand } from '../../../src/replication/status-probe.js';
 import { fakeTarget } from '../../helpers/fake-runtime.js';
@@ -146,6 +147,32 @@ describe('switchover', () => {
     expect(model).toEqual(steady('r'));
     // The first pass the other way records the new jobs' schedule, so status can judge them at once.
     expect(spec.calls.filter((c) => c.task === 'record_job').at(-1)?.params[0]).toMatchObject({ interval_s: 60 });
+  });
+
+  it('reads the pair again after a person confirmed at the prompt; with --yes the checks already followed the confirmation', async () => {
+    // A reading of the pair (pairStatus) ends with compare_puppetdb.
+    const readingsBeforePause = (spec: PlanSpec) => {
+      const pause = spec.calls.findIndex((c) => c.task === 'install_replication');
+      return spec.calls.slice(0, pause).filter((c) => c.task === 'compare_puppetdb').length;
+    };
+    const flagged = planSpec(targets);
+    stubAll(flagged, steady());
+    expect((await flagged.run(switchover, {}, { yes: true })).status).toBe('success');
+    // The check's one reading.
+    expect(readingsBeforePause(flagged)).toBe(1);
+
+    const asked = planSpec(targets);
+    stubAll(asked, steady());
+    const refuse = new NonInteractivePrompter();
+    const prompter: Prompter = {
+      interactive: true,
+      input: () => Promise.resolve('r'),
+      secret: refuse.secret.bind(refuse),
+      confirm: refuse.confirm.bind(refuse),
+      select: refuse.select.bind(refuse),
+    };
+    expect((await asked.run(switchover, {}, { prompter })).status).toBe('success');
+    expect(readingsBeforePause(asked)).toBe(2);
   });
 
   it('switches back with the same inventory: the direction comes from the modes, not the roles', async () => {
