@@ -102,10 +102,17 @@ export async function hasTransferKey(
   return (await sender.read(`test -f ${shQuote(transferPaths(s).key)} && echo yes || echo no`)).stdout.trim() === 'yes';
 }
 
+/** How long a transfer connection waits on a receiver that stopped answering (ssh keepalives, every 5 s). */
+export const TRANSFER_SILENCE_S = 15;
+const SERVER_ALIVE_INTERVAL_S = 5;
+
 /**
  * The `ssh` command rsync uses on the sender: the pinned key and host key, never a prompt.
  * `compress`: ssh's own compression, which also covers rsync's file list (rsync -z leaves it
  * uncompressed); on a 10 000-certificate CA the list is about 200 KiB, most of a one-certificate pass.
+ * A link that goes silent mid-transfer (a partition drops packets, nothing resets the connection)
+ * ends the connection after TRANSFER_SILENCE_S: without it the pass would wait on TCP (minutes
+ * to hours) holding its job's lock, and every later pass would leave quietly in the meantime.
  */
 export function transferSsh(s: TransferSettings, options: TransferSshOptions = {}): string {
   const p = transferPaths(s);
@@ -118,6 +125,8 @@ export function transferSsh(s: TransferSettings, options: TransferSshOptions = {
     '-o BatchMode=yes',
     '-o IdentitiesOnly=yes',
     '-o ConnectTimeout=10',
+    `-o ServerAliveInterval=${SERVER_ALIVE_INTERVAL_S}`,
+    `-o ServerAliveCountMax=${TRANSFER_SILENCE_S / SERVER_ALIVE_INTERVAL_S}`,
     ...(options.compress ? ['-o Compression=yes'] : []),
     ...(options.controlPath === undefined ? [] : [`-o ControlPath=${options.controlPath}`, '-o ControlMaster=no']),
   ].join(' ');

@@ -6,7 +6,13 @@ import { describe, expect, it } from '@jest/globals';
 import { spawnSync } from 'node:child_process';
 import { caDigestCommand, caStampCommand, installCaCommand } from '../../../src/puppet/ca-dir.js';
 import { replicationDisabledCheck } from '../../../src/puppet/mode.js';
-import { rsyncToReceiver, transferMasterStart, transferMasterStop } from '../../../src/puppet/transfer.js';
+import {
+  rsyncToReceiver,
+  TRANSFER_SILENCE_S,
+  transferMasterStart,
+  transferMasterStop,
+  transferSsh,
+} from '../../../src/puppet/transfer.js';
 import {
   caJobSpec,
   caReceiveScript,
@@ -75,6 +81,17 @@ describe('the CA job scripts', () => {
     expect(send).toContain(`trap 'rc=$?; eval "$on_exit"; rm -rf -- "$tmp";`);
     expect(send).toContain('--exclude=/ca_key.pem');
     expect(send).not.toContain(shQuote(replicationDisabledCheck('receive')));
+  });
+
+  it("the transfer connection (the pass's shared one too) gives up on a silent link after 15 s", () => {
+    for (const command of [
+      transferSsh(settings.transfer),
+      transferMasterStart(settings.transfer, '${tmp}/cm', { compress: true }),
+    ]) {
+      expect(command).toContain('-o ServerAliveInterval=5 -o ServerAliveCountMax=3');
+      expect(send).toContain(command);
+    }
+    expect(TRANSFER_SILENCE_S).toBe(15);
   });
 
   it('the receiver installs incrementally against the delivered digest', () => {
