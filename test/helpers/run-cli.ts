@@ -10,6 +10,9 @@ const BIN = fileURLToPath(new URL('../../bin/pef.js', import.meta.url));
 /** The example runbook scripts (examples/runbooks/). */
 export const NIGHTLY_CHECK = fileURLToPath(new URL('../../examples/runbooks/nightly-check.mjs', import.meta.url));
 export const DR_DRILL = fileURLToPath(new URL('../../examples/runbooks/dr-drill.mjs', import.meta.url));
+export const MAINTENANCE_SWITCHOVER = fileURLToPath(
+  new URL('../../examples/runbooks/maintenance-switchover.mjs', import.meta.url),
+);
 
 /** What the CLI printed and how it exited. */
 export interface CliRun {
