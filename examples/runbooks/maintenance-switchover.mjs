@@ -208,10 +208,11 @@ try {
     await switchover(replica, primary);
   }
 
-  const after = (await quiet.status()).value;
-  summary.final_status = after;
-  // Switched there and back (or, in a dry run, not at all): the original direction.
-  if (!after?.healthy || after.active !== primary)
+  // A dry run changed nothing: no second status read (the one before it stands).
+  const after = noop ? undefined : (await quiet.status()).value;
+  summary.final_status = after ?? null;
+  // Switched there and back: the original direction, healthy.
+  if (!noop && (!after?.healthy || after.active !== primary))
     throw new Stop(
       `the pair ended ${after?.healthy ? 'healthy' : 'NOT healthy'} with ${after?.active ?? 'unknown'} active`,
       `pef status -i ${inventory}`,
@@ -258,6 +259,6 @@ else {
     console.log(`final status: ${f.healthy ? 'healthy' : 'NOT healthy'}, ${f.active} active, ${f.replica} its spare`);
   if (summary.error)
     console.log(
-      `STOPPED: ${firstLine(summary.error)}${summary.state ? `; the pair now: ${summary.state}` : ''}; next: ${summary.next}`,
+      `STOPPED: ${firstLine(summary.error)}\n${summary.state ? `the pair now: ${summary.state}\n` : ''}next: ${summary.next}`,
     );
 }

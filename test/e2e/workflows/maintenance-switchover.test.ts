@@ -53,7 +53,7 @@ describe('maintenance-switchover.mjs --noop on the oss lab', () => {
       noop: boolean;
       switchovers: { from: string; to: string; status: string; would_run: Record<string, string[]> }[];
       command: Record<string, unknown>;
-      final_status: Record<string, unknown>;
+      final_status: unknown;
     };
     expect(summary.noop).toBe(true);
     expect(summary.switchovers).toHaveLength(1);
@@ -62,12 +62,12 @@ describe('maintenance-switchover.mjs --noop on the oss lab', () => {
     expect(summary.switchovers[0]!.would_run['fence']).toContainEqual(expect.stringMatching(/stop.* puppetserver/));
     expect(summary.command).toMatchObject({ host: 'primary.lab', command: `touch ${marker}`, status: 'success' });
     expect(summary.command).not.toHaveProperty('exit_code');
-    expect(summary.final_status).toMatchObject({ active: 'primary.lab', healthy: true });
+    expect(summary.final_status).toBeNull(); // a dry run reads status once, before
     expect(run.stderr).toContain(`would run on primary.lab: touch ${marker}`);
     expect(run.stderr).toContain('switch back: pef plan run switchover');
 
     expect(await pefFiles()).toEqual(before);
     expect((await labSh('primary', `test -e ${marker}`)).exitCode).not.toBe(0);
     expect((await labSh('primary', 'pef-lab-service status puppetserver')).exitCode).toBe(0);
-  }, 180_000);
+  }, 600_000);
 });
