@@ -1,16 +1,20 @@
 /**
- * `npm run bench`: cold start, sequential commands on one target, and fan-out over many
- * targets, each against baselines measured in the same run (node -e 0, ssh + ControlMaster,
- * ansible, the handshake floor). Prints one table and writes it as Markdown to
- * dist/bench/last-run.md; docs/benchmarks.md quotes a representative run.
+ * `npm run bench`: cold start, sequential commands on one target, fan-out over many targets and
+ * sync (a CA pass on a large CA; on a real lab: setup, CA RPO, PuppetDB lag), each against
+ * baselines measured in the same run (node -e 0, ssh + ControlMaster, ansible, the handshake
+ * floor, a whole-CA pass, the primary's own PuppetDB). Prints one table and writes it as Markdown
+ * to dist/bench/last-run.md; docs/benchmarks.md quotes a representative run.
  *
- * Every sshd, ssh master and ansible process it starts is stopped by pid at the end, on
- * failure and on SIGINT/SIGTERM; a watchdog ends a run that takes far too long.
+ * Every sshd, ssh master, ansible process and lab it starts is stopped at the end, on failure
+ * and on SIGINT/SIGTERM; a watchdog ends a run that takes far too long.
  *
  * Flags: --only cold,seq,fanout,sync   --runs N (cold start, default 20)   --commands N (default 100)
  *        --targets N (fan-out, default 200)   --concurrency 100[,16…] (first = ansible -f)
  *        --no-ansible   --no-login-rc (skip the sequential run with root's ~/.bashrc)
  *        --certs N (sync: the CA's size, default 10000)   --passes N (sync, default 5)
+ *        --no-lab (sync: skip the lab part)   --lab-dir DIR (sync: an oss lab that is up; left up)
+ *        --lab-prefix 127.0.N (sync: where the bench brings up its own lab, default 127.0.23)
+ *        --signings N (CA RPO, default 20)   --agent-runs N (PuppetDB lag, default 20)
  *
  * Login shells: on this machine root's ~/.bashrc runs `pyenv init` in every new SSH session
  * (bash reads it when sshd starts it as a top-level shell), which makes every session cost
@@ -30,10 +34,10 @@ import { benchColdStart } from './cold-start.js';
 import { benchFanOut } from './fan-out.js';
 import { formatMarkdown, formatTable, type Row } from './report.js';
 import { benchSequential } from './sequential.js';
+import { benchSyncLab } from './sync-lab.js';
 
 // dist/bench/bench/run.js → the repository root.
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-const WATCHDOG_MS = 12 * 60_000;
 
 const { values: flags } = parseArgs({
   options: {
@@ -46,6 +50,12 @@ const { values: flags } = parseArgs({
     'no-login-rc': { type: 'boolean', default: false },
     certs: { type: 'string', default: '10000' },
     passes: { type: 'string', default: '5' },
+    'no-lab': { type: 'boolean', default: false },
+    'lab-dir': { type: 'string' },
+    // Not the test suite's labs (127.0.10, 127.0.12) nor the bench's own sshd (127.0.21, 127.0.22).
+    'lab-prefix': { type: 'string', default: '127.0.23' },
+    signings: { type: 'string', default: '20' },
+    'agent-runs': { type: 'string', default: '20' },
   },
 });
 
@@ -64,7 +74,16 @@ const concurrencies = flags.concurrency.split(',').map((c) => positiveInt('concu
 const ansible = !flags['no-ansible'];
 const certs = positiveInt('certs', flags.certs, 100_000);
 const passes = positiveInt('passes', flags.passes, 50);
+const lab = only.has('sync') && !flags['no-lab'];
+const signings = positiveInt('signings', flags.signings, 1000);
+const agentRuns = positiveInt('agent-runs', flags['agent-runs'], 1000);
+if (!/^127\.0\.(1\d|2\d)$/.test(flags['lab-prefix']) || ['127.0.21', '127.0.22'].includes(flags['lab-prefix']))
+  throw new RangeError(
+    `--lab-prefix must be 127.0.10–127.0.29 other than the bench's 127.0.21 and 127.0.22, got "${flags['lab-prefix']}"`,
+  );
 const SKIP_LOGIN_RC = ['SetEnv SHLVL=1'];
+// A lab takes minutes to come up, and a first setup restarts JVMs.
+const WATCHDOG_MS = (lab ? 90 : 12) * 60_000;
 
 const cleanup = new Cleanup();
 cleanup.installSignalHandlers();
@@ -162,6 +181,19 @@ try {
     } finally {
       await stop();
     }
+  }
+  if (lab) {
+    const labDir = flags['lab-dir'] === undefined ? {} : { labDir: resolve(flags['lab-dir']) };
+    rows.push(
+      ...(await benchSyncLab(cleanup, {
+        root: ROOT,
+        ...labDir,
+        labPrefix: flags['lab-prefix'],
+        signings,
+        agentRuns,
+        log,
+      })),
+    );
   }
 } catch (error) {
   failed = true;

@@ -23,9 +23,16 @@ export function summarize(samples: readonly number[]): Summary {
     n: sorted.length,
     median,
     min: at(0),
-    p90: at(Math.ceil(sorted.length * 0.9) - 1),
+    p90: percentile(sorted, 90),
     max: at(sorted.length - 1),
   };
+}
+
+/** The nearest-rank `p`th percentile of a non-empty sample (p95 of 20 samples: the 19th smallest). */
+export function percentile(samples: readonly number[], p: number): number {
+  if (samples.length === 0) throw new RangeError('percentile() needs at least one sample');
+  const sorted = [...samples].sort((a, b) => a - b);
+  return sorted[Math.min(Math.max(Math.ceil((sorted.length * p) / 100) - 1, 0), sorted.length - 1)] as number;
 }
 
 /** A single measurement as a Summary (n = 1). */
