@@ -15,6 +15,7 @@
  *        --no-lab (sync: skip the lab part)   --lab-dir DIR (sync: an oss lab that is up; left up)
  *        --lab-prefix 127.0.N (sync: where the bench brings up its own lab, default 127.0.23)
  *        --signings N (CA RPO, default 20)   --agent-runs N (PuppetDB lag, default 20)
+ *        --lab-parts setup,ca,puppetdb (sync: which lab measures, default all)
  *
  * Login shells: on this machine root's ~/.bashrc runs `pyenv init` in every new SSH session
  * (bash reads it when sshd starts it as a top-level shell), which makes every session cost
@@ -54,6 +55,7 @@ const { values: flags } = parseArgs({
     'lab-dir': { type: 'string' },
     // Not the test suite's labs (127.0.10, 127.0.12) nor the bench's own sshd (127.0.21, 127.0.22).
     'lab-prefix': { type: 'string', default: '127.0.23' },
+    'lab-parts': { type: 'string', default: 'setup,ca,puppetdb' },
     signings: { type: 'string', default: '20' },
     'agent-runs': { type: 'string', default: '20' },
   },
@@ -184,15 +186,11 @@ try {
   }
   if (lab) {
     const labDir = flags['lab-dir'] === undefined ? {} : { labDir: resolve(flags['lab-dir']) };
-    rows.push(
-      ...(await benchSyncLab(cleanup, {
-        root: ROOT,
-        ...labDir,
-        labPrefix: flags['lab-prefix'],
-        signings,
-        agentRuns,
-        log,
-      })),
+    const parts = new Set(flags['lab-parts'].split(',').map((p) => p.trim()));
+    await benchSyncLab(
+      cleanup,
+      { root: ROOT, ...labDir, labPrefix: flags['lab-prefix'], parts, signings, agentRuns, log },
+      rows,
     );
   }
 } catch (error) {

@@ -48,6 +48,8 @@ export interface SyncLabOptions {
   labDir?: string;
   /** The address prefix of a lab the bench brings up. */
   labPrefix: string;
+  /** Which measures: setup, ca, puppetdb. */
+  parts: ReadonlySet<string>;
   signings: number;
   agentRuns: number;
   log: (text: string) => void;
@@ -60,8 +62,8 @@ type Db = (typeof DBS)[number];
 // `${EPOCHREALTIME/./}`: bash's wall clock in microseconds, without a fork.
 const NOW_US = '${EPOCHREALTIME/./}';
 
-/** Runs the three measures; see the file comment. */
-export async function benchSyncLab(cleanup: Cleanup, o: SyncLabOptions): Promise<Row[]> {
+/** Runs the measures, pushing each one's rows into `rows` as it ends (a later failure keeps them); see the file comment. */
+export async function benchSyncLab(cleanup: Cleanup, o: SyncLabOptions, rows: Row[]): Promise<void> {
   const dir = o.labDir ?? (await bringUpLab(cleanup, o));
   const state = await readLabState(labPaths(dir));
   if (state?.phase !== 'up' || state.profile !== 'oss' || state.agents < 1)
@@ -84,11 +86,9 @@ export async function benchSyncLab(cleanup: Cleanup, o: SyncLabOptions): Promise
 
   const fresh = (await primary.run(`test -e ${jobStatePath('sync_ca')}`)).exitCode !== 0;
   o.log(`sync lab: the lab in ${dir} (${state.addressPrefix}.x)`);
-  return [
-    ...(await benchSetup(runtime, fresh, o.log)),
-    ...(await benchCaRpo(primary, replica, o)),
-    ...(await benchPuppetdbLag(primary, agent, o)),
-  ];
+  if (o.parts.has('setup')) rows.push(...(await benchSetup(runtime, fresh, o.log)));
+  if (o.parts.has('ca')) rows.push(...(await benchCaRpo(primary, replica, o)));
+  if (o.parts.has('puppetdb')) rows.push(...(await benchPuppetdbLag(primary, agent, o)));
 }
 
 async function bringUpLab(cleanup: Cleanup, o: SyncLabOptions): Promise<string> {
@@ -311,7 +311,9 @@ async function benchPuppetdbLag(primary: Connection, agent: Connection, o: SyncL
       { timeoutMs: 600_000 },
     );
     runMs.push(performance.now() - t0);
-    const [rcLine, uuid, ...output] = ran.stdout.split('\n');
+    const [rcLine, quoted, ...output] = ran.stdout.split('\n');
+    // The report's YAML quotes a uuid that could read as a number.
+    const uuid = quoted?.trim().replace(/^(['"])(.*)\1$/, '$2');
     const problem = agentExitProblem(Number(rcLine?.replace('rc=', '')), output.join('\n'));
     if (problem !== null || !uuid) throw new Error(`sync lab: agent run ${i} on ${certname}: ${problem} ${ran.stdout}`);
     const seen = new Map<string, number>();
