@@ -3,6 +3,8 @@
  * the way runbook scripts and CI call it.
  */
 import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const BIN = fileURLToPath(new URL('../../bin/pef.js', import.meta.url));
@@ -67,4 +69,46 @@ export function failedSteps(result: Record<string, unknown>): string[] {
   return (result['steps'] as { name: string; status: string; error?: { msg: string } }[])
     .filter((s) => s.status === 'failure')
     .map((s) => `${s.name}: ${s.error?.msg ?? ''}`);
+}
+
+/**
+ * The lab pair as the workflow suites start from it: healthy, primary.lab active. A failed pass
+ * an earlier suite left recorded is waited out (the jobs' next pass, every 60 s, clears it); a
+ * suite run alone gets its warm spare from `setup`, and fails with setup's failed steps.
+ */
+export async function ensureWarmSpare(inventory: string): Promise<void> {
+  const status = async () => cliJson(await runCli(['status', '-i', inventory, '--format', 'json']));
+  let doc = await status();
+  for (let i = 0; i < 12 && doc['healthy'] !== true; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 10_000));
+    doc = await status();
+  }
+  if (doc['healthy'] === true && doc['active'] === 'primary.lab') return;
+  const setup = cliJson(await runCli(['plan', 'run', 'setup', '-i', inventory, '--format', 'json', 'code=rsync']));
+  const failed = failedSteps(setup);
+  if (failed.length > 0) throw new Error(`setup of the warm spare failed:\n${failed.join('\n')}`);
+}
+
+/**
+ * An inventory of a primary and a replica on `addresses` where nothing listens (every connection
+ * is refused at once), written into `dir`; returns its path.
+ */
+export function writeUnreachablePair(dir: string, addresses: readonly [string, string]): string {
+  const file = join(dir, 'inventory.yaml');
+  writeFileSync(
+    file,
+    `version: 2
+targets:
+  - name: primary.example
+    uri: ${addresses[0]}
+    vars: { role: primary }
+  - name: replica.example
+    uri: ${addresses[1]}
+    vars: { role: replica }
+config:
+  transport: ssh
+  ssh: { user: root, connect-timeout: 2, host-key-check: false }
+`,
+  );
+  return file;
 }

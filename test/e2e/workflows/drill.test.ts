@@ -11,22 +11,15 @@
  */
 import { beforeAll, describe, expect, it } from '@jest/globals';
 import { ensureLab, labSh, TEST_LAB_DIR } from '../../helpers/lab.js';
-import { cliJson as json, DR_DRILL, failedSteps, runCli, runNode } from '../../helpers/run-cli.js';
+import { DR_DRILL, ensureWarmSpare, runCli, runNode } from '../../helpers/run-cli.js';
 
 let inventory = '';
 const sh = labSh;
-const status = async () => json(await runCli(['status', '-i', inventory, '--format', 'json']));
-const plan = (name: string, ...args: string[]) =>
-  runCli(['plan', 'run', name, '-i', inventory, '--format', 'json', ...args]);
 
 beforeAll(async () => {
   inventory = (await ensureLab()).inventory;
-  const doc = await status();
   // Alone (not after setup.test.ts), the drill makes its own warm spare first.
-  if (doc['healthy'] !== true || doc['active'] !== 'primary.lab') {
-    const setup = await plan('setup', 'code=rsync');
-    expect(failedSteps(json(setup))).toEqual([]);
-  }
+  await ensureWarmSpare(inventory);
 }, 1_500_000);
 
 describe('the DR drill on the oss lab', () => {

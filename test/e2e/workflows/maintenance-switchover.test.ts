@@ -8,10 +8,9 @@
  */
 import { beforeAll, describe, expect, it } from '@jest/globals';
 import { ensureLab, labSh } from '../../helpers/lab.js';
-import { cliJson as json, failedSteps, MAINTENANCE_SWITCHOVER, runCli, runNode } from '../../helpers/run-cli.js';
+import { ensureWarmSpare, MAINTENANCE_SWITCHOVER, runNode } from '../../helpers/run-cli.js';
 
 let inventory = '';
-const status = async () => json(await runCli(['status', '-i', inventory, '--format', 'json']));
 // Each server's mode and epoch files, as the hosts hold them.
 const pefFiles = async () =>
   Object.fromEntries(
@@ -22,17 +21,9 @@ const pefFiles = async () =>
 
 beforeAll(async () => {
   inventory = (await ensureLab()).inventory;
-  // The suite before this one may leave a failed pass recorded (setup's failing-job check): the
-  // next pass (every 60 s) clears it. Alone, this suite makes its own warm spare.
-  let doc = await status();
-  for (let i = 0; i < 12 && doc['healthy'] !== true; i++) {
-    await new Promise((r) => setTimeout(r, 10_000));
-    doc = await status();
-  }
-  if (doc['healthy'] !== true || doc['active'] !== 'primary.lab') {
-    const setup = await runCli(['plan', 'run', 'setup', '-i', inventory, '--format', 'json', 'code=rsync']);
-    expect(failedSteps(json(setup))).toEqual([]);
-  }
+  // The suite before this one may leave a failed pass recorded (setup's failing-job check).
+  // Alone, this suite makes its own warm spare.
+  await ensureWarmSpare(inventory);
 }, 1_500_000);
 
 describe('maintenance-switchover.mjs --noop on the oss lab', () => {

@@ -6,27 +6,13 @@
  * suite (CI time): docs/runbook-scripts.md says how it was verified.
  */
 import { afterAll, describe, expect, it } from '@jest/globals';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { MAINTENANCE_SWITCHOVER, runNode } from '../../helpers/run-cli.js';
+import { MAINTENANCE_SWITCHOVER, runNode, writeUnreachablePair } from '../../helpers/run-cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'pef-maintenance-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-// Nothing listens on these loopback addresses: every connection is refused at once.
-const INVENTORY = `version: 2
-targets:
-  - name: primary.example
-    uri: 127.0.23.11
-    vars: { role: primary }
-  - name: replica.example
-    uri: 127.0.23.12
-    vars: { role: replica }
-config:
-  transport: ssh
-  ssh: { user: root, connect-timeout: 2, host-key-check: false }
-`;
 
 describe('maintenance-switchover.mjs', () => {
   it('parses (node --check)', async () => {
@@ -44,8 +30,7 @@ describe('maintenance-switchover.mjs', () => {
   });
 
   it('a pair it cannot reach: refused before any switchover, the problem named, exit 2', async () => {
-    const inventory = join(dir, 'inventory.yaml');
-    writeFileSync(inventory, INVENTORY);
+    const inventory = writeUnreachablePair(dir, ['127.0.23.11', '127.0.23.12']);
     const run = await runNode([MAINTENANCE_SWITCHOVER, '-i', inventory, '--json']);
     expect(run.code).toBe(2);
     const summary = JSON.parse(run.stdout) as Record<string, unknown>;

@@ -4,32 +4,17 @@
  * The healthy-or-not verdict on real servers is in test/e2e/workflows/status.test.ts.
  */
 import { afterAll, describe, expect, it } from '@jest/globals';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { NIGHTLY_CHECK, runNode } from '../../helpers/run-cli.js';
+import { NIGHTLY_CHECK, runNode, writeUnreachablePair } from '../../helpers/run-cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'pef-nightly-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-// Nothing listens on these loopback addresses: every connection is refused at once.
-const INVENTORY = `version: 2
-targets:
-  - name: primary.example
-    uri: 127.0.23.9
-    vars: { role: primary }
-  - name: replica.example
-    uri: 127.0.23.10
-    vars: { role: replica }
-config:
-  transport: ssh
-  ssh: { user: root, connect-timeout: 2, host-key-check: false }
-`;
-
 describe('nightly-check.mjs', () => {
   it('a pair it cannot reach: the document in --out, one line naming both servers on stderr, exit 2', async () => {
-    const inventory = join(dir, 'inventory.yaml');
-    writeFileSync(inventory, INVENTORY);
+    const inventory = writeUnreachablePair(dir, ['127.0.23.9', '127.0.23.10']);
     const out = join(dir, 'status.json');
     const run = await runNode([NIGHTLY_CHECK, '--inventory', inventory, '--out', out]);
     expect(run.code).toBe(2);
